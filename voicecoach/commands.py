@@ -1,0 +1,112 @@
+"""The command vocabulary: every phrase the coach understands and the intent it means.
+
+This is the one place the vocabulary lives. The dialogue manager speaks in intents;
+each recognizer builds its grammar from :data:`PHRASES`; the text session matches typed
+lines with :func:`match_intent`.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+
+class Intent(str, Enum):
+    """What the user asked for. The values are the names other parts of the product use."""
+
+    NEXT = "next"
+    REPEAT = "repeat"
+    PAUSE = "pause"
+    RESUME = "resume"
+    STOP = "stop"
+    SKIP = "skip"
+    PREVIOUS = "previous"
+    SLOWER = "slower"
+    FASTER = "faster"
+    HURT = "hurt"
+    YES = "yes"
+    NO = "no"
+    HELP = "help"
+    WHERE = "where"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Phrases per intent, lower case, words separated by single spaces, no punctuation
+#: (apostrophes kept). The first phrase is the one help texts mention.
+PHRASES: dict[Intent, tuple[str, ...]] = {
+    Intent.NEXT: ("next", "next one", "done", "ready"),
+    Intent.REPEAT: ("repeat", "again", "say that again"),
+    Intent.PAUSE: ("pause", "wait", "hold on"),
+    Intent.RESUME: ("continue", "resume", "go", "go on"),
+    Intent.STOP: ("stop", "stop the session", "that's enough"),
+    Intent.SKIP: ("skip", "skip this one"),
+    Intent.PREVIOUS: ("go back", "previous"),
+    Intent.SLOWER: ("slower",),
+    Intent.FASTER: ("faster",),
+    Intent.HURT: ("it hurts", "that hurts", "ouch", "pain"),
+    Intent.YES: ("yes", "yeah"),
+    Intent.NO: ("no", "nope"),
+    Intent.HELP: ("help", "what can i say"),
+    Intent.WHERE: ("where am i", "how many left"),
+}
+
+#: Intents that must work at any moment, even while the coach is speaking:
+#: they stop the movement or the coach.
+SAFETY_INTENTS: frozenset[Intent] = frozenset({Intent.STOP, Intent.PAUSE, Intent.HURT})
+
+_PHRASE_TO_INTENT: dict[str, Intent] = {
+    phrase: intent for intent, phrases in PHRASES.items() for phrase in phrases
+}
+# Longest phrases first, so "skip this one" wins over "skip" and "go back" over "go".
+_BY_LENGTH = sorted(_PHRASE_TO_INTENT, key=lambda p: (-len(p.split()), -len(p)))
+# When a line holds several commands, safety wins: a person who says
+# "wait it hurts" must be treated as hurting.
+_PRIORITY = [Intent.HURT, Intent.STOP, Intent.PAUSE]
+
+
+def all_phrases() -> list[str]:
+    """Every phrase in a stable order (intent order, then phrase order)."""
+    return [phrase for phrases in PHRASES.values() for phrase in phrases]
+
+
+def phrase_words() -> list[str]:
+    """Every distinct word used by any phrase, sorted."""
+    return sorted({word for phrase in all_phrases() for word in phrase.split()})
+
+
+def normalize(text: str) -> str:
+    """Lower-case ``text``, keep letters, digits and apostrophes, fold white space."""
+    text = text.lower().replace("\u2019", "'")
+    text = re.sub(r"[^a-z0-9' ]+", " ", text)
+    return " ".join(word.strip("'") for word in text.split() if word.strip("'"))
+
+
+def intent_of_phrase(phrase: str) -> Intent | None:
+    """The intent of an exact vocabulary phrase (after :func:`normalize`), else ``None``."""
+    return _PHRASE_TO_INTENT.get(normalize(phrase))
+
+
+def match_intent(text: str) -> Intent | None:
+    """The intent a typed or transcribed line asks for, or ``None``.
+
+    An exact phrase wins. Otherwise a phrase found as whole words inside the line
+    counts ("next please", "ouch that hurts"), with the safety intents first. This is
+    for typed text and for transcripts that are already grammar-restricted; it is not
+    how free speech should be spotted (see :mod:`voicecoach.asr`).
+    """
+    norm = normalize(text)
+    if not norm:
+        return None
+    exact = _PHRASE_TO_INTENT.get(norm)
+    if exact is not None:
+        return exact
+    padded = f" {norm} "
+    found = [_PHRASE_TO_INTENT[p] for p in _BY_LENGTH if f" {p} " in padded]
+    if not found:
+        return None
+    for intent in _PRIORITY:
+        if intent in found:
+            return intent
+    return found[0]

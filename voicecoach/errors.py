@@ -1,0 +1,61 @@
+"""Errors a person can act on.
+
+Every error has a short ``code`` (stable, for logs and exit codes) and a message
+that says what went wrong and what to do. The CLI prints the message on one line
+and exits with ``exit_code``; the live runtime speaks a short fallback instead.
+"""
+
+from __future__ import annotations
+
+
+class VoicecoachError(Exception):
+    """Base class: ``code`` names the failure, ``str(err)`` says what to do."""
+
+    code = "error"
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RoutineError(VoicecoachError):
+    """A routine file is missing, unreadable or invalid."""
+
+    code = "routine"
+    exit_code = 3
+
+
+class ModelError(VoicecoachError):
+    """A speech model (recognizer or voice) is missing or broken."""
+
+    code = "model"
+    exit_code = 4
+
+
+class AudioDeviceError(VoicecoachError):
+    """An audio device is missing, busy or failed."""
+
+    code = "audio-device"
+    exit_code = 5
+
+
+class EngineUnavailable(VoicecoachError):
+    """An optional engine's Python package is not installed."""
+
+    code = "engine-unavailable"
+    exit_code = 6
+
+
+class DownloadError(VoicecoachError):
+    """A model download failed or produced a corrupt archive."""
+
+    code = "download"
+    exit_code = 7
+
+
+class SessionLogError(VoicecoachError):
+    """The session log database cannot be opened or written."""
+
+    code = "session-log"
+    exit_code = 8
