@@ -52,9 +52,7 @@ class AudioChunk:
         return data.reshape(-1, self.channels)
 
     @classmethod
-    def from_float(
-        cls, samples: np.ndarray, rate: int, timestamp: float = 0.0
-    ) -> AudioChunk:
+    def from_float(cls, samples: np.ndarray, rate: int, timestamp: float = 0.0) -> AudioChunk:
         """Build an int16 chunk from float samples in -1..1, shape (frames,) or (frames, ch)."""
         arr = np.asarray(samples, dtype=np.float32)
         channels = 1 if arr.ndim == 1 else arr.shape[1]

@@ -1,0 +1,813 @@
+"""The dialogue manager: a pure state machine that coaches one routine.
+
+``Coach.step(event, now)`` takes one event and the current session time in seconds
+and returns the actions to carry out. It never touches audio, threads, sleeps or the
+wall clock, so a test can drive an hour-long session in milliseconds.
+
+Time inside the coach is explicit: to be woken later it emits ``StartTimer(name, at)``
+and the runtime sends a ``Tick`` at (or after) ``at``. Counting sits on a fixed schedule:
+each beat's deadline is computed from the previous deadline, never from when a Tick
+happened to arrive or from how long a spoken count took, so counting does not drift.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import Enum
+
+from . import script
+from .commands import Intent
+from .events import (
+    Action,
+    CancelTimer,
+    CommandHeard,
+    Event,
+    ExerciseOutcome,
+    InputEnded,
+    NotUnderstood,
+    PainReported,
+    PlaybackFinished,
+    PlayCue,
+    Say,
+    SessionEnded,
+    Start,
+    StartTimer,
+    StopSpeaking,
+    Tick,
+)
+from .routines.model import Advance, Exercise, Routine
+
+log = logging.getLogger(__name__)
+
+
+class State(str, Enum):
+    """Where the conversation is."""
+
+    NOT_STARTED = "not_started"
+    INTRO = "intro"
+    """Speaking the introduction, preparation and safety texts."""
+    ASK_CONSENT = "ask_consent"
+    """Waiting for yes/no to the doctor-and-no-acute-pain question."""
+    ASK_RESUME = "ask_resume"
+    """Waiting for yes/no to "continue where you stopped last time?"."""
+    ANNOUNCE = "announce"
+    """Speaking an exercise's title, position and steps."""
+    EXERCISE = "exercise"
+    """Counting repetitions, holds, relaxation and breathing on the beat."""
+    WAIT_NEXT = "wait_next"
+    """Between exercises, waiting for "next"."""
+    PAUSED = "paused"
+    CONFIRM_STOP = "confirm_stop"
+    ASK_PAIN = "ask_pain"
+    """After a pain report: skip this exercise (yes) or repeat it more gently (no)?"""
+    ENDING = "ending"
+    """Saying goodbye; the session's status is already decided."""
+    ENDED = "ended"
+
+
+#: States in which the coach is waiting for the user to answer or go on.
+WAITING_STATES = frozenset(
+    {
+        State.ASK_CONSENT,
+        State.ASK_RESUME,
+        State.WAIT_NEXT,
+        State.PAUSED,
+        State.CONFIRM_STOP,
+        State.ASK_PAIN,
+    }
+)
+
+_ANYTIME = {Intent.HURT: "_hurt", Intent.HELP: "_help"}
+_MOVING = {
+    Intent.PAUSE: "_pause",
+    Intent.STOP: "_ask_stop",
+    Intent.WHERE: "_where",
+}
+_TEMPO = {Intent.SLOWER: "_slower", Intent.FASTER: "_faster"}
+
+#: The transition table: in each state, which intents are handled and by what.
+#: An intent missing from a state's row is answered with that state's help text
+#: when the coach is waiting, and ignored (logged) while it is speaking or counting.
+TRANSITIONS: dict[State, dict[Intent, str]] = {
+    State.INTRO: {
+        **_ANYTIME,
+        **_MOVING,
+        Intent.NEXT: "_skip_intro",
+        Intent.YES: "_skip_intro",
+        Intent.SKIP: "_skip_intro",
+        Intent.REPEAT: "_start_intro",
+    },
+    State.ASK_CONSENT: {
+        **_ANYTIME,
+        **_MOVING,
+        Intent.YES: "_consent_yes",
+        Intent.NO: "_consent_no",
+        Intent.REPEAT: "_reask",
+    },
+    State.ASK_RESUME: {
+        **_ANYTIME,
+        **_MOVING,
+        Intent.YES: "_resume_yes",
+        Intent.NO: "_resume_no",
+        Intent.REPEAT: "_reask",
+    },
+    State.ANNOUNCE: {
+        **_ANYTIME,
+        **_MOVING,
+        **_TEMPO,
+        Intent.NEXT: "_begin_now",
+        Intent.REPEAT: "_restart_exercise",
+        Intent.SKIP: "_skip_exercise",
+        Intent.PREVIOUS: "_previous_exercise",
+    },
+    State.EXERCISE: {
+        **_ANYTIME,
+        **_MOVING,
+        **_TEMPO,
+        Intent.NEXT: "_finish_early",
+        Intent.REPEAT: "_restart_repetition",
+        Intent.SKIP: "_skip_exercise",
+        Intent.PREVIOUS: "_previous_exercise",
+    },
+    State.WAIT_NEXT: {
+        **_ANYTIME,
+        **_MOVING,
+        **_TEMPO,
+        Intent.NEXT: "_go_on",
+        Intent.YES: "_go_on",
+        Intent.RESUME: "_go_on",
+        Intent.SKIP: "_skip_pending",
+        Intent.REPEAT: "_repeat_last",
+        Intent.PREVIOUS: "_previous_exercise",
+    },
+    State.PAUSED: {
+        **_ANYTIME,
+        Intent.RESUME: "_unpause",
+        Intent.NEXT: "_unpause",
+        Intent.YES: "_unpause",
+        Intent.PAUSE: "_reask",
+        Intent.REPEAT: "_reask",
+        Intent.STOP: "_ask_stop",
+        Intent.WHERE: "_where",
+    },
+    State.CONFIRM_STOP: {
+        **_ANYTIME,
+        Intent.YES: "_stop_yes",
+        Intent.STOP: "_stop_yes",
+        Intent.NO: "_stop_no",
+        Intent.RESUME: "_stop_no",
+        Intent.REPEAT: "_reask",
+    },
+    State.ASK_PAIN: {
+        **_ANYTIME,
+        Intent.YES: "_pain_skip",
+        Intent.SKIP: "_pain_skip",
+        Intent.NO: "_pain_gentler",
+        Intent.REPEAT: "_reask",
+        Intent.STOP: "_ask_stop",
+        Intent.PAUSE: "_pause",
+    },
+    State.ENDING: {Intent.HURT: "_hush_goodbye"},
+    State.ENDED: {},
+    State.NOT_STARTED: {},
+}
+
+# Help lists these, in this order, where the state handles them.
+_HELP_ORDER = (
+    Intent.YES,
+    Intent.NO,
+    Intent.NEXT,
+    Intent.RESUME,
+    Intent.REPEAT,
+    Intent.PAUSE,
+    Intent.SKIP,
+    Intent.PREVIOUS,
+    Intent.SLOWER,
+    Intent.FASTER,
+    Intent.WHERE,
+    Intent.STOP,
+)
+
+
+@dataclass(frozen=True)
+class CoachOptions:
+    """How the coach behaves; the defaults are the product's."""
+
+    reprompt_after: float = 20.0
+    """Seconds of silence after a question before the coach asks again."""
+    max_reprompts: int = 3
+    """Unanswered re-prompts before the coach pauses itself."""
+    auto_advance_after: float = 5.0
+    """Seconds between exercises when a routine moves on by itself."""
+    tempo_step: float = 0.25
+    """How much one "slower" or "faster" stretches or shrinks the beat."""
+    min_tempo: float = 0.5
+    """The fastest pace, as a multiplier of every beat (0.5 = twice as fast)."""
+    max_tempo: float = 2.0
+    """The slowest pace, as a multiplier of every beat (2.0 = half as fast)."""
+
+
+@dataclass(frozen=True)
+class Beat:
+    """One step of an exercise's timed programme."""
+
+    rep: int
+    """The repetition this beat belongs to (1-based)."""
+    length: float
+    """Seconds until the next beat, at tempo 1.0."""
+    text: str = ""
+    """What to say at the beat, if anything."""
+    cue: str = ""
+    """Which earcon to play at the beat, if any."""
+
+
+def _speech_seconds(text: str) -> float:
+    # A generous estimate of how long a phrase takes to say, so a long cue gets a
+    # longer slot. It shapes the schedule only; it is never waited for.
+    return 0.6 + 0.4 * len(text.split())
+
+
+def exercise_programme(ex: Exercise) -> tuple[Beat, ...]:
+    """The beats of an exercise, every repetition, at tempo 1.0."""
+    beats: list[Beat] = []
+    for rep in range(1, ex.repetitions + 1):
+        first = script.repetition(rep)
+        if rep > 1 and ex.progression:
+            first = f"{first} {ex.progression}"
+        beats.append(Beat(rep, max(1.0, _speech_seconds(first)), text=first))
+        if ex.breathing and ex.breathing.when == "before":
+            beats += _breathing(rep, ex)
+        for cue in ex.cues:
+            beats.append(Beat(rep, max(ex.tempo, _speech_seconds(cue)), text=cue))
+        if ex.hold_seconds:
+            beats.append(Beat(rep, 1.0, text=script.HOLD, cue="hold_start"))
+            for left in range(ex.hold_seconds - 1, 0, -1):
+                beats.append(Beat(rep, 1.0, text=script.count(left)))
+            beats.append(Beat(rep, 1.5, text=script.RELEASE, cue="hold_end"))
+        if ex.breathing and ex.breathing.when != "before":
+            beats += _breathing(rep, ex)
+        if ex.relax_seconds:
+            beats.append(Beat(rep, float(ex.relax_seconds), text=script.relax(ex.relax_seconds)))
+    return tuple(beats)
+
+
+def _breathing(rep: int, ex: Exercise) -> list[Beat]:
+    assert ex.breathing is not None
+    return [
+        Beat(rep, float(ex.breathing.inhale), text=script.BREATHE_IN),
+        Beat(rep, float(ex.breathing.exhale), text=script.BREATHE_OUT),
+    ]
+
+
+class Coach:
+    """Coaches one routine. Feed it events with :meth:`step`; carry out what it returns."""
+
+    def __init__(
+        self,
+        routine: Routine,
+        options: CoachOptions | None = None,
+        resume_from: int | None = None,
+    ) -> None:
+        if not routine.exercises:
+            raise ValueError(f"routine {routine.id!r} has no exercises")
+        self.routine = routine
+        self.options = options or CoachOptions()
+        self.resume_from = (
+            resume_from if resume_from and 0 < resume_from < len(routine.exercises) else None
+        )
+        self.state = State.NOT_STARTED
+        self.status: str | None = None
+        """The session's final status once decided (see ``events.SESSION_STATUSES``)."""
+        self.index = -1
+        """The exercise being done or last done (0-based); -1 before the first."""
+        self.pending = 0
+        """In WAIT_NEXT: the exercise "next" starts."""
+        self.auto = False
+        self.rep = 0
+        self.tempo = 1.0
+        self.pain_reports = 0
+        self.outcomes: dict[int, str] = {}
+        self._programme: tuple[Beat, ...] = ()
+        self._beat = 0
+        self._return_to = State.NOT_STARTED  # what PAUSED / CONFIRM_STOP go back to
+        self._stop_from = State.NOT_STARTED
+        self._reprompts = 0
+        self._not_understood = 0
+        self._timers: dict[str, float] = {}
+        self._next_id = 0
+        self._outstanding: set[int] = set()  # said, not yet reported finished
+        self._await: int | None = None  # utterance whose end runs the continuation
+        self._then = ""
+        self._now = 0.0
+
+    # ------------------------------------------------------------ public view
+
+    @property
+    def finished(self) -> bool:
+        """True once the session is over and the goodbye has been spoken."""
+        return self.state is State.ENDED
+
+    @property
+    def waiting_for_user(self) -> bool:
+        """True when the coach has asked something and is only listening."""
+        return self.state in WAITING_STATES and self._await is None
+
+    def listening_for(self) -> tuple[Intent, ...]:
+        """The intents that do something in the current state."""
+        row = TRANSITIONS[self.state]
+        return tuple(i for i in Intent if i in row)
+
+    # ------------------------------------------------------------------ step
+
+    def step(self, event: Event, now: float) -> list[Action]:
+        """Handle one event at session time ``now`` (seconds); return the actions."""
+        self._now = now
+        if self.state is State.ENDED:
+            return []
+        if isinstance(event, Start):
+            return self._start_intro() if self.state is State.NOT_STARTED else []
+        if isinstance(event, InputEnded):
+            return self._input_ended()
+        if self.state is State.NOT_STARTED:
+            return []
+        if isinstance(event, PlaybackFinished):
+            return self._playback_finished(event.utterance_id)
+        if isinstance(event, Tick):
+            return self._tick(now)
+        if isinstance(event, CommandHeard):
+            return self._command(event.intent)
+        if isinstance(event, NotUnderstood):
+            return self._not_understood_event()
+        raise TypeError(f"not an event: {event!r}")
+
+    # ------------------------------------------------------- event handlers
+
+    def _command(self, intent: Intent) -> list[Action]:
+        handler = TRANSITIONS[self.state].get(intent)
+        if handler is None:
+            log.info("ignored %s in %s", intent.value, self.state.value)
+            if self.waiting_for_user:
+                return [*self._cancel("reprompt"), *self._help()]
+            return []
+        self._not_understood = 0
+        acts: list[Action] = []
+        if self.state in WAITING_STATES:
+            acts += self._cancel("reprompt")
+            self._reprompts = 0
+        if intent is not Intent.HURT:
+            acts.append(PlayCue("heard"))
+        acts += getattr(self, handler)()
+        return acts
+
+    def _not_understood_event(self) -> list[Action]:
+        if self.state in (State.ENDING, State.NOT_STARTED):
+            return []
+        self._not_understood += 1
+        acts: list[Action] = [PlayCue("not_understood")]
+        if self._not_understood == 1 and self.waiting_for_user:
+            acts += self._cancel("reprompt")
+            acts += self._say(script.NOT_UNDERSTOOD)
+            self._continue_with("listen")
+        return acts
+
+    def _playback_finished(self, utterance_id: int) -> list[Action]:
+        self._outstanding.discard(utterance_id)
+        if utterance_id != self._await:
+            return []
+        self._await = None
+        then, self._then = self._then, ""
+        return getattr(self, f"_then_{then}")()
+
+    def _tick(self, now: float) -> list[Action]:
+        # Fire every due timer in deadline order, including ones that a fired timer
+        # set and that are already due (a late tick catches up on the schedule).
+        acts: list[Action] = []
+        while True:
+            due = [(at, name) for name, at in self._timers.items() if at <= now]
+            if not due:
+                return acts
+            at, name = min(due)
+            del self._timers[name]
+            acts += getattr(self, f"_timer_{name}")(at)
+
+    def _input_ended(self) -> list[Action]:
+        acts: list[Action] = []
+        for name in list(self._timers):
+            acts += self._cancel(name)
+        if self.status is None:
+            acts += self._end_status("interrupted")
+        self.state = State.ENDED
+        return acts
+
+    # --------------------------------------------------------------- helpers
+
+    def _say(self, *texts: str) -> list[Action]:
+        acts: list[Action] = []
+        for text in texts:
+            self._next_id += 1
+            self._outstanding.add(self._next_id)
+            acts.append(Say(text, self._next_id))
+        return acts
+
+    def _continue_with(self, then: str) -> None:
+        """Run ``_then_<then>`` when the last thing said has been played."""
+        self._await = self._next_id
+        self._then = then
+
+    def _timer(self, name: str, at: float) -> list[Action]:
+        self._timers[name] = at
+        return [StartTimer(name, at)]
+
+    def _cancel(self, name: str) -> list[Action]:
+        if self._timers.pop(name, None) is None:
+            return []
+        return [CancelTimer(name)]
+
+    def _hush(self) -> list[Action]:
+        """Stop speech, timers and pending continuations: the flow changes now."""
+        acts: list[Action] = []
+        if self._outstanding:
+            acts.append(StopSpeaking())
+            self._outstanding.clear()
+        for name in list(self._timers):
+            acts += self._cancel(name)
+        self._await = None
+        self._then = ""
+        return acts
+
+    def _ask(self, state: State, *texts: str) -> list[Action]:
+        """Switch to a waiting ``state`` and say ``texts``; listen once they are played."""
+        self.state = state
+        acts = self._say(*texts)
+        self._continue_with("listen")
+        return acts
+
+    def _then_listen(self) -> list[Action]:
+        return self._timer("reprompt", self._now + self.options.reprompt_after)
+
+    def _end_status(self, status: str) -> list[Action]:
+        self.status = status
+        return [SessionEnded(status)]
+
+    def _end(self, status: str, text: str) -> list[Action]:
+        acts = self._end_status(status)
+        acts += self._say(text)
+        acts.append(PlayCue("session_end"))
+        self.state = State.ENDING
+        self._continue_with("ended")
+        return acts
+
+    def _hush_goodbye(self) -> list[Action]:
+        # The status is already decided; a pain report during the goodbye silences it.
+        acts: list[Action] = [StopSpeaking()]
+        self._outstanding.clear()
+        self._await = None
+        self.state = State.ENDED
+        return acts
+
+    def _then_ended(self) -> list[Action]:
+        self.state = State.ENDED
+        return []
+
+    def _record(self, outcome: str) -> list[Action]:
+        if self.index < 0:
+            return []
+        self.outcomes[self.index] = outcome
+        return [ExerciseOutcome(self.index, self.routine.exercises[self.index].id, outcome)]
+
+    @property
+    def _exercise(self) -> Exercise:
+        return self.routine.exercises[self.index]
+
+    def _in_exercise(self, state: State) -> bool:
+        return state in (State.ANNOUNCE, State.EXERCISE)
+
+    # ------------------------------------------------------------- intro part
+
+    def _start_intro(self) -> list[Action]:
+        acts = self._hush()
+        self.state = State.INTRO
+        acts += self._say(*script.intro(self.routine))
+        self._continue_with("consent")
+        return acts
+
+    def _skip_intro(self) -> list[Action]:
+        return self._hush() + self._then_consent()
+
+    def _then_consent(self) -> list[Action]:
+        return self._ask(State.ASK_CONSENT, script.CONSENT_QUESTION)
+
+    def _consent_yes(self) -> list[Action]:
+        if self.resume_from is not None:
+            return self._ask(State.ASK_RESUME, script.resume_question(self.resume_from))
+        return self._say(script.STARTING) + self._start_exercise(0)
+
+    def _consent_no(self) -> list[Action]:
+        return self._hush() + self._end("declined", script.DECLINED)
+
+    def _resume_yes(self) -> list[Action]:
+        assert self.resume_from is not None
+        return self._say(script.STARTING) + self._start_exercise(self.resume_from)
+
+    def _resume_no(self) -> list[Action]:
+        return self._say(script.STARTING) + self._start_exercise(0)
+
+    def _reask(self) -> list[Action]:
+        return self._hush() + self._ask(self.state, *self._question(self.state, again=False))
+
+    def _question(self, state: State, again: bool) -> tuple[str, ...]:
+        """What a waiting state asks (``again``: the shorter re-prompt)."""
+        if state is State.ASK_CONSENT:
+            return (script.CONSENT_REPROMPT if again else script.CONSENT_QUESTION,)
+        if state is State.ASK_RESUME:
+            assert self.resume_from is not None
+            ask = script.resume_reprompt if again else script.resume_question
+            return (ask(self.resume_from),)
+        if state is State.CONFIRM_STOP:
+            return (script.CONFIRM_STOP_REPROMPT if again else script.CONFIRM_STOP,)
+        if state is State.ASK_PAIN:
+            return (script.PAIN_ASK_REPROMPT if again else script.PAIN_ASK,)
+        if state is State.PAUSED:
+            return (script.PAUSED_REPROMPT if again else script.PAUSED,)
+        # WAIT_NEXT
+        if again:
+            return (script.WAIT_REPROMPT,)
+        return (script.WAIT_NEXT,)
+
+    def _timer_reprompt(self, at: float) -> list[Action]:
+        if self.state not in WAITING_STATES:
+            return []
+        if self.state is State.PAUSED:
+            # Paused means the user asked for quiet (or went quiet): stay quiet.
+            return []
+        if self._reprompts >= self.options.max_reprompts:
+            self._reprompts = 0
+            self._return_to = self.state
+            return self._ask(State.PAUSED, script.PAUSED_SELF)
+        self._reprompts += 1
+        return self._ask(self.state, *self._question(self.state, again=True))
+
+    # ---------------------------------------------------------- the exercises
+
+    def _start_exercise(self, index: int) -> list[Action]:
+        acts = self._hush_timers()
+        if index >= len(self.routine.exercises):
+            return acts + self._end("completed", script.COMPLETED)
+        self.index = max(0, index)
+        self.rep = 0
+        self._programme = exercise_programme(self._exercise)
+        self.state = State.ANNOUNCE
+        acts += self._say(script.announce(self.routine, self.index))
+        self._continue_with("begin")
+        return acts
+
+    def _hush_timers(self) -> list[Action]:
+        acts: list[Action] = []
+        for name in list(self._timers):
+            acts += self._cancel(name)
+        return acts
+
+    def _then_begin(self) -> list[Action]:
+        self.state = State.EXERCISE
+        self._beat = 0
+        return self._fire(self._now)
+
+    def _begin_now(self) -> list[Action]:
+        return self._hush() + self._then_begin()
+
+    def _fire(self, at: float) -> list[Action]:
+        """Carry out the current beat, scheduled at ``at``; wake up for the next one."""
+        beat = self._programme[self._beat]
+        self.rep = beat.rep
+        acts: list[Action] = []
+        if beat.cue:
+            acts.append(PlayCue(beat.cue))
+        if beat.text:
+            acts += self._say(beat.text)
+        return acts + self._timer("beat", at + beat.length * self.tempo)
+
+    def _timer_beat(self, at: float) -> list[Action]:
+        if self.state is not State.EXERCISE:
+            return []
+        self._beat += 1
+        if self._beat >= len(self._programme):
+            return self._exercise_done()
+        return self._fire(at)
+
+    def _exercise_done(self) -> list[Action]:
+        acts = self._record("done")
+        texts = [t for t in (self._exercise.after, script.WELL_DONE) if t]
+        following = self.index + 1
+        if following >= len(self.routine.exercises):
+            return acts + self._say(*texts[:-1]) + self._end("completed", script.COMPLETED)
+        self.pending = following
+        if self._exercise.advance is Advance.AUTO:
+            self.auto = True
+            self.state = State.WAIT_NEXT
+            acts += self._say(*texts, script.AUTO_NEXT)
+            self._continue_with("auto")
+            return acts
+        self.auto = False
+        return acts + self._say(*texts) + self._ask(State.WAIT_NEXT, script.WAIT_NEXT)
+
+    def _then_auto(self) -> list[Action]:
+        return self._timer("auto", self._now + self.options.auto_advance_after)
+
+    def _timer_auto(self, at: float) -> list[Action]:
+        if self.state is not State.WAIT_NEXT or not self.auto:
+            return []
+        return self._start_exercise(self.pending)
+
+    def _finish_early(self) -> list[Action]:
+        # The user says they are done with this one: count it as done and go on.
+        return self._hush() + self._exercise_done()
+
+    def _restart_repetition(self) -> list[Action]:
+        acts = self._hush()
+        self.state = State.EXERCISE
+        acts += self._say(script.RESTART_REP)
+        self._continue_with("repetition")
+        return acts
+
+    def _then_repetition(self) -> list[Action]:
+        self.state = State.EXERCISE
+        self._beat = next(
+            i for i, beat in enumerate(self._programme) if beat.rep == max(self.rep, 1)
+        )
+        return self._fire(self._now)
+
+    def _restart_exercise(self) -> list[Action]:
+        return self._hush() + self._start_exercise(self.index)
+
+    def _skip_exercise(self) -> list[Action]:
+        return self._hush() + self._record("skipped") + self._start_exercise(self.index + 1)
+
+    def _previous_exercise(self) -> list[Action]:
+        return self._hush() + self._start_exercise(max(self.index - 1, 0))
+
+    def _go_on(self) -> list[Action]:
+        return self._hush() + self._start_exercise(self.pending)
+
+    def _skip_pending(self) -> list[Action]:
+        # Between exercises "skip" passes over the exercise that would come next.
+        acts = self._hush()
+        if self.pending < len(self.routine.exercises):
+            self.index = self.pending
+            acts += self._record("skipped")
+        return acts + self._start_exercise(self.pending + 1)
+
+    def _repeat_last(self) -> list[Action]:
+        return self._hush() + self._start_exercise(self.index)
+
+    # ----------------------------------------------------- pause, stop, pain
+
+    def _pause(self) -> list[Action]:
+        acts = self._hush()
+        self._return_to = self.state
+        return acts + self._ask(State.PAUSED, script.PAUSED)
+
+    def _unpause(self) -> list[Action]:
+        return self._hush() + self._return(self._return_to)
+
+    def _return(self, state: State) -> list[Action]:
+        """Go back to ``state`` after a pause or a cancelled stop, keeping the place."""
+        if state in (State.INTRO, State.ASK_CONSENT, State.NOT_STARTED):
+            return self._then_consent()
+        if state is State.ANNOUNCE:
+            return self._start_exercise(self.index)
+        if state is State.EXERCISE:
+            self.state = State.EXERCISE
+            acts = self._say(script.RESUMING)
+            self._continue_with("repetition")
+            return acts
+        if state is State.WAIT_NEXT:
+            return self._start_exercise(self.pending)
+        if state is State.PAUSED:
+            return self._ask(State.PAUSED, script.PAUSED)
+        return self._ask(state, *self._question(state, again=False))
+
+    def _ask_stop(self) -> list[Action]:
+        acts = self._hush()
+        self._stop_from = self.state
+        return acts + self._ask(State.CONFIRM_STOP, script.CONFIRM_STOP)
+
+    def _stop_yes(self) -> list[Action]:
+        acts = self._hush()
+        context = self._exercise_context()
+        if context is State.ASK_PAIN:
+            acts += self._record("pain")
+        elif self._in_exercise(context):
+            acts += self._record("skipped")
+        return acts + self._end("stopped", script.STOPPED)
+
+    def _stop_no(self) -> list[Action]:
+        return self._hush() + self._return(self._stop_from)
+
+    def _exercise_context(self) -> State:
+        """The state that a pause or stop question interrupted."""
+        state = self.state
+        if state is State.CONFIRM_STOP:
+            state = self._stop_from
+        if state is State.PAUSED:
+            state = self._return_to
+        return state
+
+    def _hurt(self) -> list[Action]:
+        # Safety first: silence and cancel everything, unconditionally.
+        acts: list[Action] = [StopSpeaking()]
+        self._outstanding.clear()
+        for name in list(self._timers):
+            acts += self._cancel(name)
+        self._await = None
+        self._then = ""
+        context = self._exercise_context()
+        in_exercise = self._in_exercise(context) or self.state is State.ASK_PAIN
+        exercise_id = self._exercise.id if self.index >= 0 else None
+        acts.append(PainReported(exercise_id, self.rep if in_exercise else 0))
+        self.pain_reports += 1
+        if self.pain_reports >= 2:
+            if in_exercise:
+                acts += self._record("pain")
+            return acts + self._end("ended_for_pain", script.PAIN_END)
+        self.auto = False
+        if in_exercise:
+            return acts + self._say(script.PAIN_STOP) + self._ask(State.ASK_PAIN, script.PAIN_ASK)
+        self._return_to = context
+        return acts + self._ask(State.PAUSED, script.PAIN_REST)
+
+    def _pain_skip(self) -> list[Action]:
+        acts = self._hush() + self._record("pain")
+        self.pending = self.index + 1
+        self.auto = False
+        return acts + self._ask(State.WAIT_NEXT, script.PAIN_SKIPPED, script.WAIT_AFTER_PAIN)
+
+    def _pain_gentler(self) -> list[Action]:
+        acts = self._hush()
+        self.tempo = min(self.tempo + self.options.tempo_step, self.options.max_tempo)
+        self.pending = self.index
+        self.auto = False
+        return acts + self._ask(State.WAIT_NEXT, script.PAIN_GENTLER, script.WAIT_AFTER_PAIN)
+
+    # ------------------------------------------------ help, where, tempo
+
+    def _help(self) -> list[Action]:
+        row = TRANSITIONS[self.state]
+        text = script.help_text(tuple(i for i in _HELP_ORDER if i in row))
+        return self._answer(text)
+
+    def _answer(self, text: str) -> list[Action]:
+        """Say ``text`` without changing the flow; a waiting state listens again after."""
+        acts = self._say(text)
+        if self.waiting_for_user or (self.state in WAITING_STATES and self._then == "listen"):
+            self._continue_with("listen")
+        return acts
+
+    def _where(self) -> list[Action]:
+        if self.state in (State.ANNOUNCE, State.EXERCISE) or (
+            self.state is State.PAUSED and self._in_exercise(self._return_to)
+        ):
+            text = script.where_exercise(self.routine, self.index, self.rep)
+        elif self.index < 0:
+            text = script.where_between(self.routine, 0)
+        else:
+            text = script.where_between(self.routine, self.pending)
+        return self._answer(text)
+
+    def _slower(self) -> list[Action]:
+        if self.tempo >= self.options.max_tempo:
+            return self._answer(script.SLOWEST)
+        self.tempo = min(self.tempo + self.options.tempo_step, self.options.max_tempo)
+        return self._answer(script.SLOWER)
+
+    def _faster(self) -> list[Action]:
+        if self.tempo <= self.options.min_tempo:
+            return self._answer(script.FASTEST)
+        self.tempo = max(self.tempo - self.options.tempo_step, self.options.min_tempo)
+        return self._answer(script.FASTER)
+
+
+def fixed_texts(routine: Routine) -> list[str]:
+    """Every text the coach can say in a session of ``routine``, without duplicates.
+
+    The voice renders these ahead of a session (``voicecoach prepare``), so the coach
+    never waits for synthesis of a fixed prompt.
+    """
+    texts: list[str] = []
+    texts += script.intro(routine)
+    n = len(routine.exercises)
+    for index, ex in enumerate(routine.exercises):
+        texts.append(script.announce(routine, index))
+        texts += [beat.text for beat in exercise_programme(ex) if beat.text]
+        if ex.after:
+            texts.append(ex.after)
+        texts += [script.where_exercise(routine, index, rep) for rep in range(ex.repetitions + 1)]
+        texts += [script.resume_question(index), script.resume_reprompt(index)]
+    texts += [script.where_between(routine, done) for done in range(n + 1)]
+    for state, row in TRANSITIONS.items():
+        if row:
+            texts.append(script.help_text(tuple(i for i in _HELP_ORDER if i in row)))
+    texts += [
+        value for name, value in vars(script).items() if name.isupper() and isinstance(value, str)
+    ]
+    return list(dict.fromkeys(t for t in texts if t))

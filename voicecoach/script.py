@@ -1,0 +1,197 @@
+"""Everything the coach says, as text.
+
+The dialogue manager builds its speech only from these functions, so
+:func:`fixed_texts` can list every sentence a routine can produce and the voice can
+render them ahead of a session.
+"""
+
+from __future__ import annotations
+
+from .commands import Intent
+from .routines.model import Exercise, Routine
+
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+    "fourteen fifteen sixteen seventeen eighteen nineteen"
+).split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def number_word(n: int) -> str:
+    """``n`` (0..999) in words: 42 -> "forty-two"."""
+    if n < 0 or n > 999:
+        raise ValueError(f"number out of range: {n}")
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _TENS[tens] + (f"-{_ONES[ones]}" if ones else "")
+    hundreds, rest = divmod(n, 100)
+    return f"{_ONES[hundreds]} hundred" + (f" and {number_word(rest)}" if rest else "")
+
+
+def count(n: int) -> str:
+    """A spoken count: "One."."""
+    return number_word(n).capitalize() + "."
+
+
+def repetition(n: int) -> str:
+    """Announce a repetition: "Repetition two."."""
+    return f"Repetition {number_word(n)}."
+
+
+def times(n: int) -> str:
+    """ "once", "twice", "three times"."""
+    return {1: "once", 2: "twice"}.get(n, f"{number_word(n)} times")
+
+
+def seconds(n: int) -> str:
+    """ "one second", "five seconds"."""
+    return f"{number_word(n)} second" + ("" if n == 1 else "s")
+
+
+# ------------------------------------------------------------------ session texts
+
+CONSENT_QUESTION = (
+    "Before we start: have you discussed these exercises with your doctor, "
+    "and are you free of acute pain today? Please say yes or no."
+)
+CONSENT_REPROMPT = (
+    "Please answer yes or no. Have you talked to your doctor, and are you free of acute pain today?"
+)
+DECLINED = "Then we will not exercise today. Please talk to your doctor first. Take care. Goodbye."
+STARTING = "Good. Let's begin."
+NOT_UNDERSTOOD = "Sorry, I didn't catch that. Please say it again, or say help."
+PAUSED = "Paused. Take your time. Say continue when you are ready."
+PAUSED_SELF = "I haven't heard from you, so I'll pause here. Say continue when you are ready."
+PAUSED_REPROMPT = "I'm paused. Say continue when you are ready, or stop to end the session."
+RESUMING = "Let's continue."
+CONFIRM_STOP = "Do you want to end the session now? Please say yes or no."
+CONFIRM_STOP_REPROMPT = "Should I end the session? Please say yes or no."
+STOPPED = "All right, we'll stop here. Rest for a moment before you get up. Goodbye."
+COMPLETED = (
+    "That was the last exercise. Well done. "
+    "Rest for a moment, breathe calmly, and get up slowly. Goodbye."
+)
+WELL_DONE = "Well done."
+WAIT_NEXT = "When you are ready for the next exercise, say next."
+WAIT_LAST = "That was the last exercise. Say next to finish."
+WAIT_REPROMPT = "Say next when you are ready, or say help."
+WAIT_AFTER_PAIN = "Rest as long as you need. Say next when you are ready to go on."
+AUTO_NEXT = "Rest for a moment. The next exercise starts shortly."
+HOLD = "Hold."
+RELEASE = "And release."
+BREATHE_IN = "Breathe in."
+BREATHE_OUT = "Breathe out."
+RESTART_REP = "Let's do this repetition again."
+
+PAIN_STOP = (
+    "Stop the movement now. Relax and rest. Next time, make the movement smaller and gentler."
+)
+PAIN_ASK = "Do you want to skip this exercise? Say yes to skip it, or no to repeat it more gently."
+PAIN_ASK_REPROMPT = "Should we skip this exercise? Please say yes or no."
+PAIN_REST = (
+    "Stop and rest. Nothing will happen until you are ready. "
+    "Say continue when you want to go on, or stop to end the session."
+)
+PAIN_SKIPPED = "We'll skip this exercise."
+PAIN_GENTLER = (
+    "We'll repeat it more gently and more slowly. "
+    "Move only as far as is comfortable, and stop if it hurts."
+)
+PAIN_END = (
+    "You have reported pain twice today, so we will stop the session here. "
+    "Rest now, and please see a doctor about this pain before you exercise again. Goodbye."
+)
+
+SLOWER = "All right, slower."
+FASTER = "All right, a little faster."
+SLOWEST = "This is already the slowest pace."
+FASTEST = "This is already the fastest pace."
+
+_HELP_ITEMS: dict[Intent, str] = {
+    Intent.NEXT: "next",
+    Intent.REPEAT: "repeat",
+    Intent.PAUSE: "pause",
+    Intent.RESUME: "continue",
+    Intent.SKIP: "skip",
+    Intent.PREVIOUS: "go back",
+    Intent.SLOWER: "slower",
+    Intent.FASTER: "faster",
+    Intent.WHERE: "where am I",
+    Intent.STOP: "stop",
+    Intent.YES: "yes",
+    Intent.NO: "no",
+}
+
+
+def help_text(intents: tuple[Intent, ...]) -> str:
+    """Name the commands that make sense now; "it hurts" is always offered."""
+    names = [_HELP_ITEMS[i] for i in intents if i in _HELP_ITEMS]
+    listed = ", ".join(names)
+    return f"You can say: {listed}. And say it hurts at any moment to stop."
+
+
+def announce(routine: Routine, index: int) -> str:
+    """The text that introduces exercise ``index`` (0-based)."""
+    ex = routine.exercises[index]
+    parts = [
+        f"Exercise {number_word(index + 1)} of {number_word(len(routine.exercises))}: {_dot(ex.title)}",
+        _dot(ex.position),
+        *(_dot(step) for step in ex.steps),
+        f"We will do this {times(ex.repetitions)}.",
+    ]
+    if ex.hold_seconds:
+        parts.append(f"Each time, hold for {seconds(ex.hold_seconds)}.")
+    return " ".join(parts)
+
+
+def relax(n: int) -> str:
+    """Announce a relaxation period."""
+    return f"Relax for {seconds(n)}."
+
+
+def where_exercise(routine: Routine, index: int, rep: int) -> str:
+    """Where the user is during an exercise (``rep`` 1-based, 0 = not started)."""
+    total = len(routine.exercises)
+    ex = routine.exercises[index]
+    text = f"Exercise {number_word(index + 1)} of {number_word(total)}"
+    if rep:
+        text += f", repetition {number_word(rep)} of {number_word(ex.repetitions)}"
+    return text + "."
+
+
+def where_between(routine: Routine, done: int) -> str:
+    """Where the user is between exercises: ``done`` exercises behind them."""
+    total = len(routine.exercises)
+    left = total - done
+    if done == 0:
+        return f"We have not started yet. There are {number_word(total)} exercises."
+    return (
+        f"You have done {number_word(done)} of {number_word(total)} exercises. "
+        f"{number_word(left).capitalize()} left."
+    )
+
+
+def resume_question(index: int) -> str:
+    """Offer to continue where the last session stopped (``index`` 0-based)."""
+    return (
+        f"Last time you stopped at exercise {number_word(index + 1)}. "
+        "Continue from there? Please say yes or no."
+    )
+
+
+def resume_reprompt(index: int) -> str:
+    """Repeat the resume offer."""
+    return f"Shall we continue from exercise {number_word(index + 1)}? Please say yes or no."
+
+
+def intro(routine: Routine) -> list[str]:
+    """The texts spoken at the start, before the consent question."""
+    prep = "You will need: " + "; ".join(p.rstrip(".") for p in routine.preparation) + "."
+    return [_dot(routine.intro), prep, _dot(routine.safety)]
+
+
+def _dot(text: str) -> str:
+    text = " ".join(text.split())
+    return text if text.endswith((".", "!", "?")) else text + "."

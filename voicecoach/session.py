@@ -1,0 +1,299 @@
+"""The session log and the runtime helpers shared by the text session and the live loop.
+
+The log is SQLite in WAL mode. Every write is committed at once, so a killed process
+loses at most the exercise in progress, and the next start can offer to resume.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .errors import SessionLogError
+from .events import (
+    Action,
+    CancelTimer,
+    CommandHeard,
+    ExerciseOutcome,
+    PainReported,
+    SessionEnded,
+    StartTimer,
+)
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    routine TEXT NOT NULL,
+    started TEXT NOT NULL,
+    ended TEXT,
+    status TEXT NOT NULL DEFAULT 'running',
+    pid INTEGER,
+    resumed_from INTEGER
+);
+CREATE TABLE IF NOT EXISTS exercises (
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    idx INTEGER NOT NULL,
+    exercise_id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (session_id, idx)
+);
+CREATE TABLE IF NOT EXISTS pain_reports (
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    exercise_id TEXT,
+    repetition INTEGER NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS commands (
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    at TEXT NOT NULL,
+    session_time REAL NOT NULL,
+    intent TEXT NOT NULL,
+    text TEXT NOT NULL,
+    confidence REAL NOT NULL
+);
+PRAGMA user_version = 1;
+"""
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One session as ``voicecoach history`` shows it."""
+
+    id: int
+    routine: str
+    started: str
+    ended: str | None
+    status: str
+    exercises: tuple[tuple[str, str], ...]
+    """(exercise id, outcome) in routine order."""
+    pain_reports: int
+
+    def to_json(self) -> dict[str, object]:
+        """The ``history --json`` object."""
+        return {
+            "id": self.id,
+            "routine": self.routine,
+            "started": self.started,
+            "ended": self.ended,
+            "status": self.status,
+            "exercises": [{"id": ex, "outcome": out} for ex, out in self.exercises],
+            "pain_reports": self.pain_reports,
+        }
+
+
+class SessionLog:
+    """The SQLite session log (one file, many sessions)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), timeout=10, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as err:
+            raise SessionLogError(
+                f"cannot open the session log {path}: {err}. "
+                "Check that the folder is writable, or set XDG_DATA_HOME to a writable folder."
+            ) from err
+        self._mark_stale()
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def __enter__(self) -> SessionLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write(self, sql: str, args: tuple[object, ...]) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, args)
+        except sqlite3.Error as err:
+            raise SessionLogError(f"cannot write the session log {self.path}: {err}") from err
+
+    def _mark_stale(self) -> None:
+        """Sessions left 'running' by a process that no longer exists were interrupted."""
+        rows = self._db.execute("SELECT id, pid FROM sessions WHERE status = 'running'")
+        for session_id, pid in rows.fetchall():
+            if not _pid_alive(pid) or pid == os.getpid():
+                last = self._db.execute(
+                    "SELECT MAX(at) FROM (SELECT at FROM exercises WHERE session_id = ?1 "
+                    "UNION ALL SELECT at FROM commands WHERE session_id = ?1)",
+                    (session_id,),
+                ).fetchone()[0]
+                self._write(
+                    "UPDATE sessions SET status = 'interrupted', ended = ? WHERE id = ?",
+                    (last, session_id),
+                )
+                log.info("session %d was interrupted (its process is gone)", session_id)
+
+    # ----------------------------------------------------------------- writes
+
+    def start(self, routine_id: str, resumed_from: int | None = None) -> int:
+        """Open a new session and return its id."""
+        cur = self._write(
+            "INSERT INTO sessions (routine, started, pid, resumed_from) VALUES (?, ?, ?, ?)",
+            (routine_id, _now(), os.getpid(), resumed_from),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def exercise(self, session_id: int, index: int, exercise_id: str, outcome: str) -> None:
+        """Record (or overwrite) an exercise's outcome."""
+        self._write(
+            "INSERT OR REPLACE INTO exercises VALUES (?, ?, ?, ?, ?)",
+            (session_id, index, exercise_id, outcome, _now()),
+        )
+
+    def pain(self, session_id: int, exercise_id: str | None, repetition: int) -> None:
+        """Record a pain report."""
+        self._write(
+            "INSERT INTO pain_reports VALUES (?, ?, ?, ?)",
+            (session_id, exercise_id, repetition, _now()),
+        )
+
+    def command(self, session_id: int, event: CommandHeard, session_time: float) -> None:
+        """Record a command heard."""
+        self._write(
+            "INSERT INTO commands VALUES (?, ?, ?, ?, ?, ?)",
+            (session_id, _now(), session_time, event.intent.value, event.text, event.confidence),
+        )
+
+    def end(self, session_id: int, status: str) -> None:
+        """Close a session with its final status."""
+        self._write(
+            "UPDATE sessions SET status = ?, ended = ? WHERE id = ?",
+            (status, _now(), session_id),
+        )
+
+    # ------------------------------------------------------------------ reads
+
+    def sessions(self, limit: int | None = None) -> list[SessionSummary]:
+        """Recent sessions, newest first."""
+        sql = "SELECT id, routine, started, ended, status FROM sessions ORDER BY id DESC"
+        rows = self._db.execute(sql + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
+        return [self._summary(*row) for row in rows]
+
+    def _summary(
+        self, sid: int, routine: str, started: str, ended: str | None, status: str
+    ) -> SessionSummary:
+        exercises = self._db.execute(
+            "SELECT exercise_id, outcome FROM exercises WHERE session_id = ? ORDER BY idx",
+            (sid,),
+        ).fetchall()
+        pains = self._db.execute(
+            "SELECT COUNT(*) FROM pain_reports WHERE session_id = ?", (sid,)
+        ).fetchone()[0]
+        return SessionSummary(sid, routine, started, ended, status, tuple(exercises), pains)
+
+    def commands(self, session_id: int) -> list[tuple[float, str, str]]:
+        """(session time, intent, text) of the commands heard in a session."""
+        return self._db.execute(
+            "SELECT session_time, intent, text FROM commands WHERE session_id = ? ORDER BY rowid",
+            (session_id,),
+        ).fetchall()
+
+    def resume_point(self, routine_id: str, exercise_count: int) -> int | None:
+        """Where the last session of ``routine_id`` stopped, if it should be offered.
+
+        Returns the 0-based index of the first exercise after the last one that
+        session got to, when it was stopped or interrupted part way; else ``None``.
+        """
+        row = self._db.execute(
+            "SELECT id, status FROM sessions WHERE routine = ? AND status != 'running' "
+            "ORDER BY id DESC LIMIT 1",
+            (routine_id,),
+        ).fetchone()
+        if row is None or row[1] not in ("stopped", "interrupted"):
+            return None
+        last = self._db.execute(
+            "SELECT MAX(idx) FROM exercises WHERE session_id = ?", (row[0],)
+        ).fetchone()[0]
+        if last is None or last + 1 >= exercise_count:
+            return None
+        return int(last) + 1
+
+
+class SessionRecorder:
+    """Writes what a session does into the log, from the coach's actions and the commands."""
+
+    def __init__(self, log_: SessionLog, session_id: int) -> None:
+        self.log = log_
+        self.session_id = session_id
+        self.status: str | None = None
+
+    def heard(self, event: CommandHeard, session_time: float) -> None:
+        """Log a command the user gave."""
+        self.log.command(self.session_id, event, session_time)
+
+    def apply(self, action: Action) -> None:
+        """Log the record actions (outcomes, pain, end); ignore the rest."""
+        if isinstance(action, ExerciseOutcome):
+            self.log.exercise(self.session_id, action.index, action.exercise_id, action.outcome)
+        elif isinstance(action, PainReported):
+            self.log.pain(self.session_id, action.exercise_id, action.repetition)
+        elif isinstance(action, SessionEnded):
+            self.status = action.status
+            self.log.end(self.session_id, action.status)
+
+    def close(self, default_status: str = "interrupted") -> None:
+        """End the session with ``default_status`` if the coach never ended it."""
+        if self.status is None:
+            self.status = default_status
+            self.log.end(self.session_id, default_status)
+
+
+class TimerTable:
+    """The coach's pending timers, by name; the runtime sends a Tick when one is due."""
+
+    def __init__(self) -> None:
+        self._at: dict[str, float] = {}
+
+    def apply(self, action: Action) -> None:
+        """Track StartTimer / CancelTimer actions."""
+        if isinstance(action, StartTimer):
+            self._at[action.name] = action.at
+        elif isinstance(action, CancelTimer):
+            self._at.pop(action.name, None)
+
+    def next_due(self) -> float | None:
+        """The earliest deadline, or ``None`` when no timer is pending."""
+        return min(self._at.values(), default=None)
+
+    def pop_due(self, now: float) -> bool:
+        """Forget the timers due at ``now``; True if there were any (send a Tick)."""
+        due = [name for name, at in self._at.items() if at <= now]
+        for name in due:
+            del self._at[name]
+        return bool(due)
+
+    def __iter__(self) -> Iterator[tuple[str, float]]:
+        return iter(sorted(self._at.items(), key=lambda item: item[1]))
