@@ -225,7 +225,7 @@ class Beat:
 def _speech_seconds(text: str) -> float:
     # A generous estimate of how long a phrase takes to say, so a long cue gets a
     # longer slot. It shapes the schedule only; it is never waited for.
-    return 0.6 + 0.4 * len(text.split())
+    return round(0.6 + 0.4 * len(text.split()), 3)
 
 
 def exercise_programme(ex: Exercise) -> tuple[Beat, ...]:
@@ -351,12 +351,14 @@ class Coach:
                 return [*self._cancel("reprompt"), *self._help()]
             return []
         self._not_understood = 0
+        if intent is Intent.HURT:
+            self._reprompts = 0
+            return getattr(self, handler)()  # nothing may come before stopping
         acts: list[Action] = []
         if self.state in WAITING_STATES:
             acts += self._cancel("reprompt")
             self._reprompts = 0
-        if intent is not Intent.HURT:
-            acts.append(PlayCue("heard"))
+        acts.append(PlayCue("heard"))
         acts += getattr(self, handler)()
         return acts
 
@@ -372,7 +374,8 @@ class Coach:
         return acts
 
     def _playback_finished(self, utterance_id: int) -> list[Action]:
-        self._outstanding.discard(utterance_id)
+        # Playback is in order: everything said before this utterance has finished too.
+        self._outstanding = {u for u in self._outstanding if u > utterance_id}
         if utterance_id != self._await:
             return []
         self._await = None
@@ -416,6 +419,7 @@ class Coach:
         self._then = then
 
     def _timer(self, name: str, at: float) -> list[Action]:
+        at = round(at, 6)  # keep schedules exact and comparable across platforms
         self._timers[name] = at
         return [StartTimer(name, at)]
 

@@ -1,0 +1,436 @@
+"""Transcript tests of the dialogue manager: events in, the exact ordered actions out."""
+
+from __future__ import annotations
+
+import pytest
+from routine_fixtures import tiny_routine
+
+from voicecoach import script
+from voicecoach.commands import Intent
+from voicecoach.dialogue import Coach, CoachOptions, State, exercise_programme, fixed_texts
+from voicecoach.events import (
+    CancelTimer,
+    CommandHeard,
+    ExerciseOutcome,
+    InputEnded,
+    NotUnderstood,
+    PainReported,
+    PlaybackFinished,
+    PlayCue,
+    Say,
+    SessionEnded,
+    Start,
+    StartTimer,
+    StopSpeaking,
+    Tick,
+)
+from voicecoach.routines.model import Advance
+
+ROUTINE = tiny_routine()
+
+
+def cmd(intent: Intent) -> CommandHeard:
+    return CommandHeard(intent, intent.value)
+
+
+def says(actions):
+    return [a.text for a in actions if isinstance(a, Say)]
+
+
+def last_say_id(actions) -> int:
+    return [a for a in actions if isinstance(a, Say)][-1].utterance_id
+
+
+def to_consent(coach: Coach) -> float:
+    """Start, play the intro and the question; return the time the coach listens from."""
+    acts = coach.step(Start(), 0.0)
+    acts = coach.step(PlaybackFinished(last_say_id(acts)), 8.0)
+    coach.step(PlaybackFinished(last_say_id(acts)), 12.0)
+    return 12.0
+
+
+def to_exercise(coach: Coach) -> float:
+    """Answer yes and play the announcement of exercise 1; return the time."""
+    t = to_consent(coach)
+    acts = coach.step(cmd(Intent.YES), t + 1)
+    coach.step(PlaybackFinished(last_say_id(acts)), t + 10)
+    return t + 10
+
+
+def run_beats_until(coach: Coach, text: str, now: float) -> float:
+    """Tick along the schedule until the coach says ``text``; return that time."""
+    while True:
+        at = coach._timers["beat"]
+        acts = coach.step(Tick(), at)
+        if text in says(acts):
+            return at
+
+
+def test_start_speaks_intro_then_asks_consent_then_listens():
+    coach = Coach(ROUTINE)
+    acts = coach.step(Start(), 0.0)
+    assert acts == [
+        Say("A short test routine.", 1),
+        Say("You will need: a rug; a small pillow.", 2),
+        Say("Stop if anything hurts.", 3),
+    ]
+    assert coach.state is State.INTRO
+    assert coach.step(PlaybackFinished(3), 8.0) == [Say(script.CONSENT_QUESTION, 4)]
+    assert coach.state is State.ASK_CONSENT
+    assert not coach.waiting_for_user  # still asking
+    assert coach.step(PlaybackFinished(4), 12.0) == [StartTimer("reprompt", 32.0)]
+    assert coach.waiting_for_user
+
+
+def test_yes_starts_the_first_exercise_and_counts_on_the_beat():
+    coach = Coach(ROUTINE)
+    to_consent(coach)
+    acts = coach.step(cmd(Intent.YES), 13.0)
+    assert acts == [
+        CancelTimer("reprompt"),
+        PlayCue("heard"),
+        Say(script.STARTING, 5),
+        Say(script.announce(ROUTINE, 0), 6),
+    ]
+    assert coach.step(PlaybackFinished(5), 14.0) == []  # not the last one: keep waiting
+    assert coach.step(PlaybackFinished(6), 22.0) == [
+        Say("Repetition one.", 7),
+        StartTimer("beat", 23.4),
+    ]
+    # Ticks before the deadline do nothing; the next beat is scheduled from the
+    # deadline, not from the late tick, so counting never drifts.
+    assert coach.step(Tick(), 23.0) == []
+    assert coach.step(Tick(), 23.9) == [Say("Turn to the left.", 8), StartTimer("beat", 25.6)]
+
+
+def test_no_to_consent_declines_politely():
+    coach = Coach(ROUTINE)
+    to_consent(coach)
+    acts = coach.step(cmd(Intent.NO), 13.0)
+    assert acts == [
+        CancelTimer("reprompt"),
+        PlayCue("heard"),
+        SessionEnded("declined"),
+        Say(script.DECLINED, 5),
+        PlayCue("session_end"),
+    ]
+    assert coach.state is State.ENDING
+    coach.step(PlaybackFinished(5), 20.0)
+    assert coach.finished
+    assert coach.step(cmd(Intent.YES), 21.0) == []
+
+
+def test_hold_counts_down_each_second_with_cues():
+    programme = exercise_programme(ROUTINE.exercises[1])
+    first_rep = [(b.text, b.cue, b.length) for b in programme if b.rep == 1]
+    assert first_rep == [
+        ("Repetition one.", "", 1.4),
+        ("Breathe in.", "", 2.0),
+        ("Breathe out.", "", 3.0),
+        ("Hold.", "hold_start", 1.0),
+        ("Two.", "", 1.0),
+        ("One.", "", 1.0),
+        ("And release.", "hold_end", 1.5),
+        ("Relax for two seconds.", "", 2.0),
+    ]
+    second = [b.text for b in programme if b.rep == 2]
+    assert second[0] == "Repetition two. A little further this time."
+
+
+def test_counting_has_no_drift_over_a_long_hold():
+    from voicecoach.routines.model import Exercise, Routine
+
+    ex = Exercise("h", "Hold", "Sit.", ("Hold still.",), 1, hold_seconds=15)
+    routine = Routine("r", "R", "Intro.", ("a chair",), "Safety.", (ex,))
+    coach = Coach(routine)
+    to_exercise(coach)
+    hold_at = run_beats_until(coach, "Hold.", 0)
+    seen = []
+    while "beat" in coach._timers:
+        at = coach._timers["beat"]
+        # Ticks arrive late by a varying amount, as on a busy device.
+        acts = coach.step(Tick(), at + 0.05 * (len(seen) % 3))
+        seen += [(round(at - hold_at, 6), t) for t in says(acts)]
+        if "And release." in says(acts):
+            break
+    assert seen[0] == (1.0, "Fourteen.")
+    assert seen[13] == (14.0, "One.")
+    assert seen[14] == (15.0, "And release.")
+
+
+def test_pain_during_a_hold_stops_everything_and_asks_to_skip():
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    coach.step(cmd(Intent.SKIP), 23.0)  # to exercise 2, which has a hold
+    coach.step(PlaybackFinished(coach._next_id), 30.0)
+    t = run_beats_until(coach, "Hold.", 30.0)
+    acts = coach.step(cmd(Intent.HURT), t + 0.5)
+    n = coach._next_id
+    assert acts == [
+        StopSpeaking(),
+        CancelTimer("beat"),
+        PainReported("press", 1),
+        Say(script.PAIN_STOP, n - 1),
+        Say(script.PAIN_ASK, n),
+    ]
+    assert coach.state is State.ASK_PAIN
+    # Nothing moves on by itself: no timer runs until the question has been played,
+    # and then only the re-prompt.
+    assert coach.step(Tick(), t + 100) == []
+    assert coach.step(PlaybackFinished(n), t + 101) == [StartTimer("reprompt", t + 121)]
+
+
+def test_pain_then_yes_skips_and_waits_for_next():
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    coach.step(cmd(Intent.HURT), 23.0)
+    coach.step(PlaybackFinished(coach._next_id), 30.0)
+    acts = coach.step(cmd(Intent.YES), 31.0)
+    assert ExerciseOutcome(0, "turn", "pain") in acts
+    assert says(acts) == [script.PAIN_SKIPPED, script.WAIT_AFTER_PAIN]
+    assert coach.state is State.WAIT_NEXT and coach.pending == 1
+    coach.step(PlaybackFinished(coach._next_id), 40.0)
+    # Even a routine that moves on by itself waits after pain: only re-prompts come.
+    assert coach._timers == {"reprompt": 60.0}
+
+
+def test_pain_then_no_repeats_the_exercise_more_slowly():
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    coach.step(cmd(Intent.HURT), 23.0)
+    acts = coach.step(cmd(Intent.NO), 31.0)
+    assert says(acts) == [script.PAIN_GENTLER, script.WAIT_AFTER_PAIN]
+    assert coach.tempo == 1.25
+    acts = coach.step(cmd(Intent.NEXT), 40.0)
+    assert says(acts) == [script.announce(ROUTINE, 0)]
+
+
+def test_second_pain_report_ends_the_session():
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    coach.step(cmd(Intent.HURT), 23.0)
+    coach.step(cmd(Intent.NO), 24.0)
+    coach.step(cmd(Intent.NEXT), 25.0)
+    coach.step(PlaybackFinished(coach._next_id), 30.0)
+    acts = coach.step(cmd(Intent.HURT), 31.0)
+    assert acts[0] == StopSpeaking()
+    assert PainReported("turn", 1) in acts
+    assert ExerciseOutcome(0, "turn", "pain") in acts
+    assert SessionEnded("ended_for_pain") in acts
+    assert script.PAIN_END in says(acts)
+    assert coach.status == "ended_for_pain"
+
+
+def test_pain_between_exercises_pauses_until_the_user_goes_on():
+    coach = Coach(ROUTINE)
+    to_consent(coach)
+    acts = coach.step(cmd(Intent.HURT), 13.0)
+    assert acts[:3] == [StopSpeaking(), CancelTimer("reprompt"), PainReported(None, 0)]
+    assert says(acts) == [script.PAIN_REST]
+    assert coach.state is State.PAUSED
+    coach.step(PlaybackFinished(coach._next_id), 20.0)
+    assert coach.step(Tick(), 500.0) == []  # paused: no re-prompts, nothing moves
+    acts = coach.step(cmd(Intent.RESUME), 501.0)
+    assert says(acts) == [script.CONSENT_QUESTION]  # back to the safety question
+
+
+def test_pause_and_continue_restart_the_current_repetition():
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    t = run_beats_until(coach, "Repetition two.", 22.0)
+    acts = coach.step(cmd(Intent.PAUSE), t + 1)
+    assert acts[:3] == [StopSpeaking(), CancelTimer("beat"), PlayCue("heard")] or acts[:2] == [
+        PlayCue("heard"),
+        StopSpeaking(),
+    ]
+    assert coach.state is State.PAUSED
+    acts = coach.step(cmd(Intent.RESUME), t + 60)
+    assert says(acts) == [script.RESUMING]
+    acts = coach.step(PlaybackFinished(coach._next_id), t + 62)
+    assert says(acts) == ["Repetition two."]
+
+
+def test_where_reports_exercise_and_repetition():
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    run_beats_until(coach, "Repetition two.", 22.0)
+    acts = coach.step(cmd(Intent.WHERE), 40.0)
+    assert says(acts) == ["Exercise one of three, repetition two of two."]
+    assert coach.state is State.EXERCISE and "beat" in coach._timers
+
+
+def test_help_names_the_commands_that_make_sense_now():
+    coach = Coach(ROUTINE)
+    to_consent(coach)
+    acts = coach.step(cmd(Intent.HELP), 13.0)
+    assert says(acts) == [
+        "You can say: yes, no, repeat, pause, where am I, stop. "
+        "And say it hurts at any moment to stop."
+    ]
+    to_exercise(coach2 := Coach(ROUTINE))
+    text = says(coach2.step(cmd(Intent.HELP), 23.0))[0]
+    assert "skip" in text and "slower" in text and "yes," not in text
+
+
+def test_stop_asks_for_confirmation_and_no_keeps_the_place():
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    acts = coach.step(cmd(Intent.STOP), 23.0)
+    assert says(acts) == [script.CONFIRM_STOP]
+    assert coach.state is State.CONFIRM_STOP
+    acts = coach.step(cmd(Intent.NO), 25.0)
+    assert says(acts) == [script.RESUMING]
+    acts = coach.step(PlaybackFinished(coach._next_id), 27.0)
+    assert says(acts) == ["Repetition one."]
+
+
+def test_stop_yes_ends_as_stopped_and_marks_the_exercise_skipped():
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    coach.step(cmd(Intent.STOP), 23.0)
+    acts = coach.step(cmd(Intent.YES), 25.0)
+    assert ExerciseOutcome(0, "turn", "skipped") in acts
+    assert SessionEnded("stopped") in acts
+    assert script.STOPPED in says(acts)
+
+
+def test_silence_reprompts_three_times_then_pauses():
+    coach = Coach(ROUTINE)
+    t = to_consent(coach)
+    for n in range(3):
+        t += 20
+        acts = coach.step(Tick(), t)
+        assert says(acts) == [script.CONSENT_REPROMPT], n
+        t += 5
+        coach.step(PlaybackFinished(coach._next_id), t)
+    t += 20
+    acts = coach.step(Tick(), t)
+    assert says(acts) == [script.PAUSED_SELF]
+    assert coach.state is State.PAUSED
+    coach.step(PlaybackFinished(coach._next_id), t + 5)
+    assert coach.step(Tick(), t + 1000) == []
+    # Going on from the self-pause returns to the question that went unanswered.
+    assert says(coach.step(cmd(Intent.RESUME), t + 1001)) == [script.CONSENT_QUESTION]
+
+
+def test_not_understood_asks_once_and_keeps_the_place():
+    coach = Coach(ROUTINE)
+    t = to_consent(coach)
+    acts = coach.step(NotUnderstood("bird"), t + 1)
+    assert acts == [
+        PlayCue("not_understood"),
+        CancelTimer("reprompt"),
+        Say(script.NOT_UNDERSTOOD, 5),
+    ]
+    coach.step(PlaybackFinished(5), t + 4)
+    assert coach.step(NotUnderstood("house"), t + 5) == [PlayCue("not_understood")]
+    assert coach.state is State.ASK_CONSENT
+    assert says(coach.step(cmd(Intent.YES), t + 6))[0] == script.STARTING
+
+
+def test_not_understood_during_exercise_does_not_interrupt_counting():
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    timers = dict(coach._timers)
+    assert coach.step(NotUnderstood("mumble"), 22.5) == [PlayCue("not_understood")]
+    assert coach._timers == timers
+
+
+def test_slower_and_faster_are_bounded():
+    coach = Coach(ROUTINE, CoachOptions(tempo_step=0.5, max_tempo=2.0, min_tempo=0.5))
+    to_exercise(coach)
+    assert says(coach.step(cmd(Intent.SLOWER), 22.1)) == [script.SLOWER]
+    assert says(coach.step(cmd(Intent.SLOWER), 22.2)) == [script.SLOWER]
+    assert says(coach.step(cmd(Intent.SLOWER), 22.3)) == [script.SLOWEST]
+    assert coach.tempo == 2.0
+    # The next beat is stretched by the new tempo.
+    at = coach._timers["beat"]
+    acts = coach.step(Tick(), at)
+    assert StartTimer("beat", round(at + 2.2 * 2.0, 6)) in acts
+    for _ in range(3):
+        coach.step(cmd(Intent.FASTER), at + 1)
+    assert says(coach.step(cmd(Intent.FASTER), at + 2)) == [script.FASTEST]
+    assert coach.tempo == 0.5
+
+
+def test_auto_advance_moves_on_after_a_pause():
+    routine = tiny_routine(Advance.AUTO)
+    coach = Coach(routine)
+    to_exercise(coach)
+    run_beats_until(coach, "Back to the middle.", 22.0)
+    run_beats_until(coach, "Back to the middle.", 22.0)
+    at = coach._timers["beat"]
+    acts = coach.step(Tick(), at)
+    assert ExerciseOutcome(0, "turn", "done") in acts
+    assert says(acts) == [script.WELL_DONE, script.AUTO_NEXT]
+    coach.step(PlaybackFinished(coach._next_id), at + 5)
+    assert coach._timers == {"auto": at + 10}
+    acts = coach.step(Tick(), at + 10)
+    assert says(acts) == [script.announce(routine, 1)]
+
+
+def test_resume_offer_after_consent():
+    coach = Coach(ROUTINE, resume_from=2)
+    t = to_consent(coach)
+    acts = coach.step(cmd(Intent.YES), t + 1)
+    assert says(acts) == [script.resume_question(2)]
+    acts = coach.step(cmd(Intent.YES), t + 2)
+    assert says(acts) == [script.STARTING, script.announce(ROUTINE, 2)]
+
+
+def test_resume_declined_starts_from_the_top():
+    coach = Coach(ROUTINE, resume_from=1)
+    t = to_consent(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    acts = coach.step(cmd(Intent.NO), t + 2)
+    assert says(acts) == [script.STARTING, script.announce(ROUTINE, 0)]
+
+
+def test_input_ended_logs_interrupted_once():
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    acts = coach.step(InputEnded(), 30.0)
+    assert acts == [CancelTimer("beat"), SessionEnded("interrupted")]
+    assert coach.finished
+    assert coach.step(InputEnded(), 31.0) == []
+
+
+def test_skip_previous_and_repeat_between_exercises():
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    coach.step(cmd(Intent.NEXT), 23.0)  # done early with exercise 1
+    assert coach.state is State.WAIT_NEXT and coach.outcomes == {0: "done"}
+    assert says(coach.step(cmd(Intent.REPEAT), 24.0)) == [script.announce(ROUTINE, 0)]
+    coach.step(cmd(Intent.SKIP), 25.0)
+    assert coach.outcomes == {0: "skipped"}
+    assert coach.index == 1
+    assert says(coach.step(cmd(Intent.PREVIOUS), 26.0)) == [script.announce(ROUTINE, 0)]
+
+
+def test_last_exercise_completes_the_session():
+    coach = Coach(ROUTINE, resume_from=2)
+    t = to_consent(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    acts = coach.step(cmd(Intent.YES), t + 2)
+    coach.step(PlaybackFinished(last_say_id(acts)), t + 10)
+    acts = []
+    while "beat" in coach._timers:
+        acts = coach.step(Tick(), coach._timers["beat"])
+    assert ExerciseOutcome(2, "tilt", "done") in acts
+    assert SessionEnded("completed") in acts
+    assert says(acts) == ["Stroke the side of your neck gently.", script.COMPLETED]
+
+
+def test_every_spoken_text_is_a_fixed_text():
+    texts = set(fixed_texts(ROUTINE))
+    assert script.CONSENT_QUESTION in texts
+    assert "Repetition two. A little further this time." in texts
+    assert "Fourteen." not in texts  # the tiny routine has no 15 s hold
+    assert "Exercise three of three, repetition one of one." in texts
+
+
+def test_routine_without_exercises_is_refused():
+    from voicecoach.routines.model import Routine
+
+    with pytest.raises(ValueError):
+        Coach(Routine("x", "X", "i", (), "s", ()))
