@@ -1,0 +1,161 @@
+"""The SQLite session log, the recorder, and the text session that feeds them."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from routine_fixtures import tiny_routine
+
+from voicecoach import script
+from voicecoach.commands import Intent
+from voicecoach.dialogue import Coach
+from voicecoach.errors import SessionLogError
+from voicecoach.events import CommandHeard
+from voicecoach.session import SessionLog, SessionRecorder
+from voicecoach.textsession import TextSession, parse_line
+
+ROUTINE = tiny_routine()
+
+
+def run_text(log: SessionLog, lines: list[str], resume: int | None = None) -> tuple[str, list]:
+    out: list[str] = []
+    coach = Coach(ROUTINE, resume_from=resume)
+    recorder = SessionRecorder(log, log.start(ROUTINE.id, resume))
+    status = TextSession(coach, out.append, recorder).run(lines)
+    return status, out
+
+
+def test_completed_session_is_logged(tmp_path):
+    with SessionLog(tmp_path / "s.db") as log:
+        status, out = run_text(log, ["yes", "next", "next"])
+        assert status == "completed"
+        [s] = log.sessions()
+        assert s.to_json() == {
+            "id": 1,
+            "routine": "tiny",
+            "started": s.started,
+            "ended": s.ended,
+            "status": "completed",
+            "exercises": [
+                {"id": "turn", "outcome": "done"},
+                {"id": "press", "outcome": "done"},
+                {"id": "tilt", "outcome": "done"},
+            ],
+            "pain_reports": 0,
+        }
+        assert [(i, t) for _, i, t in log.commands(1)] == [
+            ("yes", "yes"),
+            ("next", "next"),
+            ("next", "next"),
+        ]
+    assert out[0] == "coach: A short test routine."
+    assert out[-1] == "cue: session_end"
+
+
+def test_pain_in_the_middle_of_a_hold_is_logged_with_its_repetition(tmp_path):
+    # With the simulated voice, exercise 2's first hold runs from 57.6 s to 60.6 s.
+    with SessionLog(tmp_path / "s.db") as log:
+        status, out = run_text(log, ["yes", "next", "@58.2 it hurts", "yes", "next"])
+        assert status == "completed"
+        i = out.index("coach: Hold.")
+        assert out[i + 1] == "coach: " + script.PAIN_STOP  # cut into the hold
+        [s] = log.sessions()
+        assert s.pain_reports == 1
+        assert dict(s.exercises) == {"turn": "done", "press": "pain", "tilt": "done"}
+        row = log._db.execute("SELECT exercise_id, repetition FROM pain_reports").fetchall()
+        assert row == [("press", 1)]
+
+
+def test_two_pain_reports_end_the_session(tmp_path):
+    with SessionLog(tmp_path / "s.db") as log:
+        status, _ = run_text(log, ["yes", "@30 ouch", "no", "next", "@60 that hurts"])
+        assert status == "ended_for_pain"
+        [s] = log.sessions()
+        assert s.status == "ended_for_pain" and s.pain_reports == 2
+
+
+@pytest.mark.parametrize(
+    ("lines", "status"),
+    [
+        (["no"], "declined"),
+        (["yes", "stop", "yes"], "stopped"),
+        (["yes", "next"], "interrupted"),  # input ends while the coach waits
+        ([], "interrupted"),
+    ],
+)
+def test_statuses(tmp_path, lines, status):
+    with SessionLog(tmp_path / "s.db") as log:
+        assert run_text(log, lines)[0] == status
+        assert log.sessions()[0].status == status
+
+
+def test_resume_point_offers_the_exercise_after_the_last_one_reached(tmp_path):
+    with SessionLog(tmp_path / "s.db") as log:
+        run_text(log, ["yes", "next"])  # two exercises done, then the input ends
+        assert log.resume_point("tiny", 3) == 2
+        status, out = run_text(log, ["yes", "yes"], resume=2)
+        assert "coach: " + script.resume_question(2) in out
+        assert "Exercise three of three" in out[out.index("coach: " + script.STARTING) + 1]
+        assert status == "completed"
+        assert log.resume_point("tiny", 3) is None  # completed: nothing to offer
+        run_text(log, ["no"])
+        assert log.resume_point("tiny", 3) is None  # declined: nothing to offer
+
+
+def test_a_session_left_running_by_a_dead_process_reads_as_interrupted(tmp_path):
+    path = tmp_path / "s.db"
+    with SessionLog(path) as log:
+        sid = log.start("tiny")
+        log.exercise(sid, 0, "turn", "done")
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE sessions SET pid = ? WHERE id = ?", (int(dead), sid))
+    db.commit()
+    db.close()
+    with SessionLog(path) as log:
+        [s] = log.sessions()
+        assert s.status == "interrupted" and s.ended is not None
+        assert log.resume_point("tiny", 3) == 1
+
+
+def test_the_log_uses_wal(tmp_path):
+    with SessionLog(tmp_path / "s.db") as log:
+        assert log._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_unwritable_log_gives_an_actionable_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SessionLogError) as err:
+        SessionLog(blocker / "sub" / "s.db")
+    assert "XDG_DATA_HOME" in str(err.value)
+
+
+def test_recorder_logs_commands_with_session_time(tmp_path):
+    with SessionLog(tmp_path / "s.db") as log:
+        rec = SessionRecorder(log, log.start("tiny"))
+        rec.heard(CommandHeard(Intent.HURT, "ouch", 0.8), 12.5)
+        rec.close()
+        assert log.commands(1) == [(12.5, "hurt", "ouch")]
+        assert log.sessions()[0].status == "interrupted"
+
+
+def test_parse_line():
+    assert parse_line("  next  ").text == "next"
+    assert parse_line("@12.5 it hurts").at == 12.5
+    assert parse_line("@12.5 it hurts").text == "it hurts"
+    assert parse_line("# a comment") is None
+    assert parse_line("   ") is None
+
+
+def test_unrecognised_line_is_not_understood_and_the_place_is_kept(tmp_path):
+    with SessionLog(tmp_path / "s.db") as log:
+        status, out = run_text(log, ["purple", "yes", "next", "next"])
+        assert "coach: Sorry, I didn't catch that. Please say it again, or say help." in out
+        assert status == "completed"
