@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Install voicecoach into ./.venv with the system packages it needs.
+#   scripts/install.sh          the coach (then: .venv/bin/voicecoach run)
+#   scripts/install.sh --test   the coach plus what the test suite needs
+# Works on Debian 12 and Raspberry Pi OS (bookworm) as root or with sudo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_tests=0
+[ "${1:-}" = "--test" ] && with_tests=1
+
+apt_packages=(python3-venv python3-pip libportaudio2 libasound2-plugins alsa-utils espeak-ng)
+[ "$with_tests" = 1 ] && apt_packages+=(sox libsox-fmt-all pocketsphinx-testdata)
+
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing system packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+if [ "$with_tests" = 1 ]; then
+  .venv/bin/python -m pip install -q -e '.[test]'
+else
+  .venv/bin/python -m pip install -q -e .
+  # Render the fixed prompts ahead, so the coach never waits for its voice.
+  .venv/bin/voicecoach prepare --all || echo "Prompt rendering failed; the coach will synthesize live."
+fi
+echo "voicecoach is installed in $(pwd)/.venv"
