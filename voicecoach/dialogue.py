@@ -358,8 +358,13 @@ class Coach:
         if self.state in WAITING_STATES:
             acts += self._cancel("reprompt")
             self._reprompts = 0
-        acts.append(PlayCue("heard"))
         acts += getattr(self, handler)()
+        # The "heard you" earcon goes after any silencing, so the silencing cannot cut it.
+        at = next(
+            (i for i, a in enumerate(acts) if not isinstance(a, (StopSpeaking, CancelTimer))),
+            len(acts),
+        )
+        acts.insert(at, PlayCue("heard"))
         return acts
 
     def _not_understood_event(self) -> list[Action]:
