@@ -83,17 +83,17 @@ class Harness:
 
     def check(self, event, acts, state_before, timers_before):
         coach = self.coach
-        if state_before in (State.ENDED, State.NOT_STARTED) and not isinstance(event, Start):
-            assert acts == [] or state_before is State.NOT_STARTED
-        if isinstance(event, CommandHeard) and event.intent is Intent.HURT:
-            if state_before not in (State.ENDED, State.NOT_STARTED):
-                # Pain stops speech first, and cancels every timer that was running.
-                assert acts[0] == StopSpeaking()
-                for name in timers_before:
-                    assert CancelTimer(name) in acts
-                # Nothing on the beat, and no timer but a re-prompt, until the user speaks.
-                assert not any(isinstance(a, Say) and a.text in self.beat_texts for a in acts)
-                assert not any(isinstance(a, StartTimer) for a in acts)
+        if state_before is State.ENDED:
+            assert acts == []
+        hurt = isinstance(event, CommandHeard) and event.intent is Intent.HURT
+        if hurt and state_before not in (State.ENDED, State.NOT_STARTED):
+            # Pain stops speech first, and cancels every timer that was running.
+            assert acts[0] == StopSpeaking()
+            for name in timers_before:
+                assert CancelTimer(name) in acts
+            # Nothing on the beat, and no timer but a re-prompt, until the user speaks.
+            assert not any(isinstance(a, Say) and a.text in self.beat_texts for a in acts)
+            assert not any(isinstance(a, StartTimer) for a in acts)
         if coach.state is not State.NOT_STARTED and coach.index >= 0:
             assert 0 <= coach.rep <= self.routine.exercises[coach.index].repetitions
         assert len(self.ended) <= 1

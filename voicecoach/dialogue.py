@@ -813,7 +813,7 @@ def fixed_texts(routine: Routine) -> list[str]:
         texts += [script.where_exercise(routine, index, rep) for rep in range(ex.repetitions + 1)]
         texts += [script.resume_question(index), script.resume_reprompt(index)]
     texts += [script.where_between(routine, done) for done in range(n + 1)]
-    for state, row in TRANSITIONS.items():
+    for row in TRANSITIONS.values():
         if row:
             texts.append(script.help_text(tuple(i for i in _HELP_ORDER if i in row)))
     texts += [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 from .commands import Intent
 
@@ -65,7 +65,7 @@ class InputEnded:
     type: ClassVar[str] = "input-ended"
 
 
-Event = Union[CommandHeard, NotUnderstood, Tick, PlaybackFinished, Start, InputEnded]
+Event = CommandHeard | NotUnderstood | Tick | PlaybackFinished | Start | InputEnded
 
 # --------------------------------------------------------------- actions (out)
 
@@ -145,16 +145,16 @@ class SessionEnded:
 SESSION_STATUSES = ("completed", "stopped", "ended_for_pain", "declined", "interrupted")
 OUTCOMES = ("done", "skipped", "pain")
 
-Action = Union[
-    Say,
-    PlayCue,
-    StopSpeaking,
-    StartTimer,
-    CancelTimer,
-    ExerciseOutcome,
-    PainReported,
-    SessionEnded,
-]
+Action = (
+    Say
+    | PlayCue
+    | StopSpeaking
+    | StartTimer
+    | CancelTimer
+    | ExerciseOutcome
+    | PainReported
+    | SessionEnded
+)
 
 
 def to_dict(value: Any) -> dict[str, Any]:

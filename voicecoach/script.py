@@ -8,13 +8,31 @@ render them ahead of a session.
 from __future__ import annotations
 
 from .commands import Intent
-from .routines.model import Exercise, Routine
+from .routines.model import Routine
 
 _ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-    "fourteen fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+)
+_TENS = ("-", "-", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 
 
 def number_word(n: int) -> str:
@@ -135,8 +153,9 @@ def help_text(intents: tuple[Intent, ...]) -> str:
 def announce(routine: Routine, index: int) -> str:
     """The text that introduces exercise ``index`` (0-based)."""
     ex = routine.exercises[index]
+    total = number_word(len(routine.exercises))
     parts = [
-        f"Exercise {number_word(index + 1)} of {number_word(len(routine.exercises))}: {_dot(ex.title)}",
+        f"Exercise {number_word(index + 1)} of {total}: {_dot(ex.title)}",
         _dot(ex.position),
         *(_dot(step) for step in ex.steps),
         f"We will do this {times(ex.repetitions)}.",
