@@ -1,0 +1,76 @@
+"""``voicecoach history``: recent sessions from the session log."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from pathlib import Path
+
+from .. import paths
+from ..session import SessionLog, SessionSummary
+
+_STATUS_WORDS = {
+    "completed": "completed",
+    "stopped": "stopped by you",
+    "ended_for_pain": "ended for pain",
+    "declined": "not started (safety question)",
+    "interrupted": "interrupted",
+    "running": "running now",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``history`` subcommand."""
+    p = sub.add_parser("history", help="show recent sessions")
+    p.add_argument("--json", action="store_true", help="one JSON object per session per line")
+    p.add_argument("-n", "--limit", type=int, default=20, help="how many sessions (default 20)")
+    p.add_argument(
+        "--log",
+        type=Path,
+        default=None,
+        help=f"session log database (default: {paths.session_log_path()})",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the sessions, newest first."""
+    path = args.log or paths.session_log_path()
+    if not path.exists():
+        if not args.json:
+            print("No sessions yet. Start one with 'voicecoach run' or 'voicecoach text'.")
+        return 0
+    with SessionLog(path) as log:
+        sessions = log.sessions(args.limit)
+    for s in sessions:
+        print(json.dumps(s.to_json()) if args.json else describe(s))
+    if not sessions and not args.json:
+        print("No sessions yet.")
+    return 0
+
+
+def describe(s: SessionSummary) -> str:
+    """One line a person can read."""
+    started = _when(s.started)
+    done = sum(1 for _, outcome in s.exercises if outcome == "done")
+    skipped = sum(1 for _, outcome in s.exercises if outcome == "skipped")
+    parts = [f"{done} exercise{'s' if done != 1 else ''} done"]
+    if skipped:
+        parts.append(f"{skipped} skipped")
+    if s.pain_reports:
+        parts.append(f"pain reported {s.pain_reports}x")
+    length = ""
+    if s.ended:
+        minutes = (_parse(s.ended) - _parse(s.started)).total_seconds() / 60
+        length = f", {minutes:.0f} min"
+    status = _STATUS_WORDS.get(s.status, s.status)
+    return f"#{s.id}  {started}  {s.routine:<16} {status:<30} {', '.join(parts)}{length}"
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp)
+
+
+def _when(stamp: str) -> str:
+    return _parse(stamp).strftime("%a %d %b %Y %H:%M")

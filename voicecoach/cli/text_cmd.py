@@ -1,0 +1,68 @@
+"""``voicecoach text``: a coaching session in text, on the same core as the voice."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .. import paths
+from ..dialogue import Coach
+from ..session import SessionLog, SessionRecorder
+from ..textsession import TextSession, print_to
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``text`` subcommand."""
+    p = sub.add_parser(
+        "text",
+        help="run a session in text: commands on stdin, the coach's words on stdout",
+        description=(
+            "Run a coaching session in text. Type (or pipe) commands one per line, in the "
+            "words you would say. A plain line is delivered when the coach next waits for "
+            "you; a line '@SECONDS words' is delivered at that session time. The coach's "
+            "words are printed as 'coach: <text>' and sounds as 'cue: <name>'."
+        ),
+    )
+    p.add_argument("--routine", required=True, help="routine id (see 'voicecoach routines')")
+    p.add_argument(
+        "--fast",
+        action="store_true",
+        help="virtual clock: the whole routine plays in seconds instead of in real time",
+    )
+    p.add_argument("--timestamps", action="store_true", help="prefix lines with session time")
+    p.add_argument(
+        "--log",
+        type=Path,
+        default=None,
+        help=f"session log database (default: {paths.session_log_path()})",
+    )
+    p.add_argument(
+        "--no-resume", action="store_true", help="do not offer to continue the last session"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the text session; exit 0 whatever the session's status."""
+    from ..routines import get_routine
+
+    routine = get_routine(args.routine)
+    with SessionLog(args.log or paths.session_log_path()) as log:
+        resume = None if args.no_resume else log.resume_point(routine.id, len(routine.exercises))
+        coach = Coach(routine, resume_from=resume)
+        recorder = SessionRecorder(log, log.start(routine.id, resume))
+        session = TextSession(
+            coach,
+            print_to(sys.stdout),
+            recorder,
+            realtime=not args.fast,
+            timestamps=args.timestamps,
+        )
+        try:
+            status = session.run(sys.stdin)
+        except KeyboardInterrupt:
+            recorder.close("interrupted")
+            status = "interrupted"
+    print(f"session ended: {status}", file=sys.stderr)
+    return 0
