@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = [
     "routines_cmd",
     "text_cmd",
     "history_cmd",
+    "speak_cmd",
 ]
 
 

@@ -1,0 +1,63 @@
+"""Render every fixed text of a routine ahead of a session (``voicecoach prepare``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .base import Voice, VoiceSettings
+from .cache import PromptCache, prompt_key
+from .speaker import join_chunks, render_sentences
+
+_LOGGER = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+"""Called after each text as ``progress(done, total, text)``."""
+
+
+@dataclass(frozen=True)
+class PrepareResult:
+    """What :func:`prepare_prompts` did."""
+
+    total: int
+    """Distinct texts asked for."""
+    cached: int
+    """Texts that already had a valid cache entry."""
+    rendered: int
+    """Texts synthesized and stored now."""
+    write_failed: bool = False
+    """True if the cache could not be written (the rest was not rendered)."""
+
+
+def prepare_prompts(
+    voice: Voice,
+    settings: VoiceSettings,
+    cache: PromptCache,
+    texts: Iterable[str],
+    progress: Progress | None = None,
+) -> PrepareResult:
+    """Make sure every text in ``texts`` has a valid cache entry for this voice.
+
+    Texts with a valid entry are skipped (so a second run only reads and verifies);
+    missing, corrupt or foreign entries are rendered again. Stops at the first entry
+    that cannot be written, since a read-only or full cache would fail for all.
+    """
+    unique = list(dict.fromkeys(t for t in texts if t.strip()))
+    cached = rendered = 0
+    for done, text in enumerate(unique, start=1):
+        key = prompt_key(voice.identity, settings, text)
+        if cache.contains(key):
+            cached += 1
+        else:
+            audio = join_chunks(list(render_sentences(voice, settings, text)))
+            if not cache.put(key, audio, text):
+                return PrepareResult(len(unique), cached, rendered, write_failed=True)
+            rendered += 1
+        if progress is not None:
+            progress(done, len(unique), text)
+    _LOGGER.info("prompts: %d cached, %d rendered", cached, rendered)
+    return PrepareResult(len(unique), cached, rendered)
+
+
+__all__ = ["PrepareResult", "Progress", "prepare_prompts"]
