@@ -11,6 +11,9 @@ that moment.
 :meth:`SoundDeviceSink.stop` bumps a generation counter; the next callback, at most
 one block later, drops everything older and writes silence. The worst case until
 silence is one block plus the output latency (:attr:`SoundDeviceSink.stop_bound`).
+
+The queue logic is :class:`OutputBuffer`, free of any device, so it can be driven
+block by block in tests exactly as PortAudio drives it.
 """
 
 from __future__ import annotations
@@ -32,14 +35,105 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class _Item:
-    __slots__ = ("gen", "uid", "samples", "pos", "is_end")
+    __slots__ = ("gen", "uid", "samples", "pos")
 
     def __init__(self, gen: int, uid: int | None, samples: np.ndarray | None) -> None:
         self.gen = gen
         self.uid = uid
-        self.samples = samples
+        self.samples = samples  # None marks the end of utterance ``uid``
         self.pos = 0
-        self.is_end = samples is None
+
+
+class OutputBuffer:
+    """The queue between the caller and an audio callback.
+
+    :meth:`play`, :meth:`end`, :meth:`stop` and :meth:`poll` are called from the
+    caller's threads (under a lock); :meth:`fill` from the audio callback, which
+    takes no lock and only copies samples and notes times.
+    """
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self._items: deque[_Item] = deque()
+        self._current: _Item | None = None
+        self._gen = 0
+        self._finished: deque[tuple[float, int, int]] = deque()  # (time, uid, gen)
+        self._stopped_at: dict[int, float] = {}  # generation -> clock time of its stop()
+        self.last_end = -math.inf
+        """Clock time when the latest written audio leaves the speaker."""
+        self._lock = threading.Lock()
+
+    def play(self, samples: np.ndarray, utterance_id: int | None) -> None:
+        """Queue float32 mono samples at :attr:`rate`."""
+        with self._lock:
+            self._items.append(_Item(self._gen, utterance_id, samples))
+
+    def end(self, utterance_id: int) -> None:
+        """Queue the end mark of ``utterance_id``."""
+        with self._lock:
+            self._items.append(_Item(self._gen, utterance_id, None))
+
+    def stop(self, now: float) -> None:
+        """Drop the queue; the next :meth:`fill` writes silence."""
+        with self._lock:
+            self._stopped_at[self._gen] = now
+            self._gen += 1
+            self._items.clear()
+            self.last_end = min(self.last_end, now)
+
+    def poll(self, now: float) -> list[int]:
+        """Utterances whose last sample has reached the speaker by ``now``, in order."""
+        with self._lock:
+            done: list[int] = []
+            while self._finished and self._finished[0][0] <= now:
+                at, uid, gen = self._finished.popleft()
+                # An utterance of an earlier generation counts only if it ended before
+                # the stop() that closed that generation.
+                if gen == self._gen or at <= self._stopped_at.get(gen, -math.inf):
+                    done.append(uid)
+            return done
+
+    def busy(self) -> bool:
+        """True while samples or end marks wait to be written."""
+        return bool(self._items) or self._current is not None
+
+    def fill(self, out: np.ndarray, dac_time: float) -> None:
+        """Fill ``out`` (1-D float32) with queued audio, silence after it.
+
+        ``dac_time`` is the clock time at which ``out[0]`` will reach the speaker.
+        """
+        # self._gen is read afresh at each decision: stop() may bump it meanwhile, and
+        # items queued after that carry the new generation and must not be dropped.
+        frames = len(out)
+        filled = 0
+        audio_frames = 0
+        while filled < frames:
+            item = self._current
+            if item is None or item.gen != self._gen:
+                item = None
+                while self._items:
+                    candidate = self._items.popleft()
+                    if candidate.gen == self._gen:
+                        item = candidate
+                        break
+                self._current = item
+                if item is None:
+                    break
+            if item.samples is None:
+                if item.uid is not None:
+                    self._finished.append((dac_time + filled / self.rate, item.uid, item.gen))
+                self._current = None
+                continue
+            n = min(frames - filled, len(item.samples) - item.pos)
+            out[filled : filled + n] = item.samples[item.pos : item.pos + n]
+            item.pos += n
+            filled += n
+            audio_frames = filled
+            if item.pos >= len(item.samples):
+                self._current = None
+        out[filled:] = 0.0
+        if audio_frames:
+            self.last_end = dac_time + audio_frames / self.rate
 
 
 class SoundDeviceSink:
@@ -67,13 +161,7 @@ class SoundDeviceSink:
             ) from err
         self.rate = rate
         self.clock = clock
-        self._items: deque[_Item] = deque()
-        self._current: _Item | None = None
-        self._gen = 0
-        self._finished: deque[tuple[float, int, int]] = deque()  # (time, uid, gen)
-        self._stopped_at: dict[int, float] = {}  # generation -> clock time of its stop()
-        self._last_end = -math.inf
-        self._lock = threading.Lock()  # play/stop/poll against each other, not the callback
+        self._buffer = OutputBuffer(rate)
         try:
             self._stream = sd.OutputStream(
                 samplerate=rate,
@@ -111,45 +199,28 @@ class SoundDeviceSink:
 
     def play(self, chunk: AudioChunk, utterance_id: int | None = None) -> None:
         """Queue ``chunk``; resampled here (not in the callback) if its rate differs."""
-        samples = to_sink_rate(chunk, self.rate).astype(np.float32)
-        with self._lock:
-            self._items.append(_Item(self._gen, utterance_id, samples))
+        self._buffer.play(to_sink_rate(chunk, self.rate).astype(np.float32), utterance_id)
 
     def end(self, utterance_id: int) -> None:
         """Report ``utterance_id`` once the audio queued so far has reached the speaker."""
-        with self._lock:
-            self._items.append(_Item(self._gen, utterance_id, None))
+        self._buffer.end(utterance_id)
 
     def stop(self) -> None:
         """Silence within one block plus the output latency; drop the queue."""
-        with self._lock:
-            now = self.clock()
-            self._stopped_at[self._gen] = now
-            self._gen += 1
-            self._items.clear()
-            self._last_end = min(self._last_end, now)
+        self._buffer.stop(self.clock())
 
     def poll_finished(self) -> list[int]:
         """Utterances whose last sample has reached the speaker, in order."""
-        with self._lock:
-            now = self.clock()
-            done: list[int] = []
-            while self._finished and self._finished[0][0] <= now:
-                at, uid, gen = self._finished.popleft()
-                # An utterance of an earlier generation counts only if it ended before
-                # the stop() that closed that generation.
-                if gen == self._gen or at <= self._stopped_at.get(gen, -math.inf):
-                    done.append(uid)
-            return done
+        return self._buffer.poll(self.clock())
 
     def is_playing(self) -> bool:
         """True while audio is queued or has not yet left the speaker."""
-        return bool(self._items) or self._current is not None or self.clock() < self._last_end
+        return self._buffer.busy() or self.clock() < self._buffer.last_end
 
     @property
     def last_audio_end(self) -> float:
         """Clock time when the latest written audio leaves the speaker."""
-        return self._last_end
+        return self._buffer.last_end
 
     def close(self) -> None:
         """Stop and close the stream."""
@@ -165,43 +236,9 @@ class SoundDeviceSink:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- audio thread: copy samples, note times; nothing else
-
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-        # self._gen is read afresh at each decision: stop() may bump it meanwhile, and
-        # items queued after that carry the new generation and must not be dropped.
-        out = outdata[:, 0]
-        filled = 0
-        audio_frames = 0
-        base = self.clock() + max(0.0, time_info.outputBufferDacTime - time_info.currentTime)
-        while filled < frames:
-            item = self._current
-            if item is None or item.gen != self._gen:
-                item = None
-                while self._items:
-                    candidate = self._items.popleft()
-                    if candidate.gen == self._gen:
-                        item = candidate
-                        break
-                self._current = item
-                if item is None:
-                    break
-            if item.is_end:
-                if item.uid is not None:
-                    self._finished.append((base + filled / self.rate, item.uid, item.gen))
-                self._current = None
-                continue
-            assert item.samples is not None
-            n = min(frames - filled, len(item.samples) - item.pos)
-            out[filled : filled + n] = item.samples[item.pos : item.pos + n]
-            item.pos += n
-            filled += n
-            audio_frames = filled
-            if item.pos >= len(item.samples):
-                self._current = None
-        out[filled:] = 0.0
-        if audio_frames:
-            self._last_end = base + audio_frames / self.rate
+        latency = max(0.0, time_info.outputBufferDacTime - time_info.currentTime)
+        self._buffer.fill(outdata[:, 0], self.clock() + latency)
 
 
-__all__ = ["SoundDeviceSink"]
+__all__ = ["OutputBuffer", "SoundDeviceSink"]

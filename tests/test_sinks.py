@@ -1,0 +1,328 @@
+"""Sinks: the memory/file sinks on a virtual clock, and the sounddevice sink on ALSA."""
+
+from __future__ import annotations
+
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.alsa_file_device import make_device, run_python
+from voicecoach.audio.chunk import AudioChunk
+from voicecoach.audio.sd_output import OutputBuffer
+from voicecoach.audio.sinks import FileSink, MemorySink, Sink, VirtualClock
+
+RATE = 16_000
+
+
+def tone(seconds: float, rate: int = RATE, freq: float = 440.0, level: float = 0.5) -> AudioChunk:
+    t = np.arange(int(round(seconds * rate))) / rate
+    return AudioChunk.from_float(level * np.sin(2 * np.pi * freq * t), rate)
+
+
+def test_memory_sink_is_a_sink() -> None:
+    assert isinstance(MemorySink(RATE, VirtualClock()), Sink)
+
+
+def test_audio_is_placed_at_the_clock_time_and_queued_back_to_back() -> None:
+    clock = VirtualClock(10.0)
+    sink = MemorySink(RATE, clock)
+    sink.play(tone(1.0), 1)
+    sink.play(tone(0.5), 1)
+    sink.end(1)
+    clock.advance(0.2)
+    sink.play(tone(0.25), 2)  # asked while 1 plays: starts when 1 ends
+    sink.end(2)
+    starts = [(s.utterance_id, s.start) for s in sink.segments]
+    assert starts == [(1, 10.0), (1, 11.0), (2, 11.5)]
+    assert sink.last_audio_end == pytest.approx(11.75)
+
+
+def test_finish_is_reported_when_the_last_sample_has_played_not_when_handed_over() -> None:
+    clock = VirtualClock(0.0)
+    sink = MemorySink(RATE, clock)
+    sink.play(tone(1.0), 7)
+    sink.end(7)
+    assert sink.is_playing()
+    assert sink.poll_finished() == []
+    clock.set(0.999)
+    assert sink.poll_finished() == []
+    clock.set(1.0)
+    assert sink.poll_finished() == [7]
+    assert sink.poll_finished() == []  # reported once
+    assert not sink.is_playing()
+
+
+def test_finishes_come_in_order_and_an_empty_utterance_waits_for_the_queue() -> None:
+    clock = VirtualClock(0.0)
+    sink = MemorySink(RATE, clock)
+    sink.play(tone(0.5), 1)
+    sink.end(1)
+    sink.end(2)  # no audio: finishes when everything before it has played
+    sink.play(tone(0.5), 3)
+    sink.end(3)
+    clock.set(0.5)
+    assert sink.poll_finished() == [1, 2]
+    clock.set(2.0)
+    assert sink.poll_finished() == [3]
+
+
+def test_not_ended_utterance_is_never_reported() -> None:
+    clock = VirtualClock()
+    sink = MemorySink(RATE, clock)
+    sink.play(tone(0.2), 1)  # more sentences may follow: no end() yet
+    clock.set(5.0)
+    assert sink.poll_finished() == []
+    assert not sink.is_playing()
+
+
+def test_stop_truncates_at_the_clock_time_and_drops_the_queue() -> None:
+    clock = VirtualClock(0.0)
+    sink = MemorySink(RATE, clock)
+    sink.play(tone(1.0), 1)
+    sink.end(1)
+    sink.play(tone(1.0), 2)
+    sink.end(2)
+    clock.set(0.4)
+    sink.stop()
+    assert sink.stops == [0.4]
+    assert len(sink.segments) == 1
+    seg = sink.segments[0]
+    assert seg.stopped and seg.utterance_id == 1
+    assert seg.end(RATE) == pytest.approx(0.4)
+    assert sink.last_audio_end == pytest.approx(0.4)
+    assert not sink.is_playing()
+    clock.set(3.0)
+    assert sink.poll_finished() == []  # cut utterances are never reported
+    # the timeline is silent after the stop
+    audio = sink.timeline(0.0, 2.0)
+    assert np.abs(audio[: int(0.39 * RATE)]).max() > 0.4
+    assert np.abs(audio[int(0.4 * RATE) + 1 :]).max() == 0.0
+
+
+def test_stop_keeps_utterances_that_finished_before_it() -> None:
+    clock = VirtualClock(0.0)
+    sink = MemorySink(RATE, clock)
+    sink.play(tone(0.3), 1)
+    sink.end(1)
+    sink.play(tone(1.0), 2)
+    sink.end(2)
+    clock.set(0.5)
+    sink.stop()
+    assert sink.poll_finished() == [1]
+
+
+def test_audio_after_a_stop_starts_at_once() -> None:
+    clock = VirtualClock(0.0)
+    sink = MemorySink(RATE, clock)
+    sink.play(tone(5.0), 1)
+    clock.set(1.0)
+    sink.stop()
+    sink.play(tone(0.2), None)
+    assert sink.segments[-1].start == 1.0
+
+
+def test_chunks_at_other_rates_are_resampled_keeping_their_duration() -> None:
+    clock = VirtualClock()
+    sink = MemorySink(22_050, clock)
+    sink.play(tone(1.0, rate=16_000), 1)
+    assert sink.last_audio_end == pytest.approx(1.0, abs=1e-3)
+    assert len(sink.segments[0].samples) == pytest.approx(22_050, abs=2)
+
+
+def test_file_sink_writes_the_timeline_with_its_silences(tmp_path: Path) -> None:
+    clock = VirtualClock(0.0)
+    path = tmp_path / "out.wav"
+    sink = FileSink(path, RATE, clock, origin=0.0)
+    sink.play(tone(0.5), 1)
+    clock.set(1.5)
+    sink.play(tone(0.5), 2)
+    sink.close()
+    with wave.open(str(path)) as f:
+        assert f.getframerate() == RATE and f.getnchannels() == 1
+        data = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2") / 32768.0
+    assert len(data) == pytest.approx(2.0 * RATE, abs=2)
+    assert np.abs(data[: int(0.5 * RATE)]).max() > 0.4
+    assert np.abs(data[int(0.5 * RATE) + 1 : int(1.5 * RATE) - 1]).max() == 0.0
+    assert np.abs(data[int(1.5 * RATE) :]).max() > 0.4
+
+
+def test_memory_sink_works_in_real_time_too() -> None:
+    sink = MemorySink(RATE, time.monotonic)
+    before = time.monotonic()
+    sink.play(tone(0.05), 1)
+    sink.end(1)
+    start = sink.segments[0].start
+    assert before <= start <= time.monotonic()
+    finish = sink.pending_finish(1)
+    assert finish == pytest.approx(start + 0.05)
+    while time.monotonic() < finish:
+        time.sleep(0.01)
+    assert sink.poll_finished() == [1]
+
+
+# ------------------------------------------- OutputBuffer: the callback's queue, block by block
+
+BLOCK = 256
+
+
+def drive(buf: OutputBuffer, blocks: int, t0: float, latency: float = 0.02) -> np.ndarray:
+    """Call fill() as PortAudio would: one block after another, from clock time t0."""
+    out = []
+    for i in range(blocks):
+        block = np.full(BLOCK, np.nan, dtype=np.float32)
+        buf.fill(block, t0 + i * BLOCK / RATE + latency)
+        out.append(block)
+    return np.concatenate(out)
+
+
+def test_output_buffer_plays_in_order_then_silence() -> None:
+    buf = OutputBuffer(RATE)
+    a = np.full(300, 0.25, dtype=np.float32)
+    b = np.full(100, -0.5, dtype=np.float32)
+    buf.play(a, 1)
+    buf.play(b, 2)
+    out = drive(buf, 3, 0.0)
+    assert not np.isnan(out).any()
+    assert np.array_equal(out[:300], a) and np.array_equal(out[300:400], b)
+    assert not out[400:].any()
+
+
+def test_output_buffer_reports_finish_when_the_sample_reaches_the_speaker() -> None:
+    buf = OutputBuffer(RATE)
+    buf.play(np.full(300, 0.25, dtype=np.float32), 1)
+    buf.end(1)
+    drive(buf, 2, 0.0, latency=0.02)
+    finish = 300 / RATE + 0.02  # written at sample 300, heard one output latency later
+    assert buf.last_end == pytest.approx(finish)
+    assert buf.poll(finish - 0.001) == []
+    assert buf.poll(finish + 1e-9) == [1]
+
+
+def test_output_buffer_stop_silences_the_next_block_and_drops_the_queue() -> None:
+    buf = OutputBuffer(RATE)
+    buf.play(np.full(RATE, 0.25, dtype=np.float32), 1)
+    buf.end(1)
+    buf.play(np.full(RATE, 0.5, dtype=np.float32), 2)
+    buf.end(2)
+    first = drive(buf, 1, 0.0)
+    assert (first == 0.25).all()
+    buf.stop(now=BLOCK / RATE)
+    rest = drive(buf, 200, BLOCK / RATE)
+    assert not rest.any()  # silent from the very next block on
+    assert buf.poll(10.0) == []  # neither utterance is reported
+    assert not buf.busy()
+
+
+def test_output_buffer_keeps_audio_queued_after_a_stop() -> None:
+    buf = OutputBuffer(RATE)
+    buf.play(np.full(RATE, 0.25, dtype=np.float32), 1)
+    drive(buf, 1, 0.0)
+    buf.stop(now=0.01)
+    buf.play(np.full(100, 0.5, dtype=np.float32), 2)  # e.g. the "heard" cue
+    buf.end(2)
+    out = drive(buf, 1, 0.02)
+    assert (out[:100] == 0.5).all() and not out[100:].any()
+    assert buf.poll(1.0) == [2]
+
+
+def test_output_buffer_reports_an_utterance_that_finished_before_the_stop() -> None:
+    buf = OutputBuffer(RATE)
+    buf.play(np.full(100, 0.25, dtype=np.float32), 1)
+    buf.end(1)
+    buf.play(np.full(RATE, 0.25, dtype=np.float32), 2)
+    buf.end(2)
+    drive(buf, 4, 0.0, latency=0.0)
+    buf.stop(now=4 * BLOCK / RATE)
+    assert buf.poll(10.0) == [1]
+
+
+# ---------------------------------------------------------------- SoundDeviceSink
+
+_SD_PLAY = """
+import json, time
+import numpy as np
+from voicecoach.audio.chunk import AudioChunk
+from voicecoach.audio.sd_output import OutputBuffer
+from voicecoach.audio.sd_output import SoundDeviceSink
+from voicecoach.audio.sinks import Sink
+
+def tone(seconds, freq):
+    t = np.arange(int(seconds * 22050)) / 22050
+    return AudioChunk.from_float(0.5 * np.sin(2 * np.pi * freq * t), 22050)
+
+sink = SoundDeviceSink("{device}", 22050)
+assert isinstance(sink, Sink)
+sink.play(tone(0.3, 440), 1)
+sink.play(tone(0.2, 880), 1)
+sink.end(1)
+sink.play(tone(0.2, 660), None)
+finished, deadline = [], time.monotonic() + 10
+while 1 not in finished and time.monotonic() < deadline:
+    finished += sink.poll_finished()
+    time.sleep(0.005)
+while sink.is_playing() and time.monotonic() < deadline:
+    time.sleep(0.005)
+time.sleep(0.1)
+sink.close()
+print(json.dumps({{"finished": finished, "latency": sink.output_latency,
+                  "stop_bound": sink.stop_bound}}))
+"""
+
+_SD_STOP = """
+import json, time
+import numpy as np
+from voicecoach.audio.chunk import AudioChunk
+from voicecoach.audio.sd_output import OutputBuffer
+from voicecoach.audio.sd_output import SoundDeviceSink
+
+t = np.arange(22050 * 60) / 22050
+long = AudioChunk.from_float(0.5 * np.sin(2 * np.pi * 440 * t), 22050)
+sink = SoundDeviceSink("{device}", 22050)
+sink.play(long, 1)
+sink.end(1)
+sink.stop()  # at once: the null device consumes fast, but not 60 s in this instant
+time.sleep(0.3)
+finished = sink.poll_finished()
+sink.play(AudioChunk.from_float(np.zeros(2205), 22050), 2)
+sink.end(2)
+deadline = time.monotonic() + 5
+while 2 not in finished and time.monotonic() < deadline:
+    finished += sink.poll_finished()
+    time.sleep(0.005)
+sink.close()
+print(json.dumps({{"finished": finished}}))
+"""
+
+
+@pytest.mark.slow
+def test_sounddevice_sink_plays_through_a_real_alsa_device(tmp_path: Path) -> None:
+    dev = make_device(tmp_path, 22_050)
+    result = run_python(dev, _SD_PLAY.format(device=dev.device))
+    assert result["finished"] == [1]
+    audio = dev.samples()
+    # 0.7 s of tones in order: 440 Hz, 880 Hz, 660 Hz (anything after is silence).
+    voiced = np.flatnonzero(np.abs(audio) > 0.05)
+    first = voiced[0]
+    assert (voiced[-1] - first) / 22_050 == pytest.approx(0.7, abs=0.01)
+
+    def freq(segment: np.ndarray) -> float:
+        spectrum = np.abs(np.fft.rfft(segment * np.hanning(len(segment))))
+        return float(np.argmax(spectrum) * 22_050 / len(segment))
+
+    n = 2205  # 0.1 s windows inside each tone
+    assert freq(audio[first + 1000 : first + 1000 + n]) == pytest.approx(440, abs=15)
+    assert freq(audio[first + 7000 : first + 7000 + n]) == pytest.approx(880, abs=15)
+    assert freq(audio[first + 11500 : first + 11500 + n]) == pytest.approx(660, abs=15)
+    assert 0 < result["stop_bound"] < 1.0
+
+
+@pytest.mark.slow
+def test_sounddevice_sink_stop_drops_the_queue_and_never_reports_it(tmp_path: Path) -> None:
+    dev = make_device(tmp_path, 22_050)
+    result = run_python(dev, _SD_STOP.format(device=dev.device))
+    assert result["finished"] == [2]
+    voiced = np.flatnonzero(np.abs(dev.samples()) > 0.05)
+    assert len(voiced) < 30 * 22_050  # most of the 60 s queued was dropped
