@@ -55,7 +55,7 @@ class PromptCache:
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = Path(folder) if folder is not None else default_cache_dir()
-        self._write_failed = False
+        self._warned = False
 
     @classmethod
     def from_settings(cls, settings: VoiceSettings) -> PromptCache:
@@ -74,7 +74,7 @@ class PromptCache:
         except FileNotFoundError:
             return None
         except OSError as err:
-            _LOGGER.warning("cannot read cached prompt %s: %s", path, err)
+            self._warn("cannot read the prompt cache in %s (%s); %s", err)
             return None
         chunk = self._decode(key, data)
         if chunk is None:
@@ -116,15 +116,14 @@ class PromptCache:
             if tmp_name is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp_name)
-            level = logging.DEBUG if self._write_failed else logging.WARNING
-            _LOGGER.log(
-                level,
-                "cannot write the prompt cache in %s (%s); speaking with live synthesis",
-                self.folder,
-                err,
-            )
-            self._write_failed = True
+            self._warn("cannot write the prompt cache in %s (%s); %s", err)
             return False
+
+    def _warn(self, message: str, err: OSError) -> None:
+        # Once per cache: a broken cache folder fails the same way for every prompt.
+        level = logging.DEBUG if self._warned else logging.WARNING
+        _LOGGER.log(level, message, self.folder, err, "speaking with live synthesis")
+        self._warned = True
 
     @staticmethod
     def _decode(key: str, data: bytes) -> AudioChunk | None:
