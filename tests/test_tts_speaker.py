@@ -15,7 +15,7 @@ from voicecoach.audio.sinks import MemorySink, VirtualClock
 from voicecoach.events import CUES
 from voicecoach.tts.base import FakeVoice, Voice, VoiceSettings, split_sentences
 from voicecoach.tts.cache import PromptCache
-from voicecoach.tts.speaker import Speaker
+from voicecoach.tts.speaker import Speaker, split_first_clause
 
 RATE = 16_000
 
@@ -162,3 +162,51 @@ def test_live_synthesis_fills_the_cache_for_next_time(tmp_path: Path) -> None:
     cached = sp.cached("Breathe in. Breathe out.")
     assert cached is not None
     assert cached.duration == pytest.approx(2 * 0.7 + settings.sentence_pause, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("text", "head", "rest"),
+    [
+        ("Hold.", "Hold.", ""),
+        ("Turn to the left, then back.", "Turn to the left, then back.", ""),
+        (
+            "Slowly turn your head to the left, as far as is comfortable.",
+            "Slowly turn your head to the left,",
+            "as far as is comfortable.",
+        ),
+        (
+            "Good, now relax. Turn left, then right, then back.",
+            "Good, now relax. Turn left, then right, then back.",
+            "",
+        ),
+        (
+            "Lie down on your back and relax: breathe calmly.",
+            "Lie down on your back and relax:",
+            "breathe calmly.",
+        ),
+    ],
+)
+def test_split_first_clause_only_splits_a_long_first_sentence(
+    text: str, head: str, rest: str
+) -> None:
+    assert split_first_clause(text) == (head, rest)
+
+
+def test_live_speech_starts_with_the_first_clause_and_keeps_sentence_pauses() -> None:
+    v = FakeVoice(sample_rate=RATE, amplitude=0.3)
+    sp, sink = make(v, sentence_pause=0.5)
+    sp.say("Slowly turn your head to the left, as far as is comfortable. Hold.", 1)
+    assert v.calls == ["Slowly turn your head to the left,", "as far as is comfortable. Hold."]
+    segs = sink.segments
+    assert len(segs) == 3
+    lead = [np.flatnonzero(np.abs(s.samples) > 100)[0] / RATE for s in segs]
+    assert lead[0] < 0.01 and lead[1] < 0.01  # the clause break has no sentence pause
+    assert lead[2] == pytest.approx(0.5, abs=0.01)  # the next sentence does
+
+
+def test_prepared_prompts_are_rendered_whole(tmp_path: Path) -> None:
+    v = FakeVoice(sample_rate=RATE)
+    sp = Speaker(v, MemorySink(RATE, VirtualClock()), VoiceSettings(), PromptCache(tmp_path))
+    sp.render("Slowly turn your head to the left, as far as is comfortable.")
+    assert v.calls == ["Slowly turn your head to the left, as far as is comfortable."]
+    sp.close()

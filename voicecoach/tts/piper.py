@@ -62,11 +62,18 @@ class PiperVoice:
 
     Construction reads the voice's JSON config and hashes both files (missing or
     unreadable files raise :class:`ModelError` naming the file). The ONNX model is
-    loaded on first synthesis or by :meth:`load`.
+    loaded on first synthesis or by :meth:`load`. ``threads`` caps onnxruntime's
+    threads (None = its default, one per core).
     """
 
-    def __init__(self, model: Path | None = None, length_scale: float | None = None) -> None:
+    def __init__(
+        self,
+        model: Path | None = None,
+        length_scale: float | None = None,
+        threads: int | None = None,
+    ) -> None:
         self.is_default = model is None
+        self.threads = threads
         self.model_path = Path(model) if model is not None else default_voice_path()
         self.config_path = Path(f"{self.model_path}.json")
         self.length_scale = length_scale
@@ -76,6 +83,7 @@ class PiperVoice:
                 raise ModelError(f"voice file not found: {path}; {self._fix}")
         try:
             config: dict[str, Any] = json.loads(self.config_path.read_text(encoding="utf-8"))
+            self._config = config
             self._rate = int(config["audio"]["sample_rate"])
             self._digest = _file_digest([self.model_path, self.config_path])
         except (OSError, ValueError, KeyError, TypeError) as err:
@@ -107,14 +115,25 @@ class PiperVoice:
             if self._piper is not None:
                 return
             try:
+                import onnxruntime
                 import piper
             except ImportError as err:
                 raise EngineUnavailable(
                     "the Piper voice engine is not installed: run 'pip install piper-tts'"
                 ) from err
             _LOGGER.info("loading voice %s", self.model_path)
+            options = onnxruntime.SessionOptions()
+            if self.threads:
+                # Pinning the thread count matters on a shared or single-core machine.
+                options.intra_op_num_threads = self.threads
+                options.inter_op_num_threads = 1
             try:
-                self._piper = piper.PiperVoice.load(self.model_path, self.config_path)
+                session = onnxruntime.InferenceSession(
+                    str(self.model_path), sess_options=options, providers=["CPUExecutionProvider"]
+                )
+                self._piper = piper.PiperVoice(
+                    session=session, config=piper.PiperConfig.from_dict(self._config)
+                )
             except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph types
                 raise ModelError(
                     f"voice model is corrupt or not a Piper voice: {self.model_path} "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ import numpy as np
 
 from ..audio.chunk import AudioChunk
 from ..audio.sinks import Sink
-from .base import Voice, VoiceSettings, apply_gain
+from .base import Voice, VoiceSettings, apply_gain, split_sentences
 from .cache import PromptCache, prompt_key
 from .cues import render_cues
 
@@ -41,17 +42,55 @@ class _Job:
     cue: str | None = None
 
 
-def render_sentences(voice: Voice, settings: VoiceSettings, text: str) -> Iterator[AudioChunk]:
+FIRST_CLAUSE_WORDS = 6
+"""A first sentence longer than this is synthesized clause by clause when live."""
+
+_CLAUSE_END = re.compile(r"[,;:](?=\s)")
+
+
+def split_first_clause(text: str) -> tuple[str, str]:
+    """Split a long first sentence after its first clause: ``(head, rest)``.
+
+    Live synthesis time grows with the length of the first sentence; its first clause
+    (up to a comma, semicolon or colon after at least three words) is ready sooner and
+    ends on a natural break. ``rest`` is empty when there is nothing worth splitting.
+    """
+    sentences = split_sentences(text)
+    if not sentences or len(sentences[0].split()) <= FIRST_CLAUSE_WORDS:
+        return text, ""
+    for match in _CLAUSE_END.finditer(text):
+        head = text[: match.end()].strip()
+        if len(head.split()) >= 3 and len(head) < len(sentences[0]):
+            return head, text[match.end() :].strip()
+    return text, ""
+
+
+def render_sentences(
+    voice: Voice, settings: VoiceSettings, text: str, first_clause: bool = False
+) -> Iterator[AudioChunk]:
     """``text`` as the coach says it: one chunk per sentence, at the settings' volume.
 
     Every sentence after the first starts with ``settings.sentence_pause`` of
     silence, so the pause sits between sentences and never after the last one (the
-    end of an utterance is the end of its speech).
+    end of an utterance is the end of its speech). With ``first_clause`` a long
+    first sentence comes as two chunks (:func:`split_first_clause`), so live speech
+    starts sooner; its clause break gets the voice's own comma pause, not the
+    sentence pause.
     """
+    head, rest = split_first_clause(text) if first_clause else (text, "")
     pause = np.zeros(int(round(settings.sentence_pause * voice.sample_rate)), dtype="<i2")
-    for i, chunk in enumerate(voice.synthesize(text)):
+
+    def chunks() -> Iterator[tuple[AudioChunk, bool]]:
+        # (chunk, continues the previous sentence): only the rest of a split first
+        # sentence continues; every other chunk after the first starts a sentence.
+        for chunk in voice.synthesize(head):
+            yield chunk, False
+        for i, chunk in enumerate(voice.synthesize(rest) if rest else ()):
+            yield chunk, i == 0
+
+    for i, (chunk, continues) in enumerate(chunks()):
         chunk = apply_gain(chunk, settings.volume)
-        if i and len(pause):
+        if i and not continues and len(pause):
             chunk = AudioChunk(pause.tobytes() + chunk.audio, chunk.rate, 2, 1)
         yield chunk
 
@@ -204,7 +243,8 @@ class Speaker:
             return
         self.cache_misses += 1
         chunks: list[AudioChunk] = []
-        for chunk in render_sentences(self.voice, self.settings, job.text):
+        live = render_sentences(self.voice, self.settings, job.text, first_clause=True)
+        for chunk in live:
             if not self._play(job, chunk):
                 return  # stopped: the rest is never synthesized
             chunks.append(chunk)
