@@ -133,6 +133,20 @@ class Speaker:
             self._worker = threading.Thread(target=self._run, name="speaker", daemon=True)
             self._worker.start()
 
+    @classmethod
+    def from_settings(cls, settings: VoiceSettings, sink: Sink, threaded: bool = True) -> Speaker:
+        """The Piper voice and prompt cache ``settings`` name, loaded, speaking into ``sink``.
+
+        Raises :class:`~voicecoach.errors.ModelError` naming the voice file if it is
+        missing or corrupt. Give the sink the voice's rate (22050 Hz for the default
+        voice) to avoid resampling; any other rate works.
+        """
+        from .piper import PiperVoice
+
+        voice = PiperVoice.from_settings(settings)
+        voice.load()
+        return cls(voice, sink, settings, PromptCache.from_settings(settings), threaded=threaded)
+
     # -- what the live loop calls
 
     def say(self, text: str, utterance_id: int) -> None:
