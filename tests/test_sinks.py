@@ -12,7 +12,7 @@ import pytest
 from tests.alsa_file_device import make_device, run_python
 from voicecoach.audio.chunk import AudioChunk
 from voicecoach.audio.sd_output import OutputBuffer
-from voicecoach.audio.sinks import FileSink, MemorySink, Sink, VirtualClock
+from voicecoach.audio.sinks import FileSink, MemorySink, Sink, VirtualClock, audible
 
 RATE = 16_000
 
@@ -67,6 +67,25 @@ def test_finishes_come_in_order_and_an_empty_utterance_waits_for_the_queue() -> 
     assert sink.poll_finished() == [1, 2]
     clock.set(2.0)
     assert sink.poll_finished() == [3]
+
+
+def test_audible_covers_the_playback_and_a_tail_after_it() -> None:
+    clock = VirtualClock(0.0)
+    sink = MemorySink(RATE, clock)
+    assert not audible(sink, tail=0.5)
+    sink.play(tone(1.0), 1)
+    clock.set(0.9)
+    assert audible(sink, tail=0.5)
+    clock.set(1.4)
+    assert audible(sink, tail=0.5) and not audible(sink, tail=0.0)
+    clock.set(1.5)
+    assert not audible(sink, tail=0.5)
+    sink.play(tone(1.0), 2)
+    clock.set(1.6)
+    sink.stop()  # the tail runs from the cut
+    assert audible(sink, tail=0.5)
+    clock.set(2.1)
+    assert not audible(sink, tail=0.5)
 
 
 def test_not_ended_utterance_is_never_reported() -> None:

@@ -83,6 +83,15 @@ class Sink(Protocol):
         ...
 
 
+def audible(sink: Sink, tail: float = 0.0) -> bool:
+    """True while ``sink`` plays, and for ``tail`` seconds after its last audio ended.
+
+    The live loop ignores the microphone while this holds, so the coach's own voice
+    (and the room's echo of it) is not taken for a command.
+    """
+    return sink.is_playing() or sink.clock() < sink.last_audio_end + tail
+
+
 class VirtualClock:
     """A clock that moves only when told: for demos and tests faster than real time."""
 
@@ -268,6 +277,7 @@ class FileSink(MemorySink):
 
 __all__ = [
     "Clock",
+    "audible",
     "FileSink",
     "MemorySink",
     "Segment",
