@@ -14,7 +14,7 @@ from voicecoach.errors import ModelError
 from voicecoach.tts.base import Voice, VoiceSettings
 from voicecoach.tts.cache import PromptCache
 from voicecoach.tts.piper import PiperVoice, default_voice_path
-from voicecoach.tts.speaker import Speaker
+from voicecoach.tts.speaker import Speaker, render_sentences
 
 pytestmark = pytest.mark.slow
 
@@ -68,6 +68,17 @@ def test_length_scale_slows_the_voice_down() -> None:
     d_slow = sum(c.duration for c in slow.synthesize(text))
     d_normal = sum(c.duration for c in normal.synthesize(text))
     assert d_slow / d_normal == pytest.approx(1.5, rel=0.2)
+
+
+def test_rendered_speech_starts_at_once(joe: PiperVoice) -> None:
+    # Piper often leads a sentence with 0.2-0.4 s of silence; the coach trims it so a
+    # count is heard when it is played, and the pause between sentences is the setting.
+    settings = VoiceSettings(sentence_pause=0.3)
+    chunks = list(render_sentences(joe, settings, "Turn your head to the left. Two."))
+    assert len(chunks) == 2
+    leads = [np.flatnonzero(np.abs(c.samples()[:, 0]) > 0.02)[0] / c.rate for c in chunks]
+    assert leads[0] < 0.06
+    assert 0.3 <= leads[1] < 0.36
 
 
 def test_speaker_with_the_real_voice_streams_and_caches(joe: PiperVoice, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from voicecoach.audio.chunk import AudioChunk
 from voicecoach.audio.sinks import MemorySink, VirtualClock
 from voicecoach.events import CUES
-from voicecoach.tts.base import FakeVoice, Voice, VoiceSettings, split_sentences
+from voicecoach.tts.base import FakeVoice, Voice, VoiceSettings, split_sentences, trim_silence
 from voicecoach.tts.cache import PromptCache
 from voicecoach.tts.speaker import Speaker, split_first_clause
 
@@ -210,3 +210,19 @@ def test_prepared_prompts_are_rendered_whole(tmp_path: Path) -> None:
     sp.render("Slowly turn your head to the left, as far as is comfortable.")
     assert v.calls == ["Slowly turn your head to the left, as far as is comfortable."]
     sp.close()
+
+
+def test_trim_silence_keeps_a_margin_and_fades_the_cut() -> None:
+    rate = RATE
+    t = np.arange(rate // 2) / rate
+    speech = 0.5 * np.sin(2 * np.pi * 200 * t)
+    padded = np.concatenate([np.zeros(int(0.3 * rate)), speech, np.zeros(int(0.4 * rate))])
+    chunk = AudioChunk.from_float(
+        padded + 0.001 * np.sin(2 * np.pi * 50 * np.arange(len(padded)) / rate), rate
+    )
+    trimmed = trim_silence(chunk, keep_lead=0.02, keep_trail=0.06)
+    assert trimmed.duration == pytest.approx(0.02 + 0.5 + 0.06, abs=0.002)
+    out = trimmed.samples()[:, 0]
+    assert abs(out[0]) < 1e-3 and abs(out[-1]) < 1e-3
+    silent = AudioChunk.from_float(np.zeros(1000), rate)
+    assert trim_silence(silent) is silent

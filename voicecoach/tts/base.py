@@ -88,6 +88,37 @@ def apply_gain(chunk: AudioChunk, volume: float) -> AudioChunk:
     return AudioChunk.from_float(np.clip(samples, -1.0, 1.0), chunk.rate, chunk.timestamp)
 
 
+SILENCE_LEVEL = 0.005
+"""Samples below this (-46 dBFS) count as silence when trimming a sentence's edges."""
+
+
+def trim_silence(
+    chunk: AudioChunk, keep_lead: float = 0.02, keep_trail: float = 0.06
+) -> AudioChunk:
+    """``chunk`` without the silence a voice puts around a sentence, beyond a margin.
+
+    Piper often starts a sentence with 0.2-0.4 s of silence; trimmed, speech starts
+    when playback starts (counts land on time) and the pause between sentences is
+    what the settings say. Cuts fall in near-silence; a short fade-in and fade-out
+    keep them click-free. An all-silent chunk is returned unchanged.
+    """
+    samples = chunk.samples()[:, 0]
+    loud = np.flatnonzero(np.abs(samples) > SILENCE_LEVEL)
+    if not len(loud):
+        return chunk
+    start = max(0, int(loud[0]) - int(keep_lead * chunk.rate))
+    end = min(len(samples), int(loud[-1]) + 1 + int(keep_trail * chunk.rate))
+    if start == 0 and end == len(samples):
+        return chunk
+    out = samples[start:end].copy()
+    fade = min(len(out) // 2, int(0.005 * chunk.rate))
+    if fade:
+        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+        out[:fade] *= ramp
+        out[-fade:] *= ramp[::-1]
+    return AudioChunk.from_float(out, chunk.rate, chunk.timestamp)
+
+
 class FakeVoice:
     """A voice that yields silence of a plausible length: one chunk per sentence.
 
@@ -144,4 +175,5 @@ __all__ = [
     "VoiceSettings",
     "apply_gain",
     "split_sentences",
+    "trim_silence",
 ]

@@ -28,6 +28,8 @@ from .base import VoiceSettings
 _LOGGER = logging.getLogger(__name__)
 
 MAGIC = b"VCPROMPT1\n"
+RENDER_VERSION = 2
+"""Bump when the rendering pipeline changes audio, so older entries become misses."""
 _MAX_HEADER = 4096
 
 
@@ -35,6 +37,7 @@ def prompt_key(voice_identity: str, settings: VoiceSettings, text: str) -> str:
     """The cache key of ``text`` rendered by a voice with these settings (hex digest)."""
     material = json.dumps(
         {
+            "render": RENDER_VERSION,
             "voice": voice_identity,
             "sentence_pause": settings.sentence_pause,
             "volume": settings.volume,

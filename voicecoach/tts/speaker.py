@@ -27,7 +27,7 @@ import numpy as np
 
 from ..audio.chunk import AudioChunk
 from ..audio.sinks import Sink
-from .base import Voice, VoiceSettings, apply_gain, split_sentences
+from .base import Voice, VoiceSettings, apply_gain, split_sentences, trim_silence
 from .cache import PromptCache, prompt_key
 from .cues import render_cues
 
@@ -70,6 +70,9 @@ def render_sentences(
 ) -> Iterator[AudioChunk]:
     """``text`` as the coach says it: one chunk per sentence, at the settings' volume.
 
+    Each sentence is trimmed of the voice's own leading and trailing silence
+    (:func:`~voicecoach.tts.base.trim_silence`), so speech starts with playback.
+
     Every sentence after the first starts with ``settings.sentence_pause`` of
     silence, so the pause sits between sentences and never after the last one (the
     end of an utterance is the end of its speech). With ``first_clause`` a long
@@ -89,7 +92,7 @@ def render_sentences(
             yield chunk, i == 0
 
     for i, (chunk, continues) in enumerate(chunks()):
-        chunk = apply_gain(chunk, settings.volume)
+        chunk = apply_gain(trim_silence(chunk), settings.volume)
         if i and not continues and len(pause):
             chunk = AudioChunk(pause.tobytes() + chunk.audio, chunk.rate, 2, 1)
         yield chunk
