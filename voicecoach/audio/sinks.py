@@ -218,6 +218,11 @@ class MemorySink:
         """End time of the latest queued audio (the cut time after a stop)."""
         return self._queue_end
 
+    def next_finish(self) -> float | None:
+        """When the next ended utterance will be reported (for a virtual-clock driver)."""
+        with self._lock:
+            return min((f for f, _ in self._finishing), default=None)
+
     def pending_finish(self, utterance_id: int) -> float | None:
         """When ``utterance_id`` will be reported finished, if it has been ended."""
         with self._lock:
