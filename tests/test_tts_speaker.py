@@ -15,7 +15,7 @@ from voicecoach.audio.sinks import MemorySink, VirtualClock
 from voicecoach.events import CUES
 from voicecoach.tts.base import FakeVoice, Voice, VoiceSettings, split_sentences, trim_silence
 from voicecoach.tts.cache import PromptCache
-from voicecoach.tts.speaker import Speaker, split_first_clause
+from voicecoach.tts.speaker import CLAUSE_PAUSE, Speaker, split_first_clause
 
 RATE = 16_000
 
@@ -200,7 +200,8 @@ def test_live_speech_starts_with_the_first_clause_and_keeps_sentence_pauses() ->
     segs = sink.segments
     assert len(segs) == 3
     lead = [np.flatnonzero(np.abs(s.samples) > 100)[0] / RATE for s in segs]
-    assert lead[0] < 0.01 and lead[1] < 0.01  # the clause break has no sentence pause
+    assert lead[0] < 0.01
+    assert lead[1] == pytest.approx(CLAUSE_PAUSE, abs=0.01)  # a comma's pause, not a sentence's
     assert lead[2] == pytest.approx(0.5, abs=0.01)  # the next sentence does
 
 

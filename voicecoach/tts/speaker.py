@@ -45,6 +45,10 @@ class _Job:
 FIRST_CLAUSE_WORDS = 6
 """A first sentence longer than this is synthesized clause by clause when live."""
 
+CLAUSE_PAUSE = 0.15
+"""Seconds of silence at a split clause break: with the trimmed edges about the
+0.15-0.3 s Piper leaves at a comma inside a sentence."""
+
 _CLAUSE_END = re.compile(r"[,;:](?=\s)")
 
 
@@ -77,8 +81,7 @@ def render_sentences(
     silence, so the pause sits between sentences and never after the last one (the
     end of an utterance is the end of its speech). With ``first_clause`` a long
     first sentence comes as two chunks (:func:`split_first_clause`), so live speech
-    starts sooner; its clause break gets the voice's own comma pause, not the
-    sentence pause.
+    starts sooner; its clause break gets :data:`CLAUSE_PAUSE`, not the sentence pause.
     """
     head, rest = split_first_clause(text) if first_clause else (text, "")
     pause = np.zeros(int(round(settings.sentence_pause * voice.sample_rate)), dtype="<i2")
@@ -91,10 +94,12 @@ def render_sentences(
         for i, chunk in enumerate(voice.synthesize(rest) if rest else ()):
             yield chunk, i == 0
 
+    clause_pause = np.zeros(int(round(CLAUSE_PAUSE * voice.sample_rate)), dtype="<i2")
     for i, (chunk, continues) in enumerate(chunks()):
         chunk = apply_gain(trim_silence(chunk), settings.volume)
-        if i and not continues and len(pause):
-            chunk = AudioChunk(pause.tobytes() + chunk.audio, chunk.rate, 2, 1)
+        gap = clause_pause if continues else pause if i else None
+        if gap is not None and len(gap):
+            chunk = AudioChunk(gap.tobytes() + chunk.audio, chunk.rate, 2, 1)
         yield chunk
 
 
