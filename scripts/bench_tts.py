@@ -37,7 +37,8 @@ from voicecoach.tts.base import VoiceSettings
 from voicecoach.tts.cache import PromptCache
 from voicecoach.tts.piper import PiperVoice
 from voicecoach.tts.prepare import prepare_prompts
-from voicecoach.tts.speaker import Speaker, split_first_clause
+from voicecoach.tts.render import split_first_clause
+from voicecoach.tts.speaker import Speaker
 
 CACHED = ["One.", "Two.", "Three.", "Four.", "Five.", "Hold.", "Relax.", "Breathe in."]
 UNCACHED = [

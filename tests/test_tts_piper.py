@@ -14,7 +14,8 @@ from voicecoach.errors import ModelError
 from voicecoach.tts.base import Voice, VoiceSettings
 from voicecoach.tts.cache import PromptCache
 from voicecoach.tts.piper import PiperVoice, default_voice_path
-from voicecoach.tts.speaker import Speaker, render_sentences
+from voicecoach.tts.render import render_sentences
+from voicecoach.tts.speaker import Speaker
 
 pytestmark = pytest.mark.slow
 

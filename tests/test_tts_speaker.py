@@ -15,7 +15,8 @@ from voicecoach.audio.sinks import MemorySink, VirtualClock
 from voicecoach.events import CUES
 from voicecoach.tts.base import FakeVoice, Voice, VoiceSettings, split_sentences, trim_silence
 from voicecoach.tts.cache import PromptCache
-from voicecoach.tts.speaker import CLAUSE_PAUSE, Speaker, split_first_clause
+from voicecoach.tts.render import CLAUSE_PAUSE, split_first_clause
+from voicecoach.tts.speaker import Speaker
 
 RATE = 16_000
 

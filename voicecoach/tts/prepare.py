@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .base import Voice, VoiceSettings
 from .cache import PromptCache, prompt_key
-from .speaker import join_chunks, render_sentences
+from .render import join_chunks, render_sentences
 
 _LOGGER = logging.getLogger(__name__)
 
