@@ -228,3 +228,9 @@ def test_trim_silence_keeps_a_margin_and_fades_the_cut() -> None:
     assert abs(out[0]) < 1e-3 and abs(out[-1]) < 1e-3
     silent = AudioChunk.from_float(np.zeros(1000), rate)
     assert trim_silence(silent) is silent
+
+
+@pytest.mark.parametrize("bad", [{"length_scale": 0.0}, {"sentence_pause": -0.1}, {"volume": 9.0}])
+def test_voice_settings_refuse_nonsense(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        VoiceSettings(**bad)  # type: ignore[arg-type]
