@@ -1,0 +1,230 @@
+"""Routine files: the built-ins, validation messages, user overrides, and the CLI."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from voicecoach.cli import main
+from voicecoach.dialogue import fixed_texts
+from voicecoach.errors import RoutineError
+from voicecoach.routines import (
+    available_routines,
+    builtin_routines,
+    get_routine,
+    load_routine_file,
+    validate_file,
+)
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "routine-format.md"
+
+GOOD = """
+format = 1
+id = "mine"
+title = "Mine"
+intro = "Hello."
+preparation = ["a chair"]
+safety = "Careful."
+
+[[exercise]]
+id = "one"
+title = "One"
+position = "Sit."
+steps = ["Move."]
+repetitions = 3
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "r.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_neck_complex_has_the_ten_exercises_three_times_each():
+    r = builtin_routines()["neck-complex"]
+    assert len(r.exercises) == 10
+    assert {ex.repetitions for ex in r.exercises} == {3}
+    assert len({ex.id for ex in r.exercises}) == 10
+    text = " ".join(r.preparation).lower()
+    for item in ("flat surface", "rug", "chair", "knees", "hands", "pillow", "towel"):
+        assert item in text
+    safety = r.safety.lower()
+    for word in (
+        "doctor",
+        "acute pain",
+        "inflammation",
+        "blood pressure",
+        "aneurysm",
+        "heart defect",
+        "oncological",
+    ):
+        assert word in safety
+    intro = r.intro.lower()
+    assert "slowly" in intro and "reduce the load" in intro and "it hurts" in intro
+
+
+def test_self_correction_has_holds_relax_and_the_self_massage():
+    r = builtin_routines()["self-correction"]
+    assert [ex.repetitions for ex in r.exercises] == [5, 5, 5]
+    assert [ex.hold_seconds for ex in r.exercises] == [10, 15, 10]
+    assert r.exercises[0].relax_seconds == 5
+    assert all(ex.progression for ex in r.exercises)
+    assert "stroke" in r.exercises[1].after
+    assert "breathe deeply" in r.intro
+
+
+def test_built_in_texts_are_short_spoken_sentences():
+    for r in builtin_routines().values():
+        for ex in r.exercises:
+            for sentence in (*ex.steps, *ex.cues):
+                assert len(sentence.split()) <= 25, sentence
+        assert all(len(t) < 600 for t in fixed_texts(r))
+
+
+BROKEN = [
+    ('format = 1\nid = "x"\ntitle = ', "(file)", "not valid TOML"),
+    (
+        GOOD.replace("repetitions = 3", "repetitions = 3\nhold_second = 5"),
+        "exercise[1].hold_second",
+        'Did you mean "hold_seconds"?',
+    ),
+    (
+        GOOD.replace("repetitions = 3", 'repetitions = "three"'),
+        "exercise[1].repetitions",
+        "should be a whole number",
+    ),
+    (
+        GOOD.replace("repetitions = 3", "repetitions = true"),
+        "exercise[1].repetitions",
+        "should be a whole number",
+    ),
+    (GOOD.replace('position = "Sit."\n', ""), "exercise[1].position", "is missing"),
+    (GOOD.split("[[exercise]]")[0] + "exercise = []\n", "exercise", "has no exercises"),
+    (GOOD.split("[[exercise]]")[0], "exercise", "is missing"),
+    (
+        GOOD.replace("repetitions = 3", "repetitions = -2"),
+        "exercise[1].repetitions",
+        "below the minimum",
+    ),
+    (
+        GOOD.replace("repetitions = 3", "repetitions = 80"),
+        "exercise[1].repetitions",
+        "over the limit of 50",
+    ),
+    (
+        GOOD.replace("repetitions = 3", "repetitions = 3\nhold_seconds = 300"),
+        "exercise[1].hold_seconds",
+        "over the limit of 120 seconds",
+    ),
+    (
+        GOOD.replace("repetitions = 3", "repetitions = 3\nrelax_seconds = -1"),
+        "exercise[1].relax_seconds",
+        "below the minimum",
+    ),
+    (
+        GOOD.replace("repetitions = 3", "repetitions = 3\nbreathing = { inhale = 40, exhale = 2 }"),
+        "exercise[1].breathing.inhale",
+        "over the limit",
+    ),
+    (
+        GOOD.replace("repetitions = 3", "repetitions = 3\ntempo = 0.1"),
+        "exercise[1].tempo",
+        "below the minimum",
+    ),
+    (
+        GOOD.replace("repetitions = 3", 'repetitions = 3\nadvance = "later"'),
+        "exercise[1].advance",
+        'Use "wait" or "auto"',
+    ),
+    (GOOD.replace("format = 1", "format = 2"), "format", "not supported"),
+    (GOOD.replace('id = "mine"', 'id = "My Routine"'), "id", "not a valid id"),
+    (GOOD.replace('steps = ["Move."]', "steps = []"), "exercise[1].steps", "empty list"),
+    (GOOD.replace('title = "Mine"', 'title = "  "'), "title", "is empty"),
+    (GOOD + GOOD[GOOD.index("[[exercise]]") :], "exercise[2].id", "used twice"),
+    (
+        GOOD.replace('preparation = ["a chair"]', 'preparation = ["a chair", 3]'),
+        "preparation[2]",
+        "non-empty text",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "message"), BROKEN)
+def test_each_problem_names_file_key_and_fix(tmp_path, text, key, message):
+    path = write(tmp_path, text)
+    problems = validate_file(path)
+    assert problems, "should be refused"
+    match = [p for p in problems if p.key_path == key]
+    assert match, [str(p) for p in problems]
+    line = str(match[0])
+    assert line.startswith(f"{path}: {key}: ")
+    assert message in line
+    assert " Fix: " in line
+    with pytest.raises(RoutineError):
+        load_routine_file(path)
+
+
+def test_every_problem_is_reported_not_just_the_first(tmp_path):
+    text = GOOD.replace("repetitions = 3", "repetitions = 99\nhold_seconds = 500\ncolour = 1")
+    keys = {p.key_path for p in validate_file(write(tmp_path, text))}
+    assert keys == {"exercise[1].repetitions", "exercise[1].hold_seconds", "exercise[1].colour"}
+
+
+def test_missing_file_is_a_problem_not_a_crash(tmp_path):
+    [problem] = validate_file(tmp_path / "nope.toml")
+    assert "cannot be read" in str(problem)
+
+
+def test_user_routines_add_and_override_and_broken_ones_are_skipped(tmp_path):
+    write(tmp_path, GOOD, "mine.toml")
+    write(tmp_path, GOOD.replace('id = "mine"', 'id = "neck-complex"'), "override.toml")
+    write(
+        tmp_path,
+        GOOD.replace('id = "mine"', 'id = "self-correction"').replace(
+            "repetitions = 3", "repetitions = 0"
+        ),
+        "broken.toml",
+    )
+    routines, problems = available_routines(tmp_path)
+    assert routines["mine"].title == "Mine"
+    assert routines["neck-complex"].source.endswith("override.toml")
+    assert len(routines["neck-complex"].exercises) == 1
+    # The broken override leaves the built-in in place, and is reported.
+    assert routines["self-correction"].source == "built-in"
+    assert [p.file for p in problems] == [str(tmp_path / "broken.toml")]
+
+
+def test_unknown_routine_names_the_available_ones():
+    with pytest.raises(RoutineError, match="neck-complex, self-correction"):
+        get_routine("nope")
+
+
+def test_validate_cli(tmp_path, capsys):
+    good = write(tmp_path, GOOD, "good.toml")
+    bad = write(tmp_path, GOOD.replace("repetitions = 3", "repetitions = 0"), "bad.toml")
+    assert main(["validate", str(good)]) == 0
+    assert capsys.readouterr().out == f"{good}: OK\n"
+    assert main(["validate", str(good), str(bad)]) == 3
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{good}: OK"
+    assert out[1].startswith(f"{bad}: exercise[1].repetitions: 0 is below the minimum")
+
+
+def test_routines_and_show_cli(capsys):
+    assert main(["routines"]) == 0
+    out = capsys.readouterr().out
+    assert "neck-complex" in out and "self-correction" in out
+    assert main(["show", "self-correction"]) == 0
+    out = capsys.readouterr().out
+    assert "hold ten seconds" in out and "relax five seconds" in out
+    assert "Head glide backwards" in out
+
+
+def test_the_documented_example_is_valid(tmp_path):
+    example = re.search(r"```toml\n(.*?)```", DOC.read_text(), re.S).group(1)
+    routine = load_routine_file(write(tmp_path, example))
+    assert routine.id == "morning-neck"
+    assert routine.exercises[1].breathing.when == "before"

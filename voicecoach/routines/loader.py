@@ -1,0 +1,397 @@
+"""Loading and validating routine files (TOML, see ``docs/routine-format.md``).
+
+Every problem in a file is collected, not just the first, and each names the file,
+the key path and a fix. Built-in routines ship in the package; a user folder adds
+routines or overrides a built-in by id, and a broken user file never stops the
+built-ins from loading.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .. import paths
+from ..errors import RoutineError
+from .model import Advance, Breathing, Exercise, Routine
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MAX_HOLD = 120
+MAX_RELAX = 120
+MAX_REPETITIONS = 50
+MAX_BREATH = 20
+TEMPO_RANGE = (0.5, 10.0)
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a routine file."""
+
+    file: str
+    key_path: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key_path}: {self.message} Fix: {self.fix}"
+
+
+# ----------------------------------------------------------------- the schema
+# Each field: (kind, required, check). Kinds: "text", "texts", "int", "number",
+# "slug", "choice", "table". Limits are checked in _check_number.
+
+_TOP = {
+    "format": ("int", True),
+    "id": ("slug", True),
+    "title": ("text", True),
+    "intro": ("text", True),
+    "preparation": ("texts", True),
+    "safety": ("text", True),
+    "exercise": ("exercises", True),
+}
+_EXERCISE = {
+    "id": ("slug", True),
+    "title": ("text", True),
+    "position": ("text", True),
+    "steps": ("texts", True),
+    "repetitions": ("int", True),
+    "cues": ("texts", False),
+    "hold_seconds": ("int", False),
+    "relax_seconds": ("int", False),
+    "breathing": ("breathing", False),
+    "tempo": ("number", False),
+    "advance": ("advance", False),
+    "progression": ("text", False),
+    "after": ("text", False),
+}
+_BREATHING = {"inhale": ("int", True), "exhale": ("int", True), "when": ("when", False)}
+
+_LIMITS: dict[str, tuple[float, float, str]] = {
+    "repetitions": (1, MAX_REPETITIONS, "repetitions"),
+    "hold_seconds": (0, MAX_HOLD, "seconds"),
+    "relax_seconds": (0, MAX_RELAX, "seconds"),
+    "inhale": (1, MAX_BREATH, "counts"),
+    "exhale": (1, MAX_BREATH, "counts"),
+    "tempo": (TEMPO_RANGE[0], TEMPO_RANGE[1], "seconds per beat"),
+}
+
+_TYPE_NAMES = {
+    "text": "a text in quotes",
+    "texts": 'a list of texts, like ["one", "two"]',
+    "int": "a whole number",
+    "number": "a number",
+    "slug": "an id in quotes",
+    "exercises": "[[exercise]] tables",
+    "breathing": "a table like { inhale = 3, exhale = 4 }",
+    "advance": '"wait" or "auto"',
+    "when": '"before" or "after"',
+}
+
+
+class _Checker:
+    """Collects problems while reading one parsed file."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, key: str, message: str, fix: str) -> None:
+        self.problems.append(Problem(self.file, key, message, fix))
+
+    def table(
+        self, data: Any, schema: dict[str, tuple[str, bool]], where: str
+    ) -> dict[str, Any] | None:
+        """Check the keys of a table; return the values that have the right type."""
+        prefix = f"{where}." if where else ""
+        if not isinstance(data, dict):
+            self.add(where or "(file)", "is not a table.", "Write it as a TOML table.")
+            return None
+        out: dict[str, Any] = {}
+        for key in data:
+            if key not in schema:
+                close = difflib.get_close_matches(key, list(schema), n=1)
+                hint = f'Did you mean "{close[0]}"?' if close else "Remove it."
+                known = ", ".join(schema)
+                self.add(
+                    prefix + key,
+                    "is not a known key.",
+                    f"{hint} Known keys here: {known}.",
+                )
+        for key, (kind, required) in schema.items():
+            path = prefix + key
+            if key not in data:
+                if required:
+                    self.add(path, "is missing.", f"Add {key} = {_example(kind)}.")
+                continue
+            value = self.value(data[key], kind, path, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+    def value(self, value: Any, kind: str, path: str, key: str) -> Any:
+        wrong = f"should be {_TYPE_NAMES.get(kind, kind)}, not {_describe(value)}."
+        if kind in ("text", "slug", "advance", "when"):
+            if not isinstance(value, str):
+                self.add(path, wrong, f"Write {key} = {_example(kind)}.")
+                return None
+            if not value.strip():
+                self.add(path, "is empty.", "Write the text the coach should say.")
+                return None
+            if kind == "slug" and not _SLUG.match(value):
+                self.add(
+                    path,
+                    f'"{value}" is not a valid id.',
+                    'Use lower-case letters, digits and single dashes, like "neck-turns".',
+                )
+                return None
+            if kind == "advance" and value not in ("wait", "auto"):
+                self.add(path, f'"{value}" is not a way to move on.', 'Use "wait" or "auto".')
+                return None
+            if kind == "when" and value not in ("before", "after"):
+                self.add(path, f'"{value}" is not allowed.', 'Use "before" or "after".')
+                return None
+            return value.strip()
+        if kind == "texts":
+            if not isinstance(value, list):
+                self.add(path, wrong, f"Write {key} = {_example(kind)}.")
+                return None
+            if not value:
+                self.add(path, "is an empty list.", "Add at least one text, or remove the key.")
+                return None
+            good = []
+            for i, item in enumerate(value):
+                if not isinstance(item, str) or not item.strip():
+                    self.add(
+                        f"{path}[{i + 1}]",
+                        f"should be a non-empty text, not {_describe(item)}.",
+                        "Write each item as a text in quotes.",
+                    )
+                else:
+                    good.append(item.strip())
+            return tuple(good) if len(good) == len(value) else None
+        if kind in ("int", "number"):
+            ok = isinstance(value, int) if kind == "int" else isinstance(value, (int, float))
+            if isinstance(value, bool) or not ok:
+                self.add(path, wrong, f"Write {key} = {_example(kind)}.")
+                return None
+            return self.number(value, path, key)
+        if kind == "breathing":
+            table = self.table(value, _BREATHING, path)
+            if table is None or not {"inhale", "exhale"} <= set(table):
+                return None
+            return Breathing(table["inhale"], table["exhale"], table.get("when", "after"))
+        if kind == "exercises":
+            return None  # checked one by one in _parse
+        raise AssertionError(kind)
+
+    def number(self, value: float, path: str, key: str) -> float | None:
+        if key == "format":
+            if value != FORMAT_VERSION:
+                self.add(
+                    path,
+                    f"format {value} is not supported by this version of voicecoach.",
+                    f"Use format = {FORMAT_VERSION}, or update voicecoach.",
+                )
+                return None
+            return value
+        low, high, unit = _LIMITS[key]
+        if value < low:
+            self.add(
+                path,
+                f"{value} is below the minimum of {low:g} {unit}.",
+                f"Use a value from {low:g} to {high:g}.",
+            )
+            return None
+        if value > high:
+            self.add(
+                path,
+                f"{value} is over the limit of {high:g} {unit}.",
+                f"Use a value from {low:g} to {high:g}.",
+            )
+            return None
+        return value
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"true/false ({str(value).lower()})"
+    if isinstance(value, str):
+        return f'a text ("{value[:20]}")'
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _example(kind: str) -> str:
+    return {
+        "text": '"..."',
+        "texts": '["...", "..."]',
+        "int": "3",
+        "number": "2.0",
+        "slug": '"my-routine"',
+        "exercises": "one or more [[exercise]] tables",
+        "breathing": "{ inhale = 3, exhale = 4 }",
+        "advance": '"wait"',
+        "when": '"before"',
+    }[kind]
+
+
+# --------------------------------------------------------------- public API
+
+
+def _parse(text: str, file: str) -> tuple[Routine | None, list[Problem]]:
+    check = _Checker(file)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        check.add("(file)", f"is not valid TOML: {err}.", "Correct the syntax at that line.")
+        return None, check.problems
+    top = check.table(data, _TOP, "")
+    exercises: list[Exercise] = []
+    raw = data.get("exercise")
+    if isinstance(raw, list):
+        if not raw:
+            check.add("exercise", "has no exercises.", "Add at least one [[exercise]] table.")
+        seen: set[str] = set()
+        for i, item in enumerate(raw):
+            where = f"exercise[{i + 1}]"
+            fields = check.table(item, _EXERCISE, where)
+            if fields is None:
+                continue
+            ex_id = fields.get("id")
+            if ex_id in seen:
+                check.add(
+                    f"{where}.id", f'"{ex_id}" is used twice.', "Give each exercise its own id."
+                )
+            seen.add(ex_id)
+            if not all(k in fields for k, (_, required) in _EXERCISE.items() if required):
+                continue  # its problems are recorded; build nothing from it
+            exercises.append(
+                Exercise(
+                    id=fields["id"],
+                    title=fields["title"],
+                    position=fields["position"],
+                    steps=fields["steps"],
+                    repetitions=int(fields["repetitions"]),
+                    cues=fields.get("cues", ()),
+                    hold_seconds=int(fields.get("hold_seconds", 0)),
+                    relax_seconds=int(fields.get("relax_seconds", 0)),
+                    breathing=fields.get("breathing"),
+                    tempo=float(fields.get("tempo", 2.0)),
+                    advance=Advance(fields.get("advance", "wait")),
+                    progression=fields.get("progression", ""),
+                    after=fields.get("after", ""),
+                )
+            )
+    elif "exercise" in data:
+        check.add("exercise", "should be [[exercise]] tables.", "Write each as [[exercise]].")
+    if check.problems or top is None:
+        return None, check.problems
+    routine = Routine(
+        id=top["id"],
+        title=top["title"],
+        intro=top["intro"],
+        preparation=top["preparation"],
+        safety=top["safety"],
+        exercises=tuple(exercises),
+        format_version=int(top["format"]),
+        source=file,
+    )
+    return routine, []
+
+
+def validate_file(path: Path | str) -> list[Problem]:
+    """Every problem in the routine file at ``path`` (empty when it is valid)."""
+    return _read(Path(path))[1]
+
+
+def load_routine_file(path: Path | str) -> Routine:
+    """Load a routine file; raise :class:`RoutineError` listing every problem."""
+    routine, problems = _read(Path(path))
+    if routine is None:
+        raise RoutineError("\n".join(str(p) for p in problems))
+    return routine
+
+
+def _read(path: Path) -> tuple[Routine | None, list[Problem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        return None, [Problem(str(path), "(file)", f"cannot be read: {reason}.", "Check the path.")]
+    return _parse(text, str(path))
+
+
+def builtin_routines() -> dict[str, Routine]:
+    """The routines that ship with voicecoach, by id."""
+    out: dict[str, Routine] = {}
+    folder = resources.files("voicecoach.routines") / "builtin"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        routine, problems = _parse(entry.read_text(encoding="utf-8"), f"built-in {entry.name}")
+        if routine is None:  # a packaging bug, not the user's: fail loudly
+            raise RoutineError("\n".join(str(p) for p in problems))
+        out[routine.id] = _with_source(routine, "built-in")
+    return out
+
+
+def _with_source(routine: Routine, source: str) -> Routine:
+    from dataclasses import replace
+
+    return replace(routine, source=source)
+
+
+def available_routines(
+    user_dir: Path | None = None,
+) -> tuple[dict[str, Routine], list[Problem]]:
+    """Built-ins plus the user's routines (a user routine overrides a built-in by id).
+
+    A broken user file is reported in the problems and skipped; the built-in it
+    meant to override stays in place.
+    """
+    routines = builtin_routines()
+    problems: list[Problem] = []
+    folder = user_dir if user_dir is not None else paths.user_routines_dir()
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.toml")):
+            routine, found = _read(path)
+            if routine is None:
+                problems += found
+                log.warning("skipping broken routine file %s", path)
+                continue
+            if routine.id in routines:
+                log.info("%s overrides the built-in routine %r", path, routine.id)
+            routines[routine.id] = routine
+    return routines, problems
+
+
+def get_routine(routine_id: str, user_dir: Path | None = None) -> Routine:
+    """The routine with this id; :class:`RoutineError` names the ids there are."""
+    routines, problems = available_routines(user_dir)
+    for problem in problems:
+        log.warning("%s", problem)
+    if routine_id not in routines:
+        ids = ", ".join(sorted(routines))
+        raise RoutineError(
+            f"there is no routine \"{routine_id}\". Available: {ids}. See 'voicecoach routines'."
+        )
+    return routines[routine_id]
