@@ -1,0 +1,136 @@
+"""The core command line: text sessions, history, and resuming after a killed process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from voicecoach import script
+from voicecoach.cli import main
+from voicecoach.session import SessionLog
+
+
+def run_cli(args: list[str], stdin: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    return subprocess.run(
+        [sys.executable, "-m", "voicecoach", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_text_session_of_the_built_in_routine(tmp_path):
+    db = tmp_path / "log.db"
+    lines = "yes\n" + "next\n" * 9
+    done = run_cli(
+        ["text", "--routine", "neck-complex", "--fast", "--log", str(db)], lines, tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.splitlines()
+    assert all(line.startswith(("coach: ", "cue: ")) for line in out)
+    assert "coach: " + script.CONSENT_QUESTION in out
+    announced = [line for line in out if line.startswith("coach: Exercise ") and ":" in line[7:]]
+    assert len(announced) == 10
+    assert out[-1] == "cue: session_end"
+    assert "session ended: completed" in done.stderr
+    history = main_json(db)
+    assert history[0]["status"] == "completed"
+    assert [e["outcome"] for e in history[0]["exercises"]] == ["done"] * 10
+
+
+def test_pain_mid_hold_in_the_built_in_self_correction_routine(tmp_path):
+    db = tmp_path / "log.db"
+    # Find when the first hold starts, then report pain one second into it.
+    probe = run_cli(
+        ["text", "--routine", "self-correction", "--fast", "--timestamps", "--log", str(db)],
+        "yes\n",
+        tmp_path,
+    )
+    hold = next(line for line in probe.stdout.splitlines() if line.endswith("coach: Hold."))
+    t = float(hold.split("]")[0].strip("[ ")) + 1.0
+    done = run_cli(
+        ["text", "--routine", "self-correction", "--fast", "--no-resume", "--log", str(db)],
+        f"yes\n@{t} it hurts\nyes\n",
+        tmp_path,
+    )
+    out = done.stdout.splitlines()
+    i = out.index("coach: Hold.")
+    assert out[i + 1] != "coach: " + script.PAIN_STOP  # one count came first
+    assert out[i + 2] == "coach: " + script.PAIN_STOP
+    assert "coach: " + script.PAIN_ASK in out
+    last = main_json(db)[0]
+    assert last["pain_reports"] == 1
+    assert last["exercises"][0]["outcome"] == "pain"
+    assert last["status"] == "interrupted"  # the input ended while the coach waited
+
+
+def main_json(db: Path) -> list[dict]:
+    done = subprocess.run(
+        [sys.executable, "-m", "voicecoach", "history", "--json", "--log", str(db)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_resume_after_the_process_is_killed_mid_session(tmp_path):
+    db = tmp_path / "log.db"
+    cmd = [sys.executable, "-m", "voicecoach", "text", "--routine", "neck-complex", "--fast"]
+    proc = subprocess.Popen(
+        [*cmd, "--log", str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin and proc.stdout
+    # Answer the safety question and finish exercise 1; keep stdin open, so the coach
+    # is in the middle of exercise 2 when the process is killed.
+    proc.stdin.write("yes\nnext\n")
+    proc.stdin.flush()
+    for line in proc.stdout:
+        if line.startswith("coach: Exercise two of ten"):
+            break
+    proc.kill()
+    proc.wait(timeout=10)
+
+    with SessionLog(db) as log:
+        [s] = log.sessions()
+        assert s.status == "interrupted"
+        assert [outcome for _, outcome in s.exercises] == ["done"]
+
+    done = run_cli([*cmd[3:], "--log", str(db)], "yes\nyes\n", tmp_path)
+    out = done.stdout.splitlines()
+    assert "coach: " + script.resume_question(1) in out
+    assert out[out.index("coach: " + script.STARTING) + 1].startswith("coach: Exercise two of ten")
+
+
+def test_history_for_a_person_and_as_json(tmp_path, capsys):
+    db = tmp_path / "log.db"
+    with SessionLog(db) as log:
+        sid = log.start("neck-complex")
+        log.exercise(sid, 0, "a", "done")
+        log.exercise(sid, 1, "b", "skipped")
+        log.pain(sid, "b", 2)
+        log.end(sid, "stopped")
+    assert main(["history", "--log", str(db)]) == 0
+    text = capsys.readouterr().out
+    assert "neck-complex" in text and "stopped by you" in text
+    assert "1 exercise done, 1 skipped, pain reported 1x" in text
+    assert main(["history", "--json", "--log", str(db)]) == 0
+    [obj] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert obj["status"] == "stopped"
+    assert obj["exercises"] == [{"id": "a", "outcome": "done"}, {"id": "b", "outcome": "skipped"}]
+    assert obj["pain_reports"] == 1
+    assert set(obj) >= {"id", "routine", "started", "ended", "status", "exercises", "pain_reports"}
+
+
+def test_history_with_no_log_yet(tmp_path, capsys):
+    assert main(["history", "--log", str(tmp_path / "none.db")]) == 0
+    assert "No sessions yet" in capsys.readouterr().out
