@@ -277,11 +277,12 @@ def _parse(text: str, file: str) -> tuple[Routine | None, list[Problem]]:
             if fields is None:
                 continue
             ex_id = fields.get("id")
-            if ex_id in seen:
+            if ex_id is not None and ex_id in seen:
                 check.add(
                     f"{where}.id", f'"{ex_id}" is used twice.', "Give each exercise its own id."
                 )
-            seen.add(ex_id)
+            if ex_id is not None:
+                seen.add(ex_id)
             if not all(k in fields for k, (_, required) in _EXERCISE.items() if required):
                 continue  # its problems are recorded; build nothing from it
             exercises.append(
