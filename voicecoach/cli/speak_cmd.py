@@ -133,11 +133,13 @@ def run_say(args: argparse.Namespace) -> int:
 
 
 def _routine_texts(ids: Sequence[str], all_routines: bool) -> dict[str, list[str]]:
+    """Every fixed text of each routine, by routine id (all available with ``all_routines``)."""
     from ..dialogue import fixed_texts
     from ..routines import available_routines, get_routine
 
     if all_routines:
-        ids = [r if isinstance(r, str) else r.id for r in available_routines()]
+        routines, _problems = available_routines()  # broken user files are logged there
+        return {rid: fixed_texts(routine) for rid, routine in sorted(routines.items())}
     return {rid: fixed_texts(get_routine(rid)) for rid in ids}
 
 
