@@ -123,3 +123,25 @@ def test_prepare_reports_an_unwritable_cache(
     blocked.write_text("not a folder")
     assert run_prepare(prepare_args(blocked, "x"), lambda ids, a: {"x": ["One."]}) == 1
     assert "--cache-dir" in capsys.readouterr().err
+
+
+def test_prepare_all_covers_every_available_routine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voicecoach.cli.speak_cmd import _routine_texts, prepare
+    from voicecoach.dialogue import fixed_texts
+    from voicecoach.routines import available_routines, get_routine
+    from voicecoach.tts.base import FakeVoice, VoiceSettings
+
+    routines, _ = available_routines()
+    by_routine = _routine_texts([], True)
+    assert set(by_routine) == set(routines) and len(by_routine) >= 2
+    one = next(iter(routines))
+    assert _routine_texts([one], False) == {one: fixed_texts(get_routine(one))}
+
+    # Every text of every routine goes into the cache (a fake voice keeps this quick).
+    settings = VoiceSettings(cache_dir=tmp_path)
+    assert prepare(settings, by_routine, sys.stderr, voice=FakeVoice()) == 0
+    total = len({t for texts in by_routine.values() for t in texts})
+    assert f"{total} prompts: 0 already cached, {total} rendered" in capsys.readouterr().err
+    assert len(list(tmp_path.rglob("*.pcm"))) == total
