@@ -234,3 +234,16 @@ def test_trim_silence_keeps_a_margin_and_fades_the_cut() -> None:
 def test_voice_settings_refuse_nonsense(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         VoiceSettings(**bad)  # type: ignore[arg-type]
+
+
+def test_importing_the_voice_layer_loads_no_engine() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, voicecoach.tts, voicecoach.tts.speaker, voicecoach.tts.prepare, "
+        "voicecoach.audio.sinks, voicecoach.cli.speak_cmd\n"
+        "heavy = [m for m in ('piper', 'onnxruntime', 'sounddevice') if m in sys.modules]\n"
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
