@@ -121,6 +121,9 @@ def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     f = np.fft.rfftfreq(m, 1 / RATE)
     f[0] = f[1]
     spec /= np.sqrt(f)
+    # Nothing below 30 Hz: a mic barely picks it up, and 1/f would put most of the
+    # power there, making the SNR meaningless.
+    spec[f < 30] = 0
     x = np.fft.irfft(spec, m)[:n]
     return (x / (np.sqrt(np.mean(x * x)) + 1e-12)).astype(np.float32)
 
@@ -131,7 +134,8 @@ def brown_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     spec = np.fft.rfft(rng.standard_normal(m))
     f = np.fft.rfftfreq(m, 1 / RATE)
     f[0] = f[1]
-    spec /= np.maximum(f, 20.0)  # no DC drift below 20 Hz
+    spec /= np.maximum(f, 30.0)
+    spec[f < 30] = 0  # no drift below what a mic picks up
     x = np.fft.irfft(spec, m)[:n]
     return (x / (np.sqrt(np.mean(x * x)) + 1e-12)).astype(np.float32)
 

@@ -53,7 +53,7 @@ ACCENTS = (
 #: are voices the recognizer was never tuned on. Robot and whisper variants are left out.
 DEV_VARIANTS = (
     "m1", "m2", "m4", "m6", "f1", "f3", "f5",
-    "Andy", "annie", "aunty", "benjamin", "david", "edward", "grandpa",
+    "Andy", "Annie", "aunty", "benjamin", "david", "edward", "grandpa",
     "linda", "max", "paul", "rob", "steph", "travis", "klatt", "klatt3",
 )  # fmt: skip
 TEST_VARIANTS = (
@@ -610,10 +610,14 @@ def _write(
 
 
 def build_babble(split: str, seconds: float, seed: int) -> np.ndarray:
-    """A babble track for ``split``: six espeak talkers of that split plus its LibriVox files."""
+    """A babble track for ``split``: four espeak talkers of that split plus its LibriVox files.
+
+    Five voices at once: enough that no words can be followed, few enough that the
+    level still moves with syllables as a room of talkers does.
+    """
     rng = np.random.default_rng([seed, 3, lib.SPLITS.index(split)])
     talkers = []
-    voices = espeak_voices(split, 6, rng)
+    voices = espeak_voices(split, 4, rng)
     for k, v in enumerate(voices):
         sents = [TALK[(k * 5 + i) % len(TALK)] for i in range(5)]
         talkers.append([lib.espeak(s, v.name, v.rate, v.pitch) for s in sents])
