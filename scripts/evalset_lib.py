@@ -412,6 +412,16 @@ class Entry:
         return json.dumps({k: getattr(self, k) for k in MANIFEST_KEYS}, ensure_ascii=False)
 
 
+def load_manifest(path: Path) -> list[Entry]:
+    """The entries of a ``manifest.jsonl``, in file order (paths stay relative)."""
+    entries = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            entries.append(Entry(**{k: rec[k] for k in MANIFEST_KEYS}))
+    return entries
+
+
 def validate_record(rec: dict, intents: Iterable[str]) -> list[str]:
     """Problems with one manifest record (empty when it is valid)."""
     problems = []

@@ -547,7 +547,7 @@ def render(job_and_seed: tuple[Job, int, str]) -> dict:
         if job.source == "clip" and not job.speaker.startswith("piper")
         else lib.pad(sound, lead, tail)
     )
-    if job.noise == "none":
+    if job.noise == "none" or job.snr is None:
         mix = clean
     else:
         noise = lib.noise_segment(job.noise, len(clean), rng, _BABBLE.get(job.split))
@@ -641,8 +641,8 @@ def check_texts() -> None:
     phrases = set(all_phrases())
     bigrams = {tuple(p.split()[i : i + 2]) for p in phrases for i in range(len(p.split()) - 1)}
     for t in EMBEDDED:
-        w = words_of(t)
-        if not (set(w) & cw or set(zip(w, w[1:], strict=False)) & bigrams):
+        tw = words_of(t)
+        if not (set(tw) & cw or set(zip(tw, tw[1:], strict=False)) & bigrams):
             raise SystemExit(f"embedded sentence {t!r} holds no command word or phrase part")
     for w in WORDS:
         if w in phrases or w in cw:
@@ -666,7 +666,7 @@ def summary(records: list[dict]) -> str:
     )
     lines = [head, "-" * len(head)]
     count = Counter((r["category"], r["split"], _cond(r)) for r in records)
-    secs = Counter()
+    secs: Counter[tuple[str, str]] = Counter()
     for r in records:
         secs[(r["category"], r["split"])] += r["seconds"]
     for cat in lib.CATEGORIES:

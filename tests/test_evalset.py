@@ -191,6 +191,8 @@ def test_tiny_manifest_validates(tiny):
         if rec["category"] != "silence":
             assert np.max(np.abs(x)) > 30  # and not empty
     assert cats == set(lib.CATEGORIES)
+    entries = lib.load_manifest(out / "manifest.jsonl")
+    assert [e.to_json() for e in entries] == lines
 
 
 def test_tiny_labels_match_the_vocabulary(tiny):
