@@ -162,7 +162,7 @@ TALK = (
 )
 
 #: Sighs and hesitation sounds (no "mm hmm" or "uh huh": those can mean yes).
-SIGHS = ("hmm", "hmmm", "ahh", "ahhh", "ohh", "umm", "uhh", "errr", "haaah", "mmm", "phew", "oof")
+SIGHS = ("hmm", "hmmm", "ahh", "ahhh", "ohh", "umm", "uhh", "errr", "haaah", "ugh", "phew", "oof")
 
 #: Words that carry a command. A TALK sentence or babble text must not contain any;
 #: an EMBEDDED sentence must contain one, or two words in a row of a phrase ("how many").
