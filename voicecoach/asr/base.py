@@ -1,0 +1,152 @@
+"""What a recognizer is: the :class:`Recognizer` protocol, its results and settings.
+
+A recognizer takes 16 kHz mono int16 audio in chunks, finds utterances in it with its
+own endpointing, and returns one final :class:`Recognition` per utterance: the intent
+it heard, or ``None`` for speech or noise that is not a command. Grammars are built
+from one vocabulary (:data:`voicecoach.commands.PHRASES`); engines also take another
+vocabulary (a mapping phrase -> intent), which is how the Korean test model is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from ..audio.chunk import ASR_RATE, AudioChunk
+from ..commands import PHRASES, Intent
+
+Vocabulary = Mapping[str, Intent]
+"""Spoken phrase (lower case, single spaces) -> intent."""
+
+
+def default_vocabulary() -> dict[str, Intent]:
+    """The product's vocabulary: every phrase of :data:`PHRASES`."""
+    return {phrase: intent for intent, phrases in PHRASES.items() for phrase in phrases}
+
+
+def restrict(vocabulary: Vocabulary, intents: Iterable[Intent] | None) -> dict[str, Intent]:
+    """Only the phrases of ``intents`` (all of them when ``intents`` is None)."""
+    if intents is None:
+        return dict(vocabulary)
+    keep = set(intents)
+    return {p: i for p, i in vocabulary.items() if i in keep}
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """What a recognizer made of one utterance."""
+
+    intent: Intent | None
+    """The command heard, or None when the utterance is not a command."""
+    text: str
+    """The words the engine heard (its best guess, even when rejected)."""
+    confidence: float
+    """0..1: how sure the engine is of ``intent`` (or, when None, of the words)."""
+    start: float
+    """Stream time in seconds where the utterance starts."""
+    end: float
+    """Stream time in seconds where the utterance ends."""
+    partial: bool = False
+    """True for an early, not yet final result."""
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    """Streaming command recognition."""
+
+    name: str
+    """The engine's name (``pocketsphinx``, ``vosk``)."""
+
+    def accept(self, chunk: AudioChunk) -> list[Recognition]:
+        """Feed 16 kHz mono int16 audio; return results for utterances that ended."""
+        ...
+
+    def flush(self) -> list[Recognition]:
+        """End of stream: finish an utterance in progress."""
+        ...
+
+    def reset(self) -> None:
+        """Drop any utterance in progress (e.g. after the coach's own speech)."""
+        ...
+
+    def set_active(self, intents: frozenset[Intent] | None) -> None:
+        """Listen only for these intents (None = all)."""
+        ...
+
+    def recognize_utterance(self, chunk: AudioChunk) -> Recognition:
+        """Treat ``chunk`` (16 kHz mono) as one whole utterance."""
+        ...
+
+    def describe(self) -> str:
+        """One line for ``voicecoach check``: engine, model, settings."""
+        ...
+
+
+@dataclass(frozen=True)
+class AsrSettings:
+    """Which recognizer to use and how."""
+
+    engine: str = "auto"
+    """``auto`` (Vosk when an English Vosk model is installed, else PocketSphinx),
+    ``vosk`` or ``pocketsphinx``."""
+    vosk_model: Path | None = None
+    """A Vosk model folder; None = ``$VOICECOACH_VOSK_MODEL`` or ``models/`` lookup."""
+    threshold: float | None = None
+    """Rejection threshold override (engine-specific units); None = the tuned default."""
+    vad_silence: float = 0.5
+    """Seconds of silence that end an utterance."""
+    max_utterance: float = 4.0
+    """Longest utterance in seconds; longer speech is not a short command."""
+
+
+def check_format(chunk: AudioChunk) -> None:
+    """Raise ValueError unless ``chunk`` is 16 kHz mono int16."""
+    if chunk.rate != ASR_RATE or chunk.channels != 1 or chunk.width != 2:
+        raise ValueError(
+            f"recognizers take {ASR_RATE} Hz mono 16-bit audio, got {chunk.rate} Hz, "
+            f"{chunk.channels} channels, {chunk.width * 8}-bit: convert with to_mono16k()"
+        )
+
+
+@dataclass
+class FakeRecognizer:
+    """A scripted recognizer for tests of other components.
+
+    ``script`` maps a stream time to the result to emit once audio up to that time
+    has been accepted.
+    """
+
+    script: list[Recognition] = field(default_factory=list)
+    name: str = "fake"
+    active: frozenset[Intent] | None = None
+    _heard_until: float = 0.0
+
+    def accept(self, chunk: AudioChunk) -> list[Recognition]:
+        """Emit the scripted results whose end time the stream has passed."""
+        self._heard_until = max(self._heard_until, chunk.end)
+        due = [r for r in self.script if r.end <= self._heard_until]
+        self.script = [r for r in self.script if r.end > self._heard_until]
+        active = self.active
+        return [r for r in due if r.intent is None or active is None or r.intent in active]
+
+    def flush(self) -> list[Recognition]:
+        """Emit everything left."""
+        out, self.script = self.script, []
+        return out
+
+    def reset(self) -> None:
+        """Nothing to drop."""
+
+    def set_active(self, intents: frozenset[Intent] | None) -> None:
+        """Remember the active intents."""
+        self.active = intents
+
+    def recognize_utterance(self, chunk: AudioChunk) -> Recognition:
+        """The next scripted result."""
+        return self.script.pop(0)
+
+    def describe(self) -> str:
+        """Names the fake."""
+        return "fake recognizer (tests only)"
