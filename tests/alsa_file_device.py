@@ -14,6 +14,7 @@ is written, so only order and content can be checked this way, not timing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -92,3 +93,195 @@ def run_python(device: AlsaFileDevice, code: str, timeout: float = 60.0) -> dict
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     assert lines, f"child printed nothing:\n{proc.stderr}"
     return json.loads(lines[-1])
+
+
+# ----------------------------------------------------------- microphone from a file
+
+MIC_DEVICE = "vcmic"
+
+
+@dataclass(frozen=True)
+class AlsaDuplexDevice:
+    """An ALSA config with a file-writing speaker and a file-reading microphone.
+
+    The microphone (:data:`MIC_DEVICE`) is ALSA's ``file`` plugin with ``infile``:
+    capture reads raw S16_LE frames at ``mic_rate`` x ``mic_channels`` from
+    ``mic``. Over the ``null`` slave neither side is paced in real time; with
+    ``paced=True`` both files are named pipes that :class:`PacedPipes` (run in the
+    child process) feeds and drains at real-time pace.
+    """
+
+    config: Path
+    output: Path
+    mic: Path
+    rate: int
+    mic_rate: int
+    mic_channels: int
+    device: str = DEVICE
+    mic_device: str = MIC_DEVICE
+
+    def env(self) -> dict[str, str]:
+        """The environment for a child process that should see the devices."""
+        env = dict(os.environ)
+        env["ALSA_CONFIG_PATH"] = str(self.config)
+        return env
+
+
+def make_duplex_device(
+    folder: Path,
+    rate: int = 22_050,
+    mic_rate: int = 48_000,
+    mic_channels: int = 2,
+    paced: bool = False,
+) -> AlsaDuplexDevice:
+    """Write an ALSA config with a speaker writing ``folder/alsa-out.raw`` (or pipe) and a
+    microphone reading ``folder/mic.raw`` (or pipe)."""
+    output = folder / ("alsa-out.fifo" if paced else "alsa-out.raw")
+    mic = folder / ("mic.fifo" if paced else "mic.raw")
+    if paced:
+        for pipe in (output, mic):
+            if not pipe.exists():
+                os.mkfifo(pipe)
+    config = folder / "asoundrc"
+    include = f"<{SYSTEM_CONFIG}>\n" if SYSTEM_CONFIG.exists() else ""
+    # The plug in front of each file converts whatever PortAudio opens; opened at the
+    # slave's own format it passes blocks through unchanged, which keeps each read of
+    # the microphone pipe one whole block.
+    config.write_text(
+        include
+        + f"""
+pcm.vcnull {{ type null }}
+pcm.vcfile_raw {{
+    type file
+    slave.pcm "vcnull"
+    file "{output}"
+    format "raw"
+}}
+pcm.{DEVICE} {{
+    type plug
+    slave {{ pcm "vcfile_raw" format S16_LE rate {rate} channels 1 }}
+}}
+pcm.vcmic_raw {{
+    type file
+    slave.pcm "vcnull"
+    file "/dev/null"
+    infile "{mic}"
+    format "raw"
+}}
+pcm.{MIC_DEVICE} {{
+    type plug
+    slave {{ pcm "vcmic_raw" format S16_LE rate {mic_rate} channels {mic_channels} }}
+}}
+"""
+    )
+    return AlsaDuplexDevice(config, output, mic, rate, mic_rate, mic_channels)
+
+
+class PacedPipes:
+    """Real-time pacing for a :func:`make_duplex_device` made with ``paced=True``.
+
+    Runs in the process that opens the streams, and must start *before* sounddevice
+    is imported: PortAudio opens every device while it enumerates them, and opening a
+    named pipe waits for the other end. One thread writes microphone blocks of
+    exactly ``block`` frames at real-time pace (silence until :meth:`say` queues
+    audio), so every read of the capture stream gets a whole block; another drains
+    the speaker pipe at real-time pace into ``recording`` (a regular file). Both
+    reopen their pipe whenever the other end closes (device probing).
+    """
+
+    def __init__(self, dev: AlsaDuplexDevice, block: int, recording: Path) -> None:
+        import threading
+
+        self.dev = dev
+        self.block = block
+        self.recording = recording
+        self.started = threading.Event()
+        self.mic_time = 0.0
+        """Seconds of microphone audio delivered since :meth:`start_clock`."""
+        self._pending: list[np.ndarray] = []
+        self._lock = threading.Lock()
+        self._stop = False
+        recording.write_bytes(b"")
+        threading.Thread(target=self._feed, daemon=True).start()
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def start_clock(self) -> None:
+        """From now on, count microphone time (call once the streams are open)."""
+        self.started.set()
+
+    def say(self, samples: np.ndarray) -> float:
+        """Queue int16 mono samples at the mic rate; returns the mic time they end at."""
+        with self._lock:
+            self._pending.append(np.asarray(samples, dtype="<i2"))
+            queued = sum(len(p) for p in self._pending)
+        return self.mic_time + queued / self.dev.mic_rate
+
+    def idle(self) -> bool:
+        """True when everything queued with :meth:`say` has been written."""
+        with self._lock:
+            return not self._pending
+
+    def close(self) -> None:
+        """Stop the threads at their next block."""
+        self._stop = True
+
+    def _next_block(self) -> np.ndarray:
+        out = np.zeros(self.block, dtype="<i2")
+        filled = 0
+        with self._lock:
+            while self._pending and filled < self.block:
+                head = self._pending[0]
+                n = min(len(head), self.block - filled)
+                out[filled : filled + n] = head[:n]
+                filled += n
+                if n == len(head):
+                    self._pending.pop(0)
+                else:
+                    self._pending[0] = head[n:]
+        return out
+
+    def _feed(self) -> None:
+        import fcntl
+        import time
+
+        period = self.block / self.dev.mic_rate
+        while not self._stop:
+            fd = os.open(self.dev.mic, os.O_WRONLY)
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(fd, 1031, 4096)  # F_SETPIPE_SZ: keep the pipe short
+            t0, n = time.monotonic(), 0
+            try:
+                while not self._stop:
+                    live = self.started.is_set()
+                    block = self._next_block() if live else np.zeros(self.block, dtype="<i2")
+                    data = np.repeat(block[:, None], self.dev.mic_channels, axis=1).tobytes()
+                    os.write(fd, data)
+                    if live:
+                        self.mic_time += period
+                    n += 1
+                    time.sleep(max(0.0, t0 + n * period - time.monotonic()))
+            except BrokenPipeError:
+                pass
+            finally:
+                os.close(fd)
+
+    def _drain(self) -> None:
+        import fcntl
+        import time
+
+        chunk = 512
+        while not self._stop:
+            fd = os.open(self.dev.output, os.O_RDONLY)
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(fd, 1031, 4096)
+            t0, total = time.monotonic(), 0
+            with open(self.recording, "ab") as rec:
+                while not self._stop:
+                    data = os.read(fd, chunk * 2)
+                    if not data:
+                        break
+                    if self.started.is_set():
+                        rec.write(data)
+                    total += len(data) // 2
+                    time.sleep(max(0.0, t0 + total / self.dev.rate - time.monotonic()))
+            os.close(fd)

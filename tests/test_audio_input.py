@@ -1,0 +1,131 @@
+"""The microphone: device choice, conversion to 16 kHz mono, and a real ALSA capture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.alsa_file_device import make_duplex_device, run_python
+from voicecoach.audio.chunk import ASR_RATE
+from voicecoach.audio.devices import DeviceInfo, choose_device, parse_device
+from voicecoach.audio.sd_input import BlockConverter
+from voicecoach.errors import AudioDeviceError
+
+
+def dev(index: int, name: str, inputs: int = 1, outputs: int = 0) -> DeviceInfo:
+    return DeviceInfo(index, name, "ALSA", inputs, outputs, 48_000.0)
+
+
+DEVICES = [
+    dev(0, "HDA Intel PCH: ALC3246 Analog (hw:0,0)", 2, 2),
+    dev(1, "USB PnP Sound Device: Audio (hw:2,0)", 1, 0),
+    dev(2, "pulse", 32, 32),
+    dev(3, "HDMI 0", 0, 8),
+]
+
+
+def test_a_device_is_found_by_name_part_whatever_its_number() -> None:
+    assert choose_device("usb pnp", "input", DEVICES).index == 1
+    renumbered = [DeviceInfo(7, d.name, d.hostapi, 1, 0, 48_000.0) for d in DEVICES[1:2]]
+    assert choose_device("usb pnp", "input", renumbered).index == 7
+
+
+def test_exact_name_wins_and_index_and_default_work() -> None:
+    assert choose_device("pulse", "input", DEVICES).index == 2
+    assert choose_device(0, "input", DEVICES).index == 0
+    assert choose_device(None, "input", DEVICES, default=2).index == 2
+    assert choose_device(None, "output", DEVICES).index == 0  # no default: first usable
+
+
+def test_missing_devices_say_what_to_do() -> None:
+    with pytest.raises(AudioDeviceError, match="voicecoach devices.*voicecoach demo"):
+        choose_device(None, "input", [])
+    with pytest.raises(AudioDeviceError, match="whose name contains 'webcam'"):
+        choose_device("webcam", "input", DEVICES)
+    with pytest.raises(AudioDeviceError, match="no speaker with number 1"):
+        choose_device(1, "output", DEVICES)  # device 1 has no output channels
+
+
+def test_parse_device() -> None:
+    assert parse_device("3") == 3
+    assert parse_device(" USB ") == "USB"
+    assert parse_device("") is None
+    assert parse_device(None) is None
+
+
+def test_blocks_become_16k_mono_with_continuous_timestamps() -> None:
+    conv = BlockConverter(48_000, 2)
+    t = np.arange(48_000) / 48_000
+    tone = (0.5 * np.sin(2 * np.pi * 440 * t) * 32767).astype(np.int16)
+    stereo = np.stack([tone, tone], axis=1)
+    chunks = [
+        conv.convert(stereo[i : i + 960], 10.0 + (i + 960) / 48_000) for i in range(0, 48_000, 960)
+    ]
+    assert all(c.rate == ASR_RATE and c.channels == 1 for c in chunks)
+    assert chunks[0].timestamp == pytest.approx(10.0)
+    for a, b in zip(chunks, chunks[1:], strict=False):
+        assert b.timestamp == pytest.approx(a.end, abs=1e-9)
+    total = sum(c.frames for c in chunks)
+    assert abs(total - ASR_RATE) <= 2
+    samples = np.concatenate([c.samples()[:, 0] for c in chunks])
+    spectrum = np.abs(np.fft.rfft(samples[:8000] * np.hanning(8000)))
+    assert np.argmax(spectrum) * ASR_RATE / 8000 == pytest.approx(440, abs=5)
+
+
+def test_late_blocks_reanchor_the_timestamps() -> None:
+    conv = BlockConverter(16_000, 1, resync_after=0.25)
+    block = np.zeros((320, 1), dtype=np.int16)
+    first = conv.convert(block, 1.02)
+    second = conv.convert(block, 1.04)
+    assert (first.timestamp, second.timestamp) == pytest.approx((1.0, 1.02))
+    late = conv.convert(block, 3.0)  # the device stalled for two seconds
+    assert late.timestamp == pytest.approx(2.98)
+
+
+_CAPTURE = """
+import json, time
+from tests.alsa_file_device import PacedPipes, AlsaDuplexDevice
+from pathlib import Path
+import numpy as np
+dev = AlsaDuplexDevice(Path({config!r}), Path({output!r}), Path({mic!r}), 22050, 48000, 2)
+pipes = PacedPipes(dev, 960, Path({rec!r}))
+from voicecoach.audio.sd_input import Microphone, MicSettings
+mic = Microphone(MicSettings(device="vcmic"))
+mic.open()
+pipes.start_clock()
+ramp = (np.arange(48000) % 20000).astype(np.int16)
+pipes.say(ramp)
+chunks, t0 = [], time.monotonic()
+while time.monotonic() - t0 < 1.6:
+    chunks += mic.read(0.1)
+fault = mic.fault
+mic.close()
+pipes.close()
+audio = np.concatenate([c.samples()[:, 0] for c in chunks])
+print(json.dumps({{"seconds": float(sum(c.duration for c in chunks)),
+    "elapsed": time.monotonic() - t0, "fault": fault,
+    "rate": chunks[0].rate, "first_ts": chunks[0].timestamp - t0,
+    "zeros_inside": int(np.sum(audio[np.flatnonzero(audio)[0]:np.flatnonzero(audio)[-1]] == 0)),
+    "nonzero": int(np.count_nonzero(audio))}}))
+"""
+
+
+@pytest.mark.slow
+def test_microphone_reads_a_real_alsa_capture_stream_in_real_time(tmp_path: Path) -> None:
+    dev = make_duplex_device(tmp_path, paced=True)
+    code = _CAPTURE.format(
+        config=str(dev.config),
+        output=str(dev.output),
+        mic=str(dev.mic),
+        rec=str(tmp_path / "rec.raw"),
+    )
+    result = run_python(dev, code, timeout=30)  # type: ignore[arg-type]
+    assert result["fault"] is None
+    assert result["rate"] == ASR_RATE
+    # Paced: about as much audio as wall time, not the unbounded rush of the null device.
+    assert 1.2 < result["seconds"] < 2.2
+    # The one-second ramp arrives whole: no blocks of silence spliced into it.
+    assert result["nonzero"] > 15_000
+    assert result["zeros_inside"] < 20

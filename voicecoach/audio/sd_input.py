@@ -1,0 +1,195 @@
+"""The microphone: a sounddevice input stream at the device's own rate and channels.
+
+The stream's callback only copies each block into a :class:`queue.Queue` with the
+clock time it arrived. :meth:`Microphone.read`, on the loop's thread, converts blocks
+to 16 kHz mono (:class:`BlockConverter`, one :class:`StreamResampler` so there are no
+seams) and stamps each chunk with the clock time of its first sample, so the rest of
+the program never sees the device's format.
+
+A microphone can fail in two ways: PortAudio reports an error or ends the stream (a
+USB card pulled out), or the stream stays "active" but stops delivering audio. Both
+become :attr:`Microphone.fault`, a sentence for the log; the owner closes the
+microphone and opens it again by name when the device returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import AudioDeviceError
+from .chunk import ASR_RATE, AudioChunk, StreamResampler
+from .devices import NO_DEVICE_HINT, DeviceInfo, find_device, import_sounddevice
+
+_LOGGER = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class MicSettings:
+    """Which microphone and how to read it."""
+
+    device: int | str | None = None
+    """Index, (part of the) name, or None for the default input device."""
+    block_seconds: float = 0.02
+    """Length of one block from the device; short blocks keep replies quick."""
+    max_channels: int = 2
+    """Open at most this many channels (they are averaged to mono)."""
+    stall_timeout: float = 2.0
+    """Seconds without any audio after which the stream counts as failed."""
+    max_queue_seconds: float = 10.0
+    """Audio buffered beyond this (the loop fell behind) is dropped, oldest first."""
+    resync_after: float = 0.25
+    """Re-anchor timestamps when the device clock and the loop clock drift this far."""
+
+
+class BlockConverter:
+    """Native-format blocks -> 16 kHz mono :class:`AudioChunk` with clock timestamps.
+
+    Timestamps count samples from an anchor (the clock time of the first sample), so
+    they do not jitter with callback scheduling; when the device clock drifts from the
+    loop clock by more than ``resync_after`` they are re-anchored.
+    """
+
+    def __init__(self, rate: int, channels: int, resync_after: float = 0.25) -> None:
+        self.rate = rate
+        self.channels = channels
+        self.resync_after = resync_after
+        self._resampler = StreamResampler(rate, ASR_RATE)
+        self._anchor: float | None = None  # clock time of output sample 0
+        self._out = 0  # 16 kHz samples produced since the anchor
+
+    def convert(self, block: np.ndarray, arrived: float) -> AudioChunk:
+        """Convert one int16 block of shape (frames, channels) that arrived at ``arrived``."""
+        frames = len(block)
+        first = arrived - frames / self.rate  # clock time of the block's first sample
+        expected = None if self._anchor is None else self._anchor + self._out / ASR_RATE
+        if expected is None or abs(expected - first) > self.resync_after:
+            if expected is not None:
+                _LOGGER.info("microphone clock re-anchored by %+.3f s", first - expected)
+            self._anchor, self._out = first, 0
+            expected = first
+        mono = block.astype(np.float32).mean(axis=1) / 32768.0 if block.ndim == 2 else block
+        out = self._resampler.process(np.asarray(mono, dtype=np.float32))
+        self._out += len(out)
+        return AudioChunk.from_float(out, ASR_RATE, expected)
+
+
+class Microphone:
+    """A sounddevice input stream that delivers 16 kHz mono chunks on the caller's thread."""
+
+    def __init__(self, settings: MicSettings | None = None, clock: Clock = time.monotonic) -> None:
+        self.settings = settings or MicSettings()
+        self.clock = clock
+        self.device: DeviceInfo | None = None
+        self._stream: Any = None
+        self._queue: queue.Queue[tuple[np.ndarray, float, str]] = queue.Queue()
+        self._converter: BlockConverter | None = None
+        self._last_data = 0.0
+        self._ended = False
+
+    # -- life cycle
+
+    def open(self) -> None:
+        """Find the device by its setting and start the stream at its native format."""
+        sd = import_sounddevice()
+        self.device = find_device(self.settings.device, "input", sd)
+        rate = int(self.device.default_samplerate)
+        channels = max(1, min(self.device.max_input_channels, self.settings.max_channels))
+        self._queue = queue.Queue()
+        self._ended = False
+        try:
+            self._stream = sd.InputStream(
+                device=self.device.index,
+                samplerate=rate,
+                channels=channels,
+                dtype="int16",
+                blocksize=max(1, int(rate * self.settings.block_seconds)),
+                callback=self._callback,
+                finished_callback=self._finished,
+            )
+            self._stream.start()
+        except Exception as err:  # PortAudioError, ValueError: the device refused
+            self._stream = None
+            raise AudioDeviceError(
+                f"cannot open the microphone {self.device.name!r}: {err}; {NO_DEVICE_HINT}"
+            ) from err
+        self._converter = BlockConverter(rate, channels, self.settings.resync_after)
+        self._last_data = self.clock()
+        _LOGGER.info("microphone open: %s, %d Hz, %d ch", self.device.name, rate, channels)
+
+    def close(self) -> None:
+        """Stop and close the stream (safe to call twice, and after a failure)."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            stream.abort()
+            stream.close()
+        except Exception as err:  # a device already gone may refuse even this
+            _LOGGER.debug("closing the microphone: %s", err)
+
+    @property
+    def is_open(self) -> bool:
+        """True between :meth:`open` and :meth:`close`."""
+        return self._stream is not None
+
+    # -- the audio thread: copy only
+
+    def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        self._queue.put((indata.copy(), self.clock(), str(status) if status else ""))
+
+    def _finished(self) -> None:
+        self._ended = True
+
+    # -- the loop's thread
+
+    def read(self, timeout: float = 0.05) -> list[AudioChunk]:
+        """Every chunk that arrived, converted; waits up to ``timeout`` for the first."""
+        chunks: list[AudioChunk] = []
+        if self._stream is None or self._converter is None:
+            return chunks
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return chunks
+        items = [item]
+        while True:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        limit = int(self.settings.max_queue_seconds / max(self.settings.block_seconds, 1e-3))
+        if len(items) > limit:
+            _LOGGER.warning(
+                "the loop fell behind: dropped %d microphone blocks", len(items) - limit
+            )
+            items = items[-limit:]
+        for block, arrived, status in items:
+            if status:
+                _LOGGER.debug("microphone status: %s", status)
+            chunks.append(self._converter.convert(block, arrived))
+        self._last_data = self.clock()
+        return chunks
+
+    @property
+    def fault(self) -> str | None:
+        """Why the microphone is failing, or None while it delivers audio."""
+        if self._stream is None:
+            return "the microphone is closed"
+        if self._ended or not self._stream.active:
+            return "the microphone stream ended (device error or unplugged)"
+        silent_for = self.clock() - self._last_data
+        if self._queue.empty() and silent_for > self.settings.stall_timeout:
+            return f"the microphone delivered no audio for {silent_for:.1f} s"
+        return None
+
+
+__all__ = ["BlockConverter", "MicSettings", "Microphone"]
