@@ -1,0 +1,213 @@
+"""The live loop on a virtual clock: scripted recognitions in, what the coach did out.
+
+FakeRecognizer + a fake voice that plays a quiet tone of speech-like length + a
+MemorySink on a VirtualClock: a minute of session runs in well under a second.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.routine_fixtures import tiny_routine
+from voicecoach.asr.base import FakeRecognizer, Recognition
+from voicecoach.audio.chunk import AudioChunk
+from voicecoach.audio.sinks import MemorySink, VirtualClock
+from voicecoach.commands import Intent
+from voicecoach.dialogue import Coach, State
+from voicecoach.runtime.loop import RECOGNIZER_FALLBACK, VOICE_FALLBACK, LiveSession
+from voicecoach.runtime.settings import LiveSettings
+from voicecoach.runtime.virtual import drive, silence
+from voicecoach.session import SessionLog, SessionRecorder
+from voicecoach.tts.base import FakeVoice
+from voicecoach.tts.speaker import Speaker
+
+SAFETY_TEXT = "Stop if anything hurts."  # tiny_routine's safety line, said in the intro
+
+
+class Rig:
+    """A session on a virtual clock with everything it did recorded."""
+
+    def __init__(
+        self,
+        tmp_path: Path,
+        settings: LiveSettings | None = None,
+        recognizer: FakeRecognizer | None = None,
+        voice: FakeVoice | None = None,
+    ) -> None:
+        self.clock = VirtualClock()
+        self.sink = MemorySink(22_050, self.clock)
+        self.voice = voice or FakeVoice(amplitude=0.2)
+        self.speaker = Speaker(self.voice, self.sink, cues={}, threaded=False)
+        self.speaker.cues = {
+            name: AudioChunk(bytes(2 * 2205), 22_050)
+            for name in ("heard", "not_understood", "hold_start", "hold_end", "session_end")
+        }
+        self.recognizer = recognizer or FakeRecognizer()
+        self.log = SessionLog(tmp_path / "log.sqlite3")
+        self.session_id = self.log.start("tiny")
+        self.coach = Coach(tiny_routine())
+        self.lines: list[dict] = []
+        self.session = LiveSession(
+            self.coach,
+            self.recognizer,
+            self.speaker,
+            self.clock,
+            SessionRecorder(self.log, self.session_id),
+            settings,
+            transcript=lambda e: self.lines.append(e.to_json()),
+        )
+
+    def run(self, until: float) -> None:
+        if self.clock() == 0.0 and not self.lines:
+            self.session.start()
+        drive(self.session, self.clock, silence, until)
+
+    def run_until_quiet(self, limit: float = 60.0) -> None:
+        """Run until the coach waits and its audio (and echo tail) is over."""
+        end = self.clock() + limit
+        while self.clock() < end and not (
+            self.coach.waiting_for_user and self.clock() > self.sink.last_audio_end + 0.5
+        ):
+            self.run(until=self.clock() + 0.1)
+
+    def say_at(self, intent: Intent | None, text: str, end: float, length: float = 0.5) -> None:
+        """The recognizer will report ``text`` as spoken until clock time ``end``."""
+        self.recognizer.script.append(Recognition(intent, text, 0.9, end - length, end))
+
+    def segment_of(self, text: str) -> tuple[float, float]:
+        uid = next(line["uid"] for line in self.said_with_ids() if line["text"] == text)
+        segs = [s for s in self.sink.segments if s.utterance_id == uid]
+        return segs[0].start, segs[-1].end(self.sink.rate)
+
+    def said_with_ids(self) -> list[dict]:
+        # Say ids are sequential from 1 in the coach; pair them with the transcript.
+        said = [line for line in self.lines if line["kind"] == "said" and "fallback" not in line]
+        return [dict(line, uid=i) for i, line in enumerate(said, start=1)]
+
+    def kinds(self, kind: str) -> list[dict]:
+        return [line for line in self.lines if line["kind"] == kind]
+
+
+def test_the_coachs_own_stop_does_not_stop_it(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.run(until=2.0)
+    start, end = rig.segment_of(SAFETY_TEXT)
+    # The echo of "Stop if anything hurts." is recognized as "stop" right at its start.
+    rig.say_at(Intent.STOP, "stop", start + 0.45)
+    rig.run(until=end + 1.0)
+    assert rig.coach.state is State.ASK_CONSENT  # carried on to the question
+    assert [r.intent for r, _ in rig.session.ignored] == [Intent.STOP]
+    assert rig.session.ignored[0][1] == "the coach's own words"
+    assert not rig.sink.stops
+    assert rig.log.commands(rig.session_id) == []
+
+
+def test_a_user_it_hurts_mid_speech_cuts_the_coach_off(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.run(until=0.5)
+    first_start, first_end = rig.segment_of(rig.kinds("said")[1]["text"])
+    assert first_end - first_start > 1.5
+    rig.say_at(Intent.HURT, "it hurts", first_start + 1.0)
+    rig.run(until=first_start + 1.2)
+    # Cut within one 20 ms step of the end of "it hurts".
+    assert rig.sink.stops and rig.sink.stops[0] == pytest.approx(first_start + 1.0, abs=0.021)
+    assert any(seg.stopped for seg in rig.sink.segments)
+    rig.run(until=first_start + 8)
+    assert rig.coach.state is State.PAUSED
+    assert rig.log.sessions()[0].pain_reports == 1
+    assert [c[1] for c in rig.log.commands(rig.session_id)] == ["hurt"]
+
+
+def test_a_non_safety_command_while_the_coach_speaks_is_ignored(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.run(until=0.5)
+    rig.say_at(Intent.NEXT, "next", 1.5)
+    rig.run(until=2.0)
+    assert rig.coach.state is State.INTRO
+    assert rig.session.ignored[0][1] == "the coach was speaking"
+    assert not rig.sink.stops
+
+
+def test_with_echo_cancellation_any_command_barges_in(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, LiveSettings(echo_cancelled=True))
+    rig.run(until=0.5)
+    rig.say_at(Intent.NEXT, "next", 1.5)
+    rig.run(until=2.0)
+    assert rig.sink.stops == [pytest.approx(1.5, abs=0.021)]
+    assert rig.coach.state is State.ASK_CONSENT  # "next" skipped the introduction
+
+
+def test_a_command_after_the_coach_and_its_echo_tail_is_acted_on(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.run(until=60)  # the intro, then the consent question and silence
+    assert rig.coach.state is State.ASK_CONSENT and rig.coach.waiting_for_user
+    rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
+    rig.run(until=rig.clock() + 1.5)
+    assert rig.coach.state is State.ANNOUNCE
+    assert rig.kinds("heard")[0]["command"] == "yes"
+
+
+class FlakyRecognizer(FakeRecognizer):
+    """Raises once, at the first chunk after ``fail_at``."""
+
+    fail_at: float = 1e9
+
+    def accept(self, chunk: AudioChunk) -> list[Recognition]:
+        if chunk.timestamp >= self.fail_at:
+            self.fail_at = 1e9
+            raise RuntimeError("decoder crashed")
+        return super().accept(chunk)
+
+
+def test_a_recognizer_error_is_spoken_as_a_fallback_and_the_session_keeps_its_place(
+    tmp_path: Path,
+) -> None:
+    flaky = FlakyRecognizer()
+    rig = Rig(tmp_path, recognizer=flaky)
+    rig.run(until=60)
+    assert rig.coach.state is State.ASK_CONSENT
+    flaky.fail_at = rig.clock()
+    rig.run(until=rig.clock() + 5)
+    fallbacks = [line for line in rig.kinds("said") if line.get("fallback")]
+    assert [line["text"] for line in fallbacks] == [RECOGNIZER_FALLBACK]
+    assert rig.kinds("fault")[0]["text"] == "recognizer: decoder crashed"
+    assert rig.coach.state is State.ASK_CONSENT  # same place
+    rig.run_until_quiet()
+    rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
+    rig.run(until=rig.clock() + 1.5)
+    assert rig.coach.state is State.ANNOUNCE
+
+
+class BrokenVoice(FakeVoice):
+    """Fails on one text."""
+
+    def synthesize(self, text: str):  # type: ignore[no-untyped-def]
+        if text == SAFETY_TEXT:
+            raise RuntimeError("onnxruntime exploded")
+        return super().synthesize(text)
+
+
+def test_a_voice_error_is_logged_the_coach_goes_on(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, voice=BrokenVoice(amplitude=0.2))
+    rig.run(until=60)
+    assert rig.kinds("fault")[0]["text"] == "voice: onnxruntime exploded"
+    assert [line["text"] for line in rig.kinds("said") if line.get("fallback")] == [VOICE_FALLBACK]
+    assert rig.coach.state is State.ASK_CONSENT  # the broken line did not block the coach
+
+
+def test_ending_saves_the_session_as_interrupted(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.run(until=3)
+    assert rig.session.end() == "interrupted"
+    assert rig.log.sessions()[0].status == "interrupted"
+    assert rig.session.finished
+
+
+def test_the_recognizer_listens_for_what_the_coach_handles_plus_safety(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.run(until=60)
+    assert rig.recognizer.active is not None
+    assert {Intent.YES, Intent.NO, Intent.STOP, Intent.PAUSE, Intent.HURT} <= rig.recognizer.active
+    assert Intent.SLOWER not in rig.recognizer.active

@@ -1,0 +1,373 @@
+"""The core of the live session: audio chunks in, the coach's actions carried out.
+
+:class:`LiveSession` joins a recognizer, the pure :class:`~voicecoach.dialogue.Coach`,
+a :class:`~voicecoach.tts.speaker.Speaker` and its sink. It owns no thread and no
+device and reads time only from the clock it is given, so the same core runs on the
+real clock (:mod:`.realtime`) and on a virtual one (:mod:`.demo`, the tests):
+
+- :meth:`LiveSession.feed` takes a 16 kHz mono chunk stamped with clock time, runs the
+  recognizer and delivers what it heard, after the echo guard (:mod:`.echo`);
+- :meth:`LiveSession.poll` turns finished playback into ``PlaybackFinished``, due
+  timers into ``Tick``, and a failed voice into a spoken fallback.
+
+Errors in the recognizer or the voice are logged and spoken as a short fallback; the
+coach is not told, so the session keeps its place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..asr.base import Recognition, Recognizer
+from ..audio.chunk import AudioChunk
+from ..audio.sinks import Clock, Sink, audible
+from ..commands import SAFETY_INTENTS, Intent
+from ..dialogue import Coach
+from ..events import (
+    Action,
+    CommandHeard,
+    Event,
+    InputEnded,
+    NotUnderstood,
+    PlaybackFinished,
+    PlayCue,
+    Say,
+    Start,
+    StopSpeaking,
+    Tick,
+)
+from ..session import SessionRecorder, TimerTable
+from ..tts.speaker import Speaker
+from .echo import EchoGuard
+from .settings import LiveSettings
+
+log = logging.getLogger(__name__)
+
+# Short, so they can be said quickly with live synthesis; ids below zero mark the
+# loop's own utterances, which the coach never hears about.
+RECOGNIZER_FALLBACK = "Sorry, I had trouble listening. Please say that again."
+VOICE_FALLBACK = "Sorry, my voice failed for a moment."
+MIC_LOST = "I can't hear you: the microphone stopped. I'll keep trying."
+MIC_BACK = "I can hear you again."
+SPEAKER_BACK = "Sorry, the speaker stopped for a moment. Let's carry on."
+FALLBACK_TEXTS = (RECOGNIZER_FALLBACK, VOICE_FALLBACK, MIC_LOST, MIC_BACK, SPEAKER_BACK)
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    """One line of the session transcript (``transcript.jsonl``)."""
+
+    t: float
+    """Seconds into the session."""
+    kind: str
+    """``heard``, ``said``, ``cue``, ``scripted``, ``fault`` or ``ignored``."""
+    text: str
+    command: str | None = None
+    """The intent, for ``heard``, ``ignored`` and ``scripted``."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of this line."""
+        out: dict[str, Any] = {"t": round(self.t, 3), "kind": self.kind, "text": self.text}
+        if self.command is not None or self.kind in ("heard", "scripted", "ignored"):
+            out["command"] = self.command
+        out.update(self.extra)
+        return out
+
+
+Transcript = Callable[[TranscriptEntry], None]
+
+
+class LiveSession:
+    """One coached session, driven by :meth:`feed` and :meth:`poll` (see the module doc)."""
+
+    def __init__(
+        self,
+        coach: Coach,
+        recognizer: Recognizer,
+        speaker: Speaker,
+        clock: Clock,
+        recorder: SessionRecorder | None = None,
+        settings: LiveSettings | None = None,
+        transcript: Transcript | None = None,
+    ) -> None:
+        self.coach = coach
+        self.recognizer = recognizer
+        self.speaker = speaker
+        self.clock = clock
+        self.recorder = recorder
+        self.settings = settings or LiveSettings()
+        self.transcript = transcript
+        self.timers = TimerTable()
+        self.echo = EchoGuard(self.settings)
+        self.origin = clock()
+        """Clock time of session time 0 (transcript times are relative to it)."""
+        self.acted: list[CommandHeard] = []
+        """Commands the coach was given, in order."""
+        self.ignored: list[tuple[Recognition, str]] = []
+        """Recognitions not acted on, with the reason."""
+        self._active: frozenset[Intent] | None = None
+        self._own_id = 0
+        self._last_fallback = -1e9
+        self._seen_voice_error: BaseException | None = None
+        self._stream_offset: float | None = None
+        self._fed_seconds = 0.0
+        self._last_chunk_end = 0.0
+        self._ended = False
+        self._playing: set[int] = set()  # the coach's utterances not yet finished
+
+    # ---------------------------------------------------------------- state
+
+    @property
+    def sink(self) -> Sink:
+        """Where the coach's audio goes (the speaker's sink)."""
+        return self.speaker.sink
+
+    @property
+    def finished(self) -> bool:
+        """True once the coach has ended and its goodbye has been played (or ended)."""
+        return self._ended or (self.coach.finished and not self.sink.is_playing())
+
+    def session_time(self, at: float | None = None) -> float:
+        """Seconds since the session started, of clock time ``at`` (default now)."""
+        return (self.clock() if at is None else at) - self.origin
+
+    def next_deadline(self) -> float | None:
+        """The next clock time :meth:`poll` has work (a timer or a finishing utterance)."""
+        times = [t for t in (self.timers.next_due(),) if t is not None]
+        next_finish = getattr(self.sink, "next_finish", None)
+        if callable(next_finish):
+            nf = next_finish()
+            if nf is not None:
+                times.append(nf)
+        return min(times, default=None)
+
+    # ----------------------------------------------------------- life cycle
+
+    def start(self) -> None:
+        """Begin: the coach's introduction."""
+        self.origin = self.clock()
+        self._deliver(Start())
+
+    def end(self, status: str = "interrupted") -> str:
+        """End the session now (Ctrl-C, SIGTERM, end of the demo); returns the status."""
+        if not self._ended:
+            self._ended = True
+            if not self.coach.finished:
+                self._deliver(InputEnded())
+            try:
+                self.speaker.stop()
+            except Exception:  # a dead device must not stop the log from being saved
+                log.exception("silencing the speaker at the end")
+            if self.recorder is not None:
+                self.recorder.close(status)
+        if self.recorder is not None and self.recorder.status:
+            return self.recorder.status
+        return self.coach.status or status
+
+    # ---------------------------------------------------------------- audio in
+
+    def feed(self, chunk: AudioChunk) -> None:
+        """Run the recognizer on a 16 kHz mono chunk stamped with clock time; act on it."""
+        if self.coach.finished:
+            return
+        self._last_chunk_end = chunk.end
+        try:
+            results = self.recognizer.accept(chunk)
+        except Exception as err:
+            self._recognizer_failed(err)
+            return
+        finally:
+            self._fed_seconds += chunk.duration
+        for result in results:
+            if not result.partial:
+                self._heard(result)
+
+    def _times(self, r: Recognition) -> tuple[float, float]:
+        """A recognition's start and end on the clock.
+
+        Engines count stream time either from the chunks' timestamps or from their own
+        sample count; the second is detected and shifted onto the clock.
+        """
+        if r.end <= self._last_chunk_end + 0.5 and r.end >= self._last_chunk_end - 30.0:
+            return r.start, r.end
+        if self._stream_offset is None:
+            self._stream_offset = self._last_chunk_end - self._fed_seconds
+        return r.start + self._stream_offset, r.end + self._stream_offset
+
+    def _heard(self, r: Recognition) -> None:
+        start, end = self._times(r)
+        tail = self.settings.echo_tail
+        speaking = audible(self.sink, tail) or self.echo.speaking_during(start, end, tail)
+        if r.intent is None:
+            if speaking:
+                self._ignore(r, "not a command, while the coach spoke")
+            else:
+                self._deliver(NotUnderstood(r.text))
+            return
+        if speaking:
+            if self.echo.own_words(r.intent, r.text, start, end):
+                self._ignore(r, "the coach's own words")
+                return
+            if r.intent not in SAFETY_INTENTS and not self.settings.echo_cancelled:
+                self._ignore(r, "the coach was speaking")
+                return
+            # Barge-in: the coach answers a change of flow with StopSpeaking, which is
+            # carried out within this call; an intent it ignores must not cut it off.
+        event = CommandHeard(r.intent, r.text, r.confidence)
+        self.acted.append(event)
+        self._log_entry(
+            "heard", r.text, r.intent.value, {"confidence": round(r.confidence, 3), "end": end}
+        )
+        if self.recorder is not None:
+            self.recorder.heard(event, self.session_time())
+        self._deliver(event)
+
+    def _ignore(self, r: Recognition, reason: str) -> None:
+        log.info("ignored %r (%s): %s", r.text, r.intent, reason)
+        self.ignored.append((r, reason))
+        command = r.intent.value if r.intent is not None else None
+        self._log_entry("ignored", r.text, command, {"reason": reason})
+
+    # -------------------------------------------------------------- time
+
+    def poll(self) -> None:
+        """Report finished playback, fire due timers, notice a failed voice."""
+        now = self.clock()
+        for uid in self.sink.poll_finished():
+            self.echo.finished(uid, now)
+            if uid > 0:
+                self._playing = {u for u in self._playing if u > uid}
+                self._deliver(PlaybackFinished(uid))
+        if self.timers.pop_due(now):
+            self._deliver(Tick())
+        err = self.speaker.last_error
+        if err is not None and err is not self._seen_voice_error:
+            self._seen_voice_error = err
+            self._voice_failed(err)
+
+    # ----------------------------------------------------------- the coach
+
+    def _deliver(self, event: Event) -> None:
+        now = self.clock()
+        for action in self.coach.step(event, now):
+            self._carry_out(action, now)
+        self._listen_for()
+
+    def _listen_for(self) -> None:
+        active = frozenset(self.coach.listening_for()) | SAFETY_INTENTS
+        if active != self._active:
+            self._active = active
+            try:
+                self.recognizer.set_active(active)
+            except Exception as err:
+                self._recognizer_failed(err)
+
+    def _carry_out(self, action: Action, now: float) -> None:
+        self.timers.apply(action)
+        if self.recorder is not None:
+            self.recorder.apply(action)
+        if isinstance(action, Say):
+            self.echo.said(action.utterance_id, action.text, now)
+            self._playing.add(action.utterance_id)
+            self._log_entry("said", action.text)
+            try:
+                self.speaker.say(action.text, action.utterance_id)
+            except Exception as err:  # an unthreaded speaker raises here
+                self.sink.end(action.utterance_id)  # the coach must not wait for it
+                self._voice_failed(err)
+        elif isinstance(action, PlayCue):
+            self._log_entry("cue", action.name)
+            try:
+                self.speaker.play_cue(action.name)
+            except Exception as err:
+                self._voice_failed(err)
+        elif isinstance(action, StopSpeaking):
+            self.speaker.stop()
+            self.echo.stopped(now)
+            self._playing.clear()
+
+    # ------------------------------------------------------------ faults
+
+    def say_own(self, text: str) -> None:
+        """Speak a line of the loop's own (a fallback or a device notice)."""
+        self._own_id -= 1
+        self.echo.said(self._own_id, text, self.clock())
+        self._log_entry("said", text, extra={"fallback": True})
+        try:
+            self.speaker.say(text, self._own_id)
+        except Exception:
+            log.exception("cannot speak %r", text)
+            try:
+                self.speaker.play_cue("not_understood")
+            except Exception:
+                log.debug("no cue either", exc_info=True)
+
+    def _fallback(self, text: str) -> None:
+        now = self.clock()
+        if now - self._last_fallback < self.settings.fallback_interval:
+            return
+        self._last_fallback = now
+        self.say_own(text)
+
+    def _recognizer_failed(self, err: BaseException) -> None:
+        log.error("the recognizer failed: %s", err, exc_info=err)
+        self._log_entry("fault", f"recognizer: {err}")
+        try:
+            self.recognizer.reset()
+        except Exception:
+            log.debug("reset failed too", exc_info=True)
+        self._fallback(RECOGNIZER_FALLBACK)
+
+    def _voice_failed(self, err: BaseException) -> None:
+        log.error("the voice failed: %s", err, exc_info=err)
+        self._log_entry("fault", f"voice: {err}")
+        self._fallback(VOICE_FALLBACK)
+
+    def device_lost(self, what: str, reason: str) -> None:
+        """An audio device failed; say so if the speaker still works, and log it."""
+        log.warning("%s lost: %s", what, reason)
+        self._log_entry("fault", f"{what}: {reason}")
+        if what == "microphone":
+            self.say_own(MIC_LOST)
+
+    def device_back(self, what: str) -> None:
+        """A failed device works again."""
+        log.warning("%s is back", what)
+        self._log_entry("fault", f"{what}: back")
+        self.say_own(MIC_BACK if what == "microphone" else SPEAKER_BACK)
+
+    def replace_sink(self, sink: Sink) -> None:
+        """Carry on with a new output sink (the old one failed).
+
+        What was queued on the old sink is lost; the coach is told it finished so it
+        does not wait for audio that will never play.
+        """
+        now = self.clock()
+        self.speaker.stop()
+        self.speaker.sink = sink
+        self.echo.stopped(now)
+        if self._playing:
+            # Playback is in order: the last one finished means all of them did.
+            last, self._playing = max(self._playing), set()
+            self._deliver(PlaybackFinished(last))
+
+    def _log_entry(
+        self,
+        kind: str,
+        text: str,
+        command: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        if self.transcript is None:
+            return
+        extra = dict(extra or {})
+        if "end" in extra:
+            extra["end"] = round(extra["end"] - self.origin, 3)
+        self.transcript(TranscriptEntry(self.session_time(), kind, text, command, extra))
+
+
+__all__ = ["FALLBACK_TEXTS", "LiveSession", "Transcript", "TranscriptEntry"]

@@ -1,0 +1,36 @@
+"""Settings of the live loop (frozen; the CLI builds them once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """How the live loop listens while the coach speaks, and how it copes with faults."""
+
+    echo_cancelled: bool = False
+    """True when the system cancels the speaker's echo in the microphone signal
+    (PulseAudio/PipeWire ``module-echo-cancel``): every command may then barge in.
+    False (default): while the coach is audible only stop, pause and it hurts act."""
+    echo_tail: float = 0.4
+    """Seconds after the speaker's last sample during which the room still echoes it."""
+    echo_slack: float = 1.0
+    """A safety command counts as the coach's own words when its phrase occurs in what
+    the coach was playing within this many seconds of the command (estimated)."""
+    words_per_second: float = 2.6
+    """Speaking rate used to estimate when each word of a still-playing utterance plays."""
+    fallback_interval: float = 15.0
+    """At most one spoken fallback (after a recognizer or voice error) this often."""
+    reconnect_interval: float = 2.0
+    """Seconds between attempts to reopen a failed audio device."""
+
+    def __post_init__(self) -> None:
+        for name in ("echo_tail", "echo_slack", "fallback_interval", "reconnect_interval"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.words_per_second <= 0:
+            raise ValueError("words_per_second must be positive")
+
+
+__all__ = ["LiveSettings"]
