@@ -188,6 +188,11 @@ class SoundDeviceSink:
         )
 
     @property
+    def active(self) -> bool:
+        """False once the stream has stopped by itself (device error, card unplugged)."""
+        return bool(self._stream.active)
+
+    @property
     def output_latency(self) -> float:
         """The stream's output latency in seconds, as PortAudio reports it."""
         return float(self._stream.latency)

@@ -1,0 +1,139 @@
+"""Device faults in the real-time runner: the microphone fails, comes back, the session goes on."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from tests.test_live_loop import Rig
+from voicecoach.audio.chunk import AudioChunk
+from voicecoach.audio.sinks import MemorySink, Sink, VirtualClock
+from voicecoach.commands import Intent
+from voicecoach.dialogue import State
+from voicecoach.errors import AudioDeviceError
+from voicecoach.runtime.loop import MIC_BACK, MIC_LOST, SPEAKER_BACK
+from voicecoach.runtime.realtime import LiveRunner
+
+
+class FlakyMic:
+    """Delivers silence on a virtual clock; its stream dies at ``dies_at`` and the device
+    can be opened again from ``back_at``."""
+
+    def __init__(self, clock: VirtualClock, dies_at: float, back_at: float) -> None:
+        self.clock = clock
+        self.dies_at = dies_at
+        self.back_at = back_at
+        self.opened = 0
+        self.is_open = True
+        self.dead = False
+
+    def open(self) -> None:
+        if self.clock() < self.back_at:
+            raise AudioDeviceError("no microphone whose name contains 'USB'")
+        self.opened += 1
+        self.is_open, self.dead = True, False
+
+    def close(self) -> None:
+        self.is_open = False
+
+    def read(self, timeout: float = 0.05) -> list[AudioChunk]:
+        t = self.clock()
+        self.clock.set(t + timeout)
+        if self.dead or not self.is_open:
+            return []
+        if self.dies_at <= t < self.back_at:
+            self.dead = True
+            return []
+        frames = int(round(timeout * 16_000))
+        return [AudioChunk(bytes(2 * frames), 16_000, 2, 1, t)]
+
+    @property
+    def fault(self) -> str | None:
+        return "the microphone stream ended (device error or unplugged)" if self.dead else None
+
+
+def run_steps(runner: LiveRunner, clock: VirtualClock, until: float) -> None:
+    while clock() < until and not runner.session.finished:
+        runner.step()
+
+
+def test_the_microphone_fails_and_comes_back_and_the_session_keeps_its_place(
+    tmp_path: Path,
+) -> None:
+    rig = Rig(tmp_path)
+    mic = FlakyMic(rig.clock, dies_at=70.0, back_at=75.0)
+    runner = LiveRunner(
+        rig.session, mic, threading.Event(), sleep=lambda s: rig.clock.set(rig.clock() + s)
+    )
+    rig.session.start()
+    run_steps(runner, rig.clock, 69.0)
+    assert rig.coach.state is State.ASK_CONSENT
+    run_steps(runner, rig.clock, 71.0)
+    assert runner.mic_down
+    assert [line["text"] for line in rig.kinds("said") if line.get("fallback")] == [MIC_LOST]
+    run_steps(runner, rig.clock, 78.0)  # retried every 2 s; back at 75
+    assert not runner.mic_down and mic.opened == 1
+    said = [line["text"] for line in rig.kinds("said") if line.get("fallback")]
+    assert said == [MIC_LOST, MIC_BACK]
+    assert rig.coach.state is State.ASK_CONSENT  # nothing was lost
+    rig.run_until_quiet()
+    # Heard through the reopened microphone.
+    yes_at = rig.clock() + 1.0
+    rig.say_at(Intent.YES, "yes", yes_at)
+    run_steps(runner, rig.clock, yes_at + 0.5)
+    assert rig.coach.state is State.ANNOUNCE
+    faults = [line["text"] for line in rig.kinds("fault")]
+    assert faults[0].startswith("microphone: the microphone stream ended")
+
+
+class DyingOutput:
+    """A speaker whose first sink stops at ``dies_at``; reopening gives a fresh sink."""
+
+    def __init__(self, clock: VirtualClock, dies_at: float) -> None:
+        self.clock = clock
+        self.dies_at = dies_at
+        self.reopened: list[Sink] = []
+
+    def fault(self, sink: Sink) -> str | None:
+        if not self.reopened and self.clock() >= self.dies_at:
+            return "the output stream stopped"
+        return None
+
+    def reopen(self, old: Sink) -> Sink:
+        new = MemorySink(22_050, self.clock)
+        self.reopened.append(new)
+        return new
+
+
+def test_a_failed_speaker_is_reopened_and_the_coach_is_not_left_waiting(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    mic = FlakyMic(rig.clock, dies_at=1e9, back_at=0.0)
+    output = DyingOutput(rig.clock, dies_at=1.0)  # during the introduction
+    runner = LiveRunner(
+        rig.session,
+        mic,
+        threading.Event(),
+        output=output,
+        sleep=lambda s: rig.clock.set(rig.clock() + s),
+    )
+    rig.session.start()
+    run_steps(runner, rig.clock, 40.0)
+    assert len(output.reopened) == 1
+    assert rig.speaker.sink is output.reopened[0]
+    assert SPEAKER_BACK in [line["text"] for line in rig.kinds("said")]
+    # The introduction queued on the dead sink counted as played: the coach asked on.
+    assert rig.coach.state is State.ASK_CONSENT
+
+
+def test_stop_event_ends_the_session_saved(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    stop = threading.Event()
+    mic = FlakyMic(rig.clock, dies_at=1e9, back_at=0.0)
+
+    def sleep(s: float) -> None:
+        rig.clock.set(rig.clock() + s)
+
+    runner = LiveRunner(rig.session, mic, stop, sleep=sleep)
+    threading.Timer(0.05, stop.set).start()
+    assert runner.run() == "interrupted"
+    assert rig.log.sessions()[0].status == "interrupted"

@@ -1,0 +1,199 @@
+"""Driving a :class:`~.loop.LiveSession` from real devices on the real clock.
+
+The runner reads the microphone (blocking briefly on its queue), feeds the session and
+polls it, until the session ends or the stop event is set (Ctrl-C, SIGTERM). A failed
+microphone is closed, announced, and reopened by name every
+``reconnect_interval`` seconds; a failed speaker is reopened and swapped in. The
+session keeps its place throughout.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from ..audio.chunk import AudioChunk
+from ..audio.sinks import Sink
+from ..errors import AudioDeviceError
+from .loop import LiveSession
+
+log = logging.getLogger(__name__)
+
+
+class MicSource(Protocol):
+    """What the runner needs of a microphone (:class:`~voicecoach.audio.sd_input.Microphone`)."""
+
+    def open(self) -> None:
+        """Open by the configured name; raise AudioDeviceError if it is not there."""
+        ...
+
+    def close(self) -> None:
+        """Close (safe after a failure)."""
+        ...
+
+    def read(self, timeout: float = 0.05) -> list[AudioChunk]:
+        """The chunks that arrived, waiting up to ``timeout`` for the first."""
+        ...
+
+    @property
+    def fault(self) -> str | None:
+        """Why the microphone is failing, or None."""
+        ...
+
+
+class OutputSource(Protocol):
+    """How the runner checks and reopens the speaker."""
+
+    def fault(self, sink: Sink) -> str | None:
+        """Why ``sink`` is failing, or None."""
+        ...
+
+    def reopen(self, old: Sink) -> Sink:
+        """Close ``old`` and open the device again (re-reading the device list)."""
+        ...
+
+
+class LiveRunner:
+    """Runs one session on real time; see the module doc."""
+
+    def __init__(
+        self,
+        session: LiveSession,
+        mic: MicSource,
+        stop: threading.Event,
+        output: OutputSource | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        read_timeout: float = 0.02,
+    ) -> None:
+        self.session = session
+        self.mic = mic
+        self.stop = stop
+        self.output = output
+        self.clock = session.clock
+        self.sleep = sleep
+        self.read_timeout = read_timeout
+        self.mic_down = False
+        self.output_down = False
+        self._next_try = 0.0
+        self._next_out = 0.0
+
+    def run(self) -> str:
+        """Run until the session ends or ``stop`` is set; returns the session status."""
+        try:
+            self.session.start()
+            while not self.stop.is_set() and not self.session.finished:
+                self.step()
+        finally:
+            status = self.session.end()
+        return status
+
+    def step(self) -> None:
+        """One turn: read and feed audio (or try to get the microphone back), then poll."""
+        if self.mic_down:
+            self.sleep(self.read_timeout)
+            self._try_mic()
+        else:
+            for chunk in self.mic.read(self.read_timeout):
+                self.session.feed(chunk)
+            fault = self.mic.fault
+            if fault is not None:
+                self.mic.close()
+                self.mic_down = True
+                self._next_try = self.clock() + self.session.settings.reconnect_interval
+                self.session.device_lost("microphone", fault)
+        self._check_output()
+        self.session.poll()
+
+    def _try_mic(self) -> None:
+        now = self.clock()
+        if now < self._next_try:
+            return
+        self._next_try = now + self.session.settings.reconnect_interval
+        try:
+            self.mic.open()
+        except AudioDeviceError as err:
+            log.info("microphone still unavailable: %s", err)
+            # A replugged card is only seen after re-reading the device list, which
+            # restarts the speaker too: do it only while the coach is quiet.
+            if self.output is None or self.session.sink.is_playing():
+                return
+            self.session.replace_sink(self.output.reopen(self.session.sink))
+            try:
+                self.mic.open()
+            except AudioDeviceError as err2:
+                log.info("microphone still unavailable after a device rescan: %s", err2)
+                return
+        self.mic_down = False
+        self.session.device_back("microphone")
+
+    def _check_output(self) -> None:
+        if self.output is None:
+            return
+        fault = self.output.fault(self.session.sink)
+        if fault is None:
+            return
+        if not self.output_down:
+            self.output_down = True
+            self.session.device_lost("speaker", fault)
+            self._next_out = self.clock()
+        if self.clock() < self._next_out:
+            return
+        self._next_out = self.clock() + self.session.settings.reconnect_interval
+        try:
+            sink = self.output.reopen(self.session.sink)
+        except AudioDeviceError as err:
+            log.info("speaker still unavailable: %s", err)
+            return
+        self.output_down = False
+        self.session.replace_sink(sink)
+        if not self.mic_down:
+            # Re-reading the device list invalidated the microphone's stream too.
+            self.mic.close()
+            try:
+                self.mic.open()
+            except AudioDeviceError as err:
+                self.mic_down = True
+                self.session.device_lost("microphone", str(err))
+        self.session.device_back("speaker")
+
+
+class SoundDeviceOutput:
+    """Checks and reopens a :class:`~voicecoach.audio.sd_output.SoundDeviceSink` by name."""
+
+    def __init__(
+        self, device: int | str | None, rate: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.device = device
+        self.rate = rate
+        self.clock = clock
+
+    def open(self) -> Sink:
+        """Open the configured output device."""
+        from ..audio.devices import find_device
+        from ..audio.sd_output import SoundDeviceSink
+
+        info = find_device(self.device, "output")
+        return SoundDeviceSink(info.index, self.rate, self.clock)
+
+    def fault(self, sink: Sink) -> str | None:
+        """Why ``sink`` is failing (its stream stopped by itself), or None."""
+        if getattr(sink, "active", True):
+            return None
+        return "the output stream stopped (device error or unplugged)"
+
+    def reopen(self, old: Sink) -> Sink:
+        """Close ``old``, re-read the device list, open the device again."""
+        from ..audio.devices import refresh
+
+        try:
+            old.close()
+        except Exception as err:  # a vanished device may refuse to close
+            log.debug("closing the old output: %s", err)
+        refresh()
+        return self.open()
+
+
+__all__ = ["LiveRunner", "MicSource", "OutputSource", "SoundDeviceOutput"]
