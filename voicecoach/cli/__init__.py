@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = [
     "text_cmd",
     "history_cmd",
     "speak_cmd",
+    "live_cmd",
 ]
 
 

