@@ -119,7 +119,7 @@ def test_a_failed_speaker_is_reopened_and_the_coach_is_not_left_waiting(tmp_path
     rig.session.start()
     run_steps(runner, rig.clock, 40.0)
     assert len(output.reopened) == 1
-    assert rig.speaker.sink is output.reopened[0]
+    assert rig.session.tap.inner is output.reopened[0]
     assert SPEAKER_BACK in [line["text"] for line in rig.kinds("said")]
     # The introduction queued on the dead sink counted as played: the coach asked on.
     assert rig.coach.state is State.ASK_CONSENT

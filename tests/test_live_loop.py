@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.routine_fixtures import tiny_routine
@@ -16,9 +17,10 @@ from voicecoach.audio.chunk import AudioChunk
 from voicecoach.audio.sinks import MemorySink, VirtualClock
 from voicecoach.commands import Intent
 from voicecoach.dialogue import Coach, State
+from voicecoach.runtime.demo import DemoSettings, Room
 from voicecoach.runtime.loop import RECOGNIZER_FALLBACK, VOICE_FALLBACK, LiveSession
 from voicecoach.runtime.settings import LiveSettings
-from voicecoach.runtime.virtual import drive, silence
+from voicecoach.runtime.virtual import drive
 from voicecoach.session import SessionLog, SessionRecorder
 from voicecoach.tts.base import FakeVoice
 from voicecoach.tts.speaker import Speaker
@@ -26,8 +28,30 @@ from voicecoach.tts.speaker import Speaker
 SAFETY_TEXT = "Stop if anything hurts."  # tiny_routine's safety line, said in the intro
 
 
+class FakeUser:
+    """The user's voice at the microphone: a noise burst in each window they speak."""
+
+    def __init__(self, level: float = 0.15) -> None:
+        self.level = level
+        self.windows: list[tuple[float, float]] = []
+        self.rng = np.random.default_rng(1)
+
+    def audio(self, t: float, frames: int) -> np.ndarray:
+        out = np.zeros(frames, dtype=np.float32)
+        times = t + np.arange(frames) / 16_000
+        for start, end in self.windows:
+            inside = (times >= start) & (times < end)
+            out[inside] = self.rng.normal(0.0, self.level, int(inside.sum()))
+        return out
+
+
 class Rig:
-    """A session on a virtual clock with everything it did recorded."""
+    """A session on a virtual clock with everything it did recorded.
+
+    The microphone hears the coach's echo (as in the demo's room) and, while the
+    scripted user speaks, a burst of noise standing in for their voice; the fake
+    recognizer reports what they "said".
+    """
 
     def __init__(
         self,
@@ -49,6 +73,8 @@ class Rig:
         self.session_id = self.log.start("tiny")
         self.coach = Coach(tiny_routine())
         self.lines: list[dict] = []
+        self.user = FakeUser()
+        self.room = Room(self.sink, self.user, DemoSettings(noise_rms=0.001))  # type: ignore[arg-type]
         self.session = LiveSession(
             self.coach,
             self.recognizer,
@@ -62,7 +88,7 @@ class Rig:
     def run(self, until: float) -> None:
         if self.clock() == 0.0 and not self.lines:
             self.session.start()
-        drive(self.session, self.clock, silence, until)
+        drive(self.session, self.clock, self.room.mic, until)
 
     def run_until_quiet(self, limit: float = 60.0) -> None:
         """Run until the coach waits and its audio (and echo tail) is over."""
@@ -72,9 +98,19 @@ class Rig:
         ):
             self.run(until=self.clock() + 0.1)
 
-    def say_at(self, intent: Intent | None, text: str, end: float, length: float = 0.5) -> None:
-        """The recognizer will report ``text`` as spoken until clock time ``end``."""
+    def say_at(
+        self,
+        intent: Intent | None,
+        text: str,
+        end: float,
+        length: float = 0.5,
+        user: bool = True,
+    ) -> None:
+        """The recognizer will report ``text`` as spoken until clock time ``end``;
+        ``user=False``: it heard it in the coach's echo, nobody spoke."""
         self.recognizer.script.append(Recognition(intent, text, 0.9, end - length, end))
+        if user:
+            self.user.windows.append((end - length, end))
 
     def segment_of(self, text: str) -> tuple[float, float]:
         uid = next(line["uid"] for line in self.said_with_ids() if line["text"] == text)
@@ -95,7 +131,7 @@ def test_the_coachs_own_stop_does_not_stop_it(tmp_path: Path) -> None:
     rig.run(until=2.0)
     start, end = rig.segment_of(SAFETY_TEXT)
     # The echo of "Stop if anything hurts." is recognized as "stop" right at its start.
-    rig.say_at(Intent.STOP, "stop", start + 0.45)
+    rig.say_at(Intent.STOP, "stop", start + 0.45, user=False)
     rig.run(until=end + 1.0)
     assert rig.coach.state is State.ASK_CONSENT  # carried on to the question
     assert [r.intent for r, _ in rig.session.ignored] == [Intent.STOP]
@@ -211,3 +247,15 @@ def test_the_recognizer_listens_for_what_the_coach_handles_plus_safety(tmp_path:
     assert rig.recognizer.active is not None
     assert {Intent.YES, Intent.NO, Intent.STOP, Intent.PAUSE, Intent.HURT} <= rig.recognizer.active
     assert Intent.SLOWER not in rig.recognizer.active
+
+
+def test_a_safety_command_heard_only_in_the_coachs_echo_is_ignored(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.run(until=0.5)
+    start, end = rig.segment_of(rig.kinds("said")[1]["text"])  # no "hurt" in its words
+    # The recognizer maps a stretch of the coach's voice to "it hurts"; nobody spoke.
+    rig.say_at(Intent.HURT, "it hurts", start + 2.0, user=False)
+    rig.run(until=end + 1.0)
+    assert rig.session.ignored[0][1] == "only the coach's echo was heard"
+    assert not rig.sink.stops
+    assert rig.coach.state is State.INTRO

@@ -41,6 +41,7 @@ from ..events import (
 )
 from ..session import SessionRecorder, TimerTable
 from ..tts.speaker import Speaker
+from .doubletalk import DoubleTalk, TapSink
 from .echo import EchoGuard
 from .settings import LiveSettings
 
@@ -97,12 +98,17 @@ class LiveSession:
         self.coach = coach
         self.recognizer = recognizer
         self.speaker = speaker
+        # The speaker's sink is wrapped so the loop knows what was played (the echo
+        # reference of the double-talk check).
+        self.tap = TapSink(speaker.sink)
+        speaker.sink = self.tap
         self.clock = clock
         self.recorder = recorder
         self.settings = settings or LiveSettings()
         self.transcript = transcript
         self.timers = TimerTable()
         self.echo = EchoGuard(self.settings)
+        self.doubletalk = DoubleTalk(self.tap, self.settings.double_talk_factor)
         self.origin = clock()
         """Clock time of session time 0 (transcript times are relative to it)."""
         self.acted: list[CommandHeard] = []
@@ -175,6 +181,7 @@ class LiveSession:
         if self.coach.finished:
             return
         self._last_chunk_end = chunk.end
+        self.doubletalk.feed(chunk)
         try:
             results = self.recognizer.accept(chunk)
         except Exception as err:
@@ -214,6 +221,12 @@ class LiveSession:
                 return
             if r.intent not in SAFETY_INTENTS and not self.settings.echo_cancelled:
                 self._ignore(r, "the coach was speaking")
+                return
+            if (
+                not self.settings.echo_cancelled
+                and self.doubletalk.user_present(start, end) is False
+            ):
+                self._ignore(r, "only the coach's echo was heard")
                 return
             # Barge-in: the coach answers a change of flow with StopSpeaking, which is
             # carried out within this call; an intent it ignores must not cut it off.
@@ -348,7 +361,9 @@ class LiveSession:
         """
         now = self.clock()
         self.speaker.stop()
-        self.speaker.sink = sink
+        self.tap = TapSink(sink)
+        self.speaker.sink = self.tap
+        self.doubletalk.tap = self.tap
         self.echo.stopped(now)
         if self._playing:
             # Playback is in order: the last one finished means all of them did.

@@ -18,6 +18,10 @@ class LiveSettings:
     echo_slack: float = 1.0
     """A safety command counts as the coach's own words when its phrase occurs in what
     the coach was playing within this many seconds of the command (estimated)."""
+    double_talk_factor: float = 2.0
+    """While the coach is audible, a safety command is acted on only if the microphone
+    heard this many times the power that the coach's echo plus room noise explain
+    (see :mod:`.doubletalk`); 0 turns the check off."""
     words_per_second: float = 2.6
     """Speaking rate used to estimate when each word of a still-playing utterance plays."""
     fallback_interval: float = 15.0

@@ -1,0 +1,203 @@
+"""Is anyone but the coach talking? A level check against what the speaker played.
+
+Without echo cancellation, a grammar recognizer hearing the coach's voice sometimes
+maps it to a command that the coach did not literally say (its "it hurts" is really
+"...is done five times"). The coach knows what it played, so it can tell whether the
+microphone heard more than its own echo:
+
+- :class:`TapSink` wraps the speaker's sink and keeps the power of everything played,
+  in 20 ms frames of clock time (the echo *reference*);
+- :class:`DoubleTalk` keeps the microphone's power in the same frames, learns the
+  echo path's gain (mic power / reference power while the coach speaks, a low
+  percentile, so the user talking over it does not inflate it) and the room's noise
+  floor, and for a recognized command asks whether any 0.3 s window of it carries
+  clearly more power than echo plus noise would.
+
+This is the double-talk detector of an echo canceller without the canceller. It only
+works when the user is not much quieter than the echo; a user at the same level adds
+3 dB, which is the default threshold. Timing: the reference is placed when audio is
+handed to the sink, so a real output latency of tens of milliseconds shifts it a
+little; the 0.3 s windows absorb that.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+
+from ..audio.chunk import AudioChunk
+from ..audio.sinks import Clock, Sink
+
+FRAME = 0.02
+
+
+def _binned_power(samples: np.ndarray, start: float, rate: int) -> tuple[int, np.ndarray]:
+    """(first frame index, power per frame) of mono float samples from clock time ``start``.
+
+    Power is energy over a whole frame's worth of samples, so the parts of a frame
+    that two chunks cover add up to the frame's power.
+    """
+    if len(samples) == 0:
+        return 0, np.zeros(0)
+    t = start + np.arange(len(samples)) / rate + 1e-9  # keep exact edges in their frame
+    bins = np.floor(t / FRAME).astype(np.int64)
+    first = int(bins[0])
+    energy = np.bincount(bins - first, weights=samples.astype(np.float64) ** 2)
+    return first, energy / (FRAME * rate)
+
+
+class TapSink:
+    """A :class:`~voicecoach.audio.sinks.Sink` that remembers the power of what it plays."""
+
+    def __init__(self, inner: Sink, keep: float = 60.0) -> None:
+        self.inner = inner
+        self.clock: Clock = inner.clock
+        self.keep = keep
+        self._power: dict[int, float] = {}
+        self._end = -math.inf
+
+    # The Sink protocol, forwarded.
+
+    def play(self, chunk: AudioChunk, utterance_id: int | None = None) -> None:
+        """Note the chunk's power from when it will start, then play it."""
+        now = self.inner.clock()
+        start = max(now, self._end)
+        samples = chunk.samples().mean(axis=1)
+        first, power = _binned_power(samples, start, chunk.rate)
+        for i, p in enumerate(power):
+            self._power[first + i] = self._power.get(first + i, 0.0) + float(p)
+        self._end = start + chunk.duration
+        old = int((now - self.keep) / FRAME)
+        for k in [k for k in self._power if k < old]:
+            del self._power[k]
+        self.inner.play(chunk, utterance_id)
+
+    def end(self, utterance_id: int) -> None:
+        """Forwarded."""
+        self.inner.end(utterance_id)
+
+    def stop(self) -> None:
+        """Forget the reference after now, then silence the inner sink."""
+        now = self.inner.clock()
+        cut = int(math.ceil(now / FRAME))
+        for k in [k for k in self._power if k >= cut]:
+            del self._power[k]
+        self._end = now
+        self.inner.stop()
+
+    def poll_finished(self) -> list[int]:
+        """Forwarded."""
+        return self.inner.poll_finished()
+
+    def is_playing(self) -> bool:
+        """Forwarded."""
+        return self.inner.is_playing()
+
+    @property
+    def last_audio_end(self) -> float:
+        """Forwarded."""
+        return self.inner.last_audio_end
+
+    def close(self) -> None:
+        """Forwarded."""
+        self.inner.close()
+
+    def __getattr__(self, name: str) -> object:
+        # Extras of particular sinks (MemorySink.next_finish, SoundDeviceSink.active).
+        return getattr(self.inner, name)
+
+    def reference(self, first: int, last: int) -> np.ndarray:
+        """Played power in frames ``first..last`` inclusive."""
+        return np.array([self._power.get(k, 0.0) for k in range(first, last + 1)])
+
+
+class DoubleTalk:
+    """Microphone power per frame, the echo path's gain, and the user-present test."""
+
+    def __init__(
+        self,
+        tap: TapSink,
+        factor: float = 2.0,
+        window: float = 0.3,
+        keep: float = 60.0,
+    ) -> None:
+        self.tap = tap
+        self.factor = factor
+        self.window = max(1, int(round(window / FRAME)))
+        self.keep = int(keep / FRAME)
+        self._mic: dict[int, float] = {}
+        self._ratios: deque[float] = deque(maxlen=1500)  # 30 s of coach speech
+        self._quiet: deque[float] = deque(maxlen=1500)
+        self._gain: float | None = None
+        self._floor = 1e-8
+        self._frames_seen = 0
+        self._learned = -(2**62)  # frames before this one have been learned from
+
+    def feed(self, chunk: AudioChunk) -> None:
+        """Record a microphone chunk (16 kHz mono, clock timestamps); learn the echo gain."""
+        first, power = _binned_power(chunk.samples()[:, 0], chunk.timestamp, chunk.rate)
+        for i, p in enumerate(power):
+            k = first + i
+            self._mic[k] = self._mic.get(k, 0.0) + float(p)
+        # Learn from frames that are complete: every one before this chunk's last.
+        done = first + len(power) - 1
+        start = max(self._learned, done - 50)
+        ref = self.tap.reference(start, done - 1)
+        for i, k in enumerate(range(start, done)):
+            p = self._mic.get(k)
+            if p is None:
+                continue
+            if ref[i] > 1e-4:  # the coach is audible: -40 dBFS
+                self._ratios.append(p / ref[i])
+            elif ref[i] == 0.0:
+                self._quiet.append(p)
+        self._learned = max(self._learned, done)
+        self._frames_seen += len(power)
+        if self._frames_seen >= 50:  # refresh the estimates once a second
+            self._frames_seen = 0
+            if len(self._ratios) >= 50:
+                self._gain = float(np.median(self._ratios))
+            if self._quiet:
+                self._floor = max(float(np.percentile(self._quiet, 20)), 1e-10)
+            old = first - self.keep
+            for k in [k for k in self._mic if k < old]:
+                del self._mic[k]
+
+    @property
+    def echo_gain(self) -> float | None:
+        """Learned mic power / played power, or None before enough coach speech."""
+        return self._gain
+
+    def _reverberant(self, first: int, last: int) -> np.ndarray:
+        """The reference with a decaying tail (-2.2 dB per frame, a reverberation time of
+        about half a second), as a room smears it."""
+        tail = 15
+        ref = self.tap.reference(first - tail, last)
+        out = ref[tail:].copy()
+        for j in range(1, tail + 1):
+            out = np.maximum(out, ref[tail - j : len(ref) - j] * 0.6**j)
+        return out
+
+    def user_present(self, start: float, end: float) -> bool | None:
+        """True if the microphone heard clearly more than echo + noise in ``start..end``.
+
+        None when it cannot tell (no echo estimate yet, or no microphone frames there).
+        """
+        if self._gain is None or self.factor <= 0:
+            return None
+        first, last = int(start / FRAME), int(end / FRAME)
+        mic = np.array([self._mic.get(k, np.nan) for k in range(first, last + 1)])
+        if len(mic) == 0 or np.all(np.isnan(mic)):
+            return None
+        predicted = self._gain * self._reverberant(first, last) + self._floor
+        mic = np.nan_to_num(mic, nan=0.0)
+        w = min(self.window, len(mic))
+        kernel = np.ones(w)
+        heard = np.convolve(mic, kernel, mode="valid")
+        expected = np.convolve(predicted, kernel, mode="valid")
+        return bool(np.max(heard / expected) > self.factor)
+
+
+__all__ = ["DoubleTalk", "TapSink"]
