@@ -8,16 +8,17 @@ microphone heard more than its own echo:
 - :class:`TapSink` wraps the speaker's sink and keeps the power of everything played,
   in 20 ms frames of clock time (the echo *reference*);
 - :class:`DoubleTalk` keeps the microphone's power in the same frames, learns the
-  echo path's gain (mic power / reference power while the coach speaks, a low
-  percentile, so the user talking over it does not inflate it) and the room's noise
-  floor, and for a recognized command asks whether any 0.3 s window of it carries
-  clearly more power than echo plus noise would.
+  echo path's delay (output latency plus the room: the lag that best lines the
+  reference's power envelope up with the microphone's) and gain (mic power / reference
+  power while the coach speaks, the median, so the user sometimes talking over it does
+  not inflate it) and the room's noise floor; for a recognized command it asks whether
+  any 0.3 s window of it carries clearly more power than echo plus noise would.
 
 This is the double-talk detector of an echo canceller without the canceller. It only
 works when the user is not much quieter than the echo; a user at the same level adds
 3 dB, which is the default threshold. Timing: the reference is placed when audio is
-handed to the sink, so a real output latency of tens of milliseconds shifts it a
-little; the 0.3 s windows absorb that.
+handed to the sink plus the sink's reported output latency; the estimated lag corrects
+what that misses (buffers outside PortAudio, the distance to the microphone).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ class TapSink:
     def play(self, chunk: AudioChunk, utterance_id: int | None = None) -> None:
         """Note the chunk's power from when it will start, then play it."""
         now = self.inner.clock()
-        start = max(now, self._end)
+        # A device sink plays its queue after its output latency (a memory sink: none).
+        start = max(now + float(getattr(self.inner, "output_latency", 0.0)), self._end)
         samples = chunk.samples().mean(axis=1)
         first, power = _binned_power(samples, start, chunk.rate)
         for i, p in enumerate(power):
@@ -125,6 +127,7 @@ class DoubleTalk:
     ) -> None:
         self.tap = tap
         self.factor = factor
+        self.prior_gain = 1.0
         self.window = max(1, int(round(window / FRAME)))
         self.keep = int(keep / FRAME)
         self._mic: dict[int, float] = {}
@@ -134,6 +137,9 @@ class DoubleTalk:
         self._floor = 1e-8
         self._frames_seen = 0
         self._learned = -(2**62)  # frames before this one have been learned from
+        self.lag = 0
+        """Estimated frames from the reference to the echo in the microphone."""
+        self.max_lag = 20  # 400 ms: output latency plus the room
 
     def feed(self, chunk: AudioChunk) -> None:
         """Record a microphone chunk (16 kHz mono, clock timestamps); learn the echo gain."""
@@ -144,7 +150,7 @@ class DoubleTalk:
         # Learn from frames that are complete: every one before this chunk's last.
         done = first + len(power) - 1
         start = max(self._learned, done - 50)
-        ref = self.tap.reference(start, done - 1)
+        ref = self.tap.reference(start - self.lag, done - 1 - self.lag)
         for i, k in enumerate(range(start, done)):
             p = self._mic.get(k)
             if p is None:
@@ -157,6 +163,7 @@ class DoubleTalk:
         self._frames_seen += len(power)
         if self._frames_seen >= 50:  # refresh the estimates once a second
             self._frames_seen = 0
+            self._estimate_lag(done)
             if len(self._ratios) >= 50:
                 self._gain = float(np.median(self._ratios))
             if self._quiet:
@@ -164,6 +171,23 @@ class DoubleTalk:
             old = first - self.keep
             for k in [k for k in self._mic if k < old]:
                 del self._mic[k]
+
+    def _estimate_lag(self, done: int, span: int = 500) -> None:
+        """Find the echo's delay: the lag that best lines the reference up with the mic."""
+        first = done - span
+        mic = np.array([self._mic.get(k, np.nan) for k in range(first, done)])
+        ref = self.tap.reference(first - self.max_lag, done - 1)
+        if np.count_nonzero(ref > 1e-4) < 100 or np.isnan(mic).mean() > 0.2:
+            return
+        mic = np.log(np.nan_to_num(mic, nan=0.0) + 1e-8)
+        scores = []
+        for lag in range(self.max_lag + 1):
+            shifted = np.log(ref[self.max_lag - lag : len(ref) - lag] + 1e-8)
+            scores.append(float(np.corrcoef(mic, shifted)[0, 1]))
+        best = int(np.nanargmax(scores))
+        if best != self.lag:
+            self.lag = best
+            self._ratios.clear()  # they were measured against the wrong frames
 
     @property
     def echo_gain(self) -> float | None:
@@ -183,15 +207,19 @@ class DoubleTalk:
     def user_present(self, start: float, end: float) -> bool | None:
         """True if the microphone heard clearly more than echo + noise in ``start..end``.
 
-        None when it cannot tell (no echo estimate yet, or no microphone frames there).
+        None when it cannot tell (no microphone frames there, or the check is off).
         """
-        if self._gain is None or self.factor <= 0:
+        if self.factor <= 0:
             return None
         first, last = int(start / FRAME), int(end / FRAME)
         mic = np.array([self._mic.get(k, np.nan) for k in range(first, last + 1)])
         if len(mic) == 0 or np.all(np.isnan(mic)):
             return None
-        predicted = self._gain * self._reverberant(first, last) + self._floor
+        # Before the echo has been measured (the first second of the coach's speech),
+        # assume it is as loud as the output itself: a barge-in must then be louder
+        # than the coach, which errs towards not stopping the coach for its own voice.
+        gain = self._gain if self._gain is not None else self.prior_gain
+        predicted = gain * self._reverberant(first - self.lag, last - self.lag) + self._floor
         mic = np.nan_to_num(mic, nan=0.0)
         w = min(self.window, len(mic))
         kernel = np.ones(w)
