@@ -140,6 +140,7 @@ class DoubleTalk:
         self.lag = 0
         """Estimated frames from the reference to the echo in the microphone."""
         self.max_lag = 20  # 400 ms: output latency plus the room
+        self._lag_known = False
 
     def feed(self, chunk: AudioChunk) -> None:
         """Record a microphone chunk (16 kHz mono, clock timestamps); learn the echo gain."""
@@ -177,16 +178,21 @@ class DoubleTalk:
         first = done - span
         mic = np.array([self._mic.get(k, np.nan) for k in range(first, done)])
         ref = self.tap.reference(first - self.max_lag, done - 1)
-        if np.count_nonzero(ref > 1e-4) < 100 or np.isnan(mic).mean() > 0.2:
-            return
-        mic = np.log(np.nan_to_num(mic, nan=0.0) + 1e-8)
+        heard = ~np.isnan(mic)
+        if np.count_nonzero(ref[self.max_lag :][heard] > 1e-4) < 100:
+            return  # not enough of the coach's speech heard yet
+        logmic = np.log(mic[heard] + 1e-8)
+        if np.std(logmic) == 0:
+            return  # a silent microphone tells nothing
         scores = []
         for lag in range(self.max_lag + 1):
-            shifted = np.log(ref[self.max_lag - lag : len(ref) - lag] + 1e-8)
-            scores.append(float(np.corrcoef(mic, shifted)[0, 1]))
-        best = int(np.nanargmax(scores))
-        if best != self.lag:
+            shifted = np.log(ref[self.max_lag - lag : len(ref) - lag][heard] + 1e-8)
+            ok = np.std(shifted) > 0
+            scores.append(float(np.corrcoef(logmic, shifted)[0, 1]) if ok else -1.0)
+        best = int(np.argmax(scores))
+        if best != self.lag or not self._lag_known:
             self.lag = best
+            self._lag_known = True
             self._ratios.clear()  # they were measured against the wrong frames
 
     @property
@@ -194,14 +200,26 @@ class DoubleTalk:
         """Learned mic power / played power, or None before enough coach speech."""
         return self._gain
 
-    def _reverberant(self, first: int, last: int) -> np.ndarray:
-        """The reference with a decaying tail (-2.2 dB per frame, a reverberation time of
-        about half a second), as a room smears it."""
+    def _expected(self, first: int, last: int) -> np.ndarray:
+        """Reference power that may reach the microphone in frames ``first..last``.
+
+        The reference gets a decaying tail (-2.2 dB per frame, a reverberation time of
+        about half a second), as a room smears it, and is shifted by the echo's delay:
+        the estimated lag give or take two frames, or any lag up to ``max_lag`` before
+        the delay has been estimated.
+        """
         tail = 15
-        ref = self.tap.reference(first - tail, last)
-        out = ref[tail:].copy()
+        lo, hi = (self.lag - 2, self.lag + 2) if self._lag_known else (0, self.max_lag)
+        lo = max(lo, 0)
+        pad = tail + hi
+        ref = self.tap.reference(first - pad, last)
+        smeared = ref.copy()
         for j in range(1, tail + 1):
-            out = np.maximum(out, ref[tail - j : len(ref) - j] * 0.6**j)
+            smeared[j:] = np.maximum(smeared[j:], ref[:-j] * 0.6**j)
+        n = last - first + 1
+        out = np.zeros(n)
+        for lag in range(lo, hi + 1):
+            out = np.maximum(out, smeared[pad - lag : pad - lag + n])
         return out
 
     def user_present(self, start: float, end: float) -> bool | None:
@@ -219,7 +237,7 @@ class DoubleTalk:
         # assume it is as loud as the output itself: a barge-in must then be louder
         # than the coach, which errs towards not stopping the coach for its own voice.
         gain = self._gain if self._gain is not None else self.prior_gain
-        predicted = gain * self._reverberant(first - self.lag, last - self.lag) + self._floor
+        predicted = gain * self._expected(first, last) + self._floor
         mic = np.nan_to_num(mic, nan=0.0)
         w = min(self.window, len(mic))
         kernel = np.ones(w)
