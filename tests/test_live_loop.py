@@ -259,3 +259,35 @@ def test_a_safety_command_heard_only_in_the_coachs_echo_is_ignored(tmp_path: Pat
     assert rig.session.ignored[0][1] == "only the coach's echo was heard"
     assert not rig.sink.stops
     assert rig.coach.state is State.INTRO
+
+
+def test_a_partial_it_hurts_over_the_coach_cuts_it_before_the_utterance_ends(
+    tmp_path: Path,
+) -> None:
+    rig = Rig(tmp_path)
+    rig.run(until=0.5)
+    start, _ = rig.segment_of(rig.kinds("said")[1]["text"])
+    begin = start + 1.0
+    rig.user.windows.append((begin, begin + 0.6))
+    rig.recognizer.script += [
+        Recognition(Intent.HURT, "it hurts", 0.6, begin, begin + 0.3, partial=True),
+        Recognition(Intent.HURT, "it hurts", 0.9, begin, begin + 0.6),
+    ]
+    rig.run(until=begin + 2.0)
+    assert rig.sink.stops[0] == pytest.approx(begin + 0.3, abs=0.021)
+    assert [c.intent for c in rig.session.acted] == [Intent.HURT]  # once, not twice
+    assert rig.log.sessions()[0].pain_reports == 1
+
+
+def test_a_partial_non_safety_command_waits_for_the_final_result(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.run(until=60)
+    rig.run_until_quiet()
+    t = rig.clock() + 1.0
+    rig.user.windows.append((t - 0.5, t))
+    rig.recognizer.script += [
+        Recognition(Intent.NO, "no", 0.5, t - 0.5, t - 0.2, partial=True),
+        Recognition(Intent.YES, "yes", 0.9, t - 0.5, t),
+    ]
+    rig.run(until=t + 0.5)
+    assert [c.intent for c in rig.session.acted] == [Intent.YES]

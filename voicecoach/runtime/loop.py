@@ -124,6 +124,7 @@ class LiveSession:
         self._last_chunk_end = 0.0
         self._ended = False
         self._playing: set[int] = set()  # the coach's utterances not yet finished
+        self._early: tuple[float, Intent] | None = None  # acted on from a partial result
 
     # ---------------------------------------------------------------- state
 
@@ -190,8 +191,31 @@ class LiveSession:
         finally:
             self._fed_seconds += chunk.duration
         for result in results:
-            if not result.partial:
+            if result.partial:
+                self._partial(result)
+            elif not self._already_acted(result):
                 self._heard(result)
+
+    def _partial(self, r: Recognition) -> None:
+        """An early result: a safety command over the coach acts now, without waiting for
+        the end of the utterance (barge-in would otherwise wait out the endpoint)."""
+        if r.intent not in SAFETY_INTENTS or not audible(self.sink, self.settings.echo_tail):
+            return
+        start, end = self._times(r)
+        if self.echo.own_words(r.intent, r.text, start, end):
+            return
+        if self.doubletalk.user_present(start, end) is not True:
+            return  # unsure: wait for the final result and decide there
+        self._early = (start, r.intent)
+        self._act(r, end)
+
+    def _already_acted(self, r: Recognition) -> bool:
+        """True for the final result of an utterance already acted on as a partial."""
+        if self._early is None:
+            return False
+        start, intent = self._early
+        self._early = None
+        return r.intent is intent and abs(self._times(r)[0] - start) < 0.5
 
     def _times(self, r: Recognition) -> tuple[float, float]:
         """A recognition's start and end on the clock.
@@ -230,10 +254,17 @@ class LiveSession:
                 return
             # Barge-in: the coach answers a change of flow with StopSpeaking, which is
             # carried out within this call; an intent it ignores must not cut it off.
+        self._act(r, end)
+
+    def _act(self, r: Recognition, end: float) -> None:
+        assert r.intent is not None
         event = CommandHeard(r.intent, r.text, r.confidence)
         self.acted.append(event)
         self._log_entry(
-            "heard", r.text, r.intent.value, {"confidence": round(r.confidence, 3), "end": end}
+            "heard",
+            r.text,
+            r.intent.value,
+            {"confidence": round(r.confidence, 3), "end": end, "partial": r.partial},
         )
         if self.recorder is not None:
             self.recorder.heard(event, self.session_time())
