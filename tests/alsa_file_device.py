@@ -189,18 +189,36 @@ class PacedPipes:
     reopen their pipe whenever the other end closes (device probing).
     """
 
-    def __init__(self, dev: AlsaDuplexDevice, block: int, recording: Path) -> None:
+    def __init__(
+        self,
+        dev: AlsaDuplexDevice,
+        block: int,
+        recording: Path,
+        echo: tuple[float, float] | None = None,
+        noise_rms: float = 0.0,
+    ) -> None:
+        """``echo=(gain, delay)`` mixes what the speaker played ``delay`` seconds ago into
+        the microphone (an acoustic path with no echo cancellation), plus a reflection
+        at 40 % of that gain 25 ms later; ``noise_rms`` adds room noise."""
         import threading
 
         self.dev = dev
         self.block = block
         self.recording = recording
+        self.echo = echo
+        self.noise_rms = noise_rms
+        self._rng = np.random.default_rng(3)
+        self._played: list[np.ndarray] = []  # speaker output since start_clock, in chunks
+        self._played_n = 0
+        self.thread_ids: list[int] = []
+        """Native ids of the two pacing threads (a benchmark leaves their CPU out)."""
         self.started = threading.Event()
         self.mic_time = 0.0
         """Seconds of microphone audio delivered since :meth:`start_clock`."""
         self._pending: list[np.ndarray] = []
         self._lock = threading.Lock()
         self._stop = False
+        self._stalled = False
         recording.write_bytes(b"")
         threading.Thread(target=self._feed, daemon=True).start()
         threading.Thread(target=self._drain, daemon=True).start()
@@ -225,6 +243,11 @@ class PacedPipes:
         """Stop the threads at their next block."""
         self._stop = True
 
+    def stall(self, stalled: bool = True) -> None:
+        """Stop (or resume) writing the microphone, keeping the pipe open: the capture
+        stream blocks in ALSA, as with a USB microphone that stops delivering."""
+        self._stalled = stalled
+
     def _next_block(self) -> np.ndarray:
         out = np.zeros(self.block, dtype="<i2")
         filled = 0
@@ -240,10 +263,30 @@ class PacedPipes:
                     self._pending[0] = head[n:]
         return out
 
+    def _room(self, block: np.ndarray) -> np.ndarray:
+        """The user's block plus echo and noise, as int16."""
+        out = block.astype(np.float32) / 32768.0
+        if self.echo is not None and self._played_n:
+            gain, delay = self.echo
+            played = np.concatenate(self._played[-64:])
+            base = self._played_n - len(played)  # sample index of played[0]
+            rate, mic_rate = self.dev.rate, self.dev.mic_rate
+            for g, d in ((gain, delay), (0.4 * gain, delay + 0.025)):
+                t = self.mic_time - d + np.arange(self.block) / mic_rate
+                idx = t * rate - base
+                ok = (idx >= 0) & (idx < len(played) - 1)
+                if ok.any():
+                    out[ok] += g * np.interp(idx[ok], np.arange(len(played)), played)
+        if self.noise_rms:
+            out += self._rng.normal(0.0, self.noise_rms, len(out)).astype(np.float32)
+        return np.clip(np.round(out * 32767.0), -32768, 32767).astype("<i2")
+
     def _feed(self) -> None:
         import fcntl
+        import threading
         import time
 
+        self.thread_ids.append(threading.get_native_id())
         period = self.block / self.dev.mic_rate
         while not self._stop:
             fd = os.open(self.dev.mic, os.O_WRONLY)
@@ -253,8 +296,15 @@ class PacedPipes:
             try:
                 while not self._stop:
                     live = self.started.is_set()
-                    block = self._next_block() if live else np.zeros(self.block, dtype="<i2")
+                    block = (
+                        self._room(self._next_block())
+                        if live
+                        else np.zeros(self.block, dtype="<i2")
+                    )
                     data = np.repeat(block[:, None], self.dev.mic_channels, axis=1).tobytes()
+                    while self._stalled and not self._stop:
+                        time.sleep(0.01)
+                        t0, n = time.monotonic(), 0  # resume pacing from now
                     os.write(fd, data)
                     if live:
                         self.mic_time += period
@@ -267,8 +317,10 @@ class PacedPipes:
 
     def _drain(self) -> None:
         import fcntl
+        import threading
         import time
 
+        self.thread_ids.append(threading.get_native_id())
         chunk = 512
         while not self._stop:
             fd = os.open(self.dev.output, os.O_RDONLY)
@@ -282,6 +334,12 @@ class PacedPipes:
                         break
                     if self.started.is_set():
                         rec.write(data)
+                        if self.echo is not None:
+                            pcm = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2")
+                            self._played.append(pcm.astype(np.float32) / 32768.0)
+                            self._played_n += len(pcm)
+                            if len(self._played) > 128:
+                                del self._played[:64]
                     total += len(data) // 2
                     time.sleep(max(0.0, t0 + total / self.dev.rate - time.monotonic()))
             os.close(fd)

@@ -129,3 +129,51 @@ def test_microphone_reads_a_real_alsa_capture_stream_in_real_time(tmp_path: Path
     # The one-second ramp arrives whole: no blocks of silence spliced into it.
     assert result["nonzero"] > 15_000
     assert result["zeros_inside"] < 20
+
+
+_STALL = """
+import json, time
+from tests.alsa_file_device import PacedPipes, AlsaDuplexDevice
+from pathlib import Path
+dev = AlsaDuplexDevice(Path({config!r}), Path({output!r}), Path({mic!r}), 22050, 48000, 2)
+pipes = PacedPipes(dev, 960, Path({rec!r}))
+from voicecoach.audio.sd_input import Microphone, MicSettings
+mic = Microphone(MicSettings(device="vcmic", stall_timeout=1.0))
+mic.open()
+pipes.start_clock()
+
+def run(seconds):
+    faults, got, t0 = set(), 0.0, time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        got += sum(c.duration for c in mic.read(0.05))
+        if mic.fault:
+            faults.add(mic.fault)
+    return got, sorted(faults)
+
+before = run(0.6)
+pipes.stall()
+during = run(1.6)
+pipes.stall(False)
+after = run(0.8)
+mic.close()
+pipes.close()
+print(json.dumps({{"before": before, "during": during, "after": after, "end": mic.fault}}))
+"""
+
+
+@pytest.mark.slow
+def test_a_real_capture_stream_that_stops_delivering_is_a_fault_until_it_resumes(
+    tmp_path: Path,
+) -> None:
+    dev = make_duplex_device(tmp_path, paced=True)
+    code = _STALL.format(
+        config=str(dev.config),
+        output=str(dev.output),
+        mic=str(dev.mic),
+        rec=str(tmp_path / "rec.raw"),
+    )
+    result = run_python(dev, code, timeout=30)  # type: ignore[arg-type]
+    assert result["before"][0] > 0.3 and result["before"][1] == []
+    assert any("no audio" in f for f in result["during"][1])
+    got_after, faults_after = result["after"]
+    assert got_after > 0.3  # it delivers again: the fault clears by itself
