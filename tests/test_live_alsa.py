@@ -1,0 +1,178 @@
+"""End to end through real PortAudio streams: ALSA's file plugin as microphone and speaker.
+
+A child process (PortAudio reads the ALSA configuration once) runs ``voicecoach``'s
+real Microphone, SoundDeviceSink, recognizer, coach and LiveRunner on the real clock.
+The microphone is a named pipe fed at real-time pace with espeak-ng saying "yes",
+"next" and "it hurts" when a person would; the speaker writes to a pipe drained at
+real-time pace into a file. The coach's voice is a test voice that plays each text as
+a tone, with distinct pitches for the lines the test looks for in the recording.
+No part of sounddevice is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import voicecoach.asr
+from tests.alsa_file_device import make_duplex_device, run_python
+from voicecoach import script
+from voicecoach.session import SessionLog
+
+# Pitches of the lines looked for in the played audio; every other line is 300 Hz.
+MARKERS = {
+    "announce2": 1100.0,  # "Exercise two of three..." (after "next")
+    "hold": 1300.0,  # "Hold."
+    "pain_stop": 1500.0,  # script.PAIN_STOP (after "it hurts")
+    "release": 1700.0,  # "And release.": must never play, the hold was cut
+}
+
+_CHILD = r"""
+import json, sys, threading, time
+from pathlib import Path
+import numpy as np
+from tests.alsa_file_device import AlsaDuplexDevice, PacedPipes
+
+dev = AlsaDuplexDevice(Path(@CONFIG@), Path(@OUTPUT@), Path(@MIC@), 22050, 48000, 2)
+pipes = PacedPipes(dev, 960, Path(@RECORDING@))  # before sounddevice is imported
+
+from tests.routine_fixtures import tiny_routine
+from voicecoach import script
+from voicecoach.asr import load_recognizer
+from voicecoach.asr.base import AsrSettings
+from voicecoach.audio.chunk import AudioChunk, resample
+from voicecoach.audio.sd_input import Microphone, MicSettings
+from voicecoach.dialogue import Coach, State
+from voicecoach.runtime.demo import speak_espeak
+from voicecoach.runtime.loop import LiveSession
+from voicecoach.runtime.realtime import LiveRunner, SoundDeviceOutput
+from voicecoach.session import SessionLog, SessionRecorder
+from voicecoach.tts.speaker import Speaker
+
+MARK = {"Hold.": @hold@, script.PAIN_STOP: @pain_stop@, script.RELEASE: @release@}
+
+class ToneVoice:
+    sample_rate = 22050
+    identity = "tone"
+    def synthesize(self, text):
+        hz = @announce2@ if text.startswith("Exercise two") else MARK.get(text, 300.0)
+        n = int(min(1.5, max(0.25, 0.025 * len(text))) * 22050)
+        t = np.arange(n) / 22050
+        yield AudioChunk.from_float(0.4 * np.sin(2 * np.pi * hz * t), 22050)
+
+recognizer = load_recognizer(AsrSettings(engine="pocketsphinx"))
+output = SoundDeviceOutput("vcfile", 22050)
+sink = output.open()
+mic = Microphone(MicSettings(device="vcmic"))
+mic.open()
+speaker = Speaker(ToneVoice(), sink)
+db = SessionLog(Path(@LOG@))
+sid = db.start("tiny")
+coach = Coach(tiny_routine())
+said = []
+session = LiveSession(coach, recognizer, speaker, time.monotonic, SessionRecorder(db, sid),
+                      transcript=lambda e: said.append(e.to_json()))
+stop = threading.Event()
+user = {}
+words = {w: resample(speak_espeak(w), 16000, 48000) for w in ("yes", "next", "it hurts")}
+
+def speak(word):
+    audio = np.round(np.clip(words[word] * (0.5 / np.max(np.abs(words[word]))), -1, 1) * 32767)
+    end = pipes.say(audio.astype(np.int16))
+    user[word] = end
+
+def quiet_for(seconds):
+    return (coach.waiting_for_user and not session.sink.is_playing()
+            and time.monotonic() > session.sink.last_audio_end + seconds)
+
+def person():
+    # Like a person: answer when asked and the coach is quiet; if it asks again (it did
+    # not understand), say it again.
+    deadline = time.monotonic() + 50
+    step = 0
+    spoke_at = -1e9
+    while time.monotonic() < deadline and not stop.is_set():
+        time.sleep(0.05)
+        again = time.monotonic() > spoke_at + 2.5
+        if step == 0 and coach.state is State.ASK_CONSENT and quiet_for(0.5) and again:
+            speak("yes"); spoke_at = time.monotonic()
+        elif step == 0 and coach.state is not State.ASK_CONSENT:
+            step = 1
+        elif step == 1 and coach.state is State.WAIT_NEXT and quiet_for(0.5) and again:
+            speak("next"); spoke_at = time.monotonic()
+        elif step == 1 and coach.state is State.ANNOUNCE:
+            step = 2
+        elif step == 2:
+            holds = [e for e in said if e["kind"] == "said" and e["text"] == "Hold."]
+            if holds and session.session_time() > holds[0]["t"] + 0.6:
+                speak("it hurts"); step = 3; hurt_at = time.monotonic()
+        elif step == 3 and time.monotonic() > hurt_at + 6:
+            break
+    stop.set()
+
+pipes.start_clock()
+t0 = time.monotonic()
+threading.Thread(target=person, daemon=True).start()
+status = LiveRunner(session, mic, stop, output).run()
+mic.close(); speaker.close(); session.sink.close(); pipes.close()
+print(json.dumps({"status": status, "session_id": sid, "user": user, "transcript": said,
+                  "start_offset": session.origin - t0}))
+"""
+
+
+def tone_times(audio: np.ndarray, hz: float, rate: int = 22_050) -> list[float]:
+    """Start times (s) of 50 ms frames dominated by a tone at ``hz``."""
+    n = int(0.05 * rate)
+    out = []
+    for i in range(0, len(audio) - n, n):
+        frame = audio[i : i + n]
+        if np.sqrt(np.mean(frame**2)) < 0.05:
+            continue
+        spectrum = np.abs(np.fft.rfft(frame * np.hanning(n)))
+        if abs(np.argmax(spectrum) * rate / n - hz) < 30:
+            out.append(i / rate)
+    return out
+
+
+@pytest.mark.slow
+def test_yes_next_and_it_hurts_through_real_alsa_streams(tmp_path: Path) -> None:
+    if not hasattr(voicecoach.asr, "load_recognizer"):
+        pytest.skip("voicecoach.asr.load_recognizer is not there yet")
+    dev = make_duplex_device(tmp_path, paced=True)
+    code = _CHILD
+    for name, value in {
+        "CONFIG": dev.config,
+        "OUTPUT": dev.output,
+        "MIC": dev.mic,
+        "RECORDING": tmp_path / "played.raw",
+        "LOG": tmp_path / "log.sqlite3",
+    }.items():
+        code = code.replace(f"@{name}@", repr(str(value)))
+    for name, hz in MARKERS.items():
+        code = code.replace(f"@{name}@", repr(hz))
+    result = run_python(dev, code, timeout=90)  # type: ignore[arg-type]
+
+    heard = [e["command"] for e in result["transcript"] if e["kind"] == "heard"]
+    assert heard == ["yes", "next", "hurt"], json.dumps(result["transcript"], indent=0)
+
+    with SessionLog(tmp_path / "log.sqlite3") as db:
+        summary = db.sessions()[0]
+        commands = [c[1] for c in db.commands(result["session_id"])]
+    assert commands == ["yes", "next", "hurt"]
+    assert summary.pain_reports == 1
+    assert summary.exercises[0] == ("turn", "done")
+    assert summary.status == "interrupted"
+
+    played = np.frombuffer((tmp_path / "played.raw").read_bytes(), dtype="<i2") / 32768.0
+    announce = tone_times(played, MARKERS["announce2"])
+    hold = tone_times(played, MARKERS["hold"])
+    pain = tone_times(played, MARKERS["pain_stop"])
+    assert announce and hold and pain, "the reactions are in the played audio"
+    assert announce[0] < hold[0] < pain[0]
+    assert tone_times(played, MARKERS["release"]) == []  # the hold was cut short
+    # The coach's pain reply began soon after "it hurts" ended in the microphone.
+    said = {e["text"]: e["t"] for e in result["transcript"] if e["kind"] == "said"}
+    assert script.PAIN_STOP in said
