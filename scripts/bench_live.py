@@ -149,9 +149,28 @@ def child(args: argparse.Namespace) -> None:
             time.sleep(0.02)
         return False
 
+    # When a misheard command took the coach somewhere the scenario did not expect, the
+    # user says what a person would to get back (each such line is counted, not timed).
+    way_back = {
+        State.PAUSED: "continue",
+        State.CONFIRM_STOP: "no",
+        State.ASK_PAIN: "no",
+        State.ASK_CONSENT: "yes",
+    }
+
+    def steer() -> None:
+        word = way_back.get(coach.state)
+        if word is not None and quiet(0.6):
+            row = say(word, "steer")
+            wait(lambda: now() > row["end"] + 2.0, 10)
+
     def command(text: str, kind: str, ready, reacted, tries: int = 3) -> bool:  # type: ignore[no-untyped-def]
         for _ in range(tries):
-            if not wait(ready, 60):
+            for _ in range(4):
+                if time.monotonic() > deadline or wait(ready, 15):
+                    break
+                steer()
+            if time.monotonic() > deadline or not ready():
                 return False
             before = len(session.acted)
             row = say(text, kind)
@@ -189,6 +208,8 @@ def child(args: argparse.Namespace) -> None:
                 continue
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         return total
+
+    deadline = time.monotonic() + 60 * args.max_minutes
 
     def person() -> None:
         try:
@@ -308,6 +329,7 @@ def analyse(result: dict, recording: np.ndarray, launch: float) -> dict:
     return {
         "commands_said": len(attempts),
         "commands_acted": sum(1 for u in attempts if u.get("acted")),
+        "steering_lines": sum(1 for u in result["user"] if u["kind"] == "steer"),
         "reply_ms_p50": 1000 * percentile(replies, 50),
         "reply_ms_p95": 1000 * percentile(replies, 95),
         "reply_n": len(replies),
@@ -356,6 +378,7 @@ def main() -> int:
     p.add_argument("--barge-ins", type=int, default=8, help="stop/pause said over the coach")
     p.add_argument("--listen", type=float, default=10.0, help="seconds of quiet for the CPU")
     p.add_argument("--engine", default="pocketsphinx")
+    p.add_argument("--max-minutes", type=float, default=12.0, help="end the scenario then")
     p.add_argument("--json", type=Path, default=None, help="also write the report here")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--folder", default=None, help=argparse.SUPPRESS)
@@ -371,6 +394,7 @@ def main() -> int:
         cmd = [sys.executable, __file__, "--child", "--folder", tmp]
         cmd += ["--commands", str(args.commands), "--barge-ins", str(args.barge_ins)]
         cmd += ["--listen", str(args.listen), "--engine", args.engine]
+        cmd += ["--max-minutes", str(args.max_minutes)]
         launch = time.time()
         proc = subprocess.run(cmd, env=dev.env(), capture_output=True, text=True, cwd=ROOT)
         if proc.returncode != 0:
