@@ -1,0 +1,462 @@
+"""The Vosk engine: command phrases spotted with a grammar-restricted Kaldi decoder.
+
+Vosk decodes against a small grammar built from the vocabulary (plus ``[unk]``, a
+filler that soaks up other speech, when the model has it), so it can only hear the
+command phrases. A result counts as a command only when its words are exactly one
+phrase and every word's confidence reaches the threshold; anything else is reported
+with ``intent=None``.
+
+Stream time: results carry the timestamps of the chunks fed to :meth:`accept`
+(:attr:`AudioChunk.timestamp`), so ``start``/``end`` are on the same clock as the
+chunks. Vosk counts its word times in samples since the decoder was created; every
+chunk's timestamp re-anchors that count, so times stay on the chunks' clock across
+gaps in the stream (only an utterance straddling a gap is off by the gap).
+
+Endpointing is Vosk's own (``conf/model.conf``; the small models end an utterance
+after 0.5 s of silence): ``AsrSettings.vad_silence`` is not applied, vosk 0.3.45 has
+no call for it. ``max_utterance`` is enforced here: longer speech is reported once as
+not a command, and the rest of it is dropped.
+
+Early (partial) results carry no word times in Vosk (asking for them delays the
+partial hypothesis by about a second, which defeats its purpose), so their ``start``
+is where the current run of sound began, measured from the chunks' loudness.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..audio.chunk import ASR_RATE, AudioChunk
+from ..commands import SAFETY_INTENTS, Intent
+from ..errors import EngineUnavailable, ModelError
+from ..paths import data_dir, project_models_dir
+from .base import AsrSettings, Recognition, Vocabulary, check_format, default_vocabulary, restrict
+
+log = logging.getLogger(__name__)
+
+ENGLISH_MODEL = "vosk-model-small-en-us-0.15"
+"""The folder name of the English model ``voicecoach models fetch vosk-small-en`` installs."""
+MODEL_ENV = "VOICECOACH_VOSK_MODEL"
+"""Environment variable naming a Vosk model folder."""
+FETCH_HINT = "voicecoach models fetch vosk-small-en"
+DEFAULT_THRESHOLD = 0.8
+"""Lowest per-word confidence (Vosk's word posterior, 0..1) accepted as a command.
+
+Measured with the Korean test model (closed grammar, no ``[unk]``) on 120 espeak-ng
+clips of the four commands and 70 clips of other words: from no threshold to 0.8,
+correct commands kept fall from 92 to 90, out-of-grammar clips taken as commands from
+47 to 32 and misheard commands from 27 to 22; above 0.8 correct commands drop faster
+(83 at 0.9) for little gain. Not yet measured on the English model."""
+UNK = "[unk]"
+
+PARTIAL_STABLE = 0.2
+"""Seconds an early hypothesis must stay unchanged before it is reported (at least two
+decoder calls): shorter flickers are the decoder changing its mind."""
+
+_PIECE = 1600  # samples fed per decoder call (0.1 s): one endpoint per call at most
+_CACHE = 16  # decoders kept, one per active set: the dialogue uses a handful
+_ONSET_GAP = 0.3  # a quieter stretch longer than this starts a new run of sound
+_FLOOR_WINDOW = 3.0  # seconds of loudness history the noise floor is the minimum of
+_LOUD_FACTOR = 3.0  # above this multiple of the noise floor, a piece is loud
+_LOUD_MIN = 100.0  # int16 RMS (about -50 dBFS): quieter is never speech
+
+
+def is_vosk_model(path: Path) -> bool:
+    """True if ``path`` is a folder laid out as a Vosk model.
+
+    Vosk accepts ``am/final.mdl`` with ``conf/`` (every current model), and the older
+    flat layout with ``final.mdl`` and ``mfcc.conf`` in the folder itself.
+    """
+    if (path / "am" / "final.mdl").is_file() and (path / "conf").is_dir():
+        return True
+    return (path / "final.mdl").is_file() and (path / "mfcc.conf").is_file()
+
+
+def check_vosk_model(path: Path, source: str = "") -> None:
+    """Raise :class:`ModelError` unless ``path`` is a Vosk model folder.
+
+    ``source`` says where the path came from (e.g. ``$VOICECOACH_VOSK_MODEL``).
+    """
+    where = f" ({source})" if source else ""
+    if not path.exists():
+        raise ModelError(
+            f"no Vosk model at {path}{where}: download the English model with "
+            f"`{FETCH_HINT}`, or point to an unzipped Vosk model folder"
+        )
+    if not is_vosk_model(path):
+        raise ModelError(
+            f"{path}{where} is not a Vosk model folder (it needs am/final.mdl and conf/): "
+            f"point to the folder the model's zip unpacks to, or run `{FETCH_HINT}`"
+        )
+
+
+def model_search_path() -> list[Path]:
+    """Where :func:`find_vosk_model` looks when no path is given, in order."""
+    return [project_models_dir() / ENGLISH_MODEL, data_dir() / "models" / ENGLISH_MODEL]
+
+
+def find_vosk_model(explicit: Path | None = None) -> Path | None:
+    """The Vosk model to use, or None when none is installed.
+
+    ``explicit`` first (it must be a model), then ``$VOICECOACH_VOSK_MODEL`` (likewise:
+    a variable set to a wrong path is an error, not a silent fallback), then the
+    English model in the checkout's ``models/`` and in the user data folder.
+    """
+    if explicit is not None:
+        check_vosk_model(explicit)
+        return explicit
+    env = os.environ.get(MODEL_ENV, "").strip()
+    if env:
+        path = Path(env).expanduser()
+        check_vosk_model(path, f"${MODEL_ENV}")
+        return path
+    for path in model_search_path():
+        if is_vosk_model(path):
+            return path
+        if path.exists():
+            log.warning("ignoring %s: not a complete Vosk model (run `%s`)", path, FETCH_HINT)
+    return None
+
+
+def load_vosk_model(path: Path) -> Any:
+    """Load a Vosk model (``vosk.Model``) from a folder, with errors a person can act on."""
+    vosk = _import_vosk()
+    check_vosk_model(path)
+    try:
+        return vosk.Model(str(path))
+    except Exception as err:  # vosk raises a bare Exception("Failed to create a model")
+        raise ModelError(
+            f"the Vosk model in {path} cannot be loaded (incomplete or corrupt): fetch it "
+            f"again with `{FETCH_HINT} --force`, or copy the unzipped folder there again"
+        ) from err
+
+
+def _import_vosk() -> Any:
+    try:
+        import vosk
+    except ImportError as err:
+        raise EngineUnavailable(
+            f"the Vosk engine needs the vosk package ({err}): install it with "
+            "`pip install vosk`, or use --engine pocketsphinx"
+        ) from err
+    vosk.SetLogLevel(-1)  # Kaldi's own logging goes to stderr otherwise
+    return vosk
+
+
+def _ms(t: float) -> float:
+    """Seconds rounded to the millisecond (word times are 10-30 ms steps anyway)."""
+    return round(t, 3)
+
+
+@dataclass
+class _Decoder:
+    """One Kaldi recognizer for one set of phrases, and how much audio it has had."""
+
+    phrases: frozenset[str]
+    rec: Any  # vosk.KaldiRecognizer, or None when there is nothing to listen for
+    fed: int = 0  # samples fed since creation: its word times count from there
+
+
+class _Onsets:
+    """Where the current run of sound began, from the loudness of the audio fed.
+
+    A piece is loud when its RMS is well above the quietest of the last few seconds
+    (the noise floor); quieter stretches shorter than ``_ONSET_GAP`` do not end a run.
+    """
+
+    def __init__(self) -> None:
+        self._recent: deque[tuple[float, float]] = deque()
+        self.onset: float | None = None
+        """Start of the latest run of loud pieces (None before any)."""
+        self.last_loud = -math.inf
+        """End of the latest loud piece."""
+
+    def feed(self, start: float, end: float, pcm: bytes) -> None:
+        x = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+        rms = float(np.sqrt(np.mean(x * x))) if len(x) else 0.0
+        self._recent.append((end, rms))
+        while self._recent and self._recent[0][0] < end - _FLOOR_WINDOW:
+            self._recent.popleft()
+        floor = min(r for _, r in self._recent)
+        if rms > max(_LOUD_FACTOR * floor, _LOUD_MIN):
+            if self.onset is None or start - self.last_loud > _ONSET_GAP:
+                self.onset = start
+            self.last_loud = end
+
+
+class VoskRecognizer:
+    """Streaming command recognition with Vosk (see the module doc)."""
+
+    name = "vosk"
+
+    def __init__(
+        self,
+        model_path: Path,
+        vocabulary: Vocabulary | None = None,
+        settings: AsrSettings = AsrSettings(),  # noqa: B008 - frozen, shared safely
+        *,
+        model: Any = None,
+        early_safety: bool | None = None,
+    ) -> None:
+        """Load the model in ``model_path`` (or use ``model``, an already loaded
+        ``vosk.Model`` of that folder, so several recognizers can share one).
+
+        ``early_safety``: report a safety command from the partial hypothesis. None =
+        only when the model has ``[unk]``: without that filler every sound is forced
+        onto some command, and early hypotheses are mostly wrong (measured on the
+        Korean model: a stable "stop" hypothesis for 46 of 129 clips of other words).
+        """
+        self._vosk = _import_vosk()
+        self.model_path = Path(model_path)
+        self.settings = settings
+        self.model = model if model is not None else load_vosk_model(self.model_path)
+        self.threshold = settings.threshold if settings.threshold is not None else DEFAULT_THRESHOLD
+        self.has_unk = self.model.vosk_model_find_word(UNK) >= 0
+        self.early_safety = self.has_unk if early_safety is None else early_safety
+        self.vocabulary = self._known_phrases(
+            dict(vocabulary) if vocabulary is not None else default_vocabulary()
+        )
+        if not self.vocabulary:
+            raise ModelError(
+                f"the Vosk model in {self.model_path} knows none of the command words: "
+                f"is it the right language? Use `{FETCH_HINT}` for English"
+            )
+        self._decoders: OrderedDict[frozenset[str], _Decoder] = OrderedDict()
+        self._onsets = _Onsets()
+        self._all = frozenset(self.vocabulary)
+        self._pending: frozenset[str] | None = None
+        self._decoder = self._decoder_for(self._all)
+        self._offset = 0.0  # stream time of the current decoder's time zero
+        self._discarding = False  # dropping the rest of an over-long utterance
+        self._cut_at = 0.0  # stream time it was cut
+        self._clear_utterance()
+
+    # ------------------------------------------------------------ grammar
+
+    def _known_phrases(self, vocabulary: dict[str, Intent]) -> dict[str, Intent]:
+        """The phrases whose every word the model knows (the others are dropped)."""
+        known: dict[str, Intent] = {}
+        for phrase, intent in vocabulary.items():
+            missing = [w for w in phrase.split() if self.model.vosk_model_find_word(w) < 0]
+            if missing:
+                log.warning(
+                    "dropping %r (%s): the Vosk model in %s does not know %s",
+                    phrase,
+                    intent.value,
+                    self.model_path,
+                    ", ".join(missing),
+                )
+            else:
+                known[phrase] = intent
+        return known
+
+    def _new_kaldi(self, phrases: frozenset[str]) -> Any:
+        if not phrases:
+            return None
+        grammar = sorted(phrases) + ([UNK] if self.has_unk else [])
+        rec = self._vosk.KaldiRecognizer(
+            self.model, ASR_RATE, json.dumps(grammar, ensure_ascii=False)
+        )
+        rec.SetWords(True)
+        return rec
+
+    def _decoder_for(self, phrases: frozenset[str]) -> _Decoder:
+        decoder = self._decoders.get(phrases)
+        if decoder is None:
+            decoder = _Decoder(phrases, self._new_kaldi(phrases))
+            self._decoders[phrases] = decoder
+            while len(self._decoders) > _CACHE:
+                self._decoders.popitem(last=False)
+        self._decoders.move_to_end(phrases)
+        return decoder
+
+    def set_active(self, intents: frozenset[Intent] | None) -> None:
+        """Listen only for the phrases of ``intents`` (None = all).
+
+        An utterance already being decoded finishes with the grammar it started with;
+        the new one applies from the next utterance.
+        """
+        phrases = frozenset(restrict(self.vocabulary, intents))
+        self._pending = None if phrases == self._decoder.phrases else phrases
+        if not self._in_utterance():
+            self._switch()
+
+    def _switch(self) -> None:
+        if self._pending is None:
+            return
+        if self._decoder.rec is not None:
+            self._decoder.rec.Reset()  # it may be used again later: start it clean
+        self._decoder = self._decoder_for(self._pending)
+        self._pending = None
+        self._clear_utterance()
+
+    # ----------------------------------------------------------- streaming
+
+    def _clear_utterance(self) -> None:
+        self._utt_start: float | None = None  # when a hypothesis first appeared
+        self._partial = ""
+        self._partial_since = 0.0  # stream time the current hypothesis appeared
+        self._partial_sent = False
+
+    def _in_utterance(self) -> bool:
+        return self._utt_start is not None or self._discarding
+
+    def accept(self, chunk: AudioChunk) -> list[Recognition]:
+        """Feed 16 kHz mono int16 audio; return results for utterances that ended,
+        and an early result for a safety command as soon as it is clear."""
+        check_format(chunk)
+        out: list[Recognition] = []
+        step = _PIECE * 2
+        for i in range(0, len(chunk.audio), step):
+            pcm = chunk.audio[i : i + step]
+            start = chunk.timestamp + i / 2 / ASR_RATE
+            result = self._feed(pcm, start, start + len(pcm) / 2 / ASR_RATE)
+            if result is not None:
+                out.append(result)
+        return out
+
+    def _feed(self, pcm: bytes, start: float, end: float) -> Recognition | None:
+        if not self._in_utterance():
+            self._switch()
+        self._onsets.feed(start, end, pcm)
+        decoder = self._decoder
+        if decoder.rec is None:
+            return None
+        onset = self._onsets.onset
+        if self._discarding and onset is not None and onset > self._cut_at:
+            # Sound again after a pause: the over-long utterance is over, and what the
+            # decoder still holds of it must not run into what comes now.
+            decoder.rec.Reset()
+            self._discarding = False
+        offset = self._offset = start - decoder.fed / ASR_RATE  # stream time of its zero
+        decoder.fed += len(pcm) // 2
+        if decoder.rec.AcceptWaveform(pcm):
+            return self._finish(json.loads(decoder.rec.Result()), offset, end)
+        if self._discarding:
+            return None
+        text = json.loads(decoder.rec.PartialResult()).get("partial", "")
+        if not text:
+            return None
+        if self._utt_start is None:
+            self._utt_start = self._run_start(end)
+        # Speech so far: up to the last loud piece, not to now (Vosk's endpoint comes
+        # a good half second after the last word).
+        last_loud = self._onsets.last_loud
+        speech_end = last_loud if self._utt_start <= last_loud <= end else end
+        if speech_end - self._utt_start > self.settings.max_utterance:
+            return self._cut(json.loads(decoder.rec.FinalResult()), offset, end)
+        if text != self._partial:
+            self._partial, self._partial_since = text, start
+            return None
+        intent = self.vocabulary.get(text)
+        if (
+            self.early_safety
+            and intent in SAFETY_INTENTS
+            and end - self._partial_since >= PARTIAL_STABLE
+            and not self._partial_sent
+        ):
+            self._partial_sent = True
+            # Vosk gives partial hypotheses no confidence; the final result will.
+            start = self._run_start(end)
+            return Recognition(intent, text, 1.0, _ms(start), _ms(end), partial=True)
+        return None
+
+    def _run_start(self, now: float) -> float:
+        """Start of the sound being decoded: the loudness onset, within reason."""
+        onset = self._onsets.onset
+        earliest = now - self.settings.max_utterance
+        if onset is None or onset > now or onset < earliest:
+            return max(earliest, now - 1.0)
+        return onset
+
+    def _finish(self, result: dict[str, Any], offset: float, now: float) -> Recognition | None:
+        """An utterance ended at Vosk's endpoint."""
+        discarding = self._discarding
+        self._discarding = False
+        self._clear_utterance()
+        if discarding:
+            log.debug("dropped the rest of an over-long utterance: %r", result.get("text"))
+            return None
+        return self._recognition(result, offset, now)
+
+    def _cut(self, result: dict[str, Any], offset: float, now: float) -> Recognition:
+        """An utterance ran past ``max_utterance``: end it as not a command and drop the
+        rest of it (up to Vosk's next endpoint, or sound again after a pause)."""
+        start = self._utt_start if self._utt_start is not None else now
+        self._clear_utterance()
+        self._discarding = True
+        self._cut_at = now
+        r = self._recognition(result, offset, now)
+        text = r.text if r is not None else ""
+        log.info("longer than %.1f s, not a command: %r", self.settings.max_utterance, text)
+        confidence = r.confidence if r is not None else 0.0
+        return Recognition(None, text, confidence, _ms(start), _ms(now))
+
+    def _recognition(self, result: dict[str, Any], offset: float, now: float) -> Recognition | None:
+        """The Recognition of a final Vosk result (None for an empty one)."""
+        text = " ".join(result.get("text", "").split())
+        if not text:
+            return None
+        words = result.get("result") or []
+        confidence = min((float(w.get("conf", 0.0)) for w in words), default=0.0)
+        start = float(words[0]["start"]) + offset if words else now
+        end = float(words[-1]["end"]) + offset if words else now
+        intent = None if UNK in text.split() else self.vocabulary.get(text)
+        if intent is not None and confidence < self.threshold:
+            log.info("rejected %r: confidence %.2f < %.2f", text, confidence, self.threshold)
+            intent = None
+        return Recognition(intent, text, confidence, _ms(start), _ms(end))
+
+    def flush(self) -> list[Recognition]:
+        """End of stream: finish the utterance in progress."""
+        decoder = self._decoder
+        if decoder.rec is None:
+            return []
+        now = self._offset + decoder.fed / ASR_RATE
+        r = self._finish(json.loads(decoder.rec.FinalResult()), self._offset, now)
+        return [r] if r is not None else []
+
+    def reset(self) -> None:
+        """Drop any utterance in progress (e.g. after the coach's own speech)."""
+        if self._decoder.rec is not None:
+            self._decoder.rec.Reset()
+        self._discarding = False
+        self._clear_utterance()
+        self._switch()
+
+    # ------------------------------------------------------------ one-shot
+
+    def recognize_utterance(self, chunk: AudioChunk) -> Recognition:
+        """Treat ``chunk`` (16 kHz mono) as one whole utterance, every intent active."""
+        check_format(chunk)
+        rec = self._new_kaldi(self._all)
+        results = []
+        step = _PIECE * 2
+        for i in range(0, len(chunk.audio), step):
+            if rec.AcceptWaveform(chunk.audio[i : i + step]):
+                results.append(json.loads(rec.Result()))
+        results.append(json.loads(rec.FinalResult()))
+        merged = {
+            "text": " ".join(r.get("text", "") for r in results),
+            "result": [w for r in results for w in r.get("result") or []],
+        }
+        r = self._recognition(merged, chunk.timestamp, chunk.end)
+        return r if r is not None else Recognition(None, "", 0.0, chunk.timestamp, chunk.end)
+
+    def describe(self) -> str:
+        """One line for ``voicecoach check``."""
+        filler = "[unk] filler" if self.has_unk else "no [unk] in the model"
+        early = "early safety commands" if self.early_safety else "no early results"
+        return (
+            f"vosk, model {self.model_path.name} ({self.model_path}), threshold "
+            f"{self.threshold:.2f}, {len(self.vocabulary)} phrases, {filler}, {early}"
+        )
