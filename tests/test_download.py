@@ -1,0 +1,265 @@
+"""Model download: a real HTTP server on localhost serving good, corrupt, truncated and
+malicious archives to the real fetch code and to ``voicecoach models fetch``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import io
+import threading
+import zipfile
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from voicecoach.asr.download import ModelSpec, fetch
+from voicecoach.asr.vosk import is_vosk_model
+from voicecoach.cli import models_cmd
+from voicecoach.errors import DownloadError
+
+FOLDER = "vosk-model-tiny-test"
+
+
+def model_zip(extra: dict[str, bytes] | None = None, top: str = FOLDER) -> bytes:
+    """A small zip laid out like a Vosk model (fake contents: the download is tested)."""
+    files = {
+        "am/final.mdl": b"\0" * 50_000,
+        "conf/model.conf": b"--min-active=200\n",
+        "conf/mfcc.conf": b"--use-energy=false\n",
+        "graph/Gr.fst": bytes(range(256)) * 200,
+        "README": b"tiny test model\n",
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(f"{top}/{name}", data)
+        for name, data in (extra or {}).items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+GOOD = model_zip()
+EVIL = model_zip({"../escaped.txt": b"owned"})
+NOT_A_MODEL = model_zip(top="something-else")  # still a model layout, wrong folder name
+PLAIN = b"PK-not-really" * 100
+
+
+def spec_for(data: bytes) -> ModelSpec:
+    return ModelSpec(
+        name="tiny",
+        url="http://unused.invalid/tiny.zip",
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        folder=FOLDER,
+    )
+
+
+class Handler(BaseHTTPRequestHandler):
+    """/good.zip, /corrupt.zip (bytes flipped), /drop.zip (closes halfway), /evil.zip,
+    /plain.zip; anything else 404."""
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        bodies = {"/good.zip": GOOD, "/evil.zip": EVIL, "/plain.zip": PLAIN}
+        if self.path == "/corrupt.zip":
+            data = bytearray(GOOD)
+            data[len(data) // 2] ^= 0xFF
+            bodies[self.path] = bytes(data)
+        if self.path == "/drop.zip":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(GOOD)))
+            self.end_headers()
+            self.wfile.write(GOOD[: len(GOOD) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        body = bodies.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def leftovers(dest: Path) -> list[str]:
+    return sorted(p.name for p in dest.iterdir()) if dest.exists() else []
+
+
+def test_fetch_installs_a_verified_model_with_progress(server: str, tmp_path: Path) -> None:
+    seen: list[tuple[int, int | None]] = []
+    path = fetch(
+        spec_for(GOOD),
+        tmp_path,
+        url=f"{server}/good.zip",
+        progress=lambda d, t: seen.append((d, t)),
+    )
+    assert path == tmp_path / FOLDER
+    assert is_vosk_model(path)
+    assert (path / "README").read_bytes() == b"tiny test model\n"
+    assert leftovers(tmp_path) == [FOLDER]  # no zip or work folder left behind
+    assert seen[0] == (0, len(GOOD))
+    assert seen[-1] == (len(GOOD), len(GOOD))
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_already_installed_is_kept_unless_forced(server: str, tmp_path: Path) -> None:
+    path = fetch(spec_for(GOOD), tmp_path, url=f"{server}/good.zip")
+    marker = path / "local-note"
+    marker.write_text("mine")
+    # Not forced: no download at all (the URL would 404).
+    assert fetch(spec_for(GOOD), tmp_path, url=f"{server}/missing.zip") == path
+    assert marker.exists()
+    fetch(spec_for(GOOD), tmp_path, url=f"{server}/good.zip", force=True)
+    assert is_vosk_model(path) and not marker.exists()
+    assert leftovers(tmp_path) == [FOLDER]
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/corrupt.zip", "SHA-256"),
+        ("/drop.zip", "dropped after"),
+        ("/missing.zip", "HTTP 404"),
+    ],
+)
+def test_failed_download_leaves_nothing(
+    server: str, tmp_path: Path, path: str, message: str
+) -> None:
+    dest = tmp_path / "models"
+    with pytest.raises(DownloadError, match=message) as info:
+        fetch(spec_for(GOOD), dest, url=server + path)
+    assert "nothing was installed" in info.value.message
+    assert leftovers(dest) == []
+
+
+def test_connection_refused_is_a_download_error(tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match="check the network"):
+        fetch(spec_for(GOOD), tmp_path, url="http://127.0.0.1:9/none.zip", timeout=5)
+    assert leftovers(tmp_path) == []
+
+
+def test_path_traversal_member_is_refused(server: str, tmp_path: Path) -> None:
+    dest = tmp_path / "models"
+    with pytest.raises(DownloadError, match="outside its folder"):
+        fetch(spec_for(EVIL), dest, url=f"{server}/evil.zip")  # the hash matches: only the
+    assert leftovers(dest) == []  # member names make it unsafe
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_archive_without_the_model_or_not_a_zip_is_refused(server: str, tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match="not a valid zip"):
+        fetch(spec_for(PLAIN), tmp_path, url=f"{server}/plain.zip")
+    # Without conf/ the unpacked folder is not a model (served from a file: URL).
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(GOOD)) as src, zipfile.ZipFile(buf, "w") as dst:
+        for item in src.infolist():
+            if "/conf/" not in item.filename:
+                dst.writestr(item, src.read(item))
+    data = buf.getvalue()
+    archive = tmp_path / "no-conf.zip"
+    archive.write_bytes(data)
+    with pytest.raises(DownloadError, match="holds no Vosk model"):
+        fetch(spec_for(data), tmp_path / "models", url=archive.as_uri())
+    assert leftovers(tmp_path / "models") == []
+
+
+def test_a_single_top_folder_of_another_name_is_accepted(tmp_path: Path) -> None:
+    archive = tmp_path / "renamed.zip"
+    archive.write_bytes(NOT_A_MODEL)
+    path = fetch(spec_for(NOT_A_MODEL), tmp_path / "models", url=archive.as_uri())
+    assert path == tmp_path / "models" / FOLDER and is_vosk_model(path)
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="voicecoach")
+    models_cmd.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+@pytest.fixture()
+def tiny_registered(monkeypatch: pytest.MonkeyPatch) -> ModelSpec:
+    """The CLI's registry with the tiny test model in it (the registry is data)."""
+    from voicecoach.asr import download
+
+    spec = dataclasses.replace(spec_for(GOOD), name="vosk-tiny")
+    monkeypatch.setitem(download.MODELS, "vosk-tiny", spec)
+    return spec
+
+
+def test_cli_fetch_end_to_end(
+    server: str, tmp_path: Path, tiny_registered: ModelSpec, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "models"
+    assert (
+        run_cli(
+            ["models", "fetch", "vosk-tiny", "--dest", str(dest), "--url", f"{server}/good.zip"]
+        )
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert "\rvosk-tiny [" in err and "100%" in err
+    assert f"installed vosk-tiny in {dest / FOLDER}" in err
+    assert is_vosk_model(dest / FOLDER)
+
+    assert run_cli(["models", "fetch", "vosk-tiny", "--dest", str(dest)]) == 0
+    assert "already installed" in capsys.readouterr().err
+
+
+def test_cli_failed_fetch_does_not_clobber_the_installed_model(
+    server: str, tmp_path: Path, tiny_registered: ModelSpec, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "models"
+    run_cli(["models", "fetch", "vosk-tiny", "--dest", str(dest), "--url", f"{server}/good.zip"])
+    before = sorted(p.relative_to(dest) for p in dest.rglob("*"))
+    for bad in ("/corrupt.zip", "/drop.zip"):
+        with pytest.raises(DownloadError) as info:
+            run_cli(
+                [
+                    "models",
+                    "fetch",
+                    "vosk-tiny",
+                    "--dest",
+                    str(dest),
+                    "--url",
+                    server + bad,
+                    "--force",
+                ]
+            )
+        assert info.value.exit_code == 7
+        err = capsys.readouterr().err
+        assert err.endswith("\n")  # the bar's line is ended before the error is printed
+    assert sorted(p.relative_to(dest) for p in dest.rglob("*")) == before
+    assert is_vosk_model(dest / FOLDER)
+
+
+def test_cli_list(
+    tmp_path: Path,
+    tiny_registered: ModelSpec,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("VOICECOACH_VOSK_MODEL", str(tmp_path / "nowhere"))
+    assert run_cli(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "vosk-small-en:" in out and "vosk-tiny:" in out
+    assert "not installed: voicecoach models fetch vosk-tiny" in out
+    assert "no Vosk model at" in out and "$VOICECOACH_VOSK_MODEL" in out
+    assert "PocketSphinx model: ships in the pocketsphinx package" in out
