@@ -66,7 +66,7 @@ MODELS: dict[str, ModelSpec] = {
         sha256="30f26242c4eb449f948e42cb302dd7a686cb29a3423a8367f99ff41780942498",
         size=41_205_931,
         folder="vosk-model-small-en-us-0.15",
-        description="Vosk small US English (Apache-2.0), better than PocketSphinx",
+        description="Vosk small US English model (Apache-2.0)",
     ),
 }
 
