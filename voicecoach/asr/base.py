@@ -95,10 +95,11 @@ class AsrSettings:
     """A Vosk model folder; None = ``$VOICECOACH_VOSK_MODEL`` or ``models/`` lookup."""
     threshold: float | None = None
     """Rejection threshold override (engine-specific units); None = the tuned default."""
-    vad_silence: float = 0.5
-    """Seconds of silence that end an utterance."""
-    max_utterance: float = 4.0
-    """Longest utterance in seconds; longer speech is not a short command."""
+    vad_silence: float = 0.3
+    """Seconds of silence that end an utterance (where the engine lets it be set)."""
+    max_utterance: float = 2.5
+    """Longest utterance in seconds; longer speech is not a short command (the longest
+    phrase, "stop the session", takes about 1.5 s said slowly)."""
 
 
 def check_format(chunk: AudioChunk) -> None:

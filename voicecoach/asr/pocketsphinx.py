@@ -1,0 +1,347 @@
+"""PocketSphinx, the embedded default: its English model ships in the ``pocketsphinx`` wheel.
+
+How an utterance becomes a command:
+
+1. PocketSphinx's endpointer (WebRTC-style voice activity detection) finds speech; only
+   speech is decoded, so silence and steady noise never reach the decoder.
+2. The speech is decoded against a closed JSGF grammar of the command phrases (per
+   active set of intents), streaming, so the result is ready as the speech ends.
+3. Rejection, because a closed grammar forces every sound onto some command:
+   - a speech span longer than ``AsrSettings.max_utterance`` is not a short command;
+   - an utterance the endpointer split into several spans is talk, not a command;
+   - the command's words must cover at least ``threshold`` (default 0.4) of the
+     decoded frames; a command the decoder could only fit by calling most of the
+     sound silence or noise is rejected.
+
+Measured on the synthetic evaluation set (see ``scripts/bench_asr.py``), this rejects
+only about half of what must be rejected: PocketSphinx's acoustic model fits espeak-ng
+speech poorly, and the stronger rejections tried (a filler-word garbage path, a
+phone-loop score ratio, a filler-only score margin) did not separate commands from other
+talk on that data. Vosk with an English model is the better choice where it can be
+installed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..audio.chunk import ASR_RATE, AudioChunk
+from ..commands import Intent, normalize
+from ..errors import EngineUnavailable, ModelError
+from .base import (
+    AsrSettings,
+    Recognition,
+    Vocabulary,
+    check_format,
+    default_vocabulary,
+    restrict,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_THRESHOLD = 0.4
+"""Least share of decoded frames the command's words must cover (tuned on the dev split)."""
+
+VAD_WINDOW = 0.3
+"""Endpointer window in seconds: about this much silence ends an utterance."""
+
+_FILLER_PREFIXES = ("<", "[", "+")
+
+
+def _import_pocketsphinx() -> Any:
+    try:
+        import pocketsphinx
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise EngineUnavailable(
+            "PocketSphinx is not installed: run `pip install pocketsphinx` "
+            "(scripts/install.sh does it)"
+        ) from exc
+    return pocketsphinx
+
+
+def model_dir(ps: Any) -> Path:
+    """The English model folder inside the pocketsphinx wheel."""
+    return Path(ps.get_model_path()) / "en-us"
+
+
+def read_pronunciations(dictionary: Path, words: Iterable[str]) -> dict[str, list[str]]:
+    """CMUdict lines for ``words`` (alternates such as ``go(2)`` included)."""
+    want = set(words)
+    found: dict[str, list[str]] = {}
+    with dictionary.open(encoding="utf-8") as f:
+        for line in f:
+            head, _, phones = line.partition(" ")
+            if head.split("(")[0] in want:
+                found.setdefault(head.split("(")[0], []).append(f"{head} {phones.strip()}")
+    return found
+
+
+def jsgf(phrases: Iterable[str]) -> str:
+    """A closed JSGF grammar: exactly one of ``phrases``."""
+    body = " | ".join(sorted(phrases))
+    return f"#JSGF V1.0;\ngrammar commands;\npublic <command> = {body};\n"
+
+
+class PocketSphinxRecognizer:
+    """Streaming command recognition with PocketSphinx (see the module doc)."""
+
+    name = "pocketsphinx"
+
+    def __init__(
+        self,
+        vocabulary: Vocabulary | None = None,
+        settings: AsrSettings = AsrSettings(),  # noqa: B008 - frozen, shared safely
+    ) -> None:
+        """Load the wheel's English model with a dictionary of just the command words."""
+        self._ps = _import_pocketsphinx()
+        self.settings = settings
+        self.threshold = settings.threshold if settings.threshold is not None else DEFAULT_THRESHOLD
+        self.model = model_dir(self._ps)
+        dictionary = self.model / "cmudict-en-us.dict"
+        acoustic = self.model / "en-us"
+        if not acoustic.is_dir() or not dictionary.is_file():
+            raise ModelError(
+                f"PocketSphinx's English model is missing from {self.model}: reinstall it "
+                "with `pip install --force-reinstall pocketsphinx`"
+            )
+        wanted = dict(vocabulary) if vocabulary is not None else default_vocabulary()
+        wanted = {normalize(p): i for p, i in wanted.items()}
+        words = {w for p in wanted for w in p.split()}
+        pron = read_pronunciations(dictionary, words)
+        missing = sorted(words - set(pron))
+        if missing:
+            log.warning(
+                "PocketSphinx's dictionary lacks %s: phrases with them are dropped",
+                ", ".join(missing),
+            )
+        self.vocabulary = {p: i for p, i in wanted.items() if all(w in pron for w in p.split())}
+        if not self.vocabulary:
+            raise ModelError("none of the command phrases is in PocketSphinx's dictionary")
+        self._decoder = self._load(acoustic, [line for lines in pron.values() for line in lines])
+        self._searches: dict[frozenset[str], str] = {}
+        self._all = frozenset(self.vocabulary)
+        self._active = self._all
+        self._use(self._all)
+        self._endpointer = self._new_endpointer()
+        self._frame_bytes = self._endpointer.frame_bytes
+        self._buffer = b""
+        self._buffer_time: float | None = None  # clock time of the buffer's first sample
+        self._anchor = (0.0, 0.0)  # (endpointer seconds, clock seconds) of a known sample
+        self._fed = 0.0  # endpointer seconds fed so far
+        self._in_utt = False
+        self._discarding = False
+        self._spans = 0
+        self._start = 0.0
+        self._pending: frozenset[str] | None = None
+
+    # ---------------------------------------------------------------- set-up
+
+    def _load(self, acoustic: Path, lines: list[str]) -> Any:
+        fd, path = tempfile.mkstemp(prefix="voicecoach-", suffix=".dict")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write("\n".join(lines) + "\n")
+            config = self._ps.Config(
+                hmm=str(acoustic),
+                dict=path,
+                samprate=ASR_RATE,
+                loglevel="FATAL",
+                bestpath=False,
+            )
+            return self._ps.Decoder(config)
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"PocketSphinx could not load its model in {acoustic}: {exc}") from exc
+        finally:
+            os.unlink(path)
+
+    def _new_endpointer(self) -> Any:
+        window = max(0.15, min(self.settings.vad_silence, 1.0))
+        return self._ps.Endpointer(window=window, ratio=0.9, sample_rate=ASR_RATE)
+
+    def _use(self, phrases: frozenset[str]) -> None:
+        name = self._searches.get(phrases)
+        if name is None:
+            name = f"cmd{len(self._searches)}"
+            self._decoder.add_jsgf_string(name, jsgf(phrases))
+            self._searches[phrases] = name
+        self._decoder.activate_search(name)
+        self._active = phrases
+
+    def set_active(self, intents: frozenset[Intent] | None) -> None:
+        """Listen for these intents only (None = all); takes effect at the next utterance."""
+        phrases = frozenset(restrict(self.vocabulary, intents)) or self._all
+        if phrases != self._active and not self._in_utt:
+            self._use(phrases)
+        else:
+            self._pending = phrases
+
+    # -------------------------------------------------------------- streaming
+
+    def _clock(self, ep_seconds: float) -> float:
+        ep0, clock0 = self._anchor
+        return clock0 + (ep_seconds - ep0)
+
+    def accept(self, chunk: AudioChunk) -> list[Recognition]:
+        """Feed audio; return a result for each utterance that ended in it."""
+        check_format(chunk)
+        if not self._buffer:
+            self._anchor = (self._fed, chunk.timestamp)
+        self._buffer += chunk.audio
+        out: list[Recognition] = []
+        fb = self._frame_bytes
+        while len(self._buffer) >= fb:
+            frame, self._buffer = self._buffer[:fb], self._buffer[fb:]
+            result = self._frame(frame)
+            self._fed += fb / 2 / ASR_RATE
+            if result is not None:
+                out.append(result)
+        if self._buffer:
+            # Keep the anchor on the first sample still buffered.
+            self._anchor = (self._fed, chunk.end - len(self._buffer) / 2 / ASR_RATE)
+        return out
+
+    def _frame(self, frame: bytes) -> Recognition | None:
+        ep = self._endpointer
+        was_speech = ep.in_speech
+        speech = ep.process(frame)
+        if speech is None:
+            return None
+        return self._speech(speech, was_speech, ep.in_speech)
+
+    def _speech(self, speech: bytes, was_speech: bool, still: bool) -> Recognition | None:
+        ep = self._endpointer
+        if not was_speech:
+            self._begin(ep.speech_start)
+        result = None
+        if not self._discarding:
+            self._decoder.process_raw(speech)
+            if ep.speech_end - ep.speech_start > self.settings.max_utterance and still:
+                result = self._too_long(self._clock(ep.speech_end))
+        if not still:
+            if self._discarding:
+                self._discarding = False
+            else:
+                result = self._end(self._clock(ep.speech_end))
+        return result
+
+    def _begin(self, ep_start: float) -> None:
+        if self._pending is not None and self._pending != self._active:
+            self._use(self._pending)
+        self._pending = None
+        self._decoder.start_utt()
+        self._in_utt = True
+        self._start = self._clock(ep_start)
+
+    def _too_long(self, now: float) -> Recognition:
+        self._decoder.end_utt()
+        self._in_utt = False
+        self._discarding = True
+        return Recognition(None, "", 0.0, self._start, now)
+
+    def _end(self, end: float) -> Recognition:
+        self._decoder.end_utt()
+        self._in_utt = False
+        return self._verdict(self._start, end, spans=1)
+
+    def _verdict(self, start: float, end: float, spans: int) -> Recognition:
+        """Decide on the decoder's last utterance."""
+        hyp = self._decoder.hyp()
+        text = hyp.hypstr if hyp is not None else ""
+        frames = max(self._decoder.n_frames(), 1)
+        covered = 0
+        if hyp is not None:
+            covered = sum(
+                s.end_frame - s.start_frame + 1
+                for s in self._decoder.seg()
+                if not s.word.startswith(_FILLER_PREFIXES)
+            )
+        coverage = min(covered / frames, 1.0)
+        intent = self.vocabulary.get(text)
+        if spans != 1 or end - start > self.settings.max_utterance or coverage < self.threshold:
+            intent = None
+        return Recognition(intent, text, coverage, start, end)
+
+    def flush(self) -> list[Recognition]:
+        """End of stream: finish an utterance in progress."""
+        if not self._in_utt and not self._discarding:
+            self._buffer = b""
+            return []
+        ep = self._endpointer
+        rest = self._buffer[: self._frame_bytes]
+        self._buffer = b""
+        speech = ep.end_stream(rest) if ep.in_speech else None
+        out = None
+        if self._in_utt:
+            if speech and not self._discarding:
+                self._decoder.process_raw(speech)
+            out = self._end(self._clock(ep.speech_end))
+        self._discarding = False
+        self._endpointer = self._new_endpointer()
+        self._fed = 0.0
+        return [out] if out is not None else []
+
+    def reset(self) -> None:
+        """Drop any utterance in progress."""
+        if self._in_utt:
+            self._decoder.end_utt()
+        self._in_utt = False
+        self._discarding = False
+        self._buffer = b""
+        self._endpointer = self._new_endpointer()
+        self._fed = 0.0
+
+    # ---------------------------------------------------------- whole files
+
+    def recognize_utterance(self, chunk: AudioChunk) -> Recognition:
+        """``chunk`` (16 kHz mono) as one utterance, with every intent active."""
+        check_format(chunk)
+        self.reset()
+        saved = self._active
+        self._use(self._all)
+        try:
+            ep = self._new_endpointer()
+            fb = ep.frame_bytes
+            audio = chunk.audio
+            speech = bytearray()
+            spans: list[tuple[float, float]] = []
+            for i in range(0, len(audio) - fb + 1, fb):
+                was = ep.in_speech
+                got = ep.process(audio[i : i + fb])
+                if got is not None:
+                    speech += got
+                    if not ep.in_speech:
+                        spans.append((ep.speech_start, ep.speech_end))
+                elif was and not ep.in_speech:
+                    spans.append((ep.speech_start, ep.speech_end))
+            if ep.in_speech:
+                tail = audio[len(audio) - len(audio) % fb :] if len(audio) % fb else b""
+                got = ep.end_stream(tail) if tail else None
+                if got:
+                    speech += got
+                spans.append((ep.speech_start, ep.speech_end))
+            if not speech:
+                return Recognition(None, "", 0.0, chunk.timestamp, chunk.end)
+            start = chunk.timestamp + spans[0][0]
+            end = chunk.timestamp + spans[-1][1]
+            if sum(b - a for a, b in spans) > self.settings.max_utterance:
+                return Recognition(None, "", 0.0, start, end)
+            self._decoder.start_utt()
+            self._decoder.process_raw(bytes(speech))
+            self._decoder.end_utt()
+            return self._verdict(start, end, spans=len(spans))
+        finally:
+            self._use(saved)
+
+    def describe(self) -> str:
+        """One line for ``voicecoach check``."""
+        return (
+            f"pocketsphinx {getattr(self._ps, '__version__', '')}".rstrip()
+            + f", model {self.model} (ships in the wheel), {len(self.vocabulary)} phrases, "
+            f"coverage threshold {self.threshold:g}, longest command "
+            f"{self.settings.max_utterance:g} s"
+        )
