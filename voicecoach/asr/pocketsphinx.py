@@ -123,6 +123,7 @@ class PocketSphinxRecognizer:
         if not self.vocabulary:
             raise ModelError("none of the command phrases is in PocketSphinx's dictionary")
         self._decoder = self._load(acoustic, [line for lines in pron.values() for line in lines])
+        self._cmn0 = self._decoder.get_cmn(False)  # the model's initial cepstral mean
         self._searches: dict[frozenset[str], str] = {}
         self._all = frozenset(self.vocabulary)
         self._active = self._all
@@ -330,6 +331,9 @@ class PocketSphinxRecognizer:
             end = chunk.timestamp + spans[-1][1]
             if sum(b - a for a, b in spans) > self.settings.max_utterance:
                 return Recognition(None, "", 0.0, start, end)
+            # Each file starts from the model's cepstral mean, so the result does not
+            # depend on the files decoded before it.
+            self._decoder.set_cmn(self._cmn0)
             self._decoder.start_utt()
             self._decoder.process_raw(bytes(speech))
             self._decoder.end_utt()

@@ -22,6 +22,8 @@ SUBCOMMAND_MODULES = [
     "history_cmd",
     "speak_cmd",
     "live_cmd",
+    "models_cmd",
+    "asr_cmd",
 ]
 
 
