@@ -221,8 +221,9 @@ class PocketSphinxRecognizer:
         result = None
         if not self._discarding:
             self._decoder.process_raw(speech)
-            if ep.speech_end - ep.speech_start > self.settings.max_utterance and still:
-                result = self._too_long(self._clock(ep.speech_end))
+            heard = self._fed - ep.speech_start  # speech_end is only set when it ends
+            if heard > self.settings.max_utterance and still:
+                result = self._too_long(self._clock(self._fed))
         if not still:
             if self._discarding:
                 self._discarding = False
@@ -270,7 +271,7 @@ class PocketSphinxRecognizer:
     def flush(self) -> list[Recognition]:
         """End of stream: finish an utterance in progress."""
         if not self._in_utt and not self._discarding:
-            self._buffer = b""
+            self.reset()
             return []
         ep = self._endpointer
         rest = self._buffer[: self._frame_bytes]
@@ -281,9 +282,7 @@ class PocketSphinxRecognizer:
             if speech and not self._discarding:
                 self._decoder.process_raw(speech)
             out = self._end(self._clock(ep.speech_end))
-        self._discarding = False
-        self._endpointer = self._new_endpointer()
-        self._fed = 0.0
+        self.reset()
         return [out] if out is not None else []
 
     def reset(self) -> None:

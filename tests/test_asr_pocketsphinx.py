@@ -1,0 +1,242 @@
+"""The PocketSphinx engine with the wheel's real English model, on real audio.
+
+Speech comes from espeak-ng (the ``en-us+f3`` voice at 150 words a minute, which this
+model hears correctly for the words used here) and from Debian's pocketsphinx-testdata
+(a real human recording). Accuracy over many voices and noise is measured by
+``scripts/bench_asr.py``, not here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voicecoach.asr import choose_engine, load_recognizer
+from voicecoach.asr.base import AsrSettings, Recognition, Recognizer
+from voicecoach.asr.pocketsphinx import PocketSphinxRecognizer, jsgf
+from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
+from voicecoach.commands import Intent
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng"),
+]
+
+GOFORWARD = Path("/usr/share/pocketsphinx/test/data/goforward.raw")  # "go forward ten meters"
+WORDS = ("yes", "next", "it hurts", "stop", "where am i", "repeat")
+
+
+def espeak(text: str) -> np.ndarray:
+    proc = subprocess.run(
+        ["espeak-ng", "-v", "en-us+f3", "-s", "150", "--stdout", text],
+        capture_output=True,
+        check=True,
+    )
+    import io
+
+    audio, rate = sf.read(io.BytesIO(proc.stdout), dtype="float32")
+    audio = resample(audio, rate, ASR_RATE)
+    return 0.5 * audio / np.max(np.abs(audio))
+
+
+@pytest.fixture(scope="module")
+def speech() -> dict[str, np.ndarray]:
+    return {w: espeak(w) for w in WORDS}
+
+
+@pytest.fixture(scope="module")
+def rec() -> PocketSphinxRecognizer:
+    return PocketSphinxRecognizer()
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * ASR_RATE), dtype=np.float32)
+
+
+def with_room(audio: np.ndarray, seed: int = 5) -> np.ndarray:
+    """Quiet room noise (about -54 dBFS) over everything."""
+    noise = np.random.default_rng(seed).normal(0, 0.002, len(audio)).astype(np.float32)
+    return audio + noise
+
+
+def stream(
+    rec: Recognizer, audio: np.ndarray, block: int = 480, t0: float = 100.0
+) -> list[Recognition]:
+    out = []
+    for i in range(0, len(audio), block):
+        out += rec.accept(AudioChunk.from_float(audio[i : i + block], ASR_RATE, t0 + i / ASR_RATE))
+    return out + rec.flush()
+
+
+def test_is_a_recognizer(rec: PocketSphinxRecognizer) -> None:
+    assert isinstance(rec, Recognizer)
+    assert rec.name == "pocketsphinx"
+    assert "pocketsphinx" in rec.describe() and "threshold" in rec.describe()
+
+
+def test_grammar_is_generated_from_the_vocabulary(rec: PocketSphinxRecognizer) -> None:
+    grammar = jsgf(rec.vocabulary)
+    assert "it hurts" in grammar and "what can i say" in grammar
+    assert grammar.count("|") == len(rec.vocabulary) - 1
+
+
+@pytest.mark.parametrize("word", WORDS)
+def test_whole_utterance(rec: PocketSphinxRecognizer, speech: dict, word: str) -> None:
+    audio = with_room(np.concatenate([silence(0.4), speech[word], silence(0.4)]))
+    r = rec.recognize_utterance(AudioChunk.from_float(audio, ASR_RATE))
+    assert r.intent is Intent(rec.vocabulary[word])
+    assert r.text == word
+    assert 0.0 < r.confidence <= 1.0
+    assert 0.2 < r.start < r.end < len(audio) / ASR_RATE
+
+
+def test_results_do_not_depend_on_earlier_files(rec: PocketSphinxRecognizer, speech: dict) -> None:
+    chunk = AudioChunk.from_float(with_room(np.concatenate([silence(0.3), speech["stop"]])), 16000)
+    first = rec.recognize_utterance(chunk)
+    for word in WORDS:
+        rec.recognize_utterance(AudioChunk.from_float(speech[word], ASR_RATE))
+    assert rec.recognize_utterance(chunk) == first
+
+
+def test_silence_and_room_noise_are_not_commands(rec: PocketSphinxRecognizer) -> None:
+    for audio in (silence(2.0), with_room(silence(2.0))):
+        r = rec.recognize_utterance(AudioChunk.from_float(audio, ASR_RATE))
+        assert r.intent is None
+    assert stream(rec, with_room(silence(3.0))) == []
+
+
+def test_a_real_human_sentence_is_not_a_command(rec: PocketSphinxRecognizer) -> None:
+    if not GOFORWARD.is_file():
+        pytest.skip("needs Debian's pocketsphinx-testdata")
+    pcm = GOFORWARD.read_bytes()
+    r = rec.recognize_utterance(AudioChunk(pcm, ASR_RATE, 2, 1))
+    assert r.intent is None
+    # The same audio streamed: whatever is found, no command comes out of it.
+    audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
+    assert [x.intent for x in stream(rec, audio) if x.intent is not None] == []
+
+
+def test_streaming_finds_each_command_with_its_times(
+    rec: PocketSphinxRecognizer, speech: dict
+) -> None:
+    parts = [silence(0.8)]
+    for word in ("yes", "next", "it hurts"):
+        parts += [speech[word], silence(1.0)]
+    audio = with_room(np.concatenate(parts))
+    results = stream(rec, audio, block=1600, t0=100.0)
+    assert [r.intent for r in results] == [Intent.YES, Intent.NEXT, Intent.HURT]
+    # Times are on the chunks' clock; the first word starts after 0.8 s of silence.
+    assert 100.6 < results[0].start < 101.1
+    for a, b in zip(results, results[1:], strict=False):
+        assert a.end < b.start
+    assert results[-1].end < 100.0 + len(audio) / ASR_RATE
+
+
+@pytest.mark.parametrize("block", [160, 480, 4000])
+def test_block_size_does_not_change_the_result(
+    rec: PocketSphinxRecognizer, speech: dict, block: int
+) -> None:
+    audio = with_room(np.concatenate([silence(0.5), speech["where am i"], silence(0.8)]))
+    results = stream(rec, audio, block=block)
+    assert [r.intent for r in results] == [Intent.WHERE]
+
+
+def test_set_active_restricts_the_grammar(rec: PocketSphinxRecognizer, speech: dict) -> None:
+    audio = with_room(np.concatenate([silence(0.5), speech["stop"], silence(0.8)]))
+    rec.set_active(frozenset({Intent.YES, Intent.NO}))
+    try:
+        results = stream(rec, audio)
+        assert all(r.intent in (None, Intent.YES, Intent.NO) for r in results)
+    finally:
+        rec.set_active(None)
+    assert [r.intent for r in stream(rec, audio)] == [Intent.STOP]
+
+
+def test_long_speech_is_cut_and_not_a_command(speech: dict) -> None:
+    rec = PocketSphinxRecognizer(settings=AsrSettings(max_utterance=1.0))
+    # Three words with no pause between them: one span of speech over a second long.
+    talk = np.concatenate([speech["where am i"], speech["it hurts"], speech["repeat"]])
+    results = stream(rec, with_room(np.concatenate([silence(0.5), talk, silence(1.0)])))
+    assert results and all(r.intent is None for r in results)
+    assert rec.recognize_utterance(AudioChunk.from_float(talk, ASR_RATE)).intent is None
+
+
+def test_reset_drops_the_utterance_in_progress(rec: PocketSphinxRecognizer, speech: dict) -> None:
+    audio = with_room(np.concatenate([silence(0.5), speech["stop"]]))
+    half = len(audio) - len(speech["stop"]) // 2
+    rec.accept(AudioChunk.from_float(audio[:half], ASR_RATE, 0.0))
+    rec.reset()
+    got = rec.accept(AudioChunk.from_float(with_room(silence(1.5)), ASR_RATE, 5.0))
+    assert got == [] and rec.flush() == []
+
+
+def test_flush_finishes_an_utterance(rec: PocketSphinxRecognizer, speech: dict) -> None:
+    audio = with_room(np.concatenate([silence(0.5), speech["yes"]]))
+    first = rec.accept(AudioChunk.from_float(audio, ASR_RATE, 0.0))
+    assert first == []  # still in speech: no end seen yet
+    assert [r.intent for r in rec.flush()] == [Intent.YES]
+
+
+def test_wrong_format_is_refused(rec: PocketSphinxRecognizer) -> None:
+    with pytest.raises(ValueError, match="to_mono16k"):
+        rec.accept(AudioChunk(bytes(9600), 48_000, 2, 1))
+
+
+def test_unknown_words_are_dropped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    rec = PocketSphinxRecognizer({"yes": Intent.YES, "zorblaxx": Intent.NO})
+    assert rec.vocabulary == {"yes": Intent.YES}
+    assert "zorblaxx" in caplog.text
+
+
+def test_auto_chooses_pocketsphinx_without_a_vosk_model(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("VOICECOACH_VOSK_MODEL", raising=False)
+    monkeypatch.setattr("voicecoach.asr.vosk.model_search_path", lambda: [tmp_path / "none"])
+    assert choose_engine(AsrSettings()) == "pocketsphinx"
+    assert load_recognizer(AsrSettings(engine="pocketsphinx")).name == "pocketsphinx"
+
+
+# ----------------------------------------------------------- voicecoach recognize
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "voicecoach", "recognize", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_recognize_cli_any_format_and_bad_files(tmp_path: Path, speech: dict) -> None:
+    stereo44 = tmp_path / "stop-44k-stereo.wav"
+    audio = resample(np.concatenate([silence(0.4), speech["stop"], silence(0.4)]), 16000, 44100)
+    sf.write(stereo44, np.stack([audio, 0.8 * audio], axis=1), 44100)
+    mono8 = tmp_path / "yes-8k.flac"
+    sf.write(mono8, resample(np.concatenate([silence(0.4), speech["yes"]]), 16000, 8000), 8000)
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF not really")
+    missing = tmp_path / "missing.wav"
+    proc = run_cli(
+        "--engine", "pocketsphinx", "--json", str(broken), str(stereo44), str(missing), str(mono8)
+    )
+    assert proc.returncode == 1, proc.stderr
+    lines = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert [x["file"] for x in lines] == [str(broken), str(stereo44), str(missing), str(mono8)]
+    assert "error" in lines[0] and "error" in lines[2]
+    assert lines[1]["command"] == "stop" and lines[1]["text"] == "stop"
+    assert lines[3]["command"] == "yes"
+    assert set(lines[1]) == {"file", "command", "text", "confidence"}
+    assert "pocketsphinx" in proc.stderr
+
+    plain = run_cli("--engine", "pocketsphinx", str(stereo44))
+    assert plain.returncode == 0
+    assert plain.stdout.split("\t")[:2] == [str(stereo44), "stop"]
