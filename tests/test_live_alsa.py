@@ -77,6 +77,7 @@ session = LiveSession(coach, recognizer, speaker, time.monotonic, SessionRecorde
                       transcript=lambda e: said.append(e.to_json()))
 stop = threading.Event()
 user = {}
+errors = []
 words = {w: resample(speak_espeak(w), 16000, 48000) for w in ("yes", "next", "it hurts")}
 
 def speak(word):
@@ -89,6 +90,15 @@ def quiet_for(seconds):
             and time.monotonic() > session.sink.last_audio_end + seconds)
 
 def person():
+    # A failure here would otherwise vanish with the daemon thread, leaving a silent mic.
+    try:
+        act_like_a_person()
+    except BaseException:
+        import traceback
+        errors.append(traceback.format_exc())
+    stop.set()
+
+def act_like_a_person():
     # Like a person: answer when asked and the coach is quiet; if it asks again (it did
     # not understand), say it again.
     deadline = time.monotonic() + 50
@@ -99,19 +109,18 @@ def person():
         again = time.monotonic() > spoke_at + 2.5
         if step == 0 and coach.state is State.ASK_CONSENT and quiet_for(0.5) and again:
             speak("yes"); spoke_at = time.monotonic()
-        elif step == 0 and coach.state is not State.ASK_CONSENT:
-            step = 1
+        elif step == 0 and "yes" in user and coach.state is not State.ASK_CONSENT:
+            step = 1  # not before "yes": the coach is in INTRO before it asks
         elif step == 1 and coach.state is State.WAIT_NEXT and quiet_for(0.5) and again:
             speak("next"); spoke_at = time.monotonic()
-        elif step == 1 and coach.state is State.ANNOUNCE:
-            step = 2
+        elif step == 1 and "next" in user and coach.state is not State.WAIT_NEXT:
+            step = 2  # not on exercise one's ANNOUNCE, before "next"
         elif step == 2:
             holds = [e for e in said if e["kind"] == "said" and e["text"] == "Hold."]
             if holds and session.session_time() > holds[0]["t"] + 0.6:
                 speak("it hurts"); step = 3; hurt_at = time.monotonic()
         elif step == 3 and time.monotonic() > hurt_at + 6:
             break
-    stop.set()
 
 pipes.start_clock()
 t0 = time.monotonic()
@@ -119,6 +128,7 @@ threading.Thread(target=person, daemon=True).start()
 status = LiveRunner(session, mic, stop, output).run()
 mic.close(); speaker.close(); session.sink.close(); pipes.close()
 print(json.dumps({"status": status, "session_id": sid, "user": user, "transcript": said,
+                  "errors": errors,
                   "start_offset": session.origin - t0}))
 """
 
@@ -155,6 +165,7 @@ def test_yes_next_and_it_hurts_through_real_alsa_streams(tmp_path: Path) -> None
         code = code.replace(f"@{name}@", repr(hz))
     result = run_python(dev, code, timeout=90)  # type: ignore[arg-type]
 
+    assert result["errors"] == [], result["errors"][0]
     heard = [e["command"] for e in result["transcript"] if e["kind"] == "heard"]
     assert heard == ["yes", "next", "hurt"], json.dumps(result["transcript"], indent=0)
 
