@@ -4,8 +4,9 @@ How an utterance becomes a command:
 
 1. PocketSphinx's endpointer (WebRTC-style voice activity detection) finds speech; only
    speech is decoded, so silence and steady noise never reach the decoder.
-2. The speech is decoded against a closed JSGF grammar of the command phrases (per
-   active set of intents), streaming, so the result is ready as the speech ends.
+2. The speech is decoded against a closed JSGF grammar of all the command phrases,
+   streaming, so the result is ready as the speech ends; a command that is not active
+   at the moment comes out as not a command (see :meth:`set_active`).
 3. Rejection, because a closed grammar forces every sound onto some command:
    - a speech span longer than ``AsrSettings.max_utterance`` is not a short command;
    - an utterance the endpointer split into several spans is talk, not a command;
@@ -39,7 +40,6 @@ from .base import (
     Vocabulary,
     check_format,
     default_vocabulary,
-    restrict,
 )
 
 log = logging.getLogger(__name__)
@@ -124,10 +124,9 @@ class PocketSphinxRecognizer:
             raise ModelError("none of the command phrases is in PocketSphinx's dictionary")
         self._decoder = self._load(acoustic, [line for lines in pron.values() for line in lines])
         self._cmn0 = self._decoder.get_cmn(False)  # the model's initial cepstral mean
-        self._searches: dict[frozenset[str], str] = {}
-        self._all = frozenset(self.vocabulary)
-        self._active = self._all
-        self._use(self._all)
+        self._decoder.add_jsgf_string("commands", jsgf(self.vocabulary))
+        self._decoder.activate_search("commands")
+        self._active: frozenset[Intent] | None = None
         self._endpointer = self._new_endpointer()
         self._frame_bytes = self._endpointer.frame_bytes
         self._buffer = b""
@@ -138,7 +137,6 @@ class PocketSphinxRecognizer:
         self._discarding = False
         self._spans = 0
         self._start = 0.0
-        self._pending: frozenset[str] | None = None
 
     # ---------------------------------------------------------------- set-up
 
@@ -164,22 +162,15 @@ class PocketSphinxRecognizer:
         window = max(0.15, min(self.settings.vad_silence, 1.0))
         return self._ps.Endpointer(window=window, ratio=0.9, sample_rate=ASR_RATE)
 
-    def _use(self, phrases: frozenset[str]) -> None:
-        name = self._searches.get(phrases)
-        if name is None:
-            name = f"cmd{len(self._searches)}"
-            self._decoder.add_jsgf_string(name, jsgf(phrases))
-            self._searches[phrases] = name
-        self._decoder.activate_search(name)
-        self._active = phrases
-
     def set_active(self, intents: frozenset[Intent] | None) -> None:
-        """Listen for these intents only (None = all); takes effect at the next utterance."""
-        phrases = frozenset(restrict(self.vocabulary, intents)) or self._all
-        if phrases != self._active and not self._in_utt:
-            self._use(phrases)
-        else:
-            self._pending = phrases
+        """Act only on these intents (None = all).
+
+        The grammar itself always holds every phrase: a closed grammar of only the
+        active phrases forces an inactive command onto an active one ("no" heard as
+        "go" while the coach waits for "next"). An inactive command comes out as
+        not a command, with its words.
+        """
+        self._active = intents
 
     # -------------------------------------------------------------- streaming
 
@@ -232,9 +223,6 @@ class PocketSphinxRecognizer:
         return result
 
     def _begin(self, ep_start: float) -> None:
-        if self._pending is not None and self._pending != self._active:
-            self._use(self._pending)
-        self._pending = None
         self._decoder.start_utt()
         self._in_utt = True
         self._start = self._clock(ep_start)
@@ -264,6 +252,8 @@ class PocketSphinxRecognizer:
             )
         coverage = min(covered / frames, 1.0)
         intent = self.vocabulary.get(text)
+        if intent is not None and self._active is not None and intent not in self._active:
+            intent = None
         if spans != 1 or end - start > self.settings.max_utterance or coverage < self.threshold:
             intent = None
         return Recognition(intent, text, coverage, start, end)
@@ -301,8 +291,7 @@ class PocketSphinxRecognizer:
         """``chunk`` (16 kHz mono) as one utterance, with every intent active."""
         check_format(chunk)
         self.reset()
-        saved = self._active
-        self._use(self._all)
+        saved, self._active = self._active, None
         try:
             ep = self._new_endpointer()
             fb = ep.frame_bytes
@@ -338,7 +327,7 @@ class PocketSphinxRecognizer:
             self._decoder.end_utt()
             return self._verdict(start, end, spans=len(spans))
         finally:
-            self._use(saved)
+            self._active = saved
 
     def describe(self) -> str:
         """One line for ``voicecoach check``."""
