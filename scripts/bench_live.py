@@ -311,11 +311,16 @@ def analyse(result: dict, recording: np.ndarray, launch: float) -> dict:
         if row["kind"] == "reply" and row.get("acted"):
             replies.append(first_sound(recording, row["end"]) - row["end"])
     barge = []
+    barge_missed = 0
     for row in result["user"]:
         if row["kind"] == "barge-in" and row.get("acted"):
-            cut = [s for s in result["stops"] if s >= row["end"] - 0.2]
+            # Only a cut soon after the command is its barge-in; a later one belongs to
+            # something else (the coach's line may simply have ended first).
+            cut = [s for s in result["stops"] if row["end"] - 0.2 <= s <= row["end"] + 3.0]
             if cut:
                 barge.append(cut[0] + out_delay - row["end"])
+            else:
+                barge_missed += 1
     # Self-triggers: acted commands that no user utterance explains.
     heard = [e for e in result["transcript"] if e["kind"] == "heard"]
     self_triggers = [
@@ -336,6 +341,7 @@ def analyse(result: dict, recording: np.ndarray, launch: float) -> dict:
         "barge_in_ms_p50": 1000 * percentile(barge, 50),
         "barge_in_ms_max": 1000 * max(barge) if barge else float("nan"),
         "barge_in_n": len(barge),
+        "barge_in_acted_without_cut": barge_missed,
         "self_triggers": len(self_triggers),
         "coach_only_seconds": coach_only,
         "listen_cpu_percent": result["cpu"].get("listen_percent", float("nan")),
