@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import voicecoach.asr
 from tests.alsa_file_device import make_duplex_device, run_python
 from voicecoach import script
 from voicecoach.session import SessionLog
@@ -149,8 +148,6 @@ def tone_times(audio: np.ndarray, hz: float, rate: int = 22_050) -> list[float]:
 
 @pytest.mark.slow
 def test_yes_next_and_it_hurts_through_real_alsa_streams(tmp_path: Path) -> None:
-    if not hasattr(voicecoach.asr, "load_recognizer"):
-        pytest.skip("voicecoach.asr.load_recognizer is not there yet")
     dev = make_duplex_device(tmp_path, paced=True)
     code = _CHILD
     for name, value in {

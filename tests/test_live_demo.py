@@ -31,10 +31,7 @@ SHORT_SCRIPT = (
 
 
 def real_recognizer():  # type: ignore[no-untyped-def]
-    load = getattr(voicecoach.asr, "load_recognizer", None)
-    if load is None:
-        pytest.skip("voicecoach.asr.load_recognizer is not there yet")
-    return load(AsrSettings(engine="pocketsphinx"))
+    return voicecoach.asr.load_recognizer(AsrSettings(engine="pocketsphinx"))
 
 
 @pytest.mark.slow
