@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from ..asr import ENGINES
 from ..asr.base import AsrSettings, Recognition, Recognizer
 from ..audio.chunk import AudioChunk
-
-ENGINE_CHOICES = ("auto", "pocketsphinx", "vosk")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument(
         "--engine",
-        choices=ENGINE_CHOICES,
+        choices=ENGINES,
         default="auto",
         help="auto = Vosk when an English Vosk model is installed, else PocketSphinx",
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths
+from ..asr import ENGINES
 from ..asr.base import AsrSettings, Recognizer
 from ..errors import AudioDeviceError, EngineUnavailable, VoicecoachError
 from ..runtime.settings import LiveSettings
@@ -27,7 +28,7 @@ def _add_engine(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--engine",
         default="auto",
-        choices=("auto", "pocketsphinx", "vosk"),
+        choices=ENGINES,
         help="speech recognizer (default: auto = Vosk if its English model is installed, "
         "else PocketSphinx)",
     )
