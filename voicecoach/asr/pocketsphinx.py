@@ -135,7 +135,6 @@ class PocketSphinxRecognizer:
         self._fed = 0.0  # endpointer seconds fed so far
         self._in_utt = False
         self._discarding = False
-        self._spans = 0
         self._start = 0.0
 
     # ---------------------------------------------------------------- set-up
