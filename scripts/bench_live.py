@@ -14,7 +14,9 @@ the speaker; both start together, within about 25 ms):
 
 - reply latency: end of the user's command in the microphone stream -> first sample of
   the coach's reply in the speaker recording (median, p95), commands said while the
-  coach waits;
+  coach waits; and where it goes (``reply_part_ms_*``, medians, see ``BREAKDOWN``): the
+  recognizer's end of the utterance (voice activity detection), its endpoint wait,
+  the loop's delivery, the decode, the dialogue and speaker thread, the output;
 - barge-in latency: end of "stop"/"pause"/"it hurts" said over the coach -> the coach's
   audio stopping at the speaker (the sink's stop call + the measured output delay);
 - self-triggers: commands acted on that no user utterance explains, including a
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -98,6 +101,30 @@ def child(args: argparse.Namespace) -> None:
 
     sink.play, sink.stop = play, stop  # type: ignore[method-assign]
     recognizer = load_recognizer(AsrSettings(engine=args.engine))
+    # Where the reply latency goes: each accept() call that returned a result, with
+    # the clock when it started and returned and the stream time its chunk ends at.
+    accepts: list[dict] = []
+    inner_accept = recognizer.accept
+
+    def accept(chunk):  # type: ignore[no-untyped-def]
+        called = time.monotonic() - t0
+        results = inner_accept(chunk)
+        if results:
+            accepts.append(
+                {
+                    "called": called,
+                    "returned": time.monotonic() - t0,
+                    "chunk_end": chunk.end - t0,
+                    "mic_time": pipes.mic_time,
+                    "results": [
+                        {"intent": r.intent.value if r.intent else None, "end": r.end - t0}
+                        for r in results
+                    ],
+                }
+            )
+        return results
+
+    recognizer.accept = accept  # type: ignore[method-assign]
     speaker = Speaker.from_settings(VoiceSettings(), sink)
     db = SessionLog(folder / "log.sqlite3")
     routine = get_routine(ROUTINE)
@@ -263,6 +290,7 @@ def child(args: argparse.Namespace) -> None:
                 "user": user,
                 "transcript": lines,
                 "plays": plays,
+                "accepts": accepts,
                 "stops": stops,
                 "phases": phases,
                 "cpu": cpu,
@@ -296,6 +324,52 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
+BREAKDOWN = (
+    # name: what the step from the previous mark to this one is
+    ("vad_end", "user's end (pipe clock) -> the end the recognizer reports (stream stamps)"),
+    ("endpoint", "-> end of the chunk on which the recognizer gave its result"),
+    ("delivery", "-> the loop's accept() call with that chunk (mic block, queue, loop)"),
+    ("decode", "-> accept() returned"),
+    ("to_sink", "-> sink.play() of the reply (dialogue, speaker thread)"),
+    ("output", "-> first sample of the reply in the speaker recording"),
+)
+
+
+def breakdown(result: dict, recording: np.ndarray) -> dict:
+    """Medians (ms) of where each acted reply's latency went, step by step (BREAKDOWN)."""
+    steps: dict[str, list[float]] = {name: [] for name, _ in BREAKDOWN}
+    steps["total"] = []
+    steps["mic_ahead"] = []  # pipe clock minus the chunk stamps when the result came
+    for row in result["user"]:
+        if row["kind"] != "reply" or not row.get("acted"):
+            continue
+        acc = next(
+            (
+                a
+                for a in result.get("accepts", [])
+                if any(
+                    r["intent"] and row["start"] - 0.5 <= r["end"] <= row["end"] + 3.0
+                    for r in a["results"]
+                )
+            ),
+            None,
+        )
+        if acc is None:
+            continue
+        rec_end = next(r["end"] for r in acc["results"] if r["intent"])
+        play = next((t for t, _ in result["plays"] if t >= acc["returned"] - 1e-3), None)
+        if play is None:
+            continue
+        sound = first_sound(recording, row["end"])
+        marks = [row["end"], rec_end, acc["chunk_end"], acc["called"], acc["returned"], play]
+        marks.append(sound)
+        for (name, _), a, b in zip(BREAKDOWN, marks[:-1], marks[1:], strict=True):
+            steps[name].append(b - a)
+        steps["total"].append(sound - row["end"])
+        steps["mic_ahead"].append(acc["mic_time"] - acc["chunk_end"])
+    return {k: round(1000 * statistics.median(v), 1) if v else math.nan for k, v in steps.items()}
+
+
 def analyse(result: dict, recording: np.ndarray, launch: float) -> dict:
     rate = 22_050
     # Output delay: sink.play on an idle sink -> the first sample in the recording.
@@ -310,6 +384,7 @@ def analyse(result: dict, recording: np.ndarray, launch: float) -> dict:
     for row in result["user"]:
         if row["kind"] == "reply" and row.get("acted"):
             replies.append(first_sound(recording, row["end"]) - row["end"])
+    parts = breakdown(result, recording)
     barge = []
     barge_missed = 0
     for row in result["user"]:
@@ -338,6 +413,7 @@ def analyse(result: dict, recording: np.ndarray, launch: float) -> dict:
         "reply_ms_p50": 1000 * percentile(replies, 50),
         "reply_ms_p95": 1000 * percentile(replies, 95),
         "reply_n": len(replies),
+        **{f"reply_part_ms_{k}": v for k, v in parts.items()},
         "barge_in_ms_p50": 1000 * percentile(barge, 50),
         "barge_in_ms_max": 1000 * max(barge) if barge else float("nan"),
         "barge_in_n": len(barge),
