@@ -4,7 +4,10 @@
     python scripts/bench_asr.py eval/small                  # test split, every engine here
     python scripts/bench_asr.py eval/full --split all --engine pocketsphinx --json out.json
 
-Each file is one utterance with every command active (as ``voicecoach recognize``).
+Each file is one utterance with every command active (as ``voicecoach recognize``);
+with --streaming it is fed as the live loop feeds the microphone, so the engine's own
+endpointing decides (the first accepted result counts; also prints how long after the
+command's end the result came out).
 Prints, per engine, a table and (with --json) a JSON report: recall per intent and per
 SNR, false accepts per category of material that must be rejected, the confusion
 matrix, the safety confusions (``hurt`` or ``stop`` taken for ``next``), real-time factor
@@ -31,7 +34,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import evalset_lib as lib  # noqa: E402
 
 from voicecoach.asr import load_recognizer  # noqa: E402
-from voicecoach.asr.base import AsrSettings  # noqa: E402
+from voicecoach.asr.base import AsrSettings, Recognition, Recognizer  # noqa: E402
+from voicecoach.audio.chunk import ASR_RATE, AudioChunk  # noqa: E402
 from voicecoach.cli.asr_cmd import read_audio  # noqa: E402
 from voicecoach.commands import Intent  # noqa: E402
 from voicecoach.errors import VoicecoachError  # noqa: E402
@@ -54,7 +58,37 @@ def engines_here(requested: list[str] | None) -> list[str]:
     return found
 
 
-def run_engine(engine: str, folder: Path, entries: list, threshold: float | None) -> dict:
+STREAM_BLOCK = 320
+"""Samples per chunk in --streaming mode: the live microphone's 20 ms at 16 kHz."""
+
+STREAM_TAIL = 1.0
+"""Seconds of silence after each file in --streaming mode, so the endpoint can come."""
+
+
+def stream_file(recognizer: Recognizer, chunk: AudioChunk) -> tuple[Recognition | None, float]:
+    """Feed ``chunk`` as the live loop does (20 ms chunks, then silence, then flush).
+
+    Returns the first accepted result (else the first result, else None) and how long
+    after the utterance's end (in stream time) the result came out.
+    """
+    recognizer.reset()
+    recognizer.set_active(None)
+    step = STREAM_BLOCK * 2
+    audio = chunk.audio + bytes(2 * int(STREAM_TAIL * ASR_RATE))
+    results: list[tuple[Recognition, float]] = []
+    for i in range(0, len(audio), step):
+        piece = AudioChunk(audio[i : i + step], ASR_RATE, timestamp=i / 2 / ASR_RATE)
+        results += [(r, piece.end - r.end) for r in recognizer.accept(piece)]
+    end = len(audio) / 2 / ASR_RATE
+    results += [(r, max(0.0, end - r.end)) for r in recognizer.flush()]
+    if not results:
+        return None, 0.0
+    return next(((r, w) for r, w in results if r.intent is not None), results[0])
+
+
+def run_engine(
+    engine: str, folder: Path, entries: list, threshold: float | None, streaming: bool = False
+) -> dict:
     """Decode every entry; return the per-file results and timing."""
     t0 = time.perf_counter()
     recognizer = load_recognizer(AsrSettings(engine=engine, threshold=threshold))
@@ -63,7 +97,12 @@ def run_engine(engine: str, folder: Path, entries: list, threshold: float | None
     for e in entries:
         chunk = read_audio(folder / e.file)
         t = time.perf_counter()
-        r = recognizer.recognize_utterance(chunk)
+        wait = None
+        if streaming:
+            found, wait = stream_file(recognizer, chunk)
+            r = found or Recognition(None, "", 0.0, 0.0, chunk.duration)
+        else:
+            r = recognizer.recognize_utterance(chunk)
         dt = time.perf_counter() - t
         rows.append(
             {
@@ -74,8 +113,9 @@ def run_engine(engine: str, folder: Path, entries: list, threshold: float | None
                 "confidence": r.confidence,
                 "category": e.category,
                 "snr": e.snr,
-                "seconds": chunk.duration,
+                "seconds": chunk.duration + (STREAM_TAIL if streaming else 0.0),
                 "decode": dt,
+                "endpoint_wait": wait,
             }
         )
     return {"engine": engine, "describe": recognizer.describe(), "load_s": load_s, "rows": rows}
@@ -120,6 +160,10 @@ def report(run: dict) -> dict:
     audio = sum(r["seconds"] for r in rows)
     decode = sum(r["decode"] for r in rows)
     lat = np.array([r["decode"] for r in rows]) * 1000
+    # Streaming only: stream seconds from a command's end to its result.
+    waits = np.array(
+        [r["endpoint_wait"] for r in commands if r["got"] and r["endpoint_wait"] is not None]
+    )
     return {
         "engine": run["engine"],
         "describe": run["describe"],
@@ -140,6 +184,8 @@ def report(run: dict) -> dict:
         "latency_ms_p50": float(np.percentile(lat, 50)) if len(lat) else None,
         "latency_ms_p95": float(np.percentile(lat, 95)) if len(lat) else None,
         "load_s": run["load_s"],
+        "endpoint_wait_ms_p50": float(np.percentile(waits, 50)) * 1000 if len(waits) else None,
+        "endpoint_wait_ms_p95": float(np.percentile(waits, 95)) * 1000 if len(waits) else None,
     }
 
 
@@ -158,6 +204,12 @@ def table(rep: dict) -> str:
         f"real-time factor {rep['real_time_factor']:.3f}   decode latency p50 "
         f"{rep['latency_ms_p50']:.0f} ms, p95 {rep['latency_ms_p95']:.0f} ms   "
         f"load {rep['load_s']:.2f} s",
+        "endpoint wait (streaming, accepted commands): "
+        + (
+            f"p50 {rep['endpoint_wait_ms_p50']:.0f} ms, p95 {rep['endpoint_wait_ms_p95']:.0f} ms"
+            if rep["endpoint_wait_ms_p50"] is not None
+            else "-"
+        ),
         "recall per SNR:  "
         + "  ".join(
             f"{k} {pct(v['recall'])} (n={v['n']})" for k, v in rep["recall_per_snr"].items()
@@ -188,6 +240,12 @@ def main() -> int:
     p.add_argument("--limit", type=int, default=None, help="only the first N files")
     p.add_argument("--json", type=Path, default=None, help="also write the report here")
     p.add_argument("--all-cores", action="store_true", help="do not pin to one core")
+    p.add_argument(
+        "--streaming",
+        action="store_true",
+        help="feed each file as the live loop does (20 ms chunks, 1 s of silence after, "
+        "the engine's own endpointing) instead of as one utterance",
+    )
     args = p.parse_args()
 
     manifest = args.folder / "manifest.jsonl"
@@ -206,7 +264,7 @@ def main() -> int:
     reports = []
     for engine in engines_here(args.engine):
         try:
-            run = run_engine(engine, args.folder, entries, args.threshold)
+            run = run_engine(engine, args.folder, entries, args.threshold, args.streaming)
         except VoicecoachError as err:
             print(f"{engine}: {err.message}", file=sys.stderr)
             continue
@@ -214,7 +272,12 @@ def main() -> int:
         reports.append(rep)
         print(table(rep))
         print()
-    doc = {"folder": str(args.folder), "split": args.split, "engines": reports}
+    doc = {
+        "folder": str(args.folder),
+        "split": args.split,
+        "streaming": args.streaming,
+        "engines": reports,
+    }
     if args.json:
         args.json.write_text(json.dumps(doc, indent=1))
         print(f"report written to {args.json}")
