@@ -2,10 +2,10 @@
 
 A scripted user in an espeak-ng voice (not the coach's) speaks commands at set moments
 of a routine. The microphone signal is that voice, plus the coach's own output as echo
-(a direct path and one reflection, at a level like a small speaker next to the
-microphone) and room noise. It goes through the real recognizer, the real coach and
-the real voice; the clock is virtual, so a session of several minutes runs in a small
-fraction of that. Outputs: ``session.wav`` (what the microphone heard) and
+(a direct path, a wall reflection and a reverberant tail, at a level like a small
+speaker next to the microphone) and room noise. It goes through the real recognizer,
+the real coach and the real voice; the clock is virtual, so a session of several
+minutes runs in a small fraction of that. Outputs: ``session.wav`` (what the microphone heard) and
 ``transcript.jsonl`` (see :class:`~.loop.TranscriptEntry`).
 """
 
@@ -85,6 +85,11 @@ class DemoSettings:
     reflection_gain: float = 0.12
     """A wall reflection, relative to the output."""
     reflection_delay: float = 0.028
+    rt60: float = 0.3
+    """Reverberation time of the room (seconds for the echo's tail to fall 60 dB)."""
+    reverb_ratio: float = 1.0
+    """Energy of the reverberant tail relative to the direct sound (1 = 0 dB, about a
+    metre or two from the speaker in a furnished room)."""
     noise_rms: float = 0.002
     """Room noise (about -54 dBFS)."""
     step: float = 0.02
@@ -228,8 +233,34 @@ class ScriptedUser:
         return out
 
 
+def room_response(settings: DemoSettings, rate: int = ASR_RATE) -> np.ndarray:
+    """The echo path from the speaker to the microphone as an impulse response at ``rate``.
+
+    The direct sound, one wall reflection, and a diffuse tail (noise decaying by 60 dB
+    in ``rt60``, starting after the reflection) with ``reverb_ratio`` times the direct
+    sound's energy.
+    """
+    s = settings
+    n = int((s.reflection_delay + s.rt60) * rate) + 1
+    h = np.zeros(n)
+    h[int(round(s.echo_delay * rate))] += s.echo_gain
+    h[int(round(s.reflection_delay * rate))] += s.reflection_gain
+    if s.reverb_ratio > 0 and s.rt60 > 0:
+        start = int(round(s.reflection_delay * rate)) + 1
+        t = np.arange(n - start) / rate
+        tail = np.random.default_rng(s.seed).normal(0.0, 1.0, n - start)
+        tail *= np.exp(-3.0 * np.log(10.0) * t / s.rt60)  # -60 dB at rt60
+        tail *= s.echo_gain * np.sqrt(s.reverb_ratio / np.sum(tail**2))
+        h[start:] += tail
+    return h
+
+
 class Room:
-    """The microphone signal: user + the coach's echo + noise, recorded as it goes."""
+    """The microphone signal: user + the coach's echo + noise, recorded as it goes.
+
+    The echo is what the speaker played convolved with :func:`room_response`, block by
+    block (overlap-add), so a block's echo rings on into the blocks after it.
+    """
 
     def __init__(self, sink: MemorySink, user: ScriptedUser, settings: DemoSettings) -> None:
         self.sink = sink
@@ -237,6 +268,10 @@ class Room:
         self.settings = settings
         self.rng = np.random.default_rng(settings.seed)
         self.recording: list[np.ndarray] = []
+        self.response = room_response(settings)
+        self._ring = np.zeros(0)  # echo already due to later blocks
+        self._h_fft = np.zeros(0, dtype=complex)  # the response's spectrum, per FFT size
+        self._h_size = 0
 
     def _played(self, start: float, frames: int) -> np.ndarray:
         """What the speaker played from ``start`` for ``frames`` samples at 16 kHz."""
@@ -257,13 +292,28 @@ class Room:
         x = np.arange(frames) * (rate / ASR_RATE)
         return np.interp(x, np.arange(n), out).astype(np.float32)
 
+    def _echo(self, t: float, frames: int) -> np.ndarray:
+        """The echo in the microphone's block from ``t``: this block's playback through
+        the room added to what earlier blocks still ring with."""
+        played = self._played(t, frames).astype(np.float64)
+        h = self.response
+        size = 1 << int(np.ceil(np.log2(frames + len(h))))
+        if self._h_size != size:
+            self._h_fft, self._h_size = np.fft.rfft(h, size), size
+        rings = np.fft.irfft(np.fft.rfft(played, size) * self._h_fft, size)
+        rings = rings[: frames + len(h) - 1]
+        if len(self._ring) < len(rings):
+            self._ring = np.concatenate([self._ring, np.zeros(len(rings) - len(self._ring))])
+        self._ring[: len(rings)] += rings
+        out, self._ring = self._ring[:frames].copy(), self._ring[frames:]
+        return out.astype(np.float32)
+
     def mic(self, t: float, seconds: float) -> AudioChunk:
         """The microphone's block from clock time ``t``."""
         s = self.settings
         frames = int(round(seconds * ASR_RATE))
         signal = self.user.audio(t, frames)
-        signal += s.echo_gain * self._played(t - s.echo_delay, frames)
-        signal += s.reflection_gain * self._played(t - s.reflection_delay, frames)
+        signal += self._echo(t, frames)
         signal += self.rng.normal(0.0, s.noise_rms, frames).astype(np.float32)
         signal = np.clip(signal, -1.0, 1.0)
         self.recording.append(signal)
