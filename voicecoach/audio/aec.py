@@ -1,0 +1,403 @@
+"""Acoustic echo cancellation: take the coach's own voice out of the microphone signal.
+
+On a device with no echo cancellation the microphone hears the coach at about the
+user's level. The endpointer then joins the user's "it hurts" and the coach's count
+into one long span, which the recognizer rejects: a pain report said over the coach
+would be lost. The coach knows exactly what it played, so it can subtract its echo.
+
+- :class:`ReferenceBuffer` keeps what the speaker played as 16 kHz mono samples on the
+  clock (written by :class:`~voicecoach.runtime.doubletalk.TapSink`).
+- :class:`AdaptiveFilter` is a partitioned-block frequency-domain adaptive filter
+  (the "multidelay" filter of Soo and Pang, as in Speex's echo canceller) that learns
+  the path from the speaker to the microphone: output latency, the distance, the
+  room's reflections. It keeps two copies: a *background* filter that always adapts,
+  and a *foreground* filter that makes the output and takes the background's
+  coefficients only while they cancel better. When the user talks over the coach the
+  background filter goes astray (the user's voice looks like a changed echo path);
+  the foreground one does not follow it, and the background is reset to the
+  foreground once it is clearly worse. So double talk neither hurts the user's voice
+  nor undoes what was learned.
+- :class:`EchoCanceller` runs the filter on the microphone's chunks, reading the
+  reference at the chunks' clock times.
+
+What it cannot do: remove echo that is not a linear function of what was played
+(a distorting speaker, clipping), echo arriving later than the filter's length, or
+echo when the reference's timing is off by more than ``lead`` (the reference is then
+later than the echo, and no causal filter can predict it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from .chunk import ASR_RATE, AudioChunk
+
+
+@dataclass(frozen=True)
+class AecSettings:
+    """How the echo canceller is built."""
+
+    block: int = 160
+    """Samples per filter block at 16 kHz (10 ms): the unit of adaptation."""
+    length: float = 0.4
+    """Seconds of echo path the filter models (output-delay error, room reverberation)."""
+    lead: float = 0.05
+    """Seconds the reference is read ahead of the microphone, so an echo up to this much
+    *earlier* than the playback time the sink reported is still cancelled."""
+    suppress: bool = True
+    """Take blocks that hold only residual echo down to the room's noise
+    (:class:`ResidualSuppressor`)."""
+    suppress_margin: float = 4.0
+    """A block is taken for residual echo while its energy is under this many times
+    what the echo estimate predicts is left (plus noise); lower keeps more of a quiet
+    user's voice over the coach and lets more echo through."""
+    step: float = 0.5
+    """Normalised step size of the background filter (0 < step < 1; larger adapts
+    faster and follows the user's voice more during double talk)."""
+
+    def __post_init__(self) -> None:
+        if self.block <= 0 or self.length <= 0 or self.lead < 0:
+            raise ValueError("block and length must be positive, lead not negative")
+        if not 0 < self.step < 2:
+            raise ValueError("step must be between 0 and 2")
+
+    @property
+    def partitions(self) -> int:
+        """Number of blocks the filter spans."""
+        return max(1, math.ceil(self.length * ASR_RATE / self.block))
+
+
+class ReferenceBuffer:
+    """What the speaker played, as 16 kHz mono float samples indexed by clock time.
+
+    Sample ``i`` plays at clock time ``i / 16000``. Only the last ``keep`` seconds are
+    kept; reading outside what was written gives silence.
+    """
+
+    def __init__(self, keep: float = 30.0) -> None:
+        self.size = int(keep * ASR_RATE)
+        self._buf = np.zeros(self.size, dtype=np.float32)
+        self._last = 0  # one past the highest sample index written
+        self._first = 0  # lowest index still held
+
+    @staticmethod
+    def index(t: float) -> int:
+        """Sample index of clock time ``t``."""
+        return int(round(t * ASR_RATE))
+
+    def add(self, start: float, samples: np.ndarray) -> None:
+        """Mix ``samples`` (16 kHz mono float) in from clock time ``start``."""
+        i = self.index(start)
+        n = len(samples)
+        if n == 0:
+            return
+        if n > self.size:  # only the newest part fits
+            samples, i, n = samples[-self.size :], i + n - self.size, self.size
+        end = i + n
+        if end > self._last:
+            self._clear(max(self._last, end - self.size), end)  # recycled slots
+            self._last = end
+            self._first = max(self._first, end - self.size)
+        lo = max(i, self._first)
+        if lo >= end:
+            return
+        pos = np.arange(lo, end) % self.size
+        self._buf[pos] += samples[lo - i :]
+
+    def read(self, start: int, n: int) -> np.ndarray:
+        """``n`` samples from sample index ``start`` (silence where nothing is held)."""
+        out = np.zeros(n, dtype=np.float32)
+        lo, hi = max(start, self._first), min(start + n, self._last)
+        if hi > lo:
+            out[lo - start : hi - start] = self._buf[np.arange(lo, hi) % self.size]
+        return out
+
+    def clear_from(self, t: float) -> None:
+        """Forget everything from clock time ``t`` on (the speaker was silenced)."""
+        i = max(self.index(t), self._first)
+        if i < self._last:
+            self._clear(i, self._last)
+            self._last = i
+
+    def _clear(self, lo: int, hi: int) -> None:
+        if hi > lo:
+            self._buf[np.arange(lo, hi) % self.size] = 0.0
+
+
+def _lowpass_taps(cutoff: float, half: int = 24) -> np.ndarray:
+    """A Hann-windowed sinc low-pass; ``cutoff`` as a fraction of the sample rate."""
+    n = np.arange(-half, half + 1)
+    taps = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hanning(2 * half + 1)
+    return (taps / taps.sum()).astype(np.float32)
+
+
+def to_reference(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Mono float samples at ``rate`` -> 16 kHz, low-passed below 7.6 kHz first.
+
+    Linear interpolation alone would fold the voice's 8-11 kHz into the band as
+    aliases that the microphone's signal does not have, and the filter cannot cancel.
+    """
+    x = np.asarray(samples, dtype=np.float32)
+    if rate == ASR_RATE or len(x) == 0:
+        return x
+    if rate > ASR_RATE:
+        x = np.convolve(x, _lowpass_taps(0.95 * (ASR_RATE / 2) / rate), mode="same")
+    n_out = int(round(len(x) * ASR_RATE / rate))
+    pos = np.arange(n_out, dtype=np.float64) * (rate / ASR_RATE)
+    return np.interp(pos, np.arange(len(x)), x).astype(np.float32)
+
+
+class AdaptiveFilter:
+    """Two-path partitioned-block frequency-domain NLMS filter (see the module doc).
+
+    :meth:`process` takes one block of microphone and reference samples and returns the
+    microphone block with the predicted echo taken out.
+    """
+
+    def __init__(self, settings: AecSettings | None = None) -> None:
+        self.settings = settings or AecSettings()
+        n, p = self.settings.block, self.settings.partitions
+        self.n = n
+        bins = n + 1
+        self._x_prev = np.zeros(n, dtype=np.float64)
+        self._X = np.zeros((p, bins), dtype=np.complex128)  # newest block first
+        self._power = np.zeros((p, bins))  # |X|^2 per partition, for the normalisation
+        self.foreground = np.zeros((p, bins), dtype=np.complex128)
+        self.background = np.zeros((p, bins), dtype=np.complex128)
+        self._davg1 = self._davg2 = self._dvar1 = self._dvar2 = 0.0
+        # Regularisation: reference power below about -60 dBFS per bin adapts nothing.
+        self._delta = 2 * n * 1e-6 * p
+        self.echo = np.zeros(n)
+        """The foreground's echo estimate of the last block (what it subtracted)."""
+        self.adapted = False
+        """True once the filter has adapted about its own length's worth."""
+        self._adapt_sum = 0.0
+        self._e_prev = np.zeros(n)
+        self._y_prev = np.zeros(n)
+        self._pey = 0.0
+        self._pyy = 1e-12
+        self.copies = 0
+        """Times the foreground took the background's coefficients."""
+        self.resets = 0
+        """Times the background was reset to the foreground (it had gone astray)."""
+
+    def _echo(self, weights: np.ndarray) -> np.ndarray:
+        y = np.fft.irfft(np.sum(weights * self._X, axis=0), 2 * self.n)
+        return y[self.n :]
+
+    def process(self, mic: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        """One block: ``mic`` and ``ref`` of :attr:`n` float samples -> the residual."""
+        n = self.n
+        ref = np.asarray(ref, dtype=np.float64)
+        mic = np.asarray(mic, dtype=np.float64)
+        spectrum = np.fft.rfft(np.concatenate([self._x_prev, ref]))
+        self._x_prev = ref
+        self._X = np.roll(self._X, 1, axis=0)
+        self._X[0] = spectrum
+        self._power = np.roll(self._power, 1, axis=0)
+        self._power[0] = spectrum.real**2 + spectrum.imag**2
+
+        y_f = self._echo(self.foreground)
+        y_b = self._echo(self.background)
+        e_f = mic - y_f
+        e_b = mic - y_b
+
+        # Background: normalised LMS in the frequency domain, gradient constrained to
+        # the first half of each partition (a linear, not circular, convolution), at a
+        # rate per frequency that falls when the error holds more than residual echo.
+        err = np.fft.rfft(np.concatenate([np.zeros(n), e_b]))
+        norm = np.sum(self._power, axis=0) + self._delta
+        rate = self._rate(mic, ref, e_f, y_f)
+        grad = np.conj(self._X) * (err * rate / norm)
+        g = np.fft.irfft(grad, 2 * n, axis=1)
+        g[:, n:] = 0.0
+        self.background += np.fft.rfft(g, axis=1)
+
+        self._choose(e_f, e_b, y_f - y_b)
+        self.echo = y_f
+        return e_f.astype(np.float32)
+
+    def _rate(
+        self, mic: np.ndarray, ref: np.ndarray, e_f: np.ndarray, y_f: np.ndarray
+    ) -> np.ndarray | float:
+        """Step size per frequency bin: high while the error is mostly echo, low while
+        the user talks over the coach (double talk).
+
+        The share of echo left in the error is judged as in Speex: a *leak* factor,
+        how much of the echo estimate's power spectrum still shows in the error's
+        (their covariance over bins, smoothed), times the echo estimate. Until the
+        filter has adapted a filter's length worth, the rate follows the reference's
+        energy against the error's instead (the leak means nothing yet).
+        """
+        n = self.n
+        s_xx = float(ref @ ref)
+        s_ee = float(e_f @ e_f) + 1e-10
+        s_yy = float(y_f @ y_f)
+        step = self.settings.step
+        if not self.adapted:
+            r = step * min(1.0, 0.25 * s_xx / s_ee)
+            self._adapt_sum += r
+            if self._adapt_sum > self.settings.partitions:
+                self.adapted = True
+            return r
+        window = np.hanning(2 * n)
+        ep = np.abs(np.fft.rfft(window * np.concatenate([self._e_prev, e_f]))) ** 2
+        yp = np.abs(np.fft.rfft(window * np.concatenate([self._y_prev, y_f]))) ** 2
+        self._e_prev, self._y_prev = e_f, y_f
+        de, dy = ep - ep.mean(), yp - yp.mean()
+        a = min(0.05 * s_yy / s_ee, 0.05)
+        self._pey = (1 - a) * self._pey + a * float(de @ dy)
+        self._pyy = max((1 - a) * self._pyy + a * float(dy @ dy), 1e-12)
+        leak = min(max(self._pey / self._pyy, 0.005), 1.0)
+        rer = min((1e-4 * s_xx + 3.0 * leak * s_yy) / s_ee, 0.5)
+        residual = leak * yp
+        share = (0.7 * residual + 0.3 * rer * ep) / (ep + 1e-10)
+        return step * np.minimum(share, 1.0)
+
+    def _choose(self, e_f: np.ndarray, e_b: np.ndarray, diff: np.ndarray) -> None:
+        """Copy background -> foreground when it cancels better, or reset it when worse.
+
+        The test weighs the gap between the two errors' energies against how much the
+        two filters' outputs differ, over one block and two smoothed horizons, so a
+        chance difference in one block does not flip the filters.
+        """
+        s_ff = float(e_f @ e_f)
+        s_ee = float(e_b @ e_b)
+        s_bf = float(diff @ diff)
+        gap = s_ff - s_ee
+        self._davg1 = 0.6 * self._davg1 + 0.4 * gap
+        self._davg2 = 0.85 * self._davg2 + 0.15 * gap
+        self._dvar1 = 0.36 * self._dvar1 + 0.16 * s_ff * s_bf
+        self._dvar2 = 0.7225 * self._dvar2 + 0.0225 * s_ff * s_bf
+        better = (
+            gap * abs(gap) > s_ff * s_bf
+            or self._davg1 * abs(self._davg1) > 0.5 * self._dvar1
+            or self._davg2 * abs(self._davg2) > 0.25 * self._dvar2
+        )
+        worse = (
+            -gap * abs(gap) > 8 * s_ff * s_bf
+            or -self._davg1 * abs(self._davg1) > 4 * self._dvar1
+            or -self._davg2 * abs(self._davg2) > 4 * self._dvar2
+        )
+        if better and s_bf > 0:
+            self.foreground[:] = self.background
+            self.copies += 1
+        elif worse:
+            self.background[:] = self.foreground
+            self.resets += 1
+        else:
+            return
+        self._davg1 = self._davg2 = self._dvar1 = self._dvar2 = 0.0
+
+
+class ResidualSuppressor:
+    """Replaces blocks that hold nothing but what is left of the echo with room noise.
+
+    A linear filter leaves echo some 15-25 dB down: quiet, but still speech to a voice
+    activity detector, which then opens an utterance on it or joins it to the user's
+    words. Turning it down is not enough (a detector that normalises level still
+    hears speech in it), so such a block is swapped for comfort noise at the room's
+    noise floor. Per 10 ms block, the residual's energy is compared with what the
+    echo estimate predicts is left of it (the median ratio over the last seconds of
+    the coach's speech: the user rarely talks over it) plus the room's noise. A block
+    within ``margin`` of that is replaced; a block clearly above it (the user talking)
+    passes unchanged, from its first block on.
+    """
+
+    def __init__(self, margin: float = 4.0, history: int = 500, seed: int = 0) -> None:
+        self.margin = margin
+        self._ratios: deque[float] = deque(maxlen=history)
+        self._noise: float | None = None
+        self._gain = 1.0
+        self._rng = np.random.default_rng(seed)
+        self.replaced = 0
+        """Blocks replaced (wholly or partly) with comfort noise."""
+
+    def process(self, residual: np.ndarray, echo: np.ndarray) -> np.ndarray:
+        """One block: the residual after the filter, and the echo it subtracted."""
+        s_ee = float(residual @ residual) + 1e-12
+        s_yy = float(echo @ echo)
+        if self._noise is None:
+            self._noise = s_ee
+        if s_yy < 0.1 * self._noise:
+            # The coach is quiet: track the room's noise (down at once, up slowly).
+            self._noise = min(s_ee, 0.98 * self._noise + 0.02 * s_ee)
+            self._gain = 1.0
+            return residual
+        self._ratios.append(min(s_ee / s_yy, 1.0))
+        ratio = float(np.median(self._ratios))
+        expected = ratio * s_yy + self._noise
+        gain = 1.0 if s_ee > self.margin * expected else 0.0  # 1: someone is talking
+        # Open at once, close over a few blocks (no clicks at the end of a word).
+        self._gain = gain if gain >= self._gain else 0.5 * self._gain
+        if self._gain >= 1.0:
+            return residual
+        self.replaced += 1
+        level = math.sqrt(self._noise / len(residual) * (1.0 - self._gain**2))
+        comfort = self._rng.normal(0.0, level, len(residual))
+        return self._gain * residual + comfort
+
+
+class EchoCanceller:
+    """Takes the played reference out of 16 kHz mono microphone chunks on the clock.
+
+    Chunks of any length go in; what comes out is whole filter blocks, so a chunk may
+    come out shorter or longer than it went in (a few milliseconds are held back), with
+    its timestamp at its first sample. A gap or jump in the chunks' times restarts the
+    block grid there; the filter keeps what it learned.
+    """
+
+    def __init__(self, reference: ReferenceBuffer, settings: AecSettings | None = None) -> None:
+        self.reference = reference
+        self.settings = settings or AecSettings()
+        self.filter = AdaptiveFilter(self.settings)
+        self.suppressor = (
+            ResidualSuppressor(self.settings.suppress_margin) if self.settings.suppress else None
+        )
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._start: int | None = None  # sample index (clock) of _pending[0]
+        self._lead = int(round(self.settings.lead * ASR_RATE))
+
+    def process(self, chunk: AudioChunk) -> AudioChunk | None:
+        """The chunk with the echo removed, or None while less than a block is held."""
+        if chunk.rate != ASR_RATE or chunk.channels != 1:
+            raise ValueError("the echo canceller takes 16 kHz mono chunks")
+        samples = chunk.samples()[:, 0]
+        first = ReferenceBuffer.index(chunk.timestamp)
+        expected = None if self._start is None else self._start + len(self._pending)
+        if expected is None or abs(first - expected) > self.settings.block:
+            self._pending = samples
+            self._start = first
+        else:
+            self._pending = np.concatenate([self._pending, samples])
+        assert self._start is not None
+        n = self.filter.n
+        blocks = len(self._pending) // n
+        if blocks == 0:
+            return None
+        out = np.empty(blocks * n, dtype=np.float32)
+        for b in range(blocks):
+            at = self._start + b * n
+            ref = self.reference.read(at + self._lead, n)
+            residual = self.filter.process(self._pending[b * n : (b + 1) * n], ref)
+            if self.suppressor is not None:
+                residual = self.suppressor.process(residual, self.filter.echo)
+            out[b * n : (b + 1) * n] = residual
+        start = self._start
+        self._pending = self._pending[blocks * n :]
+        self._start += blocks * n
+        return AudioChunk.from_float(out, ASR_RATE, start / ASR_RATE)
+
+
+__all__ = [
+    "AdaptiveFilter",
+    "AecSettings",
+    "EchoCanceller",
+    "ReferenceBuffer",
+    "ResidualSuppressor",
+    "to_reference",
+]
