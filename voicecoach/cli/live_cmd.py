@@ -52,6 +52,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the system cancels the speaker's echo (PulseAudio/PipeWire module-echo-cancel): "
         "let every command interrupt the coach, not only stop, pause and it hurts",
     )
+    p.add_argument(
+        "--no-echo-canceller",
+        action="store_true",
+        help="do not subtract the coach's own voice from the microphone signal "
+        "(on by default unless --echo-cancelled)",
+    )
     p.add_argument("--log", type=Path, default=None, help="session log database")
     p.add_argument("--no-resume", action="store_true", help="do not offer to continue")
     add_voice_arguments(p)
@@ -85,9 +91,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("demo-out"), metavar="DIR")
     p.add_argument("--routine", default=DEMO_ROUTINE, help="routine id (default: %(default)s)")
     p.add_argument("--echo-cancelled", action="store_true", help="as for run")
+    p.add_argument("--no-echo-canceller", action="store_true", help="as for run")
     _add_engine(p)
     add_voice_arguments(p)
     p.set_defaults(func=run_demo_cmd)
+
+
+def live_settings(args: argparse.Namespace) -> LiveSettings:
+    """The live loop's settings from ``run``'s or ``demo``'s arguments."""
+    return LiveSettings(echo_cancelled=args.echo_cancelled, cancel_echo=not args.no_echo_canceller)
 
 
 def load_recognizer(engine: str) -> Recognizer:
@@ -123,7 +135,7 @@ def run_live(args: argparse.Namespace) -> int:
 
     routine = get_routine(args.routine)
     voice = voice_settings(args)
-    live = LiveSettings(echo_cancelled=args.echo_cancelled)
+    live = live_settings(args)
     sd = import_sounddevice()
     # Devices first: on a machine without any, fail before loading models.
     mic_info = find_device(_device(args.input_device), "input", sd)
@@ -325,7 +337,7 @@ def run_demo_cmd(args: argparse.Namespace) -> int:
         recognizer,
         make_speaker,
         args.out,
-        live=LiveSettings(echo_cancelled=args.echo_cancelled),
+        live=live_settings(args),
     )
     print(result.summary())
     return 0

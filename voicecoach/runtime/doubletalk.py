@@ -28,6 +28,7 @@ from collections import deque
 
 import numpy as np
 
+from ..audio.aec import ReferenceBuffer, to_reference
 from ..audio.chunk import AudioChunk
 from ..audio.sinks import Clock, Sink
 
@@ -50,7 +51,12 @@ def _binned_power(samples: np.ndarray, start: float, rate: int) -> tuple[int, np
 
 
 class TapSink:
-    """A :class:`~voicecoach.audio.sinks.Sink` that remembers the power of what it plays."""
+    """A :class:`~voicecoach.audio.sinks.Sink` that remembers what it plays.
+
+    It keeps the power per 20 ms frame (for :class:`DoubleTalk`) and the samples
+    themselves at 16 kHz in :attr:`played` (for the echo canceller), both placed at
+    the clock time they are expected to leave the speaker.
+    """
 
     def __init__(self, inner: Sink, keep: float = 60.0) -> None:
         self.inner = inner
@@ -58,6 +64,8 @@ class TapSink:
         self.keep = keep
         self._power: dict[int, float] = {}
         self._end = -math.inf
+        self.played = ReferenceBuffer(keep)
+        """What was played, as 16 kHz mono samples on the clock."""
 
     # The Sink protocol, forwarded.
 
@@ -70,6 +78,7 @@ class TapSink:
         first, power = _binned_power(samples, start, chunk.rate)
         for i, p in enumerate(power):
             self._power[first + i] = self._power.get(first + i, 0.0) + float(p)
+        self.played.add(start, to_reference(samples, chunk.rate))
         self._end = start + chunk.duration
         old = int((now - self.keep) / FRAME)
         for k in [k for k in self._power if k < old]:
@@ -86,6 +95,7 @@ class TapSink:
         cut = int(math.ceil(now / FRAME))
         for k in [k for k in self._power if k >= cut]:
             del self._power[k]
+        self.played.clear_from(now)
         self._end = now
         self.inner.stop()
 

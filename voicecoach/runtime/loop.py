@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..asr.base import Recognition, Recognizer
+from ..audio.aec import EchoCanceller
 from ..audio.chunk import AudioChunk
 from ..audio.sinks import Clock, Sink, audible
 from ..commands import SAFETY_INTENTS, Intent
@@ -109,6 +110,10 @@ class LiveSession:
         self.timers = TimerTable()
         self.echo = EchoGuard(self.settings)
         self.doubletalk = DoubleTalk(self.tap, self.settings.double_talk_factor)
+        self.canceller: EchoCanceller | None = None
+        """Takes the coach's echo out of the microphone signal (None: not done here)."""
+        if self.settings.cancel_echo and not self.settings.echo_cancelled:
+            self.canceller = EchoCanceller(self.tap.played)
         self.origin = clock()
         """Clock time of session time 0 (transcript times are relative to it)."""
         self.acted: list[CommandHeard] = []
@@ -181,8 +186,15 @@ class LiveSession:
         """Run the recognizer on a 16 kHz mono chunk stamped with clock time; act on it."""
         if self.coach.finished:
             return
-        self._last_chunk_end = chunk.end
+        # The double-talk check compares the microphone as it is with what was played;
+        # the recognizer hears what is left once the coach's echo is taken out.
         self.doubletalk.feed(chunk)
+        if self.canceller is not None:
+            cleaned = self.canceller.process(chunk)
+            if cleaned is None:
+                return
+            chunk = cleaned
+        self._last_chunk_end = chunk.end
         try:
             results = self.recognizer.accept(chunk)
         except Exception as err:
@@ -395,6 +407,8 @@ class LiveSession:
         self.tap = TapSink(sink)
         self.speaker.sink = self.tap
         self.doubletalk.tap = self.tap
+        if self.canceller is not None:
+            self.canceller.reference = self.tap.played  # what it learned still holds
         self.echo.stopped(now)
         if self._playing:
             # Playback is in order: the last one finished means all of them did.

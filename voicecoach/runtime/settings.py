@@ -13,6 +13,11 @@ class LiveSettings:
     """True when the system cancels the speaker's echo in the microphone signal
     (PulseAudio/PipeWire ``module-echo-cancel``): every command may then barge in.
     False (default): while the coach is audible only stop, pause and it hurts act."""
+    cancel_echo: bool = True
+    """Subtract the coach's own voice from the microphone signal before recognition
+    (:mod:`voicecoach.audio.aec`, with what the speaker played as the reference), so a
+    command said over the coach is heard on its own. Not done when ``echo_cancelled``
+    (the system already does it)."""
     echo_tail: float = 0.4
     """Seconds after the speaker's last sample during which the room still echoes it."""
     echo_slack: float = 1.0
