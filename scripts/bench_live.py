@@ -100,7 +100,9 @@ def child(args: argparse.Namespace) -> None:
         inner_stop()
 
     sink.play, sink.stop = play, stop  # type: ignore[method-assign]
-    recognizer = load_recognizer(AsrSettings(engine=args.engine))
+    recognizer = load_recognizer(
+        AsrSettings(engine=args.engine, phrase_silence=args.phrase_silence)
+    )
     # Where the reply latency goes: each accept() call that returned a result, with
     # the clock when it started and returned and the stream time its chunk ends at.
     accepts: list[dict] = []
@@ -460,6 +462,7 @@ def main() -> int:
     p.add_argument("--barge-ins", type=int, default=8, help="stop/pause said over the coach")
     p.add_argument("--listen", type=float, default=10.0, help="seconds of quiet for the CPU")
     p.add_argument("--engine", default="pocketsphinx")
+    p.add_argument("--phrase-silence", type=float, default=None, help="AsrSettings.phrase_silence")
     p.add_argument("--max-minutes", type=float, default=12.0, help="end the scenario then")
     p.add_argument("--json", type=Path, default=None, help="also write the report here")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -476,6 +479,8 @@ def main() -> int:
         cmd = [sys.executable, __file__, "--child", "--folder", tmp]
         cmd += ["--commands", str(args.commands), "--barge-ins", str(args.barge_ins)]
         cmd += ["--listen", str(args.listen), "--engine", args.engine]
+        if args.phrase_silence is not None:
+            cmd += ["--phrase-silence", str(args.phrase_silence)]
         cmd += ["--max-minutes", str(args.max_minutes)]
         launch = time.time()
         proc = subprocess.run(cmd, env=dev.env(), capture_output=True, text=True, cwd=ROOT)

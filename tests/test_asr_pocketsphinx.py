@@ -165,7 +165,8 @@ def test_set_active_leaves_other_commands_unacted(
 def test_long_speech_is_cut_and_not_a_command(speech: dict) -> None:
     rec = PocketSphinxRecognizer(settings=AsrSettings(max_utterance=1.0))
     # Three words with no pause between them: one span of speech over a second long.
-    talk = np.concatenate([speech["where am i"], speech["it hurts"], speech["repeat"]])
+    # (With espeak-ng's trailing silence, each would be a whole command of its own.)
+    talk = np.concatenate([trim(speech[w]) for w in ("where am i", "it hurts", "repeat")])
     results = stream(rec, with_room(np.concatenate([silence(0.5), talk, silence(1.0)])))
     assert results and all(r.intent is None for r in results)
     assert rec.recognize_utterance(AudioChunk.from_float(talk, ASR_RATE)).intent is None
@@ -181,7 +182,7 @@ def test_reset_drops_the_utterance_in_progress(rec: PocketSphinxRecognizer, spee
 
 
 def test_flush_finishes_an_utterance(rec: PocketSphinxRecognizer, speech: dict) -> None:
-    audio = with_room(np.concatenate([silence(0.5), speech["yes"]]))
+    audio = with_room(np.concatenate([silence(0.5), trim(speech["yes"])]))
     first = rec.accept(AudioChunk.from_float(audio, ASR_RATE, 0.0))
     assert first == []  # still in speech: no end seen yet
     assert [r.intent for r in rec.flush()] == [Intent.YES]
@@ -243,3 +244,63 @@ def test_recognize_cli_any_format_and_bad_files(tmp_path: Path, speech: dict) ->
     plain = run_cli("--engine", "pocketsphinx", str(stereo44))
     assert plain.returncode == 0
     assert plain.stdout.split("\t")[:2] == [str(stereo44), "stop"]
+
+
+# ------------------------------------------------- endpointing: short and long silence
+
+
+def trim(audio: np.ndarray) -> np.ndarray:
+    """espeak-ng's audio without its trailing silence (about 0.4 s)."""
+    loud = np.flatnonzero(np.abs(audio) > 0.02)
+    return audio[: loud[-1] + int(0.02 * ASR_RATE)]
+
+
+def results_at(rec: Recognizer, audio: np.ndarray) -> list[tuple[Recognition, float]]:
+    """Stream ``audio`` as the microphone does (20 ms chunks from time 0); each result
+    with the stream time of the end of the chunk it came out with."""
+    out = []
+    block = int(0.02 * ASR_RATE)
+    for i in range(0, len(audio), block):
+        chunk = AudioChunk.from_float(audio[i : i + block], ASR_RATE, i / ASR_RATE)
+        out += [(r, chunk.end) for r in rec.accept(chunk)]
+    return out + [(r, len(audio) / ASR_RATE) for r in rec.flush()]
+
+
+@pytest.fixture(scope="module")
+def go_words() -> dict[str, np.ndarray]:
+    return {w: espeak(w) for w in ("go", "back", "go back")}
+
+
+def test_a_whole_command_ends_after_the_short_silence(speech: dict) -> None:
+    audio = with_room(np.concatenate([silence(0.5), trim(speech["next"]), silence(1.0)]))
+    quick = PocketSphinxRecognizer(settings=AsrSettings(vad_silence=0.3, phrase_silence=0.15))
+    slow = PocketSphinxRecognizer(settings=AsrSettings(vad_silence=0.3))  # the default: off
+    [(r, at)] = results_at(quick, audio)
+    [(r_slow, at_slow)] = results_at(slow, audio)
+    assert (r.intent, r.text) == (r_slow.intent, r_slow.text) == (Intent.NEXT, "next")
+    assert r.start == pytest.approx(r_slow.start) and r.end == pytest.approx(r_slow.end)
+    # The end is where the detector heard the speech end (its hangover and one silent
+    # frame after the word); the result comes within the short silence, measured on
+    # the decoder's alignment, instead of after the long one.
+    assert r.end < 0.5 + len(trim(speech["next"])) / ASR_RATE + 0.3
+    assert at - r.end <= 0.15
+    assert at_slow - r_slow.end >= 0.25
+
+
+def test_go_is_not_cut_before_back(go_words: dict) -> None:
+    rec = PocketSphinxRecognizer(settings=AsrSettings(phrase_silence=0.15))
+    audio = with_room(np.concatenate([silence(0.5), trim(go_words["go back"]), silence(1.0)]))
+    assert [(r.intent, r.text) for r, _ in results_at(rec, audio)] == [(Intent.PREVIOUS, "go back")]
+    # A pause after "go" long enough for an early end: "go" is no whole command, so the
+    # utterance carries on and is still one, "go back".
+    paused = [silence(0.5), trim(go_words["go"]), silence(0.3), trim(go_words["back"])]
+    audio = with_room(np.concatenate([*paused, silence(1.0)]))
+    assert [(r.intent, r.text) for r, _ in results_at(rec, audio)] == [(Intent.PREVIOUS, "go back")]
+
+
+def test_go_alone_waits_for_the_long_silence(go_words: dict) -> None:
+    rec = PocketSphinxRecognizer(settings=AsrSettings(vad_silence=0.3, phrase_silence=0.15))
+    audio = with_room(np.concatenate([silence(0.5), trim(go_words["go"]), silence(1.0)]))
+    [(r, at)] = results_at(rec, audio)
+    assert (r.intent, r.text) == (Intent.RESUME, "go")
+    assert at - r.end >= 0.25
