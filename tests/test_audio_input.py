@@ -74,6 +74,24 @@ def test_blocks_become_16k_mono_with_continuous_timestamps() -> None:
     assert np.argmax(spectrum) * ASR_RATE / 8000 == pytest.approx(440, abs=5)
 
 
+def test_what_a_48k_microphone_hears_above_8k_is_not_folded_into_the_band() -> None:
+    # Without a low-pass before decimation, 12 kHz at 48 kHz would come out as 4 kHz.
+    t = np.arange(48_000) / 48_000
+    levels = {}
+    for freq in (1000, 7000, 12_000, 19_000):
+        tone = (0.5 * np.sin(2 * np.pi * freq * t) * 32767).astype(np.int16)
+        conv = BlockConverter(48_000, 1)
+        block = tone[:, None]  # (frames, channels), as sounddevice delivers
+        chunks = [
+            conv.convert(block[i : i + 960], (i + 960) / 48_000) for i in range(0, 48_000, 960)
+        ]
+        samples = np.concatenate([c.samples()[:, 0] for c in chunks])[1000:]
+        levels[freq] = float(np.std(samples)) / (0.5 / np.sqrt(2))
+    assert levels[1000] == pytest.approx(1.0, abs=0.02)
+    assert levels[7000] > 0.8  # the voice band is kept
+    assert levels[12_000] < 0.01 and levels[19_000] < 0.01
+
+
 def test_late_blocks_reanchor_the_timestamps() -> None:
     conv = BlockConverter(16_000, 1, resync_after=0.25)
     block = np.zeros((320, 1), dtype=np.int16)

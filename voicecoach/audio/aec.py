@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunk import ASR_RATE, AudioChunk
+from .chunk import ASR_RATE, AudioChunk, lowpass_taps
 
 
 @dataclass(frozen=True)
@@ -128,13 +128,6 @@ class ReferenceBuffer:
             self._buf[np.arange(lo, hi) % self.size] = 0.0
 
 
-def _lowpass_taps(cutoff: float, half: int = 24) -> np.ndarray:
-    """A Hann-windowed sinc low-pass; ``cutoff`` as a fraction of the sample rate."""
-    n = np.arange(-half, half + 1)
-    taps = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hanning(2 * half + 1)
-    return (taps / taps.sum()).astype(np.float32)
-
-
 def to_reference(samples: np.ndarray, rate: int) -> np.ndarray:
     """Mono float samples at ``rate`` -> 16 kHz, low-passed below 7.6 kHz first.
 
@@ -145,7 +138,7 @@ def to_reference(samples: np.ndarray, rate: int) -> np.ndarray:
     if rate == ASR_RATE or len(x) == 0:
         return x
     if rate > ASR_RATE:
-        x = np.convolve(x, _lowpass_taps(0.95 * (ASR_RATE / 2) / rate), mode="same")
+        x = np.convolve(x, lowpass_taps(0.95 * (ASR_RATE / 2) / rate), mode="same")
     n_out = int(round(len(x) * ASR_RATE / rate))
     pos = np.arange(n_out, dtype=np.float64) * (rate / ASR_RATE)
     return np.interp(pos, np.arange(len(x)), x).astype(np.float32)

@@ -86,8 +86,23 @@ def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
     return np.interp(x_out, np.arange(len(samples)), samples).astype(np.float32)
 
 
+def lowpass_taps(cutoff: float, half: int = 24) -> np.ndarray:
+    """A Hann-windowed sinc low-pass of ``2 * half + 1`` taps; ``cutoff`` as a fraction
+    of the sample rate (0.5 = Nyquist)."""
+    n = np.arange(-half, half + 1)
+    taps = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hanning(2 * half + 3)[1:-1]
+    return (taps / taps.sum()).astype(np.float32)
+
+
 class StreamResampler:
-    """Linear resampler that keeps its phase across chunks (no seams, no drift)."""
+    """Linear resampler that keeps its phase across chunks (no seams, no drift).
+
+    Going down in rate, the input is low-passed first (a streaming FIR, just under the
+    new Nyquist frequency): interpolation alone folds everything between the new and
+    the old Nyquist frequency into the band (a 48 kHz microphone's 8-24 kHz into 0-8
+    kHz), which is noise to the recognizer and echo the echo canceller cannot model.
+    The filter delays the signal by ``half`` input samples (0.5 ms at 48 kHz).
+    """
 
     def __init__(self, src_rate: int, dst_rate: int) -> None:
         self.src_rate = src_rate
@@ -95,12 +110,25 @@ class StreamResampler:
         self._step = src_rate / dst_rate
         self._pos = 0.0  # position of the next output sample, in input samples of _buf
         self._buf = np.zeros(0, dtype=np.float32)
+        self._taps: np.ndarray | None = None
+        if dst_rate < src_rate:
+            half = max(16, int(round(16 * src_rate / dst_rate)))
+            self._taps = lowpass_taps(0.47 * dst_rate / src_rate, half)
+            self._history = np.zeros(2 * half, dtype=np.float32)  # the filter's state
+
+    def _lowpass(self, samples: np.ndarray) -> np.ndarray:
+        if self._taps is None:
+            return samples
+        joined = np.concatenate([self._history, samples])
+        self._history = joined[len(joined) - len(self._history) :]
+        return np.convolve(joined, self._taps, mode="valid").astype(np.float32)
 
     def process(self, samples: np.ndarray) -> np.ndarray:
         """Feed mono float samples, get the resampled ones available so far."""
         if self.src_rate == self.dst_rate:
             return np.asarray(samples, dtype=np.float32)
-        self._buf = np.concatenate([self._buf, np.asarray(samples, dtype=np.float32)])
+        filtered = self._lowpass(np.asarray(samples, dtype=np.float32))
+        self._buf = np.concatenate([self._buf, filtered])
         last = len(self._buf) - 1
         if last < 1 or self._pos > last:
             return np.zeros(0, dtype=np.float32)
