@@ -177,6 +177,19 @@ pcm.{MIC_DEVICE} {{
     return AlsaDuplexDevice(config, output, mic, rate, mic_rate, mic_channels)
 
 
+def bandlimited(signal: np.ndarray, positions: np.ndarray, half: int = 16) -> np.ndarray:
+    """``signal`` read at fractional ``positions`` by windowed-sinc interpolation.
+
+    What a loudspeaker's DAC and a microphone's ADC do: linear interpolation would add
+    images of the voice above its Nyquist frequency, which the product's own resampling
+    then folds back into the band (echo no real room makes)."""
+    base = np.floor(positions).astype(np.int64)
+    k = np.arange(-half + 1, half + 1)
+    offsets = positions[:, None] - (base[:, None] + k[None, :])
+    weights = np.sinc(offsets) * (0.5 + 0.5 * np.cos(np.pi * offsets / half))
+    return np.sum(signal[base[:, None] + k[None, :]] * weights, axis=1)
+
+
 class PacedPipes:
     """Real-time pacing for a :func:`make_duplex_device` made with ``paced=True``.
 
@@ -274,9 +287,9 @@ class PacedPipes:
             for g, d in ((gain, delay), (0.4 * gain, delay + 0.025)):
                 t = self.mic_time - d + np.arange(self.block) / mic_rate
                 idx = t * rate - base
-                ok = (idx >= 0) & (idx < len(played) - 1)
+                ok = (idx >= 16) & (idx < len(played) - 17)
                 if ok.any():
-                    out[ok] += g * np.interp(idx[ok], np.arange(len(played)), played)
+                    out[ok] += g * bandlimited(played, idx[ok])
         if self.noise_rms:
             out += self._rng.normal(0.0, self.noise_rms, len(out)).astype(np.float32)
         return np.clip(np.round(out * 32767.0), -32768, 32767).astype("<i2")
