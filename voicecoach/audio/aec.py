@@ -173,10 +173,7 @@ class AdaptiveFilter:
         self._y_prev = np.zeros(n)
         self._pey = 0.0
         self._pyy = 1e-12
-        self.copies = 0
-        """Times the foreground took the background's coefficients."""
-        self.resets = 0
-        """Times the background was reset to the foreground (it had gone astray)."""
+        self._window = np.hanning(2 * n)  # for the spectra the leak is judged on
 
     def _echo(self, weights: np.ndarray) -> np.ndarray:
         y = np.fft.irfft(np.sum(weights * self._X, axis=0), 2 * self.n)
@@ -204,7 +201,7 @@ class AdaptiveFilter:
         # rate per frequency that falls when the error holds more than residual echo.
         err = np.fft.rfft(np.concatenate([np.zeros(n), e_b]))
         norm = np.sum(self._power, axis=0) + self._delta
-        rate = self._rate(mic, ref, e_f, y_f)
+        rate = self._rate(ref, e_f, y_f)
         grad = np.conj(self._X) * (err * rate / norm)
         g = np.fft.irfft(grad, 2 * n, axis=1)
         g[:, n:] = 0.0
@@ -214,9 +211,7 @@ class AdaptiveFilter:
         self.echo = y_f
         return e_f.astype(np.float32)
 
-    def _rate(
-        self, mic: np.ndarray, ref: np.ndarray, e_f: np.ndarray, y_f: np.ndarray
-    ) -> np.ndarray | float:
+    def _rate(self, ref: np.ndarray, e_f: np.ndarray, y_f: np.ndarray) -> np.ndarray | float:
         """Step size per frequency bin: high while the error is mostly echo, low while
         the user talks over the coach (double talk).
 
@@ -226,7 +221,6 @@ class AdaptiveFilter:
         filter has adapted a filter's length worth, the rate follows the reference's
         energy against the error's instead (the leak means nothing yet).
         """
-        n = self.n
         s_xx = float(ref @ ref)
         s_ee = float(e_f @ e_f) + 1e-10
         s_yy = float(y_f @ y_f)
@@ -237,7 +231,7 @@ class AdaptiveFilter:
             if self._adapt_sum > self.settings.partitions:
                 self.adapted = True
             return r
-        window = np.hanning(2 * n)
+        window = self._window
         ep = np.abs(np.fft.rfft(window * np.concatenate([self._e_prev, e_f]))) ** 2
         yp = np.abs(np.fft.rfft(window * np.concatenate([self._y_prev, y_f]))) ** 2
         self._e_prev, self._y_prev = e_f, y_f
@@ -278,10 +272,8 @@ class AdaptiveFilter:
         )
         if better and s_bf > 0:
             self.foreground[:] = self.background
-            self.copies += 1
         elif worse:
             self.background[:] = self.foreground
-            self.resets += 1
         else:
             return
         self._davg1 = self._davg2 = self._dvar1 = self._dvar2 = 0.0
@@ -307,8 +299,6 @@ class ResidualSuppressor:
         self._noise: float | None = None
         self._gain = 1.0
         self._rng = np.random.default_rng(seed)
-        self.replaced = 0
-        """Blocks replaced (wholly or partly) with comfort noise."""
 
     def process(self, residual: np.ndarray, echo: np.ndarray) -> np.ndarray:
         """One block: the residual after the filter, and the echo it subtracted."""
@@ -329,7 +319,6 @@ class ResidualSuppressor:
         self._gain = gain if gain >= self._gain else 0.5 * self._gain
         if self._gain >= 1.0:
             return residual
-        self.replaced += 1
         level = math.sqrt(self._noise / len(residual) * (1.0 - self._gain**2))
         comfort = self._rng.normal(0.0, level, len(residual))
         return self._gain * residual + comfort
