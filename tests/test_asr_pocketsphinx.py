@@ -97,6 +97,23 @@ def test_whole_utterance(rec: PocketSphinxRecognizer, speech: dict, word: str) -
     assert 0.2 < r.start < r.end < len(audio) / ASR_RATE
 
 
+@pytest.mark.parametrize("frames", [0, 7])
+def test_a_file_that_ends_in_speech_keeps_its_end(
+    rec: PocketSphinxRecognizer, speech: dict, frames: int
+) -> None:
+    """The endpointer holds back its last window of speech until a silence comes; a
+    file that stops while the talker still talks is decoded to its end anyway (with
+    no samples past a whole frame, the span once ended at 0 s and lost that window)."""
+    word = trim(speech["it hurts"])
+    fb = 480  # the endpointer's 30 ms frame
+    audio = np.concatenate([silence(0.6), word])
+    audio = with_room(audio[: len(audio) - len(audio) % fb + frames])
+    r = rec.recognize_utterance(AudioChunk.from_float(audio, ASR_RATE))
+    assert r.intent is Intent.HURT
+    assert r.end == pytest.approx(len(audio) / ASR_RATE, abs=0.001)
+    assert 0.3 < r.start < r.end
+
+
 def test_results_do_not_depend_on_earlier_files(rec: PocketSphinxRecognizer, speech: dict) -> None:
     chunk = AudioChunk.from_float(with_room(np.concatenate([silence(0.3), speech["stop"]])), 16000)
     first = rec.recognize_utterance(chunk)

@@ -450,34 +450,33 @@ class PocketSphinxRecognizer:
             ep = self._new_endpointer()
             fb = ep.frame_bytes
             audio = chunk.audio
-            speech = bytearray()
             spans: list[tuple[float, float]] = []
             for i in range(0, len(audio) - fb + 1, fb):
                 was = ep.in_speech
                 got = ep.process(audio[i : i + fb])
-                if got is not None:
-                    speech += got
-                    if not ep.in_speech:
-                        spans.append((ep.speech_start, ep.speech_end))
-                elif was and not ep.in_speech:
+                if (got is not None or was) and not ep.in_speech:
                     spans.append((ep.speech_start, ep.speech_end))
             if ep.in_speech:
-                tail = audio[len(audio) - len(audio) % fb :] if len(audio) % fb else b""
-                got = ep.end_stream(tail) if tail else None
-                if got:
-                    speech += got
-                spans.append((ep.speech_start, ep.speech_end))
-            if not speech:
+                # Speech up to the end of the file: the endpointer gives up its last
+                # window only at a silence that does not come.
+                spans.append((ep.speech_start, chunk.duration))
+            if not spans:
                 return Recognition(None, "", 0.0, chunk.timestamp, chunk.end)
             start = chunk.timestamp + spans[0][0]
             end = chunk.timestamp + spans[-1][1]
             if sum(b - a for a, b in spans) > self.settings.max_utterance:
                 return Recognition(None, "", 0.0, start, end)
+            # The spans' audio, as the endpointer would hand it over.
+            speech = b"".join(
+                audio[2 * round(a * ASR_RATE) : 2 * round(b * ASR_RATE)] for a, b in spans
+            )
+            if not speech:
+                return Recognition(None, "", 0.0, start, end)
             # Each file starts from the model's cepstral mean, so the result does not
             # depend on the files decoded before it.
             self._decoder.set_cmn(self._cmn0)
             self._decoder.start_utt()
-            self._decoder.process_raw(bytes(speech))
+            self._decoder.process_raw(speech)
             self._decoder.end_utt()
             return self._verdict(start, end, spans=len(spans))
         finally:
