@@ -87,11 +87,17 @@ def stream_file(recognizer: Recognizer, chunk: AudioChunk) -> tuple[Recognition 
 
 
 def run_engine(
-    engine: str, folder: Path, entries: list, threshold: float | None, streaming: bool = False
+    engine: str,
+    folder: Path,
+    entries: list,
+    threshold: float | None,
+    streaming: bool = False,
+    denoise: bool = True,
 ) -> dict:
     """Decode every entry; return the per-file results and timing."""
     t0 = time.perf_counter()
-    recognizer = load_recognizer(AsrSettings(engine=engine, threshold=threshold))
+    settings = AsrSettings(engine=engine, threshold=threshold, denoise=denoise)
+    recognizer = load_recognizer(settings)
     load_s = time.perf_counter() - t0
     rows = []
     for e in entries:
@@ -246,6 +252,11 @@ def main() -> int:
         help="feed each file as the live loop does (20 ms chunks, 1 s of silence after, "
         "the engine's own endpointing) instead of as one utterance",
     )
+    p.add_argument(
+        "--no-denoise",
+        action="store_true",
+        help="without the noise suppressor in front of PocketSphinx (AsrSettings.denoise)",
+    )
     args = p.parse_args()
 
     manifest = args.folder / "manifest.jsonl"
@@ -264,7 +275,14 @@ def main() -> int:
     reports = []
     for engine in engines_here(args.engine):
         try:
-            run = run_engine(engine, args.folder, entries, args.threshold, args.streaming)
+            run = run_engine(
+                engine,
+                args.folder,
+                entries,
+                args.threshold,
+                args.streaming,
+                denoise=not args.no_denoise,
+            )
         except VoicecoachError as err:
             print(f"{engine}: {err.message}", file=sys.stderr)
             continue

@@ -103,6 +103,9 @@ class AsrSettings:
     become "go back"); PocketSphinx only. None (or ``vad_silence`` or more) = off.
     0.15 s cut the reply latency from about 0.63 to 0.34 s in ``scripts/bench_live.py``,
     but costs false accepts and lost a barge-in test: see the PocketSphinx module."""
+    denoise: bool = True
+    """Take steady background noise out before recognition (PocketSphinx only; see
+    :mod:`voicecoach.audio.denoise`)."""
     max_utterance: float = 2.5
     """Longest utterance in seconds; longer speech is not a short command (the longest
     phrase, "stop the session", takes about 1.5 s said slowly)."""
