@@ -9,8 +9,8 @@ with both.
 
 On the evaluation set's test split, streamed as the live loop feeds it
 (``scripts/bench_asr.py eval/full --streaming``, with ``--no-denoise`` for the "before";
-the rejection threshold retuned from 0.4 to 0.5 with it): recall 34.2 -> 44.5 %,
-commands taken for another command 34.2 -> 25.6 %, false accepts 34.8 -> 34.3 %.
+the rejection threshold retuned with it, see the PocketSphinx module): recall 34.2 ->
+45.6 %, commands taken for another command 34.2 -> 27.1 %, false accepts 34.8 -> 35.8 %.
 
 How: short-time spectra (30 ms square-root Hann windows, 15 ms hop, overlap-add); a
 per-bin noise estimate, the mean power of the first quarter second, then a running
