@@ -117,9 +117,14 @@ def test_a_file_that_ends_in_speech_keeps_its_end(
 def test_results_do_not_depend_on_earlier_files(rec: PocketSphinxRecognizer, speech: dict) -> None:
     chunk = AudioChunk.from_float(with_room(np.concatenate([silence(0.3), speech["stop"]])), 16000)
     first = rec.recognize_utterance(chunk)
-    for word in WORDS:
-        rec.recognize_utterance(AudioChunk.from_float(speech[word], ASR_RATE))
+    score = rec._decoder.hyp().best_score  # finer than the result: PocketSphinx's own
+    rng = np.random.default_rng(2)
+    for word in WORDS:  # noisy files, which PocketSphinx's own noise removal learns from
+        noisy = np.concatenate([silence(0.5), speech[word]])
+        noisy = noisy + rng.normal(0, 0.05, len(noisy)).astype(np.float32)
+        rec.recognize_utterance(AudioChunk.from_float(noisy, ASR_RATE))
     assert rec.recognize_utterance(chunk) == first
+    assert rec._decoder.hyp().best_score == score
 
 
 def test_silence_and_room_noise_are_not_commands(rec: PocketSphinxRecognizer) -> None:

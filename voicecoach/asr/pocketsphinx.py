@@ -45,6 +45,7 @@ import logging
 import math
 import os
 import tempfile
+import warnings
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
@@ -229,6 +230,14 @@ class PocketSphinxRecognizer:
             raise ModelError(f"PocketSphinx could not load its model in {acoustic}: {exc}") from exc
         finally:
             os.unlink(path)
+
+    def _restart_noise_statistics(self) -> None:
+        """Forget the noise PocketSphinx's own noise removal learnt (kept across
+        utterances otherwise); ``start_stream`` does only that, and warns it is
+        deprecated because streaming callers need not call it."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._decoder.start_stream()
 
     def _window(self) -> float:
         return max(0.15, min(self.settings.vad_silence, 1.0))
@@ -469,6 +478,7 @@ class PocketSphinxRecognizer:
         self._vad = self._ps.Vad(sample_rate=ASR_RATE)  # it adapts to the noise it heard
         if self._denoiser is not None:
             self._denoiser = NoiseSuppressor(self._delay)  # a new stream, perhaps elsewhere
+        self._restart_noise_statistics()
         self._recent.clear()
         self._fed = 0.0
 
@@ -512,8 +522,9 @@ class PocketSphinxRecognizer:
             )
             if not speech:
                 return Recognition(None, "", 0.0, start, end)
-            # Each file starts from the model's cepstral mean, so the result does not
-            # depend on the files decoded before it.
+            # Each file starts from the model's cepstral mean and fresh noise statistics,
+            # so the result does not depend on the files decoded before it.
+            self._restart_noise_statistics()
             self._decoder.set_cmn(self._cmn0)
             self._decoder.start_utt()
             self._decoder.process_raw(speech)
