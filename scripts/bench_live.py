@@ -349,8 +349,10 @@ def breakdown(result: dict, recording: np.ndarray) -> dict:
             (
                 a
                 for a in result.get("accepts", [])
+                # The recognizer's end of this utterance comes after its start; a
+                # looser bound took the previous command's result for some replies.
                 if any(
-                    r["intent"] and row["start"] - 0.5 <= r["end"] <= row["end"] + 3.0
+                    r["intent"] and row["start"] < r["end"] <= row["end"] + 3.0
                     for r in a["results"]
                 )
             ),
