@@ -16,7 +16,9 @@ the speaker; both start together, within about 25 ms):
   the coach's reply in the speaker recording (median, p95), commands said while the
   coach waits; and where it goes (``reply_part_ms_*``, medians, see ``BREAKDOWN``): the
   recognizer's end of the utterance (voice activity detection), its endpoint wait,
-  the loop's delivery, the decode, the dialogue and speaker thread, the output;
+  the loop's delivery, the decode, the dialogue and speaker thread, the output; of
+  the output, the wait in the rig's speaker pipe (``reply_part_ms_rig_fifo``), which a
+  sound card does not have (``reply_ms_*_less_rig_fifo`` leave it out);
 - barge-in latency: end of "stop"/"pause"/"it hurts" said over the coach -> the coach's
   audio stopping at the speaker (the sink's stop call + the measured output delay);
 - self-triggers: commands acted on that no user utterance explains, including a
@@ -282,6 +284,7 @@ def child(args: argparse.Namespace) -> None:
     speaker.close()
     session.sink.close()
     pipes.close()
+    np.save(folder / "fifo.npy", np.array(pipes.fifo_backlog, dtype=np.int64).reshape(-1, 2))
     import resource
 
     print(
@@ -335,12 +338,28 @@ BREAKDOWN = (
     ("to_sink", "-> sink.play() of the reply (dialogue, speaker thread)"),
     ("output", "-> first sample of the reply in the speaker recording"),
 )
+# Part of ``output`` is the test rig's, not the product's: the reply's first sample
+# waited in the speaker pipe before the drain read it (``rig_fifo``), which a sound
+# card has no equivalent of. ``reply_ms_*_less_rig_fifo`` leave that wait out.
 
 
-def breakdown(result: dict, recording: np.ndarray) -> dict:
+def fifo_wait(fifo: np.ndarray, t: float, rate: int = 22_050) -> float:
+    """Seconds the recording's sample at ``t`` waited in the speaker pipe (NaN if unknown).
+
+    ``fifo`` holds (samples recorded before a read, samples then waiting in the pipe),
+    per read of the drain; the wait of the samples a read returns is what was waiting
+    when it began."""
+    if not len(fifo) or not math.isfinite(t):
+        return math.nan
+    i = int(np.searchsorted(fifo[:, 0], int(t * rate), side="right")) - 1
+    return float(fifo[i, 1]) / rate if i >= 0 else math.nan
+
+
+def breakdown(result: dict, recording: np.ndarray, fifo: np.ndarray) -> dict:
     """Medians (ms) of where each acted reply's latency went, step by step (BREAKDOWN)."""
     steps: dict[str, list[float]] = {name: [] for name, _ in BREAKDOWN}
     steps["total"] = []
+    steps["rig_fifo"] = []  # of ``output``: the wait in the rig's speaker pipe
     steps["mic_ahead"] = []  # pipe clock minus the chunk stamps when the result came
     for row in result["user"]:
         if row["kind"] != "reply" or not row.get("acted"):
@@ -370,11 +389,13 @@ def breakdown(result: dict, recording: np.ndarray) -> dict:
         for (name, _), a, b in zip(BREAKDOWN, marks[:-1], marks[1:], strict=True):
             steps[name].append(b - a)
         steps["total"].append(sound - row["end"])
+        steps["rig_fifo"].append(fifo_wait(fifo, sound))
         steps["mic_ahead"].append(acc["mic_time"] - acc["chunk_end"])
-    return {k: round(1000 * statistics.median(v), 1) if v else math.nan for k, v in steps.items()}
+    known = {k: [x for x in v if not math.isnan(x)] for k, v in steps.items()}
+    return {k: round(1000 * statistics.median(v), 1) if v else math.nan for k, v in known.items()}
 
 
-def analyse(result: dict, recording: np.ndarray, launch: float) -> dict:
+def analyse(result: dict, recording: np.ndarray, launch: float, fifo: np.ndarray) -> dict:
     rate = 22_050
     # Output delay: sink.play on an idle sink -> the first sample in the recording.
     delays = []
@@ -385,10 +406,14 @@ def analyse(result: dict, recording: np.ndarray, launch: float) -> dict:
                 delays.append(d)
     out_delay = statistics.median(delays) if delays else 0.0
     replies = []
+    less_fifo = []
     for row in result["user"]:
         if row["kind"] == "reply" and row.get("acted"):
-            replies.append(first_sound(recording, row["end"]) - row["end"])
-    parts = breakdown(result, recording)
+            sound = first_sound(recording, row["end"])
+            replies.append(sound - row["end"])
+            less_fifo.append(sound - row["end"] - fifo_wait(fifo, sound))
+    less_fifo = [x for x in less_fifo if math.isfinite(x)]
+    parts = breakdown(result, recording, fifo)
     barge = []
     barge_missed = 0
     for row in result["user"]:
@@ -417,6 +442,8 @@ def analyse(result: dict, recording: np.ndarray, launch: float) -> dict:
         "reply_ms_p50": 1000 * percentile(replies, 50),
         "reply_ms_p95": 1000 * percentile(replies, 95),
         "reply_n": len(replies),
+        "reply_ms_p50_less_rig_fifo": 1000 * percentile(less_fifo, 50),
+        "reply_ms_p95_less_rig_fifo": 1000 * percentile(less_fifo, 95),
         **{f"reply_part_ms_{k}": v for k, v in parts.items()},
         "barge_in_ms_p50": 1000 * percentile(barge, 50),
         "barge_in_ms_max": 1000 * max(barge) if barge else float("nan"),
@@ -491,11 +518,13 @@ def main() -> int:
             return 1
         result = json.loads(proc.stdout.strip().splitlines()[-1])
         recording = np.frombuffer((Path(tmp) / "played.raw").read_bytes(), dtype="<i2") / 32768.0
-    report = analyse(result, recording, launch)
+        fifo = np.load(Path(tmp) / "fifo.npy")
+    report = analyse(result, recording, launch, fifo)
     print(json.dumps(report))
     print(table(report))
     if args.json is not None:
-        args.json.write_text(json.dumps({"report": report, "raw": result}, indent=1))
+        raw = dict(result, fifo=fifo.tolist())
+        args.json.write_text(json.dumps({"report": report, "raw": raw}, indent=1))
     return 0
 
 

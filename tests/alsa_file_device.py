@@ -200,6 +200,13 @@ class PacedPipes:
     audio), so every read of the capture stream gets a whole block; another drains
     the speaker pipe at real-time pace into ``recording`` (a regular file). Both
     reopen their pipe whenever the other end closes (device probing).
+
+    Audio reaches the recording later than it would reach a sound card's output:
+    ALSA's ``file`` plugin writes only what exceeds one buffer of the stream, and
+    then it waits in the speaker pipe (one page, 93 ms of 22.05 kHz mono) until the
+    drain reads it. The drain notes how much waited in the pipe at each read
+    (:attr:`fifo_backlog`), so a benchmark can tell the rig's share of an output
+    delay from the product's.
     """
 
     def __init__(
@@ -223,6 +230,9 @@ class PacedPipes:
         self._rng = np.random.default_rng(3)
         self._played: list[np.ndarray] = []  # speaker output since start_clock, in chunks
         self._played_n = 0
+        self.fifo_backlog: list[tuple[int, int]] = []
+        """Per read of the speaker pipe since :meth:`start_clock`: (samples in the
+        recording before it, samples waiting in the pipe when it began)."""
         self.thread_ids: list[int] = []
         """Native ids of the two pacing threads (a benchmark leaves their CPU out)."""
         self.started = threading.Event()
@@ -329,7 +339,9 @@ class PacedPipes:
                 os.close(fd)
 
     def _drain(self) -> None:
+        import array
         import fcntl
+        import termios
         import threading
         import time
 
@@ -340,12 +352,16 @@ class PacedPipes:
             with contextlib.suppress(OSError):
                 fcntl.fcntl(fd, 1031, 4096)
             t0, total = time.monotonic(), 0
+            waiting = array.array("i", [0])
             with open(self.recording, "ab") as rec:
                 while not self._stop:
+                    with contextlib.suppress(OSError):
+                        fcntl.ioctl(fd, termios.FIONREAD, waiting)
                     data = os.read(fd, chunk * 2)
                     if not data:
                         break
                     if self.started.is_set():
+                        self.fifo_backlog.append((rec.tell() // 2, waiting[0] // 2))
                         rec.write(data)
                         if self.echo is not None:
                             pcm = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2")
