@@ -215,6 +215,10 @@ def child(args: argparse.Namespace) -> None:
             row["acted"] = ok
             row["acted_as"] = [c.intent.value for c in session.acted[before:]]
             if ok:
+                # The coach's answer reaches the sink a moment after the command is
+                # acted on; until it does, the coach looks quiet and the next line
+                # would be said over the answer, as no person waiting for it would.
+                wait(session.sink.is_playing, 1.0)
                 return True
         return False
 
