@@ -103,7 +103,9 @@ def child(args: argparse.Namespace) -> None:
 
     sink.play, sink.stop = play, stop  # type: ignore[method-assign]
     recognizer = load_recognizer(
-        AsrSettings(engine=args.engine, phrase_silence=args.phrase_silence)
+        AsrSettings(
+            engine=args.engine, phrase_silence=args.phrase_silence, denoise=not args.no_denoise
+        )
     )
     # Where the reply latency goes: each accept() call that returned a result, with
     # the clock when it started and returned and the stream time its chunk ends at.
@@ -496,6 +498,9 @@ def main() -> int:
     p.add_argument("--listen", type=float, default=10.0, help="seconds of quiet for the CPU")
     p.add_argument("--engine", default="pocketsphinx")
     p.add_argument("--phrase-silence", type=float, default=None, help="AsrSettings.phrase_silence")
+    p.add_argument(
+        "--no-denoise", action="store_true", help="without the recognizer's noise suppressor"
+    )
     p.add_argument("--max-minutes", type=float, default=12.0, help="end the scenario then")
     p.add_argument("--json", type=Path, default=None, help="also write the report here")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -514,6 +519,8 @@ def main() -> int:
         cmd += ["--listen", str(args.listen), "--engine", args.engine]
         if args.phrase_silence is not None:
             cmd += ["--phrase-silence", str(args.phrase_silence)]
+        if args.no_denoise:
+            cmd += ["--no-denoise"]
         cmd += ["--max-minutes", str(args.max_minutes)]
         launch = time.time()
         proc = subprocess.run(cmd, env=dev.env(), capture_output=True, text=True, cwd=ROOT)
