@@ -60,11 +60,11 @@ NOISE_LIKE = 3.0
 
 FOLLOW = 0.1
 """Share of the way the noise estimate moves toward a noise-like bin's power, per frame
-(a time constant of about 0.16 s)."""
+(a time constant of about 0.15 s)."""
 
 RISE = 1.004
 """Factor by which the noise estimate creeps up per frame when the bin is louder
-(about 1 dB a second at 62.5 frames a second)."""
+(about 1.2 dB a second at 66.7 windows a second)."""
 
 WARM_UP = 16
 """Frames (about 0.25 s) over which the first noise estimate is the mean power heard,
