@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.espeak_voice import espeak
 from voicecoach.asr import choose_engine, load_recognizer
 from voicecoach.asr.base import AsrSettings, Recognition, Recognizer
 from voicecoach.asr.pocketsphinx import PocketSphinxRecognizer, jsgf
@@ -31,19 +32,6 @@ pytestmark = [
 
 GOFORWARD = Path("/usr/share/pocketsphinx/test/data/goforward.raw")  # "go forward ten meters"
 WORDS = ("yes", "next", "it hurts", "stop", "where am i", "repeat")
-
-
-def espeak(text: str) -> np.ndarray:
-    proc = subprocess.run(
-        ["espeak-ng", "-v", "en-us+f3", "-s", "150", "--stdout", text],
-        capture_output=True,
-        check=True,
-    )
-    import io
-
-    audio, rate = sf.read(io.BytesIO(proc.stdout), dtype="float32")
-    audio = resample(audio, rate, ASR_RATE)
-    return 0.5 * audio / np.max(np.abs(audio))
 
 
 @pytest.fixture(scope="module")

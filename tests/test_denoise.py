@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
+from tests.espeak_voice import espeak
 from voicecoach.asr.base import AsrSettings
 from voicecoach.asr.pocketsphinx import PocketSphinxRecognizer
-from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
+from voicecoach.audio.chunk import ASR_RATE, AudioChunk
 from voicecoach.audio.denoise import DELAY, NoiseSuppressor, denoise
 from voicecoach.commands import Intent
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
-
-
-def espeak(text: str) -> np.ndarray:
-    """``text`` spoken by espeak-ng, 16 kHz float, peak 0.5."""
-    import io
-
-    import soundfile as sf
-
-    out = subprocess.run(
-        ["espeak-ng", "-v", "en-us+f3", "-s", "150", "--stdout", text],
-        capture_output=True,
-        check=True,
-    ).stdout
-    audio, rate = sf.read(io.BytesIO(out), dtype="float32")
-    audio = resample(audio, rate, ASR_RATE)
-    return 0.5 * audio / np.max(np.abs(audio))
 
 
 def pcm(x: np.ndarray) -> np.ndarray:
