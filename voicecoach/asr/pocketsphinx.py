@@ -522,9 +522,8 @@ class PocketSphinxRecognizer:
             )
             if not speech:
                 return Recognition(None, "", 0.0, start, end)
-            # Each file starts from the model's cepstral mean and fresh noise statistics,
-            # so the result does not depend on the files decoded before it.
-            self._restart_noise_statistics()
+            # Each file starts from the model's cepstral mean and (reset() above) fresh
+            # noise statistics, so the result does not depend on the files before it.
             self._decoder.set_cmn(self._cmn0)
             self._decoder.start_utt()
             self._decoder.process_raw(speech)
