@@ -102,6 +102,20 @@ def test_a_file_that_ends_in_speech_keeps_its_end(
     assert 0.3 < r.start < r.end
 
 
+def test_safety_commands_keep_their_own_threshold(speech: dict) -> None:
+    """A threshold no command reaches still lets "it hurts" and "stop" through at the
+    safety commands' own (a missed pain report costs more than a false one)."""
+    rec = PocketSphinxRecognizer(settings=AsrSettings(threshold=0.99))
+    heard = {}
+    for word in ("it hurts", "pause", "next", "yes"):
+        said = speech[word] if word in speech else espeak(word)
+        audio = with_room(np.concatenate([silence(0.4), said, silence(0.4)]))
+        r = rec.recognize_utterance(AudioChunk.from_float(audio, ASR_RATE))
+        assert r.text == word and 0.4 <= r.confidence < 0.99  # the word heard, not at 0.99
+        heard[word] = r.intent
+    assert heard == {"it hurts": Intent.HURT, "pause": Intent.PAUSE, "next": None, "yes": None}
+
+
 def test_results_do_not_depend_on_earlier_files(rec: PocketSphinxRecognizer, speech: dict) -> None:
     chunk = AudioChunk.from_float(with_room(np.concatenate([silence(0.3), speech["stop"]])), 16000)
     first = rec.recognize_utterance(chunk)
