@@ -86,6 +86,14 @@ EARLY_MAX_TAIL = 0.45
 for the utterance to end early (espeak-ng commands: 0.01-0.40, mostly the detector's
 hangover)."""
 
+SILENCE_PROBABILITY = 0.3
+"""PocketSphinx's ``silprob``, the grammar search's probability of silence between
+words (its default 0.005). The search then calls more of a poor fit silence, which is
+what the coverage rejection measures, and it no longer loses every path (no hypothesis
+at all) when an utterance starts with a little silence (an espeak-ng "it hurts" cut
+0.2-0.3 s before its speech gave none). Dev split, streamed: false accepts 35.5 ->
+32.6 %, command taken for another 29.1 -> 27.7 %, recall 44.0 -> 42.3 %."""
+
 _FILLER_PREFIXES = ("<", "[", "+")
 
 
@@ -224,6 +232,7 @@ class PocketSphinxRecognizer:
                 samprate=ASR_RATE,
                 loglevel="FATAL",
                 bestpath=False,
+                silprob=SILENCE_PROBABILITY,
             )
             return self._ps.Decoder(config)
         except (RuntimeError, ValueError) as exc:
