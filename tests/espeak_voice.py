@@ -50,11 +50,11 @@ class EspeakVoice:
                 yield AudioChunk(w.readframes(w.getnframes()), self.sample_rate, 2, 1)
 
 
-def espeak(text: str) -> np.ndarray:
-    """``text`` in espeak-ng's en-us+f3 voice at 150 words a minute: the recognizer's
+def espeak(text: str, speed: int = 150) -> np.ndarray:
+    """``text`` in espeak-ng's en-us+f3 voice at ``speed`` words a minute: the recognizer's
     16 kHz, float, peak 0.5."""
     proc = subprocess.run(
-        ["espeak-ng", "-v", "en-us+f3", "-s", "150", "--stdout", text],
+        ["espeak-ng", "-v", "en-us+f3", "-s", str(speed), "--stdout", text],
         capture_output=True,
         check=True,
     )

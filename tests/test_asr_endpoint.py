@@ -30,6 +30,28 @@ def test_a_short_burst_does_not_start() -> None:
     assert not seg.in_speech
 
 
+def test_a_start_ratio_of_its_own_starts_sooner() -> None:
+    seg = Segmenter(window=10, start_ratio=0.6)
+    marks = push_all(seg, "." * 5 + "s" * 7)
+    assert marks == [(11, Mark.START)]
+    # A window back, with the silence before the speech; the speech itself at frame 5.
+    assert seg.start_frame == 2 and seg.speech_frame == 5
+
+
+def test_a_burst_of_too_few_frames_still_does_not_start() -> None:
+    seg = Segmenter(window=10, start_ratio=0.6)
+    assert push_all(seg, ("s" * 6 + "....") * 3) == []
+
+
+def test_the_frames_of_an_utterance_ended_at_a_pause_do_not_start_the_next() -> None:
+    seg = Segmenter(window=10, start_ratio=0.6)
+    push_all(seg, "s" * 12 + ".")
+    seg.end()
+    # Without forgetting them, the window (9 of 10 speech) would start at once.
+    assert push_all(seg, "s" * 6) == []
+    assert push_all(seg, "s") == [(0, Mark.START)]
+
+
 def test_long_silence_ends_after_one_silent_frame_of_the_speech() -> None:
     seg = Segmenter(window=10)
     marks = push_all(seg, "s" * 12 + "." * 12)

@@ -289,6 +289,17 @@ def trim(audio: np.ndarray) -> np.ndarray:
     return audio[: loud[-1] + int(0.02 * ASR_RATE)]
 
 
+@pytest.mark.parametrize("word", ["stop", "ouch", "wait", "pause"])
+def test_a_short_quick_word_starts_an_utterance(rec: PocketSphinxRecognizer, word: str) -> None:
+    """Said quickly (espeak-ng at 350 words a minute), these words are under 10 frames of
+    speech: PocketSphinx's own endpointer, which starts only when all 10 frames of its
+    window are speech, heard nothing at all."""
+    audio = with_room(np.concatenate([silence(0.5), trim(espeak(word, speed=350)), silence(1.0)]))
+    expected = Intent(rec.vocabulary[word])
+    assert [r.intent for r in stream(rec, audio)] == [expected]
+    assert rec.recognize_utterance(AudioChunk.from_float(audio, ASR_RATE)).intent is expected
+
+
 def results_at(rec: Recognizer, audio: np.ndarray) -> list[tuple[Recognition, float]]:
     """Stream ``audio`` as the microphone does (20 ms chunks from time 0); each result
     with the stream time of the end of the chunk it came out with."""

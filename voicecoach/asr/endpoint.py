@@ -3,6 +3,9 @@
 :class:`Segmenter` follows PocketSphinx's endpointer (``ps_endpointer.c``): speech
 starts when more than ``ratio`` of the last ``window`` frames are speech and ends when
 fewer than ``1 - ratio`` of them are, that is after about ``window`` frames of silence.
+Unlike the C endpointer, the start may have a ratio of its own (``start_ratio``): at
+0.9 of 10 frames all 10 must be speech, and a short word ("wait", "go") may never
+get there.
 Before that end it reports each silent frame as a :attr:`Mark.PAUSE`, and the caller
 may end the utterance there (:meth:`Segmenter.end`), e.g. when the words so far are
 already a whole command. Unlike the C endpointer it holds no audio, so the caller can
@@ -43,20 +46,27 @@ class Mark(Enum):
 class Segmenter:
     """Speech start and end from per-frame voice activity (see the module doc)."""
 
-    def __init__(self, window: int, ratio: float = 0.9) -> None:
-        """``window`` in frames; ``ratio`` as in PocketSphinx's endpointer."""
+    def __init__(self, window: int, ratio: float = 0.9, start_ratio: float | None = None) -> None:
+        """``window`` in frames; ``ratio`` as in PocketSphinx's endpointer; ``start_ratio``
+        (default ``ratio``) the share of speech frames above which speech starts."""
         self.window = window
-        # The C endpointer's integer thresholds, so both start and end alike.
-        self.start_frames = int(ratio * window)
+        # The C endpointer's integer thresholds.
+        self.start_frames = int((ratio if start_ratio is None else start_ratio) * window)
         self.end_frames = int((1.0 - ratio) * window + 0.5)
         if not 0 < self.start_frames < window or not 0 < self.end_frames < window:
-            raise ValueError(f"ratio {ratio} makes endpointing impossible with {window} frames")
+            raise ValueError(
+                f"ratio {ratio} (start {start_ratio}) makes endpointing impossible "
+                f"with {window} frames"
+            )
         self._flags: deque[bool] = deque(maxlen=window)
         self.frames = 0
         """Frames pushed so far."""
         self.in_speech = False
         self.start_frame = 0
-        """First frame of the current (or last) utterance."""
+        """First frame of the current (or last) utterance: a window back from its start,
+        as PocketSphinx's endpointer hands audio over (with any silence before the speech)."""
+        self.speech_frame = 0
+        """The first speech frame in that window: where the talker started."""
         self.end_frame = 0
         """Frame just after the current (or last) utterance: its first silent frame, included."""
         self._last_speech = -1
@@ -77,6 +87,7 @@ class Segmenter:
             if count > self.start_frames:
                 self.in_speech = True
                 self.start_frame = self.frames - len(self._flags)
+                self.speech_frame = self.start_frame + self._flags.index(True)
                 return Mark.START
             return Mark.NONE
         if count < self.end_frames:
@@ -93,9 +104,11 @@ class Segmenter:
         return min(self._last_speech + 2, self.frames)
 
     def end(self) -> None:
-        """End the utterance now, at :attr:`end_here`."""
+        """End the utterance now, at :attr:`end_here`. Its frames no longer count towards
+        the next start (ended early at a pause, the window still holds its speech)."""
         self.in_speech = False
         self.end_frame = self.end_here
+        self._flags.clear()
 
 
 __all__ = ["Mark", "Segmenter"]
