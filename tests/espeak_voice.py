@@ -11,12 +11,26 @@ import io
 import subprocess
 import wave
 from collections.abc import Iterator
+from functools import cache
 
 import numpy as np
 import soundfile as sf
 
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
 from voicecoach.tts.base import split_sentences
+
+
+@cache
+def _settle() -> None:
+    """Run espeak-ng once and throw its audio away.
+
+    Its first run with a fresh ``XDG_CONFIG_HOME`` (each test session has one, see
+    conftest.py) creates a ``pulse`` folder there and renders slightly different audio
+    (a different waveform every session, same length); every later run renders the same.
+    Without this, the first word a session rendered changed from run to run, and a test
+    near a threshold passed or failed by chance.
+    """
+    subprocess.run(["espeak-ng", "--stdout", "settle"], capture_output=True, check=True)
 
 
 class EspeakVoice:
@@ -38,6 +52,7 @@ class EspeakVoice:
 
     def synthesize(self, text: str) -> Iterator[AudioChunk]:
         """One chunk per sentence."""
+        _settle()
         for sentence in split_sentences(text):
             wav = subprocess.run(
                 ["espeak-ng", "-v", self.voice, "-s", str(self.speed), "--stdout", sentence],
@@ -53,6 +68,7 @@ class EspeakVoice:
 def espeak(text: str, speed: int = 150) -> np.ndarray:
     """``text`` in espeak-ng's en-us+f3 voice at ``speed`` words a minute: the recognizer's
     16 kHz, float, peak 0.5."""
+    _settle()
     proc = subprocess.run(
         ["espeak-ng", "-v", "en-us+f3", "-s", str(speed), "--stdout", text],
         capture_output=True,
