@@ -21,7 +21,12 @@ import soundfile as sf
 from tests.espeak_voice import espeak
 from voicecoach.asr import choose_engine, load_recognizer
 from voicecoach.asr.base import AsrSettings, Recognition, Recognizer
-from voicecoach.asr.pocketsphinx import PocketSphinxRecognizer, jsgf, least_coverage
+from voicecoach.asr.pocketsphinx import (
+    SAFETY_THRESHOLD,
+    PocketSphinxRecognizer,
+    jsgf,
+    least_coverage,
+)
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
 from voicecoach.commands import Intent
 
@@ -111,7 +116,7 @@ def test_safety_commands_keep_their_own_threshold(speech: dict) -> None:
         said = speech[word] if word in speech else espeak(word)
         audio = with_room(np.concatenate([silence(0.4), said, silence(0.4)]))
         r = rec.recognize_utterance(AudioChunk.from_float(audio, ASR_RATE))
-        assert r.text == word and 0.4 <= r.confidence < 0.99  # the word heard, not at 0.99
+        assert r.text == word and SAFETY_THRESHOLD <= r.confidence < 0.99  # the word heard, not at 0.99
         heard[word] = r.intent
     assert heard == {"it hurts": Intent.HURT, "pause": Intent.PAUSE, "next": None, "yes": None}
 
@@ -122,8 +127,8 @@ def test_phrases_the_grammar_falls_back_on_need_more_coverage() -> None:
     assert least_coverage("go on", Intent.RESUME, 0.5) == pytest.approx(0.7)
     assert least_coverage("done", None, 0.6) == pytest.approx(0.9)
     # The safety commands keep theirs, whatever the threshold.
-    assert least_coverage("it hurts", Intent.HURT, 0.5) == 0.4
-    assert least_coverage("ouch", Intent.HURT, 0.99) == 0.4
+    assert least_coverage("it hurts", Intent.HURT, 0.5) == SAFETY_THRESHOLD
+    assert least_coverage("ouch", Intent.HURT, 0.99) == SAFETY_THRESHOLD
     assert least_coverage("stop", Intent.STOP, 0.3) == 0.3
 
 
