@@ -20,7 +20,9 @@ the speaker; both start together, within about 25 ms):
   the output, the wait in the rig's speaker pipe (``reply_part_ms_rig_fifo``), which a
   sound card does not have (``reply_ms_*_less_rig_fifo`` leave it out);
 - barge-in latency: end of "stop"/"pause"/"it hurts" said over the coach -> the coach's
-  audio stopping at the speaker (the sink's stop call + the measured output delay);
+  audio stopping at the speaker (the sink's stop call + the measured output delay),
+  over the ones acted on (``barge_in_n`` of ``barge_in_said``; the scripted user says
+  a missed one again, up to three times);
 - self-triggers: commands acted on that no user utterance explains, including a
   stretch where only the coach speaks;
 - CPU of the product's threads while listening (the pacing threads left out), % of one
@@ -454,6 +456,7 @@ def analyse(result: dict, recording: np.ndarray, launch: float, fifo: np.ndarray
         "barge_in_ms_p50": 1000 * percentile(barge, 50),
         "barge_in_ms_max": 1000 * max(barge) if barge else float("nan"),
         "barge_in_n": len(barge),
+        "barge_in_said": sum(1 for u in result["user"] if u["kind"] == "barge-in"),
         "barge_in_acted_without_cut": barge_missed,
         "self_triggers": len(self_triggers),
         "coach_only_seconds": coach_only,
