@@ -164,6 +164,12 @@ def test_a_non_safety_command_while_the_coach_speaks_is_ignored(tmp_path: Path) 
     assert rig.coach.state is State.INTRO
     assert rig.session.ignored[0][1] == "the coach was speaking"
     assert not rig.sink.stops
+    # The transcript says why, and what the recognizer made of it.
+    [entry] = [line for line in rig.lines if line["kind"] == "ignored"]
+    r = rig.session.ignored[0][0]
+    assert entry["reason"] == "the coach was speaking" and entry["command"] == "next"
+    assert entry["confidence"] == round(r.confidence, 3)
+    assert entry["seconds"] == round(r.end - r.start, 3) and "end" in entry
 
 
 def test_with_echo_cancellation_any_command_barges_in(tmp_path: Path) -> None:

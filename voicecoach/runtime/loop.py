@@ -286,7 +286,10 @@ class LiveSession:
         log.info("ignored %r (%s): %s", r.text, r.intent, reason)
         self.ignored.append((r, reason))
         command = r.intent.value if r.intent is not None else None
-        self._log_entry("ignored", r.text, command, {"reason": reason})
+        start, end = self._times(r)
+        extra = {"reason": reason, "confidence": round(r.confidence, 3), "end": end}
+        extra["seconds"] = round(end - start, 3)  # how long the utterance ran
+        self._log_entry("ignored", r.text, command, extra)
 
     # -------------------------------------------------------------- time
 
