@@ -590,8 +590,8 @@ class PocketSphinxRecognizer:
             f"pocketsphinx {getattr(self._ps, '__version__', '')}".rstrip()
             + f", model {self.model} (ships in the wheel), {len(self.vocabulary)} phrases, "
             f"coverage threshold {self.threshold:g} "
-            f"({min(self.threshold, SAFETY_THRESHOLD):g} for safety commands, more for "
-            f"{len(PHRASE_RAISE)} phrases), "
+            f"({least_coverage('stop', Intent.STOP, self.threshold):g} for safety commands, "
+            f"more for {len(PHRASE_RAISE)} phrases), "
             f"noise suppression {'on' if self._denoiser is not None else 'off'}, longest command "
             f"{self.settings.max_utterance:g} s"
         )
