@@ -345,3 +345,72 @@ def test_sounddevice_sink_stop_drops_the_queue_and_never_reports_it(tmp_path: Pa
     assert result["finished"] == [2]
     voiced = np.flatnonzero(np.abs(dev.samples()) > 0.05)
     assert len(voiced) < 30 * 22_050  # most of the 60 s queued was dropped
+
+
+def test_output_buffer_hands_over_what_it_wrote_with_the_time_it_plays() -> None:
+    buf = OutputBuffer(RATE)
+    drive(buf, 3, 0.0)  # idle: silence is not handed over
+    assert buf.take_played() == []
+    a = np.linspace(-0.5, 0.5, 300, dtype=np.float32)
+    buf.play(a, 1)
+    drive(buf, 3, 3 * BLOCK / RATE, latency=0.02)
+    played = buf.take_played()
+    assert [len(w.samples) for w in played] == [BLOCK, 300 - BLOCK]
+    assert [w.frame for w in played] == [3 * BLOCK, 4 * BLOCK]
+    assert played[0].time == pytest.approx(3 * BLOCK / RATE + 0.02)
+    assert played[1].time == pytest.approx(4 * BLOCK / RATE + 0.02)
+    assert np.array_equal(np.concatenate([w.samples for w in played]), a)
+    assert buf.take_played() == []  # each block once
+
+
+def output_timeline(reports: list[float]) -> list[float]:
+    """Where an OutputBuffer playing all along puts frame 0, block by block, given the
+    time reported for each block (the callback's ``dac_time``)."""
+    buf = OutputBuffer(RATE)
+    buf.play(np.full(len(reports) * BLOCK, 0.1, dtype=np.float32), 1)
+    starts = []
+    for i, reported in enumerate(reports):
+        buf.fill(np.zeros(BLOCK, dtype=np.float32), reported)
+        starts.append(buf.take_played()[0].time - i * BLOCK / RATE)
+    return starts
+
+
+def test_output_buffer_times_follow_the_streams_frames_not_the_callbacks_jitter() -> None:
+    """PortAudio's reported time of each block wobbles by a few milliseconds with the
+    callback's scheduling; the stream's frames still play one after another, so the
+    buffer keeps them on one straight line. A real skip (an underrun) moves the line
+    within a window of blocks, and so does the device's clock drifting far from the
+    loop's."""
+    rng = np.random.default_rng(0)
+    true_start = 0.03  # frame 0 reaches the speaker at 30 ms
+    reports = []
+    for i in range(3000):
+        skip = 0.05 if i >= 300 else 0.0  # 50 ms lost at block 300
+        drift = 0.0 if i < 1000 else (i - 1000) * 2e-5
+        jitter = float(rng.uniform(-0.004, 0.004))
+        reports.append(true_start + skip + drift + i * BLOCK / RATE + jitter)
+    starts = output_timeline(reports)
+    assert np.ptp(starts[:300]) < 1e-9  # one line, not one wobble per block
+    assert abs(starts[0] - true_start) <= 0.004
+    assert np.ptp(starts[400:1000]) < 1e-9
+    assert abs(starts[400] - (true_start + 0.05)) <= 0.005
+    moved = [i for i in range(1001, 3000) if abs(starts[i] - starts[i - 1]) > 1e-9]
+    assert 0 < len(moved) <= 2 * (2000 * 2e-5) / 0.02  # followed the drift in few steps
+    assert abs(starts[-1] - reports[-1] + 2999 * BLOCK / RATE) < 0.03
+
+
+def test_output_buffer_times_from_a_device_that_fills_in_bursts() -> None:
+    """ALSA's file plugin reports no latency and takes blocks in bursts: each block is
+    reported when written, up to a buffer (here 80 ms) before it plays. The line stays
+    put, and no later than the truth (a reference later than the echo cannot be
+    cancelled; an earlier one can)."""
+    rng = np.random.default_rng(1)
+    true_start = 0.0
+    reports = []
+    ahead = 0.0
+    for i in range(2000):
+        ahead = float(rng.uniform(0.0, 0.08)) if i % 8 == 0 else max(0.0, ahead - 0.002)
+        reports.append(true_start + i * BLOCK / RATE - ahead)
+    starts = output_timeline(reports)
+    assert np.ptp(starts[100:]) < 1e-9
+    assert -0.02 < starts[-1] - true_start <= 0.0

@@ -2,11 +2,21 @@
 
 The stream runs all the time and its callback only copies queued samples into the
 output buffer (silence when idle), so starting a prompt costs no device set-up.
-When the callback writes an utterance's last sample it notes the moment that sample
-will reach the speaker: now plus the stream's reported output latency (PortAudio's
-``outputBufferDacTime - currentTime``) plus its offset in the block.
+A block reaches the speaker, by PortAudio's report, at now plus the stream's output
+latency (``outputBufferDacTime - currentTime``). The stream's frames play one after
+another, so frame ``n`` plays at a fixed start plus ``n`` over the rate: the reports
+only place that start (see ``TIMELINE_JUMP``). When the callback writes an
+utterance's last sample it notes the moment that sample will reach the speaker;
 :meth:`SoundDeviceSink.poll_finished` reports the utterance once the clock passes
 that moment.
+
+The callback also keeps what it wrote, with that time (:meth:`OutputBuffer.take_played`):
+the echo canceller's reference. Placing the reference when a chunk is handed over
+instead (now plus the nominal latency) is off by up to a block plus whatever the
+device buffers beyond its nominal latency, differently for every utterance; the
+canceller then has to learn the echo path again at each one, and the echo it leaves
+meanwhile at the start of a long announcement held an utterance open past the longest
+command, so a "stop" said then was lost.
 
 :meth:`SoundDeviceSink.stop` bumps a generation counter; the next callback, at most
 one block later, drops everything older and writes silence. The worst case until
@@ -23,7 +33,7 @@ import math
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -32,6 +42,37 @@ from .chunk import AudioChunk
 from .sinks import Clock, to_sink_rate
 
 _LOGGER = logging.getLogger(__name__)
+
+
+TIMELINE_WINDOW = 100
+"""Blocks (1.2 s of 256 frames at 22.05 kHz) over which the reported times are checked
+against the stream's timeline."""
+TIMELINE_JUMP = 0.02
+"""The timeline moves only when the reported times of a whole window (their 90th
+percentile) are this far (seconds) from it: the stream skipped (an underrun) or the
+device's clock drifted from the loop's. Otherwise it stays fixed to the stream's
+frames, as the microphone's does (:class:`~voicecoach.audio.sd_input.BlockConverter`):
+the echo canceller's filter holds the echo path to a fraction of a millisecond, and a
+reference that moved by 0.2 ms between utterances already left half the echo at each
+one's start. A high percentile, not the mean: a device that reports no latency and
+fills its buffer in bursts (ALSA's file plugin) reports each block when it is written,
+anywhere up to a buffer ahead of when it plays, and the least-ahead blocks are the
+closest to the truth."""
+PLAYED_BLOCKS = 4096
+"""Most blocks of written audio kept for :meth:`OutputBuffer.take_played` (47 s of
+256-frame blocks at 22.05 kHz)."""
+
+
+class Written(NamedTuple):
+    """Audio a device callback wrote."""
+
+    time: float
+    """Clock time at which its first sample reaches the speaker."""
+    frame: int
+    """The stream frame it starts at (the next block's audio continues it only if it
+    starts at ``frame + len(samples)``)."""
+    samples: np.ndarray
+    """Float32 mono samples at the sink's rate."""
 
 
 class _Item:
@@ -62,6 +103,12 @@ class OutputBuffer:
         self.last_end = -math.inf
         """Clock time when the latest written audio leaves the speaker."""
         self._lock = threading.Lock()
+        self._frames_out = 0  # stream frames written so far, audio and silence
+        self._anchor: float | None = None  # clock time at which stream frame 0 plays
+        self._reports: list[float] = []  # frame 0's time by each block's report
+        # Audio written, for the echo reference. Bounded for a sink whose reference
+        # nobody takes.
+        self._played: deque[Written] = deque(maxlen=PLAYED_BLOCKS)
 
     def play(self, samples: np.ndarray, utterance_id: int | None) -> None:
         """Queue float32 mono samples at :attr:`rate`."""
@@ -97,11 +144,45 @@ class OutputBuffer:
         """True while samples or end marks wait to be written."""
         return bool(self._items) or self._current is not None
 
+    def _timeline(self, dac_time: float) -> float:
+        """The clock time at which the next frame plays, on a timeline fixed to the
+        stream's frames (``dac_time`` is the time reported for it; see
+        ``TIMELINE_JUMP``)."""
+        at = self._frames_out / self.rate
+        start = dac_time - at  # when frame 0 played, by this block's report
+        if self._anchor is None:
+            self._anchor = start
+        self._reports.append(start)
+        if len(self._reports) >= TIMELINE_WINDOW:
+            high = float(np.percentile(self._reports, 90))
+            self._reports.clear()
+            if abs(high - self._anchor) > TIMELINE_JUMP:
+                self._anchor = high
+        return self._anchor + at
+
+    @property
+    def decided_until(self) -> float:
+        """Clock time up to which the output is written (audio or silence)."""
+        if self._anchor is None:
+            return -math.inf
+        return self._anchor + self._frames_out / self.rate
+
+    def take_played(self) -> list[Written]:
+        """The audio written since the last call, in order."""
+        out = []
+        while self._played:
+            out.append(self._played.popleft())
+        return out
+
     def fill(self, out: np.ndarray, dac_time: float) -> None:
         """Fill ``out`` (1-D float32) with queued audio, silence after it.
 
-        ``dac_time`` is the clock time at which ``out[0]`` will reach the speaker.
+        ``dac_time`` is the clock time at which ``out[0]`` will reach the speaker, as
+        reported for this block (the block is placed on the stream's timeline, which
+        these reports only anchor: see :meth:`_timeline`).
         """
+        dac_time = self._timeline(dac_time)
+        first_frame = self._frames_out
         # self._gen is read afresh at each decision: stop() may bump it meanwhile, and
         # items queued after that carry the new generation and must not be dropped.
         frames = len(out)
@@ -134,6 +215,8 @@ class OutputBuffer:
         out[filled:] = 0.0
         if audio_frames:
             self.last_end = dac_time + audio_frames / self.rate
+            self._played.append(Written(dac_time, first_frame, out[:audio_frames].copy()))
+        self._frames_out += frames  # last: decided_until never covers a block not handed over
 
 
 class SoundDeviceSink:
@@ -214,6 +297,19 @@ class SoundDeviceSink:
         """Silence within one block plus the output latency; drop the queue."""
         self._buffer.stop(self.clock())
 
+    @property
+    def decided_until(self) -> float:
+        """Clock time up to which the output is written: the audio up to then is all in
+        what :meth:`take_played` has given or will give next (infinite once the stream
+        has stopped, as nothing more will be written)."""
+        if not self._stream.active:
+            return math.inf
+        return self._buffer.decided_until
+
+    def take_played(self) -> list[Written]:
+        """What reached the output since the last call, in order (the echo reference)."""
+        return self._buffer.take_played()
+
     def poll_finished(self) -> list[int]:
         """Utterances whose last sample has reached the speaker, in order."""
         return self._buffer.poll(self.clock())
@@ -246,4 +342,4 @@ class SoundDeviceSink:
         self._buffer.fill(outdata[:, 0], self.clock() + latency)
 
 
-__all__ = ["OutputBuffer", "SoundDeviceSink"]
+__all__ = ["OutputBuffer", "SoundDeviceSink", "Written"]
