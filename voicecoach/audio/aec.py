@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +48,8 @@ class AecSettings:
     """Seconds of echo path the filter models (output-delay error, room reverberation)."""
     lead: float = 0.05
     """Seconds the reference is read ahead of the microphone, so an echo up to this much
-    *earlier* than the playback time the sink reported is still cancelled."""
+    *earlier* than the playback time the sink reported is still cancelled. The
+    microphone waits for the reference this far ahead of it (see ``ready``)."""
     suppress: bool = True
     """Take blocks that hold only residual echo down to the room's noise
     (:class:`ResidualSuppressor`)."""
@@ -324,6 +326,11 @@ class ResidualSuppressor:
         return self._gain * residual + comfort
 
 
+READY_STALL = 0.25
+"""Seconds the microphone may run ahead of the complete reference before the canceller
+stops waiting for it (the output stopped: a device error)."""
+
+
 class EchoCanceller:
     """Takes the played reference out of 16 kHz mono microphone chunks on the clock.
 
@@ -331,10 +338,24 @@ class EchoCanceller:
     come out shorter or longer than it went in (a few milliseconds are held back), with
     its timestamp at its first sample. A gap or jump in the chunks' times restarts the
     block grid there; the filter keeps what it learned.
+
+    ``ready`` (optional) gives the clock time up to which the reference is complete. The
+    filter reads each block of the reference once, when it is the newest (``lead``
+    ahead of the microphone block), and keeps it for the whole echo path: a block read
+    before the speaker's callback had written it would stay silence in the filter, and
+    the echo of everything in it would go through uncancelled. So a microphone block
+    waits until the reference it needs is complete, unless the reference has stopped
+    coming (``READY_STALL`` behind the microphone: a dead output device).
     """
 
-    def __init__(self, reference: ReferenceBuffer, settings: AecSettings | None = None) -> None:
+    def __init__(
+        self,
+        reference: ReferenceBuffer,
+        settings: AecSettings | None = None,
+        ready: Callable[[], float] | None = None,
+    ) -> None:
         self.reference = reference
+        self.ready = ready
         self.settings = settings or AecSettings()
         self.filter = AdaptiveFilter(self.settings)
         self.suppressor = (
@@ -359,6 +380,13 @@ class EchoCanceller:
         assert self._start is not None
         n = self.filter.n
         blocks = len(self._pending) // n
+        ready = self.ready() if self.ready is not None else math.inf
+        if blocks and ready < math.inf:
+            newest = self._start + len(self._pending)  # one past the newest mic sample
+            complete = ReferenceBuffer.index(ready) if ready > -math.inf else -(2**62)
+            if newest - complete < READY_STALL * ASR_RATE:
+                # Block b needs the reference up to _start + (b + 1) * n + lead.
+                blocks = min(blocks, max(0, (complete - self._lead - self._start) // n))
         if blocks == 0:
             return None
         out = np.empty(blocks * n, dtype=np.float32)

@@ -104,15 +104,20 @@ class StreamResampler:
     The filter delays the signal by ``half`` input samples (0.5 ms at 48 kHz).
     """
 
-    def __init__(self, src_rate: int, dst_rate: int) -> None:
+    def __init__(self, src_rate: int, dst_rate: int, phase: float = 0.0) -> None:
+        """``phase``: where the first output sample falls, in input samples (of the
+        filtered input: see :attr:`delay`)."""
         self.src_rate = src_rate
         self.dst_rate = dst_rate
         self._step = src_rate / dst_rate
-        self._pos = 0.0  # position of the next output sample, in input samples of _buf
+        self._pos = phase  # position of the next output sample, in input samples of _buf
         self._buf = np.zeros(0, dtype=np.float32)
         self._taps: np.ndarray | None = None
+        self.delay = 0
+        """Input samples the output lags the input by (the low-pass filter's delay)."""
         if dst_rate < src_rate:
             half = max(16, int(round(16 * src_rate / dst_rate)))
+            self.delay = half
             self._taps = lowpass_taps(0.47 * dst_rate / src_rate, half)
             self._history = np.zeros(2 * half, dtype=np.float32)  # the filter's state
 

@@ -16,20 +16,23 @@ microphone heard more than its own echo:
 
 This is the double-talk detector of an echo canceller without the canceller. It only
 works when the user is not much quieter than the echo; a user at the same level adds
-3 dB, which is the default threshold. Timing: the reference is placed when audio is
-handed to the sink plus the sink's reported output latency; the estimated lag corrects
-what that misses (buffers outside PortAudio, the distance to the microphone).
+3 dB, which is the default threshold. Timing: the reference is placed when the
+device's callback says its audio reaches the speaker (:meth:`TapSink.sync`); the
+estimated lag corrects what that misses (buffers outside PortAudio, the distance to
+the microphone).
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
 from ..audio.aec import ReferenceBuffer, to_reference
-from ..audio.chunk import AudioChunk
+from ..audio.chunk import ASR_RATE, AudioChunk, StreamResampler
+from ..audio.sd_output import Written
 from ..audio.sinks import Clock, Sink
 
 FRAME = 0.02
@@ -55,7 +58,13 @@ class TapSink:
 
     It keeps the power per 20 ms frame (for :class:`DoubleTalk`) and the samples
     themselves at 16 kHz in :attr:`played` (for the echo canceller), both placed at
-    the clock time they are expected to leave the speaker.
+    the clock time they leave the speaker.
+
+    A sink that reports what its device callback wrote, and when that reaches the
+    speaker (``take_played()``, as :class:`~voicecoach.audio.sd_output.SoundDeviceSink`
+    does), is taken at its word: :meth:`sync` collects it. Any other sink plays a chunk
+    when it is handed over or when the audio queued before it ends (a memory sink,
+    exactly so), which is where the chunk is placed.
     """
 
     def __init__(self, inner: Sink, keep: float = 60.0) -> None:
@@ -66,23 +75,54 @@ class TapSink:
         self._end = -math.inf
         self.played = ReferenceBuffer(keep)
         """What was played, as 16 kHz mono samples on the clock."""
+        take = getattr(inner, "take_played", None)
+        self._take: Callable[[], list[Written]] | None = take if callable(take) else None
+        self._rate = int(getattr(inner, "rate", ASR_RATE))
+        self._run: _Run | None = None  # the stretch of continuous audio being collected
+        self._complete = -math.inf if self._take is not None else math.inf
+
+    def _note(self, start: float, samples: np.ndarray, rate: int) -> None:
+        """Keep the power of mono ``samples`` at ``rate`` played from clock time ``start``."""
+        first, power = _binned_power(samples, start, rate)
+        for i, p in enumerate(power):
+            self._power[first + i] = self._power.get(first + i, 0.0) + float(p)
+        old = int((self.inner.clock() - self.keep) / FRAME)
+        for k in [k for k in self._power if k < old]:
+            del self._power[k]
+
+    def complete_until(self) -> float:
+        """Clock time up to which :attr:`played` is complete, as of the last :meth:`sync`
+        (infinite for a sink whose chunks are placed when handed over)."""
+        return self._complete
+
+    def sync(self) -> None:
+        """Collect what the device wrote since the last call (a sink that reports it)."""
+        if self._take is None:
+            return
+        # Read first: whatever the callback writes up to then is in what is taken next.
+        decided = getattr(self.inner, "decided_until", None)
+        if decided is not None:
+            self._complete = float(decided)
+        for block in self._take():
+            run = self._run
+            base = ReferenceBuffer.index(block.time - block.frame / self._rate)
+            if run is None or block.frame != run.next or base != run.base:
+                if run is not None:
+                    run.finish(self.played)
+                run = self._run = _Run(block, self._rate, base)
+            run.add(block.samples, self.played)
+            self._note(block.time, block.samples, self._rate)
 
     # The Sink protocol, forwarded.
 
     def play(self, chunk: AudioChunk, utterance_id: int | None = None) -> None:
         """Note the chunk's power from when it will start, then play it."""
-        now = self.inner.clock()
-        # A device sink plays its queue after its output latency (a memory sink: none).
-        start = max(now + float(getattr(self.inner, "output_latency", 0.0)), self._end)
-        samples = chunk.samples().mean(axis=1)
-        first, power = _binned_power(samples, start, chunk.rate)
-        for i, p in enumerate(power):
-            self._power[first + i] = self._power.get(first + i, 0.0) + float(p)
-        self.played.add(start, to_reference(samples, chunk.rate))
-        self._end = start + chunk.duration
-        old = int((now - self.keep) / FRAME)
-        for k in [k for k in self._power if k < old]:
-            del self._power[k]
+        if self._take is None:
+            start = max(self.inner.clock(), self._end)
+            samples = chunk.samples().mean(axis=1)
+            self._note(start, samples, chunk.rate)
+            self.played.add(start, to_reference(samples, chunk.rate))
+            self._end = start + chunk.duration
         self.inner.play(chunk, utterance_id)
 
     def end(self, utterance_id: int) -> None:
@@ -90,7 +130,14 @@ class TapSink:
         self.inner.end(utterance_id)
 
     def stop(self) -> None:
-        """Forget the reference after now, then silence the inner sink."""
+        """Forget the reference after now, then silence the inner sink.
+
+        A sink that reports what it wrote needs no forgetting: what its device had
+        taken before the stop still plays, and is echo.
+        """
+        if self._take is not None:
+            self.inner.stop()
+            return
         now = self.inner.clock()
         cut = int(math.ceil(now / FRAME))
         for k in [k for k in self._power if k >= cut]:
@@ -123,6 +170,39 @@ class TapSink:
     def reference(self, first: int, last: int) -> np.ndarray:
         """Played power in frames ``first..last`` inclusive."""
         return np.array([self._power.get(k, 0.0) for k in range(first, last + 1)])
+
+
+class _Run:
+    """A stretch of audio that played without a break, resampled to 16 kHz as one
+    stream (block by block, resampling would leave a seam at every block).
+
+    Its 16 kHz samples fall on one grid for the whole output stream: sample ``k`` is
+    the stream's frame ``k * rate / 16000``. Each stretch resampled from its own first
+    frame would put the reference a different fraction of a sample off at every
+    utterance, which the canceller's filter takes for a changed echo path.
+    """
+
+    def __init__(self, first: Written, rate: int, base: int) -> None:
+        step = rate / ASR_RATE
+        delay = StreamResampler(rate, ASR_RATE).delay
+        # The first grid sample this stretch's filtered samples reach.
+        self.k = math.ceil((first.frame - delay) / step)
+        self.resampler = StreamResampler(rate, ASR_RATE, self.k * step - first.frame + delay)
+        self.base = base  # reference index of grid sample 0 (the stream's frame 0)
+        self.next = first.frame  # the stream frame that would continue the run
+
+    def add(self, samples: np.ndarray, played: ReferenceBuffer) -> None:
+        self._place(self.resampler.process(samples), played)
+        self.next += len(samples)
+
+    def finish(self, played: ReferenceBuffer) -> None:
+        """Place what the resampler still holds (the run's last samples)."""
+        tail = np.zeros(2 * self.resampler.delay + 2, dtype=np.float32)
+        self._place(self.resampler.process(tail), played)
+
+    def _place(self, out: np.ndarray, played: ReferenceBuffer) -> None:
+        played.add((self.base + self.k) / ASR_RATE, out)
+        self.k += len(out)
 
 
 class DoubleTalk:

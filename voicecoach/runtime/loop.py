@@ -113,7 +113,7 @@ class LiveSession:
         self.canceller: EchoCanceller | None = None
         """Takes the coach's echo out of the microphone signal (None: not done here)."""
         if self.settings.cancel_echo and not self.settings.echo_cancelled:
-            self.canceller = EchoCanceller(self.tap.played)
+            self.canceller = EchoCanceller(self.tap.played, ready=self.tap.complete_until)
         self.origin = clock()
         """Clock time of session time 0 (transcript times are relative to it)."""
         self.acted: list[CommandHeard] = []
@@ -188,6 +188,7 @@ class LiveSession:
             return
         # The double-talk check compares the microphone as it is with what was played;
         # the recognizer hears what is left once the coach's echo is taken out.
+        self.tap.sync()
         self.doubletalk.feed(chunk)
         if self.canceller is not None:
             cleaned = self.canceller.process(chunk)
@@ -412,6 +413,7 @@ class LiveSession:
         self.doubletalk.tap = self.tap
         if self.canceller is not None:
             self.canceller.reference = self.tap.played  # what it learned still holds
+            self.canceller.ready = self.tap.complete_until
         self.echo.stopped(now)
         if self._playing:
             # Playback is in order: the last one finished means all of them did.
