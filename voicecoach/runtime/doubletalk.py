@@ -80,13 +80,21 @@ class TapSink:
         self._rate = int(getattr(inner, "rate", ASR_RATE))
         self._run: _Run | None = None  # the stretch of continuous audio being collected
         self._complete = -math.inf if self._take is not None else math.inf
+        self._trimmed = -math.inf  # clock time of the last _forget_old scan
 
     def _note(self, start: float, samples: np.ndarray, rate: int) -> None:
         """Keep the power of mono ``samples`` at ``rate`` played from clock time ``start``."""
         first, power = _binned_power(samples, start, rate)
         for i, p in enumerate(power):
             self._power[first + i] = self._power.get(first + i, 0.0) + float(p)
-        old = int((self.inner.clock() - self.keep) / FRAME)
+
+    def _forget_old(self) -> None:
+        """Drop power older than :attr:`keep` (a scan of every frame: at most once a second)."""
+        now = self.inner.clock()
+        if now - self._trimmed < 1.0:
+            return
+        self._trimmed = now
+        old = int((now - self.keep) / FRAME)
         for k in [k for k in self._power if k < old]:
             del self._power[k]
 
@@ -112,6 +120,7 @@ class TapSink:
                 run = self._run = _Run(block, self._rate, base)
             run.add(block.samples, self.played)
             self._note(block.time, block.samples, self._rate)
+        self._forget_old()
 
     # The Sink protocol, forwarded.
 
@@ -121,6 +130,7 @@ class TapSink:
             start = max(self.inner.clock(), self._end)
             samples = chunk.samples().mean(axis=1)
             self._note(start, samples, chunk.rate)
+            self._forget_old()
             self.played.add(start, to_reference(samples, chunk.rate))
             self._end = start + chunk.duration
         self.inner.play(chunk, utterance_id)
