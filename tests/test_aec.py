@@ -266,7 +266,7 @@ class CallbackDevice:
     """Drives a :class:`~voicecoach.audio.sd_output.OutputBuffer` as PortAudio drives the
     sounddevice sink's: one 256-frame block per callback on a virtual clock, each block
     reaching the speaker ``latency`` later, its reported time off by up to 3 ms (the
-    callback's scheduling). Keeps what the speaker played, at 16 kHz on the clock."""
+    callback's scheduling). Keeps what the speaker played, at 22.05 kHz on the clock."""
 
     rate = 22_050
     block = 256
