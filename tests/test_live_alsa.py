@@ -42,6 +42,7 @@ from tests.routine_fixtures import tiny_routine
 from voicecoach import script
 from voicecoach.asr import load_recognizer
 from voicecoach.asr.base import AsrSettings
+from voicecoach.audio.aec import ReferenceBuffer
 from voicecoach.audio.chunk import AudioChunk, resample
 from voicecoach.audio.sd_input import Microphone, MicSettings
 from voicecoach.dialogue import Coach, State
@@ -126,8 +127,14 @@ t0 = time.monotonic()
 threading.Thread(target=person, daemon=True).start()
 status = LiveRunner(session, mic, stop, output).run()
 mic.close(); speaker.close(); session.sink.close(); pipes.close()
+# The echo canceller's reference: what the loop collected from the output callback.
+span = time.monotonic() - t0
+ref = session.tap.played.read(ReferenceBuffer.index(t0), int(span * 16_000))
+blocks = ref[: len(ref) // 160 * 160].reshape(-1, 160)
 print(json.dumps({"status": status, "session_id": sid, "user": user, "transcript": said,
-                  "errors": errors,
+                  "errors": errors, "span": span,
+                  "reference_voiced": float(np.mean(np.sqrt(np.mean(blocks**2, axis=1)) > 0.01)
+                                            * len(blocks) / 100),
                   "start_offset": session.origin - t0}))
 """
 
@@ -175,6 +182,12 @@ def test_yes_next_and_it_hurts_through_real_alsa_streams(tmp_path: Path) -> None
     assert summary.status == "interrupted"
 
     played = np.frombuffer((tmp_path / "played.raw").read_bytes(), dtype="<i2") / 32768.0
+    # The loop collected what the output callback wrote as the echo canceller's
+    # reference: as much of it sounds as in the speaker's recording.
+    blocks = played[: len(played) // 220 * 220].reshape(-1, 220)
+    voiced = float(np.sum(np.sqrt(np.mean(blocks**2, axis=1)) > 0.01)) / 100
+    assert voiced > 5.0
+    assert abs(result["reference_voiced"] - voiced) < 0.1 * voiced  # measured 17.4 s both
     announce = tone_times(played, MARKERS["announce2"])
     hold = tone_times(played, MARKERS["hold"])
     pain = tone_times(played, MARKERS["pain_stop"])
