@@ -113,13 +113,17 @@ class StreamResampler:
         self._pos = phase  # position of the next output sample, in input samples of _buf
         self._buf = np.zeros(0, dtype=np.float32)
         self._taps: np.ndarray | None = None
-        self.delay = 0
+        self.delay = self.filter_delay(src_rate, dst_rate)
         """Input samples the output lags the input by (the low-pass filter's delay)."""
-        if dst_rate < src_rate:
-            half = max(16, int(round(16 * src_rate / dst_rate)))
-            self.delay = half
+        if self.delay:
+            half = self.delay
             self._taps = lowpass_taps(0.47 * dst_rate / src_rate, half)
             self._history = np.zeros(2 * half, dtype=np.float32)  # the filter's state
+
+    @staticmethod
+    def filter_delay(src_rate: int, dst_rate: int) -> int:
+        """The :attr:`delay` of a resampler between these rates (0 unless going down)."""
+        return max(16, int(round(16 * src_rate / dst_rate))) if dst_rate < src_rate else 0
 
     def _lowpass(self, samples: np.ndarray) -> np.ndarray:
         if self._taps is None:

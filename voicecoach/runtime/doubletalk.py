@@ -194,7 +194,7 @@ class _Run:
 
     def __init__(self, first: Written, rate: int, base: int) -> None:
         step = rate / ASR_RATE
-        delay = StreamResampler(rate, ASR_RATE).delay
+        delay = StreamResampler.filter_delay(rate, ASR_RATE)
         # The first grid sample this stretch's filtered samples reach.
         self.k = math.ceil((first.frame - delay) / step)
         self.resampler = StreamResampler(rate, ASR_RATE, self.k * step - first.frame + delay)
