@@ -336,7 +336,8 @@ def go_words() -> dict[str, np.ndarray]:
 def test_a_whole_command_ends_after_the_short_silence(speech: dict) -> None:
     audio = with_room(np.concatenate([silence(0.5), trim(speech["next"]), silence(1.0)]))
     quick = PocketSphinxRecognizer(settings=AsrSettings(vad_silence=0.3, phrase_silence=0.15))
-    slow = PocketSphinxRecognizer(settings=AsrSettings(vad_silence=0.3))  # the default: off
+    # The default: off, but for the safety commands (next test).
+    slow = PocketSphinxRecognizer(settings=AsrSettings(vad_silence=0.3))
     [(r, at)] = results_at(quick, audio)
     [(r_slow, at_slow)] = results_at(slow, audio)
     assert (r.intent, r.text) == (r_slow.intent, r_slow.text) == (Intent.NEXT, "next")
@@ -347,6 +348,45 @@ def test_a_whole_command_ends_after_the_short_silence(speech: dict) -> None:
     assert r.end < 0.5 + len(trim(speech["next"])) / ASR_RATE + 0.3
     assert at - r.end <= 0.15
     assert at_slow - r_slow.end >= 0.25
+
+
+@pytest.mark.parametrize("words", ["it hurts", "pause"])
+def test_a_safety_command_ends_early_by_default(words: str) -> None:
+    """A pain report or a "pause" ends after the short silence with the default settings
+    (``safety_silence``), with the verdict and the times the long silence would give.
+    (This espeak-ng "stop" gains only 0.06 s: the decoder stretches its last sound over
+    the detector's hangover, so it finds no silence after it to count.)"""
+    audio = with_room(np.concatenate([silence(0.5), trim(espeak(words)), silence(1.0)]))
+    [(r, at)] = results_at(PocketSphinxRecognizer(), audio)
+    [(r_off, at_off)] = results_at(
+        PocketSphinxRecognizer(settings=AsrSettings(safety_silence=None)), audio
+    )
+    assert (r.intent, r.text) == (r_off.intent, r_off.text)
+    assert r.intent in (Intent.HURT, Intent.PAUSE) and r.text == words
+    assert r.start == pytest.approx(r_off.start) and r.end == pytest.approx(r_off.end)
+    assert at - r.end <= 0.2
+    assert at_off - r_off.end >= 0.25
+
+
+@pytest.mark.parametrize(("first", "rest"), [("next", "one"), ("that", "hurts")])
+def test_a_pause_inside_a_command_does_not_cut_it(first: str, rest: str) -> None:
+    """0.3 s between the words: the utterance may be ended for a verdict in the pause
+    (this "next" reads "it", the start of "it hurts", when the pause begins), but
+    speech resumes and it is decoded again, whole: the same command, at the same end,
+    as with the early end off. "that hurts" then ends early after all."""
+    words = [silence(0.5), trim(espeak(first)), silence(0.3), trim(espeak(rest))]
+    audio = with_room(np.concatenate([*words, silence(1.0)]))
+    [(r, at)] = results_at(PocketSphinxRecognizer(), audio)
+    [(r_off, at_off)] = results_at(
+        PocketSphinxRecognizer(settings=AsrSettings(safety_silence=None)), audio
+    )
+    assert (r.intent, r.text) == (r_off.intent, r_off.text)
+    assert r.end == pytest.approx(r_off.end)
+    assert r.text == f"{first} {rest}"
+    if r.intent is Intent.HURT:
+        assert at - r.end <= 0.2 < at_off - r_off.end
+    else:
+        assert at == at_off
 
 
 def test_go_is_not_cut_before_back(go_words: dict) -> None:
