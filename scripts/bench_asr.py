@@ -37,7 +37,7 @@ from voicecoach.asr import load_recognizer  # noqa: E402
 from voicecoach.asr.base import AsrSettings, Recognition, Recognizer  # noqa: E402
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk  # noqa: E402
 from voicecoach.cli.asr_cmd import read_audio  # noqa: E402
-from voicecoach.commands import Intent  # noqa: E402
+from voicecoach.commands import SAFETY_INTENTS, Intent  # noqa: E402
 from voicecoach.errors import VoicecoachError  # noqa: E402
 
 REJECT = "(none)"
@@ -166,9 +166,18 @@ def report(run: dict) -> dict:
     audio = sum(r["seconds"] for r in rows)
     decode = sum(r["decode"] for r in rows)
     lat = np.array([r["decode"] for r in rows]) * 1000
-    # Streaming only: stream seconds from a command's end to its result.
+    # Streaming only: stream seconds from a command's end to its result; also for the
+    # safety commands alone, which may end their utterance sooner.
     waits = np.array(
         [r["endpoint_wait"] for r in commands if r["got"] and r["endpoint_wait"] is not None]
+    )
+    safety = {i.value for i in SAFETY_INTENTS}
+    safety_waits = np.array(
+        [
+            r["endpoint_wait"]
+            for r in commands
+            if r["got"] in safety and r["endpoint_wait"] is not None
+        ]
     )
     return {
         "engine": run["engine"],
@@ -192,7 +201,13 @@ def report(run: dict) -> dict:
         "load_s": run["load_s"],
         "endpoint_wait_ms_p50": float(np.percentile(waits, 50)) * 1000 if len(waits) else None,
         "endpoint_wait_ms_p95": float(np.percentile(waits, 95)) * 1000 if len(waits) else None,
+        "endpoint_wait_safety_ms_p50": ms_percentile(safety_waits, 50),
+        "endpoint_wait_safety_ms_p95": ms_percentile(safety_waits, 95),
     }
+
+
+def ms_percentile(seconds: np.ndarray, q: float) -> float | None:
+    return float(np.percentile(seconds, q)) * 1000 if len(seconds) else None
 
 
 def pct(x: float | None) -> str:
@@ -215,6 +230,12 @@ def table(rep: dict) -> str:
             f"p50 {rep['endpoint_wait_ms_p50']:.0f} ms, p95 {rep['endpoint_wait_ms_p95']:.0f} ms"
             if rep["endpoint_wait_ms_p50"] is not None
             else "-"
+        )
+        + (
+            f"; safety commands p50 {rep['endpoint_wait_safety_ms_p50']:.0f} ms, "
+            f"p95 {rep['endpoint_wait_safety_ms_p95']:.0f} ms"
+            if rep["endpoint_wait_safety_ms_p50"] is not None
+            else ""
         ),
         "recall per SNR:  "
         + "  ".join(

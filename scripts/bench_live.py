@@ -106,7 +106,10 @@ def child(args: argparse.Namespace) -> None:
     sink.play, sink.stop = play, stop  # type: ignore[method-assign]
     recognizer = load_recognizer(
         AsrSettings(
-            engine=args.engine, phrase_silence=args.phrase_silence, denoise=not args.no_denoise
+            engine=args.engine,
+            phrase_silence=args.phrase_silence,
+            safety_silence=None if args.safety_silence < 0 else args.safety_silence,
+            denoise=not args.no_denoise,
         )
     )
     # Where the reply latency goes: each accept() call that returned a result, with
@@ -495,12 +498,20 @@ def table(report: dict) -> str:
 
 
 def main() -> int:
+    from voicecoach.asr.base import AsrSettings
+
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--commands", type=int, default=48, help="commands while the coach waits")
     p.add_argument("--barge-ins", type=int, default=8, help="stop/pause said over the coach")
     p.add_argument("--listen", type=float, default=10.0, help="seconds of quiet for the CPU")
     p.add_argument("--engine", default="pocketsphinx")
     p.add_argument("--phrase-silence", type=float, default=None, help="AsrSettings.phrase_silence")
+    p.add_argument(
+        "--safety-silence",
+        type=float,
+        default=AsrSettings.safety_silence,
+        help="AsrSettings.safety_silence (default %(default)s; -1 = off)",
+    )
     p.add_argument(
         "--no-denoise", action="store_true", help="without the recognizer's noise suppressor"
     )
@@ -522,6 +533,7 @@ def main() -> int:
         cmd += ["--listen", str(args.listen), "--engine", args.engine]
         if args.phrase_silence is not None:
             cmd += ["--phrase-silence", str(args.phrase_silence)]
+        cmd += ["--safety-silence", str(args.safety_silence)]
         if args.no_denoise:
             cmd += ["--no-denoise"]
         cmd += ["--max-minutes", str(args.max_minutes)]
