@@ -68,7 +68,8 @@ def child(args: argparse.Namespace) -> None:
     dev = AlsaDuplexDevice(
         folder / "asoundrc", folder / "alsa-out.fifo", folder / "mic.fifo", 22_050, 48_000, 2
     )
-    pipes = PacedPipes(dev, BLOCK, folder / "played.raw", echo=(0.3, 0.06), noise_rms=0.002)
+    echo = (0.3, args.echo_delay)
+    pipes = PacedPipes(dev, BLOCK, folder / "played.raw", echo=echo, noise_rms=0.002)
 
     from voicecoach.asr import load_recognizer
     from voicecoach.asr.base import AsrSettings
@@ -515,6 +516,14 @@ def main() -> int:
     p.add_argument(
         "--no-denoise", action="store_true", help="without the recognizer's noise suppressor"
     )
+    p.add_argument(
+        "--echo-delay",
+        type=float,
+        default=0.06,
+        help="seconds from the speaker's playing to the echo at the microphone (default "
+        "%(default)s; much longer acts as a device whose output latency is misreported, "
+        "which the echo canceller cannot follow)",
+    )
     p.add_argument("--max-minutes", type=float, default=12.0, help="end the scenario then")
     p.add_argument("--json", type=Path, default=None, help="also write the report here")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -534,6 +543,7 @@ def main() -> int:
         if args.phrase_silence is not None:
             cmd += ["--phrase-silence", str(args.phrase_silence)]
         cmd += ["--safety-silence", str(args.safety_silence)]
+        cmd += ["--echo-delay", str(args.echo_delay)]
         if args.no_denoise:
             cmd += ["--no-denoise"]
         cmd += ["--max-minutes", str(args.max_minutes)]
