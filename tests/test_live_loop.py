@@ -59,6 +59,7 @@ class Rig:
         settings: LiveSettings | None = None,
         recognizer: FakeRecognizer | None = None,
         voice: FakeVoice | None = None,
+        room: DemoSettings | None = None,
     ) -> None:
         self.clock = VirtualClock()
         self.sink = MemorySink(22_050, self.clock)
@@ -74,7 +75,8 @@ class Rig:
         self.coach = Coach(tiny_routine())
         self.lines: list[dict] = []
         self.user = FakeUser()
-        self.room = Room(self.sink, self.user, DemoSettings(noise_rms=0.001))  # type: ignore[arg-type]
+        room = room or DemoSettings(noise_rms=0.001)
+        self.room = Room(self.sink, self.user, room)  # type: ignore[arg-type]
         self.session = LiveSession(
             self.coach,
             self.recognizer,
@@ -265,6 +267,27 @@ def test_a_safety_command_heard_only_in_the_coachs_echo_is_ignored(tmp_path: Pat
     assert rig.session.ignored[0][1] == "only the coach's echo was heard"
     assert not rig.sink.stops
     assert rig.coach.state is State.INTRO
+
+
+def test_an_echo_much_later_than_the_device_reports_is_still_known_for_the_coachs(
+    tmp_path: Path,
+) -> None:
+    """A device whose output reaches the speaker 0.8 s after the time it reports: the
+    echo canceller cannot follow that, but the level check finds the delay, so an "it
+    hurts" heard only in the echo is ignored and the user's own is acted on."""
+    room = DemoSettings(noise_rms=0.001, echo_delay=0.8, reflection_delay=0.824)
+    rig = Rig(tmp_path, room=room)
+    rig.run(until=0.5)
+    lines = [line["text"] for line in rig.kinds("said")]
+    start, end = rig.segment_of(lines[2])  # after 2 lines of the coach to learn from
+    rig.say_at(Intent.HURT, "it hurts", start + 0.8 + 1.0, user=False)
+    rig.run(until=start + 2.5)
+    assert rig.session.ignored[-1][1] == "only the coach's echo was heard"
+    assert not rig.sink.stops
+    rig.say_at(Intent.HURT, "it hurts", start + 3.5)
+    rig.run(until=start + 4.5)
+    assert rig.sink.stops
+    assert rig.log.sessions()[0].pain_reports == 1
 
 
 def test_a_partial_it_hurts_over_the_coach_cuts_it_before_the_utterance_ends(

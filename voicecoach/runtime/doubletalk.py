@@ -239,7 +239,14 @@ class DoubleTalk:
         self._learned = -(2**62)  # frames before this one have been learned from
         self.lag = 0
         """Estimated frames from the reference to the echo in the microphone."""
-        self.max_lag = 20  # 400 ms: output latency plus the room
+        self.max_lag = 75
+        """Longest echo delay looked for, in frames (1.5 s): output latency plus the room,
+        and a device that reports its latency wrong. The echo canceller follows a delay
+        only up to its filter's length (0.4 s); beyond that this check is what keeps
+        the coach's own words from acting as safety commands. With 0.4 s here, in
+        ``bench_live.py --echo-delay 0.8`` (the echo 0.8 s after the reported time)
+        the coach's echo was taken for "that hurts", "stop the session" and "hold
+        on" 5 times in 6 minutes, and the session ended for pain."""
         self._lag_known = False
 
     def feed(self, chunk: AudioChunk) -> None:
