@@ -199,8 +199,8 @@ def report(run: dict) -> dict:
         "latency_ms_p50": float(np.percentile(lat, 50)) if len(lat) else None,
         "latency_ms_p95": float(np.percentile(lat, 95)) if len(lat) else None,
         "load_s": run["load_s"],
-        "endpoint_wait_ms_p50": float(np.percentile(waits, 50)) * 1000 if len(waits) else None,
-        "endpoint_wait_ms_p95": float(np.percentile(waits, 95)) * 1000 if len(waits) else None,
+        "endpoint_wait_ms_p50": ms_percentile(waits, 50),
+        "endpoint_wait_ms_p95": ms_percentile(waits, 95),
         "endpoint_wait_safety_ms_p50": ms_percentile(safety_waits, 50),
         "endpoint_wait_safety_ms_p95": ms_percentile(safety_waits, 95),
     }

@@ -263,11 +263,15 @@ class PocketSphinxRecognizer:
         self._utt_frames: list[bytes] = []  # the frames decoded in this utterance
         self._cmn_start = self._cmn0  # the cepstral mean when this utterance started
         self._pending: Recognition | None = None  # the verdict if the pause ends it
-        self._end_at: int | None = None  # silent frames at which the pending verdict is final
+        self._end_at: int | None = None  # silent frames in a pause at which it may end early
         self._held: list[bytes] = []  # silent frames of a pause, not decoded yet
         self._phrase_silence = self._early_silence(self.settings.phrase_silence)
-        self._safety_silence = self._early_silence(self.settings.safety_silence)
-        self._early = self._phrase_silence is not None or self._safety_silence is not None
+        safety_silence = self._early_silence(self.settings.safety_silence)
+        # The silence that ends an utterance early (None = never): every command's, or
+        # else the safety commands'.
+        self._early_wait = (
+            self._phrase_silence if self._phrase_silence is not None else safety_silence
+        )
         # What a partial result may read when the utterance may end early: a whole
         # command that may, or the start of one.
         self._early_starts = {
@@ -392,7 +396,7 @@ class PocketSphinxRecognizer:
             # Decoded now, as PocketSphinx's endpointer hands the decoder the first
             # silent frame; the rest of a pause only once speech resumes.
             self._decode(frame)
-            self._end_at = self._early_end() if self._early else None
+            self._end_at = self._early_end() if self._early_wait is not None else None
         else:
             self._held.append(frame)
         fed = seg.frames * self._frame_seconds
@@ -404,7 +408,7 @@ class PocketSphinxRecognizer:
             # are not decoded), so this is that verdict.
             held = self._held
             r = self._end()
-            if r.intent is not None and self._early_silence_for(r.text) is not None:
+            if r.intent is not None and self._ends_early(r.text):
                 seg.end()
                 return r
             # Not one to act on early after all: kept for the long silence, unless
@@ -416,15 +420,12 @@ class PocketSphinxRecognizer:
         self._decoder.process_raw(frame)
         self._utt_frames.append(frame)
 
-    def _early_silence_for(self, text: str) -> float | None:
-        """The silence after which the words ``text``, if they were the whole utterance,
-        would end it early; None if they would not."""
+    def _ends_early(self, text: str) -> bool:
+        """Whether the words ``text``, as a whole utterance, may end it early."""
         intent = self._whole.get(text)
         if intent is None or (self._active is not None and intent not in self._active):
-            return None
-        if self._phrase_silence is not None:
-            return self._phrase_silence
-        return self._safety_silence if intent in SAFETY_INTENTS else None
+            return False
+        return self._phrase_silence is not None or intent in SAFETY_INTENTS
 
     def _early_end(self) -> int | None:
         """At a pause's first silent frame: the count of silent frames at which to end
@@ -446,10 +447,11 @@ class PocketSphinxRecognizer:
         resumed, cost more: dev split, streamed, early end for the safety commands, false
         accepts 22.7 % that way, 21.9 % this way, 20.8 % without. (A second decoding is
         not the same as the first, as PocketSphinx's own noise estimate has moved on.)
-        Nor does it end early when the detector
-        heard speech long after the last word (``EARLY_MAX_TAIL``): the decoder fitted a
-        command to part of the sound and called the rest silence, e.g. the coach's echo
-        taken for "faster" and the user's "it hurts" after it, cut at a one-frame dip.
+
+        Nor does it end early when the detector heard speech long after the last word
+        (``EARLY_MAX_TAIL``): the decoder fitted a command to part of the sound and
+        called the rest silence, e.g. the coach's echo taken for "faster" and the
+        user's "it hurts" after it, cut at a one-frame dip.
         """
         hyp = self._decoder.hyp()
         if hyp is None or hyp.hypstr not in self._early_starts:
@@ -457,9 +459,8 @@ class PocketSphinxRecognizer:
         after = self._silence_after_words()
         if after > EARLY_MAX_TAIL:
             return None
-        wanted = self._phrase_silence if self._phrase_silence is not None else self._safety_silence
-        assert wanted is not None  # self._early
-        missing = wanted - after
+        assert self._early_wait is not None
+        missing = self._early_wait - after
         return 1 + max(0, math.ceil(missing / self._frame_seconds - 1e-9))
 
     def _resume(self) -> None:
