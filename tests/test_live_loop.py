@@ -279,7 +279,7 @@ def test_an_echo_much_later_than_the_device_reports_is_still_known_for_the_coach
     rig = Rig(tmp_path, room=room)
     rig.run(until=0.5)
     lines = [line["text"] for line in rig.kinds("said")]
-    start, end = rig.segment_of(lines[2])  # after 2 lines of the coach to learn from
+    start, _ = rig.segment_of(lines[2])  # after 2 lines of the coach to learn from
     rig.say_at(Intent.HURT, "it hurts", start + 0.8 + 1.0, user=False)
     rig.run(until=start + 2.5)
     assert rig.session.ignored[-1][1] == "only the coach's echo was heard"
