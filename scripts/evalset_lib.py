@@ -1,7 +1,8 @@
 """Building blocks for the command-recognition evaluation set (see docs/evaluation-set.md).
 
 Pure signal functions (levels, voice activity, noise, SNR mixing, breath and cough
-synthesis), the espeak-ng and WAV helpers, and the manifest format with its validator.
+synthesis), the synthesizers (espeak-ng, Flite, Festival), the WAV helpers, and the
+manifest format with its validator.
 Nothing here imports voicecoach, so the benchmark and the tests can use it on its own.
 All audio is float32 mono at :data:`RATE`, full scale = 1.0.
 """
@@ -12,6 +13,7 @@ import json
 import logging
 import math
 import subprocess
+import tempfile
 import wave
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -324,6 +326,41 @@ def espeak(
             f"espeak-ng failed for voice {voice!r}: {proc.stderr.decode(errors='replace')}"
         )
     return trim(resample_to_rate(*decode_wav_bytes(proc.stdout)))
+
+
+def _render_to_file(cmd: list[str], text: str | None, what: str, timeout: float) -> np.ndarray:
+    """Run a synthesizer that writes a WAV file; its audio, trimmed, at :data:`RATE`."""
+    with tempfile.TemporaryDirectory(prefix="evalset-") as tmp:
+        out = Path(tmp) / "out.wav"
+        proc = subprocess.run(
+            [a.replace("{out}", str(out)) for a in cmd],
+            input=text.encode() if text is not None else None,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+        if proc.returncode != 0 or not out.is_file() or out.stat().st_size < 100:
+            raise RuntimeError(f"{what} failed: {proc.stderr.decode(errors='replace')[-300:]}")
+        return trim(read_wav(out))
+
+
+def flite(
+    text: str, voice: str, stretch: float = 1.0, f0: int = 0, timeout: float = 30.0
+) -> np.ndarray:
+    """Speak ``text`` with Flite's ``voice`` (awb, rms, slt, kal16), slowed by ``stretch``,
+    at mean pitch ``f0`` Hz (0: the voice's own), trimmed, at :data:`RATE`."""
+    cmd = ["flite", "-voice", voice, "--setf", f"duration_stretch={stretch:g}"]
+    if f0:
+        cmd += ["--setf", f"int_f0_target_mean={f0}"]
+    return _render_to_file([*cmd, "-t", text, "-o", "{out}"], None, f"flite {voice!r}", timeout)
+
+
+def festival(text: str, voice: str, stretch: float = 1.0, timeout: float = 60.0) -> np.ndarray:
+    """Speak ``text`` with Festival's ``voice`` (e.g. ``kal_diphone``), slowed by
+    ``stretch`` (diphone voices only), trimmed, at :data:`RATE`."""
+    cmd = ["text2wave", "-eval", f"(voice_{voice})"]
+    cmd += ["-eval", f"(Parameter.set 'Duration_Stretch {stretch:g})", "-o", "{out}"]
+    return _render_to_file(cmd, text, f"festival {voice!r}", timeout)
 
 
 def decode_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:

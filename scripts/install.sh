@@ -10,7 +10,8 @@ with_tests=0
 [ "${1:-}" = "--test" ] && with_tests=1
 
 apt_packages=(python3-venv python3-pip libportaudio2 libasound2-plugins alsa-utils espeak-ng)
-[ "$with_tests" = 1 ] && apt_packages+=(sox libsox-fmt-all pocketsphinx-testdata)
+[ "$with_tests" = 1 ] && apt_packages+=(sox libsox-fmt-all pocketsphinx-testdata
+  flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
 
 sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Build the labelled evaluation set for command recognition (docs/evaluation-set.md).
 
-Every command phrase of voicecoach.commands.PHRASES spoken by many espeak-ng voices and
-by the Piper voice "joe", plus material a recognizer must reject (commands words inside
+Every command phrase of voicecoach.commands.PHRASES spoken by many espeak-ng voices, by
+Flite and Festival voices built from recordings of real talkers, and by the Piper voice
+"joe", plus material a recognizer must reject (commands words inside
 other talk, single non-command words, real read speech, breaths, coughs, sighs, room
 tone), mixed with white, pink and babble noise at 20, 10 and 5 dB SNR or left clean.
 Split by voice into dev (for tuning) and test (held out). Reproducible: the same
@@ -62,6 +63,24 @@ TEST_VARIANTS = (
     "quincy", "robert", "victor", "zac", "klatt2", "klatt4", "steph2", "iven",
 )  # fmt: skip
 VARIANTS = {"dev": DEV_VARIANTS, "test": TEST_VARIANTS}
+
+#: Flite and Festival voices built from recordings of one real talker each (CMU ARCTIC
+#: awb, rms and slt; the kal and ked diphone sets): (engine, voice, its own mean pitch in
+#: Hz, 0 where it cannot be changed). PocketSphinx's model fits them much as it fits
+#: people, where it fits espeak-ng's formant synthesis poorly (clean espeak-ng commands
+#: decode to the right words about half the time; these, 91-100 %). One talker is never
+#: in both splits (slt is in dev twice, kal in test twice).
+TALKER_VOICES = {
+    "dev": (("flite", "awb", 100), ("flite", "slt", 170), ("festival", "cmu_us_slt_arctic_hts", 0)),
+    "test": (
+        ("flite", "rms", 100),
+        ("flite", "kal16", 100),
+        ("festival", "kal_diphone", 0),
+        ("festival", "ked_diphone", 0),
+    ),
+}
+#: Slowing factors for the talker voices (Festival's HTS voice ignores it: 1.0 only).
+STRETCHES = (0.85, 1.0, 1.15, 1.3)
 
 #: Joe (the coach's own Piper voice) is the most human-like voice we have, so it is
 #: held out: test split only. Settings: (length_scale, noise_scale, noise_w_scale).
@@ -203,31 +222,46 @@ class Size:
     silences: int  # silence/room-tone items per split
     babble_seconds: float  # length of each split's babble track
     subsample: float = 1.0  # fraction of embedded/word/talk items kept
+    talkers: int = 0  # Flite/Festival configurations per split speaking every command
+    # phrase; one of them also says each embedded sentence and non-command word
 
 
 SIZES = {
-    "small": Size(3, 1, 1, 1, 1, 4, 15, 6, 30.0, subsample=0.5),
-    "full": Size(20, 3, 4, 3, 1, 30, 120, 40, 90.0),
+    "small": Size(3, 1, 1, 1, 1, 4, 15, 6, 30.0, subsample=0.5, talkers=1),
+    "full": Size(20, 3, 4, 3, 1, 30, 120, 40, 90.0, talkers=8),
 }
 
 
 @dataclass(frozen=True)
 class Voice:
-    """One espeak-ng or Piper voice configuration."""
+    """One espeak-ng, Flite, Festival or Piper voice configuration."""
 
-    engine: str  # "espeak" or "piper"
-    name: str  # espeak voice spec ("en-us+m3") or "joe"
+    engine: str  # "espeak", "flite", "festival" or "piper"
+    name: str  # espeak voice spec ("en-us+m3"), Flite or Festival voice, or "joe"
     rate: int = 0  # espeak words per minute
-    pitch: int = 0  # espeak pitch 0-99
+    pitch: int = 0  # espeak pitch 0-99; Flite mean pitch in Hz (0: the voice's own)
     piper: tuple[float, float, float] = (1.0, 0.667, 0.8)
+    stretch: float = 1.0  # Flite/Festival slowing factor
 
     @property
     def speaker(self) -> str:
         """The manifest's speaker field."""
         if self.engine == "espeak":
             return f"espeak:{self.name}:r{self.rate}:p{self.pitch}"
+        if self.engine in ("flite", "festival"):
+            return f"{self.engine}:{self.name}:s{self.stretch:g}:f{self.pitch}"
         ls, ns, nw = self.piper
         return f"piper:{self.name}:ls{ls}:ns{ns}:nw{nw}"
+
+    def say(self, text: str) -> np.ndarray:
+        """``text`` in this voice (espeak-ng, Flite or Festival), trimmed, at 16 kHz."""
+        if self.engine == "espeak":
+            return lib.espeak(text, self.name, self.rate, self.pitch)
+        if self.engine == "flite":
+            return lib.flite(text, self.name, self.stretch, self.pitch)
+        if self.engine == "festival":
+            return lib.festival(text, self.name, self.stretch)
+        raise ValueError(f"{self.engine} voices are rendered beforehand")
 
 
 def espeak_voices(split: str, count: int, rng: np.random.Generator) -> list[Voice]:
@@ -246,6 +280,17 @@ def espeak_voices(split: str, count: int, rng: np.random.Generator) -> list[Voic
                 pitch=int(rng.integers(20, 81)),
             )
         )
+    return out
+
+
+def talker_voices(split: str, count: int, rng: np.random.Generator) -> list[Voice]:
+    """``count`` Flite/Festival configurations for ``split``, its talkers in turn."""
+    out = []
+    for i in range(count):
+        engine, name, f0 = TALKER_VOICES[split][i % len(TALKER_VOICES[split])]
+        stretch = 1.0 if name.endswith("_hts") else float(rng.choice(STRETCHES))
+        pitch = round(f0 * rng.uniform(0.85, 1.2)) if f0 else 0
+        out.append(Voice(engine, name, pitch=pitch, stretch=stretch))
     return out
 
 
@@ -363,13 +408,14 @@ def plan(size: Size, seed: int, joe_clips: dict[tuple[str, int], np.ndarray]) ->
         s: espeak_voices(s, max(size.voices, size.embedded_voices, size.word_voices) * 2, rng)
         for s in lib.SPLITS
     }
+    talkers = {s: talker_voices(s, size.talkers, rng) for s in lib.SPLITS}
 
     def add(job: Job) -> None:
         jobs.append(job)
 
     # Command phrases: every phrase by every voice configuration.
     for split in lib.SPLITS:
-        for v in voices[split][: size.voices]:
+        for v in voices[split][: size.voices] + talkers[split]:
             for intent, phrases in PHRASES.items():
                 for ph in phrases:
                     add(Job(0, split, "command", ph, intent.value, "tts", voice=v))
@@ -390,7 +436,7 @@ def plan(size: Size, seed: int, joe_clips: dict[tuple[str, int], np.ndarray]) ->
                 )
 
     # Rejects spoken by voices: embedded sentences, single words, neutral talk.
-    def spoken(texts: tuple[str, ...], category: str, per_split: int, joe_too: bool) -> None:
+    def spoken(texts: tuple[str, ...], category: str, per_split: int, all_voices: bool) -> None:
         for split in lib.SPLITS:
             pool = voices[split][size.voices :] + voices[split][: size.voices]
             k = 0
@@ -399,7 +445,12 @@ def plan(size: Size, seed: int, joe_clips: dict[tuple[str, int], np.ndarray]) ->
                     if rng.random() < size.subsample:
                         add(Job(0, split, category, text, None, "tts", voice=pool[k % len(pool)]))
                     k += 1
-        if joe_too and size.joe:
+            if all_voices and talkers[split]:
+                for i, text in enumerate(texts):
+                    if rng.random() < size.subsample:
+                        v = talkers[split][i % len(talkers[split])]
+                        add(Job(0, split, category, text, None, "tts", voice=v))
+        if all_voices and size.joe:
             for text in texts:
                 if (text, 0) in joe_clips and rng.random() < size.subsample:
                     add(
@@ -527,7 +578,7 @@ def render(job_and_seed: tuple[Job, int, str]) -> dict:
         return json.loads(entry.to_json())
     if job.source == "tts":
         assert job.voice is not None
-        sound = lib.espeak(job.phrase, job.voice.name, job.voice.rate, job.voice.pitch)
+        sound = job.voice.say(job.phrase)
         speaker = job.voice.speaker
         level = rng.uniform(-40, -16)
     elif job.source == "clip":

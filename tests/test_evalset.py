@@ -1,7 +1,7 @@
 """Tests for the evaluation-set builder (scripts/make_eval_set.py, scripts/evalset_lib.py).
 
-Real espeak-ng speech throughout; the SNR is re-measured here with an independent
-implementation of the documented definition.
+Real espeak-ng, Flite and Festival speech throughout; the SNR is re-measured here with
+an independent implementation of the documented definition.
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ sys.path.insert(0, str(SCRIPTS))
 import evalset_lib as lib  # noqa: E402
 import make_eval_set as mk  # noqa: E402
 
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+pytestmark = pytest.mark.skipif(
+    not all(shutil.which(p) for p in ("espeak-ng", "flite", "text2wave")),
+    reason="espeak-ng, flite or festival not installed (scripts/install.sh --test installs them)",
+)
 
 INTENTS = [i.value for i in Intent]
 
@@ -148,6 +151,20 @@ def test_voice_variants_exist_and_splits_are_disjoint():
     assert set(mk.ACCENTS) <= langs
 
 
+def test_talker_voices_are_installed_and_speak():
+    # Flite falls back to its default voice for a name it lacks: check the listing.
+    listed = subprocess.run(["flite", "-lv"], capture_output=True, text=True).stdout.split()
+    names = []
+    for split in lib.SPLITS:
+        for engine, name, f0 in mk.TALKER_VOICES[split]:
+            assert engine != "flite" or name in listed, name
+            names.append(name)
+            x = mk.Voice(engine, name, pitch=f0, stretch=1.15).say("say that again")
+            assert 0.5 < len(x) / lib.RATE < 3.0, name
+            assert np.max(np.abs(x)) > 0.05, name
+    assert len(set(names)) == len(names)
+
+
 def test_reject_texts_are_not_vocabulary_phrases():
     phrases = set(all_phrases())
     for text in mk.EMBEDDED + mk.WORDS + mk.TALK + mk.SIGHS:
@@ -157,7 +174,7 @@ def test_reject_texts_are_not_vocabulary_phrases():
 
 TINY = mk.Size(
     voices=1, joe=0, embedded_voices=1, word_voices=1, talk_voices=1,
-    human_pieces=1, noises=6, silences=4, babble_seconds=6.0, subsample=0.1,
+    human_pieces=1, noises=6, silences=4, babble_seconds=6.0, subsample=0.1, talkers=1,
 )  # fmt: skip
 
 
