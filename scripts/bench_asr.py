@@ -118,6 +118,7 @@ def run_engine(
                 "text": r.text,
                 "confidence": r.confidence,
                 "category": e.category,
+                "speaker": e.speaker,
                 "snr": e.snr,
                 "seconds": chunk.duration + (STREAM_TAIL if streaming else 0.0),
                 "decode": dt,
@@ -157,6 +158,18 @@ def report(run: dict) -> dict:
             "n": len(mine),
             "false_accepts": rate(sum(r["got"] is not None for r in mine), len(mine)),
         }
+    # Per kind of voice (espeak, flite, festival, piper; librivox, cmu, synth, ...):
+    # PocketSphinx fits espeak-ng's formant speech far worse than the others.
+    per_voice = {}
+    for family in sorted({r["speaker"].split(":")[0] for r in rows}):
+        cmd = [r for r in commands if r["speaker"].split(":")[0] == family]
+        rej = [r for r in rejects if r["speaker"].split(":")[0] == family]
+        per_voice[family] = {
+            "commands": len(cmd),
+            "recall": rate(sum(r["got"] == r["expected"] for r in cmd), len(cmd)),
+            "rejects": len(rej),
+            "false_accepts": rate(sum(r["got"] is not None for r in rej), len(rej)),
+        }
     confusion: dict[str, Counter] = defaultdict(Counter)
     for r in rows:
         confusion[r["expected"] or REJECT][r["got"] or REJECT] += 1
@@ -193,6 +206,7 @@ def report(run: dict) -> dict:
         "recall_per_snr": per_snr_out,
         "false_accept_rate": rate(sum(r["got"] is not None for r in rejects), len(rejects)),
         "false_accepts_per_category": per_category,
+        "per_voice": per_voice,
         "hurt_or_stop_as_next": safety_to_next,
         "confusion": {k: dict(v) for k, v in sorted(confusion.items())},
         "real_time_factor": decode / audio if audio else None,
@@ -249,6 +263,12 @@ def table(rep: dict) -> str:
         + "  ".join(
             f"{k} {pct(v['false_accepts'])} (n={v['n']})"
             for k, v in rep["false_accepts_per_category"].items()
+        ),
+        "per kind of voice (recall of n commands / false accepts of n rejects): "
+        + "  ".join(
+            f"{k} {pct(v['recall'])} of {v['commands']} / "
+            f"{pct(v['false_accepts'])} of {v['rejects']}"
+            for k, v in rep["per_voice"].items()
         ),
         "confusion (expected -> got: count):",
     ]
