@@ -194,7 +194,9 @@ class ScriptedUser:
                 self._quiet_since = t
             return t - self._quiet_since >= line.delay
         prefix = line.trigger.removeprefix("after:")
-        since = self._speaking_until
+        # A line the coach started after the user's last line began: its answer may
+        # come before the end of the user's audio, which has silence at its end.
+        since = self._audio_start if self.spoken else self._speaking_until
         return any(
             said >= since and text.startswith(prefix) and t >= said + line.delay
             for said, text in self._said_at
