@@ -546,11 +546,23 @@ class PocketSphinxRecognizer:
         for frame in list(self._recent)[len(self._recent) - back :]:
             self._decode(frame)
 
-    def _phone_margin(self) -> float:
+    def _phone_margin(self, speech: bytes | None = None) -> float:
         """How much better (per frame, in the decoder's log units) the command's path
         scores than the best free sequence of phones over the same audio: near 0 or
         above when the command's words are what was said, well below when the grammar
-        forced other sounds onto them."""
+        forced other sounds onto them.
+
+        A stream's phone pass has heard each frame as it came; a whole file's
+        ``speech`` is decoded in it only now, when there is a command to check (the
+        phone pass costs more than the grammar's: ``voicecoach recognize`` on 300 of
+        the evaluation set's command files took 21.7 s with every file decoded in both,
+        17.0 s this way, 8.7 s with no phone pass).
+        """
+        if speech is not None:
+            self._phones.set_cmn(self._cmn0)
+            self._phones.start_utt()
+            self._phones.process_raw(speech)
+            self._phones.end_utt()
         hyp, free = self._decoder.hyp(), self._phones.hyp()
         if hyp is None or free is None or hyp.best_score <= 0 or free.best_score <= 0:
             return -math.inf
@@ -602,8 +614,11 @@ class PocketSphinxRecognizer:
         end = self._clock(self._segmenter.end_here * self._frame_seconds)
         return self._verdict(self._start, end, spans=1)
 
-    def _verdict(self, start: float, end: float, spans: int) -> Recognition:
-        """Decide on the decoder's last utterance."""
+    def _verdict(
+        self, start: float, end: float, spans: int, speech: bytes | None = None
+    ) -> Recognition:
+        """Decide on the decoder's last utterance (its audio ``speech`` for a whole file,
+        which the phone pass has not heard yet)."""
         hyp = self._decoder.hyp()
         text = hyp.hypstr if hyp is not None else ""
         frames = max(self._decoder.n_frames(), 1)
@@ -624,7 +639,7 @@ class PocketSphinxRecognizer:
             spans != 1
             or end - start > self.settings.max_utterance
             or coverage < least
-            or (intent is not None and self._phone_margin() < margin)
+            or (intent is not None and self._phone_margin(speech) < margin)
         ):
             intent = None
         return Recognition(intent, text, coverage, start, end)
@@ -707,11 +722,11 @@ class PocketSphinxRecognizer:
                 return Recognition(None, "", 0.0, start, end)
             # Each file starts from the model's cepstral mean and (reset() above) fresh
             # noise statistics, so the result does not depend on the files before it.
-            self._start_utt(self._cmn0)
+            self._decoder.set_cmn(self._cmn0)
+            self._decoder.start_utt()
             self._decoder.process_raw(speech)
-            self._phones.process_raw(speech)
-            self._end_utt()
-            return self._verdict(start, end, spans=len(spans))
+            self._decoder.end_utt()
+            return self._verdict(start, end, spans=len(spans), speech=speech)
         finally:
             self._active = saved
 
