@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import wave
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 import voicecoach.asr
 from tests.espeak_voice import EspeakVoice
 from tests.routine_fixtures import tiny_routine
 from voicecoach.asr.base import AsrSettings
+from voicecoach.audio.chunk import ASR_RATE
 from voicecoach.audio.sinks import MemorySink
-from voicecoach.runtime.demo import DemoSettings, ScriptLine, run_demo
+from voicecoach.runtime.demo import DemoSettings, ScriptedUser, ScriptLine, run_demo
+from voicecoach.runtime.loop import TranscriptEntry
 from voicecoach.tts.base import VoiceSettings
 from voicecoach.tts.speaker import Speaker
 
@@ -104,3 +108,19 @@ def test_it_hurts_over_the_coachs_count_is_heard(tmp_path: Path) -> None:
     over = [g for g in sinks[0].segments if g.start < end and g.end(rate) > start]
     assert over, "the words did not overlap the coach's audio"
     assert float(result.heard[-1]["t"]) - end < 0.5  # type: ignore[arg-type]
+
+
+def test_a_reply_within_the_users_trailing_silence_starts_the_next_line() -> None:
+    # The user's clip ends with silence; a coach that answers within it ("next" heard
+    # early) starts its line before the clip is over. The next scripted line, due
+    # after that line, must still come.
+    session = SimpleNamespace(acted=[], origin=0.0, sink=None)
+    script = (ScriptLine("next"), ScriptLine("pause", "after:Exercise one", 1.0))
+    clip = np.zeros(ASR_RATE, dtype=np.float32)  # 1 s: the word and its silence
+    entries: list[TranscriptEntry] = []
+    user = ScriptedUser(script, session, DemoSettings(), lambda text: clip, entries.append)  # type: ignore[arg-type]
+    user._start(script[0], 10.0)
+    user.coach_said(10.8, "Exercise one of three: Head glide backwards.")
+    user.index = 1  # "next" was acted on
+    assert not user._due(script[1], 11.5)
+    assert user._due(script[1], 11.9)
