@@ -3,11 +3,11 @@
 
 Every command phrase of voicecoach.commands.PHRASES spoken by many espeak-ng voices, by
 Flite and Festival voices built from recordings of real talkers, and by the Piper voice
-"joe", plus material a recognizer must reject (commands words inside
-other talk, single non-command words, real read speech, breaths, coughs, sighs, room
-tone), mixed with white, pink and babble noise at 20, 10 and 5 dB SNR or left clean.
-Split by voice into dev (for tuning) and test (held out). Reproducible: the same
---seed and --size give the same files.
+"joe", plus material a recognizer must reject (commands words inside other talk, single
+non-command words, real read speech, breaths, coughs, sighs, room tone), mixed with
+white, pink and babble noise at 20, 10 and 5 dB SNR or left clean. Split by voice into
+dev (for tuning) and test (held out). Reproducible: the same --seed and --size give the
+same files.
 
     python scripts/make_eval_set.py --size small --out eval/small
     nice -n 10 python scripts/make_eval_set.py --size full --out eval/full

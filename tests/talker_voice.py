@@ -33,5 +33,6 @@ def flite(text: str, voice: str = "awb", stretch: float = 1.0) -> np.ndarray:
         subprocess.run([*cmd, "-t", text, "-o", str(out)], capture_output=True, check=True)
         audio, rate = sf.read(out, dtype="float32")
     audio = resample(audio, rate, ASR_RATE)
+    audio = 0.5 * audio / np.max(np.abs(audio))
     audio.flags.writeable = False  # cached: shared between tests
-    return 0.5 * audio / np.max(np.abs(audio))
+    return audio
