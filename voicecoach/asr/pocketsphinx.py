@@ -52,8 +52,9 @@ How an utterance becomes a command:
      phone bigram, ``en-us-phone.lm.bin``), and the command's path must score nearly
      as well per frame (``PHONE_MARGIN``; ``SAFETY_PHONE_MARGIN`` for the safety
      commands): "yeast" read as "repeat" or "left" as "next" fit the grammar, but a
-     free phone sequence fits them far better. It costs a second decoder (real-time
-     factor 0.017 -> 0.04 on the evaluation set), only while speech is decoded.
+     free phone sequence fits them far better. It costs a second decoding of each
+     utterance that reads as a command (streamed real-time factor on the evaluation
+     set 0.017 -> 0.026).
 
 Measured on the evaluation set (see ``scripts/bench_asr.py``), this still accepts about
 one in five of the things that must be rejected, most of them single words near a
