@@ -52,9 +52,8 @@ How an utterance becomes a command:
      phone bigram, ``en-us-phone.lm.bin``), and the command's path must score nearly
      as well per frame (``PHONE_MARGIN``; ``SAFETY_PHONE_MARGIN`` for the safety
      commands): "yeast" read as "repeat" or "left" as "next" fit the grammar, but a
-     free phone sequence fits them far better. It costs a second decoding of each
-     utterance that reads as a command (streamed real-time factor on the evaluation
-     set 0.017 -> 0.026).
+     free phone sequence fits them far better. It costs a second decoder (real-time
+     factor 0.017 -> 0.04 on the evaluation set), only while speech is decoded.
 
 Measured on the evaluation set (see ``scripts/bench_asr.py``), this still accepts about
 one in five of the things that must be rejected, most of them single words near a
@@ -475,6 +474,7 @@ class PocketSphinxRecognizer:
 
     def _decode(self, frame: bytes) -> None:
         self._decoder.process_raw(frame)
+        self._phones.process_raw(frame)
         self._utt_frames.append(frame)
 
     def _ends_early(self, text: str) -> bool:
@@ -526,8 +526,7 @@ class PocketSphinxRecognizer:
         held, self._held = self._held, []
         if self._pending is not None:
             self._pending = None
-            self._decoder.set_cmn(self._cmn_start)
-            self._decoder.start_utt()
+            self._start_utt(self._cmn_start)
             frames, self._utt_frames = self._utt_frames, []
             held = frames + held
         for frame in held:
@@ -542,7 +541,7 @@ class PocketSphinxRecognizer:
 
     def _begin(self, start_frame: int, speech_frame: int) -> None:
         self._cmn_start = self._decoder.get_cmn(False)
-        self._decoder.start_utt()
+        self._start_utt()
         self._in_utt = True
         self._start = self._clock(speech_frame * self._frame_seconds)
         self._pending = None
@@ -554,29 +553,39 @@ class PocketSphinxRecognizer:
         for frame in list(self._recent)[len(self._recent) - back :]:
             self._decode(frame)
 
-    def _phone_margin(self, speech: bytes, cmn: Any) -> float:
+    def _phone_margin(self, speech: bytes | None = None) -> float:
         """How much better (per frame, in the decoder's log units) the command's path
         scores than the best free sequence of phones over the same audio: near 0 or
         above when the command's words are what was said, well below when the grammar
         forced other sounds onto them.
 
-        The phone pass decodes ``speech`` (from cepstral mean ``cmn``, as the grammar's
-        pass did) only now, when there is a command to check: it costs more than the
-        grammar's pass, and most of what a microphone hears is not a command.
-        ``voicecoach recognize`` on 300 of the evaluation set's command files took 21.7 s
-        with every file decoded in both passes, 17.0 s this way, 8.7 s with no phone
-        pass. In a stream it adds the phone pass's decoding of the utterance to the
-        wait for a command's result (about 20 ms for a second of speech here).
+        A stream's phone pass has heard each frame as it came; a whole file's
+        ``speech`` is decoded in it only now, when there is a command to check (the
+        phone pass costs more than the grammar's: ``voicecoach recognize`` on 300 of
+        the evaluation set's command files took 21.7 s with every file decoded in both,
+        17.0 s this way, 8.7 s with no phone pass).
         """
-        self._phones.set_cmn(cmn)
-        self._phones.start_utt()
-        self._phones.process_raw(speech)
-        self._phones.end_utt()
+        if speech is not None:
+            self._phones.set_cmn(self._cmn0)
+            self._phones.start_utt()
+            self._phones.process_raw(speech)
+            self._phones.end_utt()
         hyp, free = self._decoder.hyp(), self._phones.hyp()
         if hyp is None or free is None or hyp.best_score <= 0 or free.best_score <= 0:
             return -math.inf
         log = self._decoder.logmath.log
         return float(log(hyp.best_score) - log(free.best_score)) / max(self._decoder.n_frames(), 1)
+
+    def _start_utt(self, cmn: Any = None) -> None:
+        """Start an utterance in both passes (from cepstral mean ``cmn`` if given)."""
+        for d in (self._decoder, self._phones):
+            if cmn is not None:
+                d.set_cmn(cmn)
+            d.start_utt()
+
+    def _end_utt(self) -> None:
+        self._decoder.end_utt()
+        self._phones.end_utt()
 
     def _silence_after_words(self) -> float:
         """Seconds the decoder's alignment of its last utterance puts after the last word."""
@@ -594,7 +603,7 @@ class PocketSphinxRecognizer:
 
     def _too_long(self, now: float) -> Recognition:
         if self._pending is None:
-            self._decoder.end_utt()
+            self._end_utt()
         self._pending = None
         self._held = []
         self._in_utt = False
@@ -606,18 +615,17 @@ class PocketSphinxRecognizer:
         its speech and the first silent frame after it."""
         if self._pending is not None:
             return self._take_pending()
-        self._decoder.end_utt()
+        self._end_utt()
         self._in_utt = False
         self._held = []
         end = self._clock(self._segmenter.end_here * self._frame_seconds)
         return self._verdict(self._start, end, spans=1)
 
     def _verdict(
-        self, start: float, end: float, spans: int, speech: bytes | None = None, cmn: Any = None
+        self, start: float, end: float, spans: int, speech: bytes | None = None
     ) -> Recognition:
-        """Decide on the decoder's last utterance: its audio ``speech``, decoded from the
-        cepstral mean ``cmn`` (by default the frames of this stream's utterance, from
-        its start's)."""
+        """Decide on the decoder's last utterance (its audio ``speech`` for a whole file,
+        which the phone pass has not heard yet)."""
         hyp = self._decoder.hyp()
         text = hyp.hypstr if hyp is not None else ""
         frames = max(self._decoder.n_frames(), 1)
@@ -638,14 +646,7 @@ class PocketSphinxRecognizer:
             spans != 1
             or end - start > self.settings.max_utterance
             or coverage < least
-            or (
-                intent is not None
-                and self._phone_margin(
-                    b"".join(self._utt_frames) if speech is None else speech,
-                    self._cmn_start if cmn is None else cmn,
-                )
-                < margin
-            )
+            or (intent is not None and self._phone_margin(speech) < margin)
         ):
             intent = None
         return Recognition(intent, text, coverage, start, end)
@@ -661,9 +662,10 @@ class PocketSphinxRecognizer:
             rest = self._buffer[: self._frame_bytes]
             if seg.silence == 0 and rest:
                 # Still speaking at the end: the last samples belong to the utterance.
-                self._decode(rest)
+                self._decoder.process_raw(rest)
+                self._phones.process_raw(rest)
                 end = (seg.frames + len(rest) / self._frame_bytes) * self._frame_seconds
-                self._decoder.end_utt()
+                self._end_utt()
                 self._in_utt = False
                 out = self._verdict(self._start, self._clock(end), spans=1)
             else:
@@ -674,7 +676,7 @@ class PocketSphinxRecognizer:
     def reset(self) -> None:
         """Drop any utterance in progress."""
         if self._in_utt and self._pending is None:
-            self._decoder.end_utt()
+            self._end_utt()
         self._pending = None
         self._held = []
         self._in_utt = False
@@ -731,7 +733,7 @@ class PocketSphinxRecognizer:
             self._decoder.start_utt()
             self._decoder.process_raw(speech)
             self._decoder.end_utt()
-            return self._verdict(start, end, spans=len(spans), speech=speech, cmn=self._cmn0)
+            return self._verdict(start, end, spans=len(spans), speech=speech)
         finally:
             self._active = saved
 
