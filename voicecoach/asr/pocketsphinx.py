@@ -662,8 +662,7 @@ class PocketSphinxRecognizer:
             rest = self._buffer[: self._frame_bytes]
             if seg.silence == 0 and rest:
                 # Still speaking at the end: the last samples belong to the utterance.
-                self._decoder.process_raw(rest)
-                self._phones.process_raw(rest)
+                self._decode(rest)
                 end = (seg.frames + len(rest) / self._frame_bytes) * self._frame_seconds
                 self._end_utt()
                 self._in_utt = False
