@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voicecoach.asr.endpoint import Mark, Segmenter
+from voicecoach.asr.endpoint import Mark, Segmenter, TalkGate
 
 
 def push_all(seg: Segmenter, flags: str) -> list[tuple[int, Mark]]:
@@ -81,3 +81,63 @@ def test_speech_in_a_pause_carries_on_and_pauses_again() -> None:
 def test_impossible_settings_are_refused(window: int, ratio: float) -> None:
     with pytest.raises(ValueError):
         Segmenter(window, ratio)
+
+
+# ------------------------------------------------------------------ the talk gate
+
+
+def gate_all(gate: TalkGate, frames: list[tuple[bool, float]]) -> list[bool]:
+    return [gate.push(flag, level) for flag, level in frames]
+
+
+def test_the_talk_gate_passes_the_detector_in_a_quiet_room() -> None:
+    gate = TalkGate(history=10, busy=0.6, margin=8.0)
+    # Room tone at 20 dB, a word at 25-60 dB: the detector's flags, unchanged.
+    frames = [(False, 20.0)] * 8 + [(True, 25.0), (True, 60.0), (True, 30.0)] + [(False, 20.0)] * 4
+    assert gate_all(gate, frames) == [flag for flag, _ in frames]
+    assert not gate.active
+
+
+def test_the_talk_gate_waits_for_a_full_history() -> None:
+    gate = TalkGate(history=10, busy=0.6, margin=8.0)
+    # Nine frames of talk at 40 dB: not enough to know the room talks on.
+    assert gate_all(gate, [(True, 40.0)] * 9) == [True] * 9
+    assert gate.push(True, 40.0) is False and gate.active
+
+
+def test_over_background_talk_only_louder_speech_counts() -> None:
+    gate = TalkGate(history=20, busy=0.6, margin=8.0)
+    gate_all(gate, [(True, 40.0), (True, 44.0)] * 10)  # a television: median 42 dB
+    assert gate.active
+    assert gate.push(True, 49.0) is False  # its own loud syllable: under 42 + 8
+    assert gate.push(True, 55.0) is True  # the user, nearer the microphone
+    assert gate.push(False, 70.0) is False  # what the detector calls silence stays so
+
+
+def test_the_talk_gate_lets_go_when_the_background_stops() -> None:
+    gate = TalkGate(history=10, busy=0.6, margin=8.0)
+    gate_all(gate, [(True, 40.0)] * 10)
+    # The television goes off: once fewer than 6 of the last 10 frames were speech,
+    # quiet speech counts again.
+    assert gate_all(gate, [(False, 10.0)] * 4) == [False] * 4
+    assert gate.active
+    assert gate.push(False, 10.0) is False and not gate.active
+    assert gate.push(True, 30.0) is True
+
+
+@pytest.mark.parametrize(
+    ("history", "busy", "spread"), [(0, 0.6, 1), (10, 0.0, 1), (10, 1.5, 1), (10, 0.6, 0)]
+)
+def test_a_talk_gate_needs_sane_settings(history: int, busy: float, spread: int) -> None:
+    with pytest.raises(ValueError, match="talk gate"):
+        TalkGate(history=history, busy=busy, margin=8.0, spread=spread)
+
+
+def test_a_loud_frame_carries_the_weaker_frames_after_it() -> None:
+    """A word's weak sounds (an "h", a final "s") fall under the gate's bar; ``spread``
+    frames from a loud one still count, if the detector calls them speech."""
+    gate = TalkGate(history=20, busy=0.6, margin=8.0, spread=3)
+    gate_all(gate, [(True, 40.0), (True, 44.0)] * 10)  # median 42 dB
+    after = gate_all(gate, [(True, 60.0), (True, 45.0), (True, 45.0), (True, 45.0), (False, 45.0)])
+    assert after == [True, True, True, False, False]
+    assert gate_all(gate, [(True, 60.0), (False, 45.0), (True, 45.0)]) == [True, False, True]

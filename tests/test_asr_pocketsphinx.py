@@ -193,6 +193,53 @@ def test_a_real_human_sentence_is_not_a_command(rec: PocketSphinxRecognizer) -> 
     assert [x.intent for x in stream(rec, audio) if x.intent is not None] == []
 
 
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+
+
+def active_rms(audio: np.ndarray) -> float:
+    """RMS over the 20 ms frames within 30 dB of the loudest (the talk, not its pauses)."""
+    frames = audio[: len(audio) // 320 * 320].reshape(-1, 320).astype(np.float64)
+    power = np.mean(frames * frames, axis=1)
+    return float(np.sqrt(np.mean(power[power > power.max() / 1000])))
+
+
+def television(seconds: float) -> np.ndarray:
+    """A real reader (pocketsphinx-testdata's LibriVox recordings, looped), unit RMS."""
+    files = sorted(LIBRIVOX.glob("*.wav"))
+    if not files:
+        pytest.skip("needs Debian's pocketsphinx-testdata")
+    talk = np.concatenate([sf.read(f, dtype="float32")[0] for f in files])
+    talk = np.tile(talk, int(seconds * ASR_RATE) // len(talk) + 1)[: int(seconds * ASR_RATE)]
+    return talk / active_rms(talk)
+
+
+def test_commands_over_a_television_are_heard(speech: dict) -> None:
+    """A television talks on 20 dB below the user: the detector calls it all speech, so
+    without the talk gate utterances run on past the longest command and the commands
+    are lost; with it they are heard, and the television's talk alone gives none."""
+    words = ("stop", "repeat", "it hurts", "next", "where am i")
+    parts = [silence(8.0)]  # the television alone first: the gate learns its level
+    for word in words:
+        parts += [speech[word], silence(2.0)]
+    user = np.concatenate(parts)
+    level = active_rms(np.concatenate([speech[w] for w in words]))
+    audio = with_room(user + television(len(user) / ASR_RATE) * level * 10 ** (-20 / 20))
+    results = stream(PocketSphinxRecognizer(), audio)
+    assert [r.intent for r in results if r.intent is not None] == [
+        Intent.STOP,
+        Intent.REPEAT,
+        Intent.HURT,
+        Intent.NEXT,
+        Intent.WHERE,
+    ]
+    # The first command comes after the television's 8 s alone.
+    assert min(r.end for r in results if r.intent is not None) > 8.0 + 100.0
+    # Without the gate, utterances run on with the television's talk: at most one of the
+    # five commands comes out (here "stop", joined to the talk before it).
+    ungated = stream(PocketSphinxRecognizer(settings=AsrSettings(talk_gate=False)), audio)
+    assert len({r.intent for r in ungated if r.intent is not None}) <= 1
+
+
 def test_streaming_finds_each_command_with_its_times(
     rec: PocketSphinxRecognizer, speech: dict
 ) -> None:

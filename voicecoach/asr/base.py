@@ -113,6 +113,11 @@ class AsrSettings:
     denoise: bool = True
     """Take steady background noise out before recognition (PocketSphinx only; see
     :mod:`voicecoach.audio.denoise`)."""
+    talk_gate: bool = True
+    """While the microphone hears talk nearly all the time (a television, a radio),
+    hear only speech clearly louder than it (PocketSphinx only; see
+    :class:`voicecoach.asr.endpoint.TalkGate`). Without it an utterance never ends
+    while the television talks, and no command is heard."""
     max_utterance: float = 2.5
     """Longest utterance in seconds; longer speech is not a short command (the longest
     phrase, "stop the session", takes about 1.5 s said slowly)."""
