@@ -141,3 +141,15 @@ def test_a_loud_frame_carries_the_weaker_frames_after_it() -> None:
     after = gate_all(gate, [(True, 60.0), (True, 45.0), (True, 45.0), (True, 45.0), (False, 45.0)])
     assert after == [True, True, True, False, False]
     assert gate_all(gate, [(True, 60.0), (False, 45.0), (True, 45.0)]) == [True, False, True]
+
+
+def test_the_background_talks_pauses_do_not_lower_the_bar() -> None:
+    """The bar is the median level of the frames the detector calls speech: a television
+    whose talk is a third pauses is still judged by its talk."""
+    gate = TalkGate(history=30, busy=0.6, margin=12.0)
+    talk = [(True, 40.0 + i) for i in range(20)]  # 40-59 dB: median 49.5
+    gate_all(gate, talk + [(False, 10.0)] * 10)
+    assert gate.active
+    # 58 dB is 12 above the median of all 30 frames (44.5) but not above the talk's.
+    assert gate.push(True, 58.0) is False
+    assert gate.push(True, 66.0) is True

@@ -125,8 +125,8 @@ class TalkGate:
     It keeps the last ``history`` frames' levels (dB) and detector flags. While at
     least ``busy`` of them were flagged speech (the room is never quiet: something
     talks on), a frame counts as speech only if the detector flags it and its level is
-    at least ``margin`` dB above the median of those levels, which is then the
-    background talk's, or if it comes fewer than ``spread`` frames after such a loud
+    at least ``margin`` dB above the median level of the flagged ones, the background
+    talk's (its pauses left out), or if it comes fewer than ``spread`` frames after such a loud
     frame (a word's weak sounds, an "h" or a final "s", are far below its vowels).
     Otherwise the detector's flag passes unchanged, so in a quiet room, or before
     ``history`` frames have been heard, nothing changes.
@@ -165,7 +165,8 @@ class TalkGate:
         self._speech += is_speech
         if not self.active:
             return is_speech
-        self._loud = 0 if level >= statistics.median(self._levels) + self.margin else self._loud + 1
+        talk = statistics.median(lv for lv, f in zip(self._levels, self._flags, strict=True) if f)
+        self._loud = 0 if level >= talk + self.margin else self._loud + 1
         return is_speech and self._loud < self.spread
 
 
