@@ -115,9 +115,9 @@ class AsrSettings:
     :mod:`voicecoach.audio.denoise`)."""
     talk_gate: bool = True
     """While the microphone hears talk nearly all the time (a television, a radio),
-    hear only speech clearly louder than it (PocketSphinx only; see
-    :class:`voicecoach.asr.endpoint.TalkGate`). Without it an utterance never ends
-    while the television talks, and no command is heard."""
+    hear only speech clearly louder than it (see :mod:`voicecoach.asr.talk`). Without
+    it, PocketSphinx's utterances never end while the television talks, and no command
+    is heard; Vosk joins the commands to the talk around them."""
     max_utterance: float = 2.5
     """Longest utterance in seconds; longer speech is not a short command (the longest
     phrase, "stop the session", takes about 1.5 s said slowly)."""

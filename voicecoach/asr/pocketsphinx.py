@@ -12,7 +12,7 @@ How an utterance becomes a command:
    silent frame after it) is decoded, so silence and steady noise never reach the
    decoder. While the detector calls nearly everything speech (a television or a
    radio talks on), only frames clearly louder than that talk count
-   (:class:`.TalkGate`, ``TALK_MARGIN``): otherwise no utterance ever ended and no
+   (:class:`.TalkGate`, :mod:`.talk`): otherwise no utterance ever ended and no
    command was heard.
    About ``AsrSettings.vad_silence`` of silence ends an utterance. In a shorter pause
    a safety command ends it (``AsrSettings.safety_silence``, on by default), and with
@@ -96,6 +96,7 @@ from .base import (
     default_vocabulary,
 )
 from .endpoint import Mark, Segmenter, TalkGate
+from .talk import TALK_BUSY, TALK_HISTORY, TALK_MARGIN, TALK_SPREAD, level_db
 
 log = logging.getLogger(__name__)
 
@@ -158,47 +159,6 @@ an utterance at the start of a stream (clean recall 54 -> 27 %); at 0.7 recall a
 false accepts were both worse than at 0.6. The cost: in loud steady noise (-30 dBFS)
 the noise suppressor's residue starts utterances more easily, and one may run into the
 talker's words."""
-
-TALK_HISTORY = 5.0
-"""Seconds of levels and detector flags the talk gate (:class:`.TalkGate`) keeps. 3 and
-8 s did as well."""
-
-TALK_BUSY = 0.6
-"""Share of ``TALK_HISTORY`` the detector must call speech for the gate to act: the
-background talks on. A television's talk is called speech nearly all the time (0.45
-and 0.75 gave the same results)."""
-
-TALK_MARGIN = 12.0
-"""While the gate acts, how many dB above the median level of the frames called speech
-in the last ``TALK_HISTORY`` a frame must be to count as speech (or follow one that is,
-within ``TALK_SPREAD`` frames). Tuned with ``scripts/bench_background.py --split dev``:
-Flite's and Festival's dev talkers saying every command over a LibriVox reader who
-talks on 20, 15 or 10 dB below them. Recall there with no gate: 0 / 0 / 0 % (every
-utterance ran past the longest command), against 86.7 % with no background; with the
-gate: 84.8 / 71.4 / 49.5 %, commands taken for another 4.8 / 6.7 / 11.4 %, and no
-command acted on from the reader alone (none in 5 minutes of his talk before the
-commands, ``--lead 300``, nor in the gaps between them). Margin 10: 81.0 / 69.5 /
-54.3 %; 14: 84.8 / 73.3 / 27.6 %. Without the spread, lower margins did better, but below
-7 dB the reader's own loud syllables began to give commands (margin 6: 1-2 false
-accepts; 4: 4-7).
-
-The median of all the frames, pauses included, did as well on the reader (80.0 / 69.5 /
-54.3 %) but not on the coach's own voice, which pauses between lines: with no echo
-canceller (``scripts/bench_aec.py --seconds 600``, way "none") its loudest syllables
-then passed the bar and made 59 command-like utterances of the coach's echo, against
-6 with no gate and 20 with this median (the live loop's echo guards must reject those;
-safety commands said over the coach were heard 2 % of the time with no gate, 9 % with
-it). With the product's default canceller the gate changed little: safety commands
-heard over the coach 86 -> 91 % (seed 1) and 92 -> 86 % (seed 2), echo utterances
-that came out as commands 1 -> 1 and 3 -> 4."""
-
-TALK_SPREAD = 4
-"""Frames from a frame over the gate's bar that still count as speech if the detector
-says so: a word's weak sounds (the "h" of "hurts", a final "s") are 20 dB under its
-vowels and fell under the bar, so a word broke into pieces too short to start an
-utterance. Dev split, with the median of all frames: margin 8 with no spread, 74.3 /
-49.5 / 36.2 %; spread 2, 75.2 / 56.2 / 43.8 %; margin 12 with spread 4, 80.0 / 69.5 /
-54.3 %, with spread 5, 79.0 / 69.5 / 55.2 %."""
 
 EARLY_MAX_TAIL = 0.45
 """Most seconds the decoder may put after the last word at a pause's first silent frame
@@ -444,8 +404,7 @@ class PocketSphinxRecognizer:
         flag = bool(self._vad.is_speech(frame))
         if self._gate is None:
             return flag
-        x = np.frombuffer(frame, dtype="<i2").astype(np.float64)
-        return self._gate.push(flag, 10.0 * math.log10(float(np.dot(x, x)) / len(x) + 1.0))
+        return self._gate.push(flag, level_db(frame))
 
     def set_active(self, intents: frozenset[Intent] | None) -> None:
         """Act only on these intents (None = all).

@@ -14,8 +14,11 @@ gaps in the stream (only an utterance straddling a gap is off by the gap).
 
 Endpointing is Vosk's own (``conf/model.conf``; the small models end an utterance
 after 0.5 s of silence): ``AsrSettings.vad_silence`` is not applied, vosk 0.3.45 has
-no call for it. ``max_utterance`` is enforced here: longer speech is reported once as
-not a command, and the rest of it is dropped.
+no call for it. While a television or a radio talks on, Vosk heard no such silence and
+joined the commands to the talk, so that talk is turned down before Vosk hears it
+(:class:`.talk.TalkAttenuator`, ``AsrSettings.talk_gate``). ``max_utterance`` is
+enforced here: longer speech is reported once as not a command, and the rest of it is
+dropped.
 
 Early (partial) results carry no word times in Vosk (asking for them delays the
 partial hypothesis by about a second, which defeats its purpose), so their ``start``
@@ -40,6 +43,7 @@ from ..commands import SAFETY_INTENTS, Intent
 from ..errors import EngineUnavailable, ModelError
 from ..paths import data_dir, project_models_dir
 from .base import AsrSettings, Recognition, Vocabulary, check_format, default_vocabulary, restrict
+from .talk import new_attenuator
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +236,8 @@ class VoskRecognizer:
             )
         self._decoders: OrderedDict[frozenset[str], _Decoder] = OrderedDict()
         self._onsets = _Onsets()
+        # Background talk turned down before Vosk hears it (see .talk).
+        self._talk = new_attenuator() if settings.talk_gate else None
         self._all = frozenset(self.vocabulary)
         self._pending: frozenset[str] | None = None
         self._decoder = self._decoder_for(self._all)
@@ -314,10 +320,11 @@ class VoskRecognizer:
         """Feed 16 kHz mono int16 audio; return results for utterances that ended,
         and an early result for a safety command as soon as it is clear."""
         check_format(chunk)
+        audio = chunk.audio if self._talk is None else self._talk.process(chunk.audio)
         out: list[Recognition] = []
         step = _PIECE * 2
-        for i in range(0, len(chunk.audio), step):
-            pcm = chunk.audio[i : i + step]
+        for i in range(0, len(audio), step):
+            pcm = audio[i : i + step]
             start = chunk.timestamp + i / 2 / ASR_RATE
             result = self._feed(pcm, start, start + len(pcm) / 2 / ASR_RATE)
             if result is not None:
@@ -418,6 +425,8 @@ class VoskRecognizer:
 
     def flush(self) -> list[Recognition]:
         """End of stream: finish the utterance in progress."""
+        if self._talk is not None:
+            self._talk = new_attenuator()  # what comes next is another stream
         decoder = self._decoder
         if decoder.rec is None:
             return []
@@ -432,6 +441,8 @@ class VoskRecognizer:
         self._discarding = False
         self._clear_utterance()
         self._switch()
+        if self._talk is not None:
+            self._talk = new_attenuator()  # a new stream, perhaps elsewhere
 
     # ------------------------------------------------------------ one-shot
 
@@ -439,10 +450,12 @@ class VoskRecognizer:
         """Treat ``chunk`` (16 kHz mono) as one whole utterance, every intent active."""
         check_format(chunk)
         rec = self._new_kaldi(self._all)
+        talk = new_attenuator() if self._talk is not None else None
+        audio = chunk.audio if talk is None else talk.process(chunk.audio)
         results = []
         step = _PIECE * 2
-        for i in range(0, len(chunk.audio), step):
-            if rec.AcceptWaveform(chunk.audio[i : i + step]):
+        for i in range(0, len(audio), step):
+            if rec.AcceptWaveform(audio[i : i + step]):
                 results.append(json.loads(rec.Result()))
         results.append(json.loads(rec.FinalResult()))
         merged = {

@@ -1,0 +1,60 @@
+"""The talk attenuator in front of Vosk, with PocketSphinx's real voice activity detector."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voicecoach.asr.talk import TALK_ATTENUATION, new_attenuator
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+
+
+def pcm(audio: np.ndarray) -> bytes:
+    return np.clip(audio * 32767, -32768, 32767).astype("<i2").tobytes()
+
+
+def through(audio: np.ndarray, block: int = 320) -> bytes:
+    """``audio`` through a fresh attenuator in ``block``-sample chunks."""
+    talk = new_attenuator()
+    assert talk is not None
+    data = pcm(audio)
+    return b"".join(talk.process(data[i : i + 2 * block]) for i in range(0, len(data), 2 * block))
+
+
+def television() -> np.ndarray:
+    files = sorted(LIBRIVOX.glob("*.wav"))
+    if not files:
+        pytest.skip("needs Debian's pocketsphinx-testdata")
+    return np.concatenate([sf.read(f, dtype="float32")[0] for f in files])[: 16_000 * 12]
+
+
+def test_a_quiet_room_passes_untouched() -> None:
+    rng = np.random.default_rng(3)
+    room = rng.normal(0, 0.002, 16_000 * 8).astype(np.float32)
+    tone = 0.3 * np.sin(2 * np.pi * 220 * np.arange(8000) / 16_000).astype(np.float32)
+    room[16_000 * 6 : 16_000 * 6 + 8000] += tone  # a loud half second after 6 s
+    assert through(room) == pcm(room)
+
+
+def test_background_talk_is_turned_down_once_it_talks_on() -> None:
+    talk = 0.1 * television()
+    out = np.frombuffer(through(talk), dtype="<i2").astype(np.float64)
+    x = np.frombuffer(pcm(talk), dtype="<i2").astype(np.float64)
+    assert len(out) == len(x)
+    # The first 5 s are only listened to; after them most of the talk is turned down
+    # by the attenuation, and nothing is turned up.
+    first = slice(0, 16_000 * 5)
+    assert np.array_equal(out[first], x[first])
+    later = slice(16_000 * 6, len(x))
+    ratio = np.sum(out[later] ** 2) / np.sum(x[later] ** 2)
+    assert ratio < 10 ** (-TALK_ATTENUATION / 20)
+    assert np.all(np.abs(out) <= np.abs(x) + 1)
+
+
+def test_chunk_size_does_not_change_the_output() -> None:
+    talk = 0.1 * television()
+    assert through(talk, block=160) == through(talk, block=4000)
