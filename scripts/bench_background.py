@@ -10,11 +10,15 @@ to the recognizer in 20 ms chunks, as the live loop does:
 - the background: the split's LibriVox recordings from ``pocketsphinx-testdata`` (one
   real reader, as a television or a radio), looped, at 20, 15 and 10 dB below the
   commands (their active levels), or none;
-- ``--lead`` seconds of the background alone, then every command phrase said by each of
+- ``--lead`` seconds of the background alone (30: the gate acts once it has talked
+  on for about 16 s), then every command phrase said by each of
   the split's talker voices (Flite and Festival voices built from real talkers'
   recordings, as in the evaluation set; dev: awb, slt, slt HTS; test: rms, kal16,
   kal and ked), one every ``--gap`` seconds in random order, at -26 dBFS;
 - a quiet room's tone at -60 dBFS under everything.
+
+And, as a check that the user's own talk is not taken for a television: each command
+said 1 s after two sentences of the same talker's talk, in a quiet room.
 
 A command counts as heard if a result with its intent ends between 0.3 s before its
 start and 1.2 s after its end; another intent there is a wrong command; a command acted
@@ -113,6 +117,36 @@ def stream(
     return np.clip(sig * 32767, -32768, 32767).astype("<i2"), marks
 
 
+def own_talk_stream(
+    clips: list[tuple[str, Intent, str, np.ndarray]], split: str, pause: float, seed: int
+) -> tuple[np.ndarray, list[tuple[Intent, float, float]]]:
+    """Each command said ``pause`` seconds after two sentences of the same talker's own
+    talk (no command words), at the same level, in a quiet room: the user talks to
+    someone, then to the coach. The gate must not take their talk for a television."""
+    rng = np.random.default_rng(seed)
+    talks: dict[str, np.ndarray] = {}
+    for k, (engine, name, _) in enumerate(evalset.TALKER_VOICES[split]):
+        first, second = (evalset.TALK[(2 * k + j) % len(evalset.TALK)] for j in (0, 1))
+        text = f"{first}. {second}"
+        talks[name] = evalset.Voice(engine, name).say(text)
+    level = 10 ** (COMMAND_DBFS / 20)
+    parts, marks, pos = [np.zeros(ASR_RATE)], [], ASR_RATE
+    for i in rng.permutation(len(clips)):
+        _, intent, speaker, x = clips[i]
+        talk = talks[speaker.split(":")[1]].astype(np.float64)
+        x = x.astype(np.float64)
+        for piece in (talk, np.zeros(int(pause * ASR_RATE)), x, np.zeros(2 * ASR_RATE)):
+            if piece is x:
+                marks.append((intent, pos / ASR_RATE, (pos + len(x)) / ASR_RATE))
+            if np.any(piece):
+                piece = piece / np.sqrt(lib.active_power(piece)) * level
+            parts.append(piece)
+            pos += len(piece)
+    sig = np.concatenate(parts)
+    sig += lib.room_tone(len(sig), rng) * 10 ** (ROOM_DBFS / 20)
+    return np.clip(sig * 32767, -32768, 32767).astype("<i2"), marks
+
+
 def run(pcm: np.ndarray, gate: bool) -> tuple[list[Recognition], float]:
     """Stream ``pcm`` through a fresh PocketSphinx recognizer; its results and CPU
     seconds."""
@@ -157,7 +191,7 @@ def score(
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--split", choices=("dev", "test"), default="test")
-    p.add_argument("--lead", type=float, default=20.0, help="seconds of background alone first")
+    p.add_argument("--lead", type=float, default=30.0, help="seconds of background alone first")
     p.add_argument("--gap", type=float, default=3.0, help="seconds from one command to the next")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--gate-only", action="store_true", help="do not also run without the gate")
@@ -170,14 +204,19 @@ def main(argv: list[str] | None = None) -> int:
     clips = talker_clips(args.split, args.seed)
     background = background_track(args.split)
     rows = []
+    conditions: list[tuple[str, np.ndarray, list]] = []
     for snr in (None, *SNRS):
         pcm, marks = stream(
             clips, background if snr is not None else None, snr, args.lead, args.gap, args.seed
         )
+        conditions.append(("none" if snr is None else f"talk {snr} dB below", pcm, marks))
+    pcm, marks = own_talk_stream(clips, args.split, 1.0, args.seed)
+    conditions.append(("own talk 1 s before", pcm, marks))
+    for name, pcm, marks in conditions:
         minutes = len(pcm) / ASR_RATE / 60
         for gate in (True,) if args.gate_only else (True, False):
             results, cpu = run(pcm, gate)
-            row = {"background": "none" if snr is None else f"talk {snr} dB below", "gate": gate}
+            row = {"background": name, "gate": gate}
             row |= score(results, marks, minutes)
             row["real_time_factor"] = cpu / (len(pcm) / ASR_RATE)
             rows.append(row)

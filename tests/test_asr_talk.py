@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicecoach.asr.talk import TALK_ATTENUATION, new_attenuator
+from voicecoach.asr.talk import TALK_ATTENUATION, TALK_HISTORY, new_attenuator
 
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 
@@ -29,14 +29,18 @@ def television() -> np.ndarray:
     files = sorted(LIBRIVOX.glob("*.wav"))
     if not files:
         pytest.skip("needs Debian's pocketsphinx-testdata")
-    return np.concatenate([sf.read(f, dtype="float32")[0] for f in files])[: 16_000 * 12]
+    talk = np.concatenate([sf.read(f, dtype="float32")[0] for f in files])
+    seconds = TALK_HISTORY + 8
+    return np.tile(talk, int(16_000 * seconds) // len(talk) + 1)[: int(16_000 * seconds)]
 
 
 def test_a_quiet_room_passes_untouched() -> None:
     rng = np.random.default_rng(3)
-    room = rng.normal(0, 0.002, 16_000 * 8).astype(np.float32)
+    seconds = int(TALK_HISTORY) + 4
+    room = rng.normal(0, 0.002, 16_000 * seconds).astype(np.float32)
     tone = 0.3 * np.sin(2 * np.pi * 220 * np.arange(8000) / 16_000).astype(np.float32)
-    room[16_000 * 6 : 16_000 * 6 + 8000] += tone  # a loud half second after 6 s
+    at = 16_000 * (seconds - 2)
+    room[at : at + 8000] += tone  # a loud half second once the history is full
     assert through(room) == pcm(room)
 
 
@@ -45,11 +49,11 @@ def test_background_talk_is_turned_down_once_it_talks_on() -> None:
     out = np.frombuffer(through(talk), dtype="<i2").astype(np.float64)
     x = np.frombuffer(pcm(talk), dtype="<i2").astype(np.float64)
     assert len(out) == len(x)
-    # The first 5 s are only listened to; after them most of the talk is turned down
-    # by the attenuation, and nothing is turned up.
-    first = slice(0, 16_000 * 5)
+    # The first TALK_HISTORY seconds are only listened to; after them most of the talk
+    # is turned down by the attenuation, and nothing is turned up.
+    first = slice(0, int(16_000 * TALK_HISTORY))
     assert np.array_equal(out[first], x[first])
-    later = slice(16_000 * 6, len(x))
+    later = slice(int(16_000 * (TALK_HISTORY + 1)), len(x))
     ratio = np.sum(out[later] ** 2) / np.sum(x[later] ** 2)
     assert ratio < 10 ** (-TALK_ATTENUATION / 20)
     assert np.all(np.abs(out) <= np.abs(x) + 1)
