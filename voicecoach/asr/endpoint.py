@@ -24,9 +24,9 @@ split, streamed, because talk got cut into pieces that sound like commands:
 :class:`TalkGate` sits between the detector and the segmenter. The detector calls any
 talk speech, a television's or a radio's as well as the user's; with one playing in the
 room an utterance never ends, runs past the longest command and is thrown away, so the
-user is not heard at all. While most of the last few seconds were "speech", the gate
-passes only frames clearly louder than their typical level: the user nearer the
-microphone than the television.
+user is not heard at all. While nearly all of the last several seconds were "speech",
+the gate passes only frames clearly louder than that talk's typical level: the user
+nearer the microphone than the television.
 
 Counts are in frames; the caller turns them into seconds. Pure: no audio, no clock.
 """
@@ -126,8 +126,9 @@ class TalkGate:
     least ``busy`` of them were flagged speech (the room is never quiet: something
     talks on), a frame counts as speech only if the detector flags it and its level is
     at least ``margin`` dB above the median level of the flagged ones, the background
-    talk's (its pauses left out), or if it comes fewer than ``spread`` frames after such a loud
-    frame (a word's weak sounds, an "h" or a final "s", are far below its vowels).
+    talk's (its pauses left out), or if it comes fewer than ``spread`` frames after
+    such a loud frame (a word's weak sounds, an "h" or a final "s", are far below its
+    vowels).
     Otherwise the detector's flag passes unchanged, so in a quiet room, or before
     ``history`` frames have been heard, nothing changes.
 
