@@ -21,6 +21,7 @@ import soundfile as sf
 
 from tests.espeak_voice import espeak
 from tests.talker_voice import HAVE_FLITE, flite
+from tests.television import active_rms, television
 from voicecoach.asr import choose_engine, load_recognizer
 from voicecoach.asr import pocketsphinx as ps_module
 from voicecoach.asr.base import AsrSettings, Recognition, Recognizer
@@ -192,26 +193,6 @@ def test_a_real_human_sentence_is_not_a_command(rec: PocketSphinxRecognizer) -> 
     # The same audio streamed: whatever is found, no command comes out of it.
     audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
     assert [x.intent for x in stream(rec, audio) if x.intent is not None] == []
-
-
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
-
-
-def active_rms(audio: np.ndarray) -> float:
-    """RMS over the 20 ms frames within 30 dB of the loudest (the talk, not its pauses)."""
-    frames = audio[: len(audio) // 320 * 320].reshape(-1, 320).astype(np.float64)
-    power = np.mean(frames * frames, axis=1)
-    return float(np.sqrt(np.mean(power[power > power.max() / 1000])))
-
-
-def television(seconds: float) -> np.ndarray:
-    """A real reader (pocketsphinx-testdata's LibriVox recordings, looped), unit RMS."""
-    files = sorted(LIBRIVOX.glob("*.wav"))
-    if not files:
-        pytest.skip("needs Debian's pocketsphinx-testdata")
-    talk = np.concatenate([sf.read(f, dtype="float32")[0] for f in files])
-    talk = np.tile(talk, int(seconds * ASR_RATE) // len(talk) + 1)[: int(seconds * ASR_RATE)]
-    return talk / active_rms(talk)
 
 
 def test_commands_over_a_television_are_heard(speech: dict) -> None:

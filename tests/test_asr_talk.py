@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pytest
-import soundfile as sf
 
+from tests.television import television
 from voicecoach.asr.talk import TALK_ATTENUATION, TALK_HISTORY, new_attenuator
-
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 
 
 def pcm(audio: np.ndarray) -> bytes:
@@ -25,15 +20,6 @@ def through(audio: np.ndarray, block: int = 320) -> bytes:
     return b"".join(talk.process(data[i : i + 2 * block]) for i in range(0, len(data), 2 * block))
 
 
-def television() -> np.ndarray:
-    files = sorted(LIBRIVOX.glob("*.wav"))
-    if not files:
-        pytest.skip("needs Debian's pocketsphinx-testdata")
-    talk = np.concatenate([sf.read(f, dtype="float32")[0] for f in files])
-    seconds = TALK_HISTORY + 8
-    return np.tile(talk, int(16_000 * seconds) // len(talk) + 1)[: int(16_000 * seconds)]
-
-
 def test_a_quiet_room_passes_untouched() -> None:
     rng = np.random.default_rng(3)
     seconds = int(TALK_HISTORY) + 4
@@ -45,7 +31,7 @@ def test_a_quiet_room_passes_untouched() -> None:
 
 
 def test_background_talk_is_turned_down_once_it_talks_on() -> None:
-    talk = 0.1 * television()
+    talk = 0.1 * television(TALK_HISTORY + 8)
     out = np.frombuffer(through(talk), dtype="<i2").astype(np.float64)
     x = np.frombuffer(pcm(talk), dtype="<i2").astype(np.float64)
     assert len(out) == len(x)
@@ -60,5 +46,5 @@ def test_background_talk_is_turned_down_once_it_talks_on() -> None:
 
 
 def test_chunk_size_does_not_change_the_output() -> None:
-    talk = 0.1 * television()
+    talk = 0.1 * television(TALK_HISTORY + 8)
     assert through(talk, block=160) == through(talk, block=4000)

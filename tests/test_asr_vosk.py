@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.television import active_rms, television
 from voicecoach.asr import vosk as vosk_mod
 from voicecoach.asr.base import AsrSettings, Recognition, Recognizer
 from voicecoach.asr.talk import TALK_HISTORY
@@ -340,24 +341,11 @@ def test_find_vosk_model(model_path: Path, tmp_path: Path, monkeypatch: pytest.M
     assert find_vosk_model() == in_checkout  # the checkout's models/ comes first
 
 
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
-
-
-def active_rms(audio: np.ndarray) -> float:
-    """RMS over the 20 ms frames within 30 dB of the loudest (the talk, not its pauses)."""
-    frames = audio[: len(audio) // 320 * 320].reshape(-1, 320).astype(np.float64)
-    power = np.mean(frames * frames, axis=1)
-    return float(np.sqrt(np.mean(power[power > power.max() / 1000])))
-
-
 @pytest.mark.slow
 def test_commands_over_a_television(model_path: Path, model: object, speech: dict) -> None:
     """A real reader (pocketsphinx-testdata's LibriVox recordings) talks on 20 dB below the
     user. Without the talk gate Vosk joins the commands to his talk and misses most;
     with it, his talk is turned down and each command is heard on its own."""
-    files = sorted(LIBRIVOX.glob("*.wav"))
-    if not files:
-        pytest.skip("needs Debian's pocketsphinx-testdata")
     words = list(KO) * 2
     lead = TALK_HISTORY + 5.0  # the television alone, the last 5 s with the gate acting
     parts = [silence(lead)]
@@ -365,10 +353,8 @@ def test_commands_over_a_television(model_path: Path, model: object, speech: dic
         parts += [speech[word], silence(2.0)]
     user = np.concatenate(parts)
     user = 0.5 * user / np.max(np.abs(user))
-    talk = np.concatenate([sf.read(f, dtype="float32")[0] for f in files])
-    talk = np.tile(talk, len(user) // len(talk) + 1)[: len(user)]
     level = active_rms(user[int(lead * ASR_RATE) :]) * 10 ** (-20 / 20)
-    whole = chunk_of(user + talk / active_rms(talk) * level)
+    whole = chunk_of(user + television(len(user) / ASR_RATE) * level)
     said = iter([KO[w] for w in words])
     gated = recognizer(model_path, model)
     results = stream_part(gated, whole)
