@@ -96,7 +96,7 @@ from .base import (
     default_vocabulary,
 )
 from .endpoint import Mark, Segmenter, TalkGate
-from .talk import TALK_BUSY, TALK_HISTORY, TALK_MARGIN, TALK_SPREAD, level_db
+from .talk import level_db, new_talk_gate
 
 log = logging.getLogger(__name__)
 
@@ -393,11 +393,7 @@ class PocketSphinxRecognizer:
         )
 
     def _new_gate(self) -> TalkGate | None:
-        if not self.settings.talk_gate:
-            return None
-        return TalkGate(
-            round(TALK_HISTORY / self._frame_seconds), TALK_BUSY, TALK_MARGIN, TALK_SPREAD
-        )
+        return new_talk_gate(self._frame_seconds) if self.settings.talk_gate else None
 
     def _is_speech(self, frame: bytes) -> bool:
         """The detector's verdict on ``frame``, through the talk gate."""

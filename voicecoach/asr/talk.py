@@ -87,6 +87,11 @@ loud frame, was taken out.) Not measured with the English model, which this mach
 cannot download."""
 
 
+def new_talk_gate(frame_seconds: float) -> TalkGate:
+    """A :class:`.TalkGate` with these settings, for detector frames of ``frame_seconds``."""
+    return TalkGate(round(TALK_HISTORY / frame_seconds), TALK_BUSY, TALK_MARGIN, TALK_SPREAD)
+
+
 def level_db(frame: bytes) -> float:
     """A frame's level in dB (16-bit samples; 0 for digital silence)."""
     x = np.frombuffer(frame, dtype="<i2").astype(np.float64)
@@ -105,9 +110,7 @@ class TalkAttenuator:
         """``vad``: a ``pocketsphinx.Vad`` at 16 kHz."""
         self._vad = vad
         self._frame = int(vad.frame_bytes)
-        self._gate = TalkGate(
-            round(TALK_HISTORY / vad.frame_length), TALK_BUSY, TALK_MARGIN, TALK_SPREAD
-        )
+        self._gate = new_talk_gate(vad.frame_length)
         self._gain = 10 ** (-TALK_ATTENUATION / 20)
         self._pending = b""
         self._down = False  # the last whole frame was background talk

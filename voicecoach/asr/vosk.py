@@ -43,7 +43,7 @@ from ..commands import SAFETY_INTENTS, Intent
 from ..errors import EngineUnavailable, ModelError
 from ..paths import data_dir, project_models_dir
 from .base import AsrSettings, Recognition, Vocabulary, check_format, default_vocabulary, restrict
-from .talk import new_attenuator
+from .talk import TalkAttenuator, new_attenuator
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ class VoskRecognizer:
         self._decoders: OrderedDict[frozenset[str], _Decoder] = OrderedDict()
         self._onsets = _Onsets()
         # Background talk turned down before Vosk hears it (see .talk).
-        self._talk = new_attenuator() if settings.talk_gate else None
+        self._talk = self._new_talk()
         self._all = frozenset(self.vocabulary)
         self._pending: frozenset[str] | None = None
         self._decoder = self._decoder_for(self._all)
@@ -315,6 +315,9 @@ class VoskRecognizer:
 
     def _in_utterance(self) -> bool:
         return self._utt_start is not None or self._discarding
+
+    def _new_talk(self) -> TalkAttenuator | None:
+        return new_attenuator() if self.settings.talk_gate else None
 
     def accept(self, chunk: AudioChunk) -> list[Recognition]:
         """Feed 16 kHz mono int16 audio; return results for utterances that ended,
@@ -425,8 +428,7 @@ class VoskRecognizer:
 
     def flush(self) -> list[Recognition]:
         """End of stream: finish the utterance in progress."""
-        if self._talk is not None:
-            self._talk = new_attenuator()  # what comes next is another stream
+        self._talk = self._new_talk()  # what comes next is another stream
         decoder = self._decoder
         if decoder.rec is None:
             return []
@@ -441,8 +443,7 @@ class VoskRecognizer:
         self._discarding = False
         self._clear_utterance()
         self._switch()
-        if self._talk is not None:
-            self._talk = new_attenuator()  # a new stream, perhaps elsewhere
+        self._talk = self._new_talk()  # a new stream, perhaps elsewhere
 
     # ------------------------------------------------------------ one-shot
 
@@ -450,7 +451,7 @@ class VoskRecognizer:
         """Treat ``chunk`` (16 kHz mono) as one whole utterance, every intent active."""
         check_format(chunk)
         rec = self._new_kaldi(self._all)
-        talk = new_attenuator() if self._talk is not None else None
+        talk = self._new_talk()
         audio = chunk.audio if talk is None else talk.process(chunk.audio)
         results = []
         step = _PIECE * 2
