@@ -161,6 +161,7 @@ def distortion(stream: dict, out: np.ndarray) -> float:
 def recognize(stream: dict, out: np.ndarray) -> dict:
     """Stream ``out`` through PocketSphinx; score barge-ins and echo utterances."""
     recognizer = load_recognizer(AsrSettings(engine="pocketsphinx"))
+    recognizer.set_early_end(SAFETY_INTENTS)  # as the live loop does while the coach speaks
     results = []
     out = np.concatenate([out, np.zeros(ASR_RATE)])  # end on silence: every utterance ends
     for i in range(0, len(out) - BLOCK + 1, BLOCK):

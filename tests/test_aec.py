@@ -220,6 +220,7 @@ def spans_over_the_coach(
     real PocketSphinx engine: (where the user spoke, the utterances it delivered)."""
     from voicecoach.asr import load_recognizer
     from voicecoach.asr.base import AsrSettings
+    from voicecoach.commands import SAFETY_INTENTS
 
     echo = room_echo(coach)
     voice = np.zeros_like(echo)
@@ -237,6 +238,7 @@ def spans_over_the_coach(
     out = mic if settings is None else run(mic, coach, settings, t0=0.0)
     out = np.concatenate([out, np.zeros(ASR_RATE)])  # end on silence
     recognizer = load_recognizer(AsrSettings(engine="pocketsphinx"))
+    recognizer.set_early_end(SAFETY_INTENTS)  # as the live loop does while the coach speaks
     spans = []
     for i in range(0, len(out) - 320 + 1, 320):
         chunk = AudioChunk.from_float(out[i : i + 320], ASR_RATE, i / ASR_RATE)

@@ -33,7 +33,7 @@ from voicecoach.asr.pocketsphinx import (
 )
 from voicecoach.asr.talk import TALK_HISTORY
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
-from voicecoach.commands import Intent
+from voicecoach.commands import SAFETY_INTENTS, Intent
 
 pytestmark = [
     pytest.mark.slow,
@@ -412,6 +412,22 @@ def test_a_whole_command_ends_after_the_short_silence(speech: dict) -> None:
     assert r.end < 0.5 + len(trim(speech["next"])) / ASR_RATE + 0.3
     assert at - r.end <= 0.15
     assert at_slow - r_slow.end >= 0.25
+
+
+def test_the_early_end_can_be_kept_to_some_intents(speech: dict) -> None:
+    """While the coach speaks the live loop lets only the safety commands end early: a
+    "next" then waits for the long silence (same verdict), an "it hurts" does not."""
+    settings = AsrSettings(vad_silence=0.3, phrase_silence=0.15)
+    for words, intent, early in (("next", Intent.NEXT, False), ("it hurts", Intent.HURT, True)):
+        audio = with_room(np.concatenate([silence(0.5), trim(speech[words]), silence(1.0)]))
+        rec = PocketSphinxRecognizer(settings=settings)
+        rec.set_early_end(SAFETY_INTENTS)
+        [(r, at)] = results_at(rec, audio)
+        [(r_all, at_all)] = results_at(PocketSphinxRecognizer(settings=settings), audio)
+        assert (r.intent, r.text) == (r_all.intent, r_all.text) == (intent, words)
+        assert r.end == pytest.approx(r_all.end)
+        assert at_all - r_all.end <= 0.2
+        assert (at == at_all) if early else (at - r.end >= 0.25)
 
 
 @pytest.mark.parametrize("words", ["it hurts", "pause"])

@@ -15,7 +15,7 @@ from tests.routine_fixtures import tiny_routine
 from voicecoach.asr.base import FakeRecognizer, Recognition
 from voicecoach.audio.chunk import AudioChunk
 from voicecoach.audio.sinks import MemorySink, VirtualClock
-from voicecoach.commands import Intent
+from voicecoach.commands import SAFETY_INTENTS, Intent
 from voicecoach.dialogue import Coach, State
 from voicecoach.runtime.demo import DemoSettings, Room
 from voicecoach.runtime.loop import RECOGNIZER_FALLBACK, VOICE_FALLBACK, LiveSession
@@ -255,6 +255,19 @@ def test_the_recognizer_listens_for_what_the_coach_handles_plus_safety(tmp_path:
     assert rig.recognizer.active is not None
     assert {Intent.YES, Intent.NO, Intent.STOP, Intent.PAUSE, Intent.HURT} <= rig.recognizer.active
     assert Intent.SLOWER not in rig.recognizer.active
+
+
+@pytest.mark.parametrize("echo_cancelled", [False, True])
+def test_only_safety_commands_end_early_while_the_coach_is_heard(
+    tmp_path: Path, echo_cancelled: bool
+) -> None:
+    rig = Rig(tmp_path, LiveSettings(echo_cancelled=echo_cancelled))
+    rig.run(until=0.5)
+    assert rig.sink.is_playing()
+    assert rig.recognizer.early == (None if echo_cancelled else SAFETY_INTENTS)
+    rig.run(until=60)  # the consent question, then its echo tail is over
+    assert rig.coach.waiting_for_user and rig.clock() > rig.sink.last_audio_end + 0.5
+    assert rig.recognizer.early is None
 
 
 def test_a_safety_command_heard_only_in_the_coachs_echo_is_ignored(tmp_path: Path) -> None:

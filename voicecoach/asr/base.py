@@ -75,6 +75,11 @@ class Recognizer(Protocol):
         """Listen only for these intents (None = all)."""
         ...
 
+    def set_early_end(self, intents: frozenset[Intent] | None) -> None:
+        """Let only these intents' whole commands end an utterance after a short pause
+        (None = all), where the engine ends utterances early at all."""
+        ...
+
     def recognize_utterance(self, chunk: AudioChunk) -> Recognition:
         """Treat ``chunk`` (16 kHz mono) as one whole utterance."""
         ...
@@ -143,6 +148,7 @@ class FakeRecognizer:
     script: list[Recognition] = field(default_factory=list)
     name: str = "fake"
     active: frozenset[Intent] | None = None
+    early: frozenset[Intent] | None = None
     _heard_until: float = 0.0
 
     def accept(self, chunk: AudioChunk) -> list[Recognition]:
@@ -164,6 +170,10 @@ class FakeRecognizer:
     def set_active(self, intents: frozenset[Intent] | None) -> None:
         """Remember the active intents."""
         self.active = intents
+
+    def set_early_end(self, intents: frozenset[Intent] | None) -> None:
+        """Remember the intents that may end an utterance early."""
+        self.early = intents
 
     def recognize_utterance(self, chunk: AudioChunk) -> Recognition:
         """The next scripted result."""

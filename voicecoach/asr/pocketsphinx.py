@@ -332,15 +332,8 @@ class PocketSphinxRecognizer:
         self._early_wait = (
             self._phrase_silence if self._phrase_silence is not None else safety_silence
         )
-        # What a partial result may read when the utterance may end early: a whole
-        # command that may, or the start of one.
-        self._early_starts = {
-            " ".join(words[:n])
-            for phrase, intent in self._whole.items()
-            if self._phrase_silence is not None or intent in SAFETY_INTENTS
-            for words in [phrase.split()]
-            for n in range(1, len(words) + 1)
-        }
+        self._early: frozenset[Intent] | None = None  # set_early_end(); None = all
+        self._early_starts = self._starts_of_early_commands()
         self._buffer = b""
         self._buffer_time: float | None = None  # clock time of the buffer's first sample
         self._anchor = (0.0, 0.0)  # (endpointer seconds, clock seconds) of a known sample
@@ -411,6 +404,36 @@ class PocketSphinxRecognizer:
         not a command, with its words.
         """
         self._active = intents
+        self._early_starts = self._starts_of_early_commands()
+
+    def set_early_end(self, intents: frozenset[Intent] | None) -> None:
+        """Let only these intents' whole commands end an utterance after a short pause
+        (None = every intent's; still only the safety commands' unless
+        ``AsrSettings.phrase_silence`` is set). The live loop passes the safety
+        commands alone except while the coach waits for the user in silence: over the
+        coach only they are acted on, and the canceller's leftover echo is then cut
+        as it was measured with ``scripts/bench_aec.py``."""
+        self._early = intents
+        self._early_starts = self._starts_of_early_commands()
+
+    def _may_end_early(self, intent: Intent) -> bool:
+        """Whether a whole command of ``intent`` may end its utterance early."""
+        return (
+            (self._active is None or intent in self._active)
+            and (self._early is None or intent in self._early)
+            and (self._phrase_silence is not None or intent in SAFETY_INTENTS)
+        )
+
+    def _starts_of_early_commands(self) -> frozenset[str]:
+        """What a partial result may read when the utterance may end early: a whole
+        command that may, or the start of one."""
+        return frozenset(
+            " ".join(words[:n])
+            for phrase, intent in self._whole.items()
+            if self._may_end_early(intent)
+            for words in [phrase.split()]
+            for n in range(1, len(words) + 1)
+        )
 
     # -------------------------------------------------------------- streaming
 
@@ -495,9 +518,7 @@ class PocketSphinxRecognizer:
     def _ends_early(self, text: str) -> bool:
         """Whether the words ``text``, as a whole utterance, may end it early."""
         intent = self._whole.get(text)
-        if intent is None or (self._active is not None and intent not in self._active):
-            return False
-        return self._phrase_silence is not None or intent in SAFETY_INTENTS
+        return intent is not None and self._may_end_early(intent)
 
     def _early_end(self) -> int | None:
         """At a pause's first silent frame: the count of silent frames at which to end

@@ -296,6 +296,10 @@ class VoskRecognizer:
         if not self._in_utterance():
             self._switch()
 
+    def set_early_end(self, intents: frozenset[Intent] | None) -> None:
+        """Nothing to do: Vosk ends utterances by its own endpointing (its early results
+        are the partial safety commands, ``early_safety``)."""
+
     def _switch(self) -> None:
         if self._pending is None:
             return

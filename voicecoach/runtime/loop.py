@@ -121,6 +121,7 @@ class LiveSession:
         self.ignored: list[tuple[Recognition, str]] = []
         """Recognitions not acted on, with the reason."""
         self._active: frozenset[Intent] | None = None
+        self._early_end: frozenset[Intent] | None = None  # what may end an utterance early
         self._own_id = 0
         self._last_fallback = -1e9
         self._seen_voice_error: BaseException | None = None
@@ -197,6 +198,7 @@ class LiveSession:
             chunk = cleaned
         self._last_chunk_end = chunk.end
         try:
+            self._early_end_for()
             results = self.recognizer.accept(chunk)
         except Exception as err:
             self._recognizer_failed(err)
@@ -325,6 +327,17 @@ class LiveSession:
                 self.recognizer.set_active(active)
             except Exception as err:
                 self._recognizer_failed(err)
+
+    def _early_end_for(self) -> None:
+        """Any whole command may end an utterance after a short pause (the reply comes
+        sooner) only while the coach waits for the user and is no longer heard, or when
+        the system cancels the echo; otherwise only a safety command, the only ones
+        acted on over the coach, so the canceller's leftover echo is cut as before."""
+        quiet = self.coach.waiting_for_user and not audible(self.sink, self.settings.echo_tail)
+        early = None if quiet or self.settings.echo_cancelled else SAFETY_INTENTS
+        if early != self._early_end:
+            self._early_end = early
+            self.recognizer.set_early_end(early)
 
     def _carry_out(self, action: Action, now: float) -> None:
         self.timers.apply(action)
