@@ -93,10 +93,13 @@ def run_engine(
     threshold: float | None,
     streaming: bool = False,
     denoise: bool = True,
+    phrase_silence: float | None = AsrSettings.phrase_silence,
 ) -> dict:
     """Decode every entry; return the per-file results and timing."""
     t0 = time.perf_counter()
-    settings = AsrSettings(engine=engine, threshold=threshold, denoise=denoise)
+    settings = AsrSettings(
+        engine=engine, threshold=threshold, denoise=denoise, phrase_silence=phrase_silence
+    )
     recognizer = load_recognizer(settings)
     load_s = time.perf_counter() - t0
     rows = []
@@ -298,6 +301,13 @@ def main() -> int:
         action="store_true",
         help="without the noise suppressor in front of PocketSphinx (AsrSettings.denoise)",
     )
+    p.add_argument(
+        "--phrase-silence",
+        type=float,
+        default=AsrSettings.phrase_silence,
+        help="AsrSettings.phrase_silence, the early end of a whole command while the coach "
+        "is quiet (default %(default)s; -1 = off)",
+    )
     args = p.parse_args()
 
     manifest = args.folder / "manifest.jsonl"
@@ -323,6 +333,7 @@ def main() -> int:
                 args.threshold,
                 args.streaming,
                 denoise=not args.no_denoise,
+                phrase_silence=None if args.phrase_silence < 0 else args.phrase_silence,
             )
         except VoicecoachError as err:
             print(f"{engine}: {err.message}", file=sys.stderr)

@@ -108,7 +108,7 @@ def child(args: argparse.Namespace) -> None:
     recognizer = load_recognizer(
         AsrSettings(
             engine=args.engine,
-            phrase_silence=args.phrase_silence,
+            phrase_silence=None if args.phrase_silence < 0 else args.phrase_silence,
             safety_silence=None if args.safety_silence < 0 else args.safety_silence,
             denoise=not args.no_denoise,
         )
@@ -506,7 +506,12 @@ def main() -> int:
     p.add_argument("--barge-ins", type=int, default=8, help="stop/pause said over the coach")
     p.add_argument("--listen", type=float, default=10.0, help="seconds of quiet for the CPU")
     p.add_argument("--engine", default="pocketsphinx")
-    p.add_argument("--phrase-silence", type=float, default=None, help="AsrSettings.phrase_silence")
+    p.add_argument(
+        "--phrase-silence",
+        type=float,
+        default=AsrSettings.phrase_silence,
+        help="AsrSettings.phrase_silence (default %(default)s; -1 = off)",
+    )
     p.add_argument(
         "--safety-silence",
         type=float,
@@ -540,8 +545,7 @@ def main() -> int:
         cmd = [sys.executable, __file__, "--child", "--folder", tmp]
         cmd += ["--commands", str(args.commands), "--barge-ins", str(args.barge_ins)]
         cmd += ["--listen", str(args.listen), "--engine", args.engine]
-        if args.phrase_silence is not None:
-            cmd += ["--phrase-silence", str(args.phrase_silence)]
+        cmd += ["--phrase-silence", str(args.phrase_silence)]
         cmd += ["--safety-silence", str(args.safety_silence)]
         cmd += ["--echo-delay", str(args.echo_delay)]
         if args.no_denoise:

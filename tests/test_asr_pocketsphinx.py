@@ -264,7 +264,10 @@ def test_set_active_leaves_other_commands_unacted(
 
 
 def test_long_speech_is_cut_and_not_a_command(speech: dict) -> None:
-    rec = PocketSphinxRecognizer(settings=AsrSettings(max_utterance=1.0))
+    # The early end of every command off: it ends "where am i" at the short pause
+    # before "it hurts", judging the talk in pieces (see the PocketSphinx module).
+    settings = AsrSettings(max_utterance=1.0, phrase_silence=None)
+    rec = PocketSphinxRecognizer(settings=settings)
     # Three words with no pause between them: one span of speech over a second long.
     # (With espeak-ng's trailing silence, each would be a whole command of its own.)
     talk = np.concatenate([trim(speech[w]) for w in ("where am i", "it hurts", "repeat")])
@@ -400,8 +403,8 @@ def go_words() -> dict[str, np.ndarray]:
 def test_a_whole_command_ends_after_the_short_silence(speech: dict) -> None:
     audio = with_room(np.concatenate([silence(0.5), trim(speech["next"]), silence(1.0)]))
     quick = PocketSphinxRecognizer(settings=AsrSettings(vad_silence=0.3, phrase_silence=0.15))
-    # The default: off, but for the safety commands (next test).
-    slow = PocketSphinxRecognizer(settings=AsrSettings(vad_silence=0.3))
+    # Off, but for the safety commands (next test).
+    slow = PocketSphinxRecognizer(settings=AsrSettings(vad_silence=0.3, phrase_silence=None))
     [(r, at)] = results_at(quick, audio)
     [(r_slow, at_slow)] = results_at(slow, audio)
     assert (r.intent, r.text) == (r_slow.intent, r_slow.text) == (Intent.NEXT, "next")
@@ -432,14 +435,18 @@ def test_the_early_end_can_be_kept_to_some_intents(speech: dict) -> None:
 
 @pytest.mark.parametrize("words", ["it hurts", "pause"])
 def test_a_safety_command_ends_early_by_default(words: str) -> None:
-    """A pain report or a "pause" ends after the short silence with the default settings
-    (``safety_silence``), with the verdict and the times the long silence would give.
-    (This espeak-ng "stop" gains only 0.06 s: the decoder stretches its last sound over
-    the detector's hangover, so it finds no silence after it to count.)"""
+    """A pain report or a "pause" ends after the short silence with the default settings,
+    also while the coach speaks (the live loop then lets only the safety commands end
+    early), with the verdict and the times the long silence would give. (This espeak-ng
+    "stop" gains only 0.06 s: the decoder stretches its last sound over the detector's
+    hangover, so it finds no silence after it to count.)"""
     audio = with_room(np.concatenate([silence(0.5), trim(espeak(words)), silence(1.0)]))
-    [(r, at)] = results_at(PocketSphinxRecognizer(), audio)
+    rec = PocketSphinxRecognizer()
+    rec.set_early_end(SAFETY_INTENTS)
+    [(r, at)] = results_at(rec, audio)
     [(r_off, at_off)] = results_at(
-        PocketSphinxRecognizer(settings=AsrSettings(safety_silence=None)), audio
+        PocketSphinxRecognizer(settings=AsrSettings(phrase_silence=None, safety_silence=None)),
+        audio,
     )
     assert (r.intent, r.text) == (r_off.intent, r_off.text)
     assert r.intent in (Intent.HURT, Intent.PAUSE) and r.text == words
@@ -451,22 +458,20 @@ def test_a_safety_command_ends_early_by_default(words: str) -> None:
 @pytest.mark.parametrize(("first", "rest"), [("next", "one"), ("that", "hurts")])
 def test_a_pause_inside_a_command_does_not_cut_it(first: str, rest: str) -> None:
     """0.3 s between the words: the utterance may be ended for a verdict in the pause
-    (this "next" reads "it", the start of "it hurts", when the pause begins), but
-    speech resumes and it is decoded again, whole: the same command, at the same end,
-    as with the early end off. "that hurts" then ends early after all."""
+    ("next" is a whole command; "that" is the start of "that hurts"), but speech
+    resumes and it is decoded again, whole: the same command, at the same end, as with
+    the early end off. Then it ends early after all."""
     words = [silence(0.5), trim(espeak(first)), silence(0.3), trim(espeak(rest))]
     audio = with_room(np.concatenate([*words, silence(1.0)]))
     [(r, at)] = results_at(PocketSphinxRecognizer(), audio)
     [(r_off, at_off)] = results_at(
-        PocketSphinxRecognizer(settings=AsrSettings(safety_silence=None)), audio
+        PocketSphinxRecognizer(settings=AsrSettings(phrase_silence=None, safety_silence=None)),
+        audio,
     )
     assert (r.intent, r.text) == (r_off.intent, r_off.text)
     assert r.end == pytest.approx(r_off.end)
     assert r.text == f"{first} {rest}"
-    if r.intent is Intent.HURT:
-        assert at - r.end <= 0.2 < at_off - r_off.end
-    else:
-        assert at == at_off
+    assert at - r.end <= 0.2 < at_off - r_off.end
 
 
 def test_go_is_not_cut_before_back(go_words: dict) -> None:
