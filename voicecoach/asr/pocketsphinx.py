@@ -341,7 +341,6 @@ class PocketSphinxRecognizer:
             self._phrase_silence if self._phrase_silence is not None else safety_silence
         )
         self._early: frozenset[Intent] | None = None  # set_early_end(); None = all
-        self._early_starts = self._starts_of_early_commands()
         self._buffer = b""
         self._buffer_time: float | None = None  # clock time of the buffer's first sample
         self._anchor = (0.0, 0.0)  # (endpointer seconds, clock seconds) of a known sample
@@ -412,7 +411,6 @@ class PocketSphinxRecognizer:
         not a command, with its words.
         """
         self._active = intents
-        self._early_starts = self._starts_of_early_commands()
 
     def set_early_end(self, intents: frozenset[Intent] | None) -> None:
         """Let only these intents' whole commands end an utterance after a short pause
@@ -422,7 +420,6 @@ class PocketSphinxRecognizer:
         coach only they are acted on, and the canceller's leftover echo is then cut
         as it was measured with ``scripts/bench_aec.py``."""
         self._early = intents
-        self._early_starts = self._starts_of_early_commands()
 
     def _may_end_early(self, intent: Intent) -> bool:
         """Whether a whole command of ``intent`` may end its utterance early."""
@@ -555,7 +552,7 @@ class PocketSphinxRecognizer:
         user's "it hurts" after it, cut at a one-frame dip.
         """
         hyp = self._decoder.hyp()
-        if hyp is None or hyp.hypstr not in self._early_starts:
+        if hyp is None or hyp.hypstr not in self._starts_of_early_commands():
             return None
         after = self._silence_after_words()
         if after > EARLY_MAX_TAIL:
