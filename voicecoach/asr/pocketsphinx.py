@@ -2,7 +2,9 @@
 
 How an utterance becomes a command:
 
-0. Steady background noise is taken out first (:mod:`voicecoach.audio.denoise`,
+0. Faint noise (-66 dBFS, ``AsrSettings.noise_floor``) is added to the input, so that
+   digital silence from a gating microphone sounds like the quiet room the model
+   knows. Then steady background noise is taken out (:mod:`voicecoach.audio.denoise`,
    ``AsrSettings.denoise``, on by default), for the voice activity detection and the
    decoder alike: in steady noise above about -35 dBFS the detector otherwise calls
    everything speech and no utterance ever ends. A quiet room passes untouched.
@@ -95,7 +97,7 @@ from typing import Any
 import numpy as np
 
 from ..audio.chunk import ASR_RATE, AudioChunk
-from ..audio.denoise import DELAY, NoiseSuppressor, denoise
+from ..audio.denoise import DELAY, NoiseFloor, NoiseSuppressor, denoise
 from ..commands import SAFETY_INTENTS, Intent, normalize
 from ..errors import EngineUnavailable, ModelError
 from .base import (
@@ -325,6 +327,7 @@ class PocketSphinxRecognizer:
         frame = self._frame_bytes // 2
         self._delay = -(-DELAY // frame) * frame
         self._denoiser = NoiseSuppressor(self._delay) if settings.denoise else None
+        self._floor = NoiseFloor(settings.noise_floor) if settings.noise_floor > 0 else None
         self._frame_seconds = self._vad.frame_length
         self._frate = int(self._decoder.config["frate"])
         self._segmenter = self._new_segmenter()
@@ -451,6 +454,9 @@ class PocketSphinxRecognizer:
     def accept(self, chunk: AudioChunk) -> list[Recognition]:
         """Feed audio; return a result for each utterance that ended in it."""
         check_format(chunk)
+        if self._floor is not None:
+            samples = self._floor.process(np.frombuffer(chunk.audio, dtype="<i2"))
+            chunk = AudioChunk(samples.tobytes(), ASR_RATE, timestamp=chunk.timestamp)
         if self._denoiser is not None:
             # The suppressor's output is late: stamp it where it was said.
             samples = np.frombuffer(chunk.audio, dtype="<i2")
@@ -729,6 +735,8 @@ class PocketSphinxRecognizer:
         self._vad = self._ps.Vad(sample_rate=ASR_RATE)  # it adapts to the noise it heard
         if self._denoiser is not None:
             self._denoiser = NoiseSuppressor(self._delay)  # a new stream, perhaps elsewhere
+        if self._floor is not None:
+            self._floor.restart()
         self._restart_noise_statistics()
         self._recent.clear()
         self._fed = 0.0
@@ -742,6 +750,8 @@ class PocketSphinxRecognizer:
         saved, self._active = self._active, None
         try:
             audio = chunk.audio
+            if self._floor is not None:  # restarted by reset() above
+                audio = self._floor.process(np.frombuffer(audio, dtype="<i2")).tobytes()
             if self._denoiser is not None:
                 audio = denoise(np.frombuffer(audio, dtype="<i2")).astype("<i2").tobytes()
             # The same endpointing as a stream's (a fresh detector: reset() above).
@@ -780,6 +790,10 @@ class PocketSphinxRecognizer:
         finally:
             self._active = saved
 
+    def _floor_db(self) -> str:
+        level = self.settings.noise_floor
+        return f"{20 * math.log10(level):.0f} dBFS" if level > 0 else "off"
+
     def describe(self) -> str:
         """One line for ``voicecoach check``."""
         return (
@@ -789,6 +803,7 @@ class PocketSphinxRecognizer:
             f"({least_coverage('stop', Intent.STOP, self.threshold):g} for safety commands, "
             f"more for {len(PHRASE_RAISE)} phrases), phone-loop check {PHONE_MARGIN:g} per frame "
             f"({SAFETY_PHONE_MARGIN:g} for safety commands), "
-            f"noise suppression {'on' if self._denoiser is not None else 'off'}, longest command "
+            f"noise suppression {'on' if self._denoiser is not None else 'off'}, "
+            f"noise floor {self._floor_db()}, longest command "
             f"{self.settings.max_utterance:g} s"
         )

@@ -143,6 +143,34 @@ class NoiseSuppressor:
         return float(np.clip(np.sqrt(quiet / max(level, _TINY)), GAIN_FLOOR, 1.0))
 
 
+class NoiseFloor:
+    """Faint steady noise added to 16 kHz mono int16 audio, so that a recognizer never
+    hears digital silence (see ``AsrSettings.noise_floor``).
+
+    The noise is a fixed second of Gaussian noise, repeated: the same audio in gives
+    the same audio out after :meth:`restart`, so results do not depend on the run.
+    """
+
+    def __init__(self, rms: float, seconds: float = 1.0, seed: int = 0) -> None:
+        """``rms``: the noise's level, full scale = 1."""
+        if rms <= 0:
+            raise ValueError("the noise floor's level must be positive")
+        rng = np.random.default_rng(seed)
+        self._noise = rng.standard_normal(int(seconds * 16_000)) * (rms * 32768.0)
+        self._at = 0
+
+    def process(self, samples: np.ndarray) -> np.ndarray:
+        """``samples`` (int16) with the noise added; as many samples out."""
+        idx = (self._at + np.arange(len(samples))) % len(self._noise)
+        self._at = (self._at + len(samples)) % len(self._noise)
+        noisy = samples.astype(np.float64) + self._noise[idx]
+        return np.clip(np.rint(noisy), -32768, 32767).astype(np.int16)
+
+    def restart(self) -> None:
+        """Start the noise from its beginning (a new stream)."""
+        self._at = 0
+
+
 def denoise(samples: np.ndarray) -> np.ndarray:
     """A whole recording (int16) through a fresh :class:`NoiseSuppressor`, not delayed."""
     ns = NoiseSuppressor()
