@@ -14,7 +14,7 @@ import pytest
 from tests.routine_fixtures import tiny_routine
 from voicecoach.asr.base import FakeRecognizer, Recognition
 from voicecoach.audio.chunk import AudioChunk
-from voicecoach.audio.sinks import MemorySink, VirtualClock
+from voicecoach.audio.sinks import MemorySink, VirtualClock, audible
 from voicecoach.commands import SAFETY_INTENTS, Intent
 from voicecoach.dialogue import Coach, State
 from voicecoach.runtime.demo import DemoSettings, Room
@@ -268,6 +268,27 @@ def test_only_safety_commands_end_early_while_the_coach_is_heard(
     rig.run(until=60)  # the consent question, then its echo tail is over
     assert rig.coach.waiting_for_user and rig.clock() > rig.sink.last_audio_end + 0.5
     assert rig.recognizer.early is None
+
+
+def test_between_the_coachs_cues_only_safety_commands_end_early(tmp_path: Path) -> None:
+    """Quiet is not enough: between the cues of an exercise the coach is quiet but asks
+    nothing, and talk there (to someone else, to oneself) should not be cut into whole
+    commands at its short pauses."""
+    rig = Rig(tmp_path)
+    rig.run_until_quiet()
+    assert rig.coach.state is State.ASK_CONSENT
+    rig.say_at(Intent.YES, "yes", end=rig.clock() + 0.6)
+    tail = LiveSettings().echo_tail
+    seen = []
+    was_between = False
+    while rig.clock() < 45:  # the first exercise's cues, 2 s apart, from about 25 s
+        rig.run(until=rig.clock() + 0.1)
+        between = not rig.coach.waiting_for_user and not audible(rig.sink, tail)
+        if between and was_between:  # not just changed: the last chunk saw the same
+            seen.append(rig.recognizer.early)
+        was_between = between
+    assert len(seen) > 5
+    assert set(seen) == {SAFETY_INTENTS}
 
 
 def test_a_safety_command_heard_only_in_the_coachs_echo_is_ignored(tmp_path: Path) -> None:
