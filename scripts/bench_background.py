@@ -22,8 +22,9 @@ said 1 s after two sentences of the same talker's talk, in a quiet room.
 
 A command counts as heard if a result with its intent ends between 0.3 s before its
 start and 1.2 s after its end; another intent there is a wrong command; a command acted
-on anywhere else is a false accept (per minute of stream). Each condition is run with
-the talk gate (``AsrSettings.talk_gate``) and without it, unless ``--gate-only``.
+on anywhere else is a false accept (per minute of stream; the JSON lists each). Each
+condition is run with the talk gate (``AsrSettings.talk_gate``) and without it, unless
+``--gate-only``.
 
 Usage: ``python scripts/bench_background.py [--split dev|test] [--json out.json]``.
 Tune on dev; report on test. Pinned to one core; takes 2-4 minutes.
@@ -183,6 +184,10 @@ def score(
         "wrong_command": wrong / len(marks),
         "false_accepts": len(false),
         "false_accepts_per_minute": len(false) / minutes,
+        "false_accepted": [
+            {"command": results[i].intent.value, "text": results[i].text, "end": results[i].end}  # type: ignore[union-attr]
+            for i in false
+        ],
         "utterances": len(results),
         "too_long": too_long,
     }
