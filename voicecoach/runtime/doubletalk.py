@@ -10,9 +10,10 @@ microphone heard more than its own echo:
 - :class:`DoubleTalk` keeps the microphone's power in the same frames, learns the
   echo path's delay (output latency plus the room: the lag that best lines the
   reference's power envelope up with the microphone's) and gain (mic power / reference
-  power while the coach speaks, the median, so the user sometimes talking over it does
-  not inflate it) and the room's noise floor; for a recognized command it asks whether
-  any 0.3 s window of it carries clearly more power than echo plus noise would.
+  power at that delay while the coach speaks, the median, so the user sometimes
+  talking over it does not inflate it; until the delay is known, the ratio of their
+  energies) and the room's noise floor; for a recognized command it asks whether any
+  0.3 s window of it carries clearly more power than echo plus noise would.
 
 This is the double-talk detector of an echo canceller without the canceller. It only
 works when the user is not much quieter than the echo; a user at the same level adds
@@ -235,6 +236,8 @@ class DoubleTalk:
         self._quiet: deque[float] = deque(maxlen=1500)
         self._gain: float | None = None
         self._floor = 1e-8
+        self._energy = np.zeros(2)  # mic and reference energy before the delay is known
+        self._audible = 0  # frames of them in which the coach was audible
         self._frames_seen = 0
         self._learned = -(2**62)  # frames before this one have been learned from
         self.lag = 0
@@ -263,9 +266,18 @@ class DoubleTalk:
             p = self._mic.get(k)
             if p is None:
                 continue
-            if ref[i] > 1e-4:  # the coach is audible: -40 dBFS
+            if not self._lag_known:
+                # Frame by frame, the wrong frames of speech give ratios far too low (a
+                # third of the true gain with the echo 0.15 s late; half in
+                # bench_live's rig), and the echo of the coach's words could then pass
+                # for the user's voice. The energy of a few seconds does not depend
+                # on the delay (the room's noise and any talk in it count as echo:
+                # the estimate errs high, towards not stopping the coach).
+                self._energy += (p, ref[i])
+                self._audible += bool(ref[i] > 1e-4)
+            elif ref[i] > 1e-4:  # the coach is audible: -40 dBFS
                 self._ratios.append(p / ref[i])
-            elif ref[i] == 0.0:
+            if ref[i] == 0.0:
                 self._quiet.append(p)
         self._learned = max(self._learned, done)
         self._frames_seen += len(power)
@@ -274,6 +286,8 @@ class DoubleTalk:
             self._estimate_lag(done)
             if len(self._ratios) >= 50:
                 self._gain = float(np.median(self._ratios))
+            elif not self._lag_known and self._audible >= 50 and self._energy[1] > 0:
+                self._gain = float(self._energy[0] / self._energy[1])
             if self._quiet:
                 self._floor = max(float(np.percentile(self._quiet, 20)), 1e-10)
             old = first - self.keep
