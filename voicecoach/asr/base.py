@@ -121,18 +121,19 @@ class AsrSettings:
     """Take steady background noise out before recognition (PocketSphinx only; see
     :mod:`voicecoach.audio.denoise`)."""
     noise_floor: float = 0.0005
-    """RMS level (full scale = 1; 0.0005 is -66 dBFS) of faint noise added to what
-    PocketSphinx hears, before anything else; 0 = none. Its acoustic model knows
-    silence as a quiet room, not as digital zero, which some microphones deliver
-    between words (a noise gate, a muted or suspended source): in digital silence a
-    command's verdict depends on where it falls in the 10 ms frames ("it hurts" in
-    espeak-ng's voice: heard at 5 of 10 offsets without it, 10 with it). The
-    evaluation set's test split, streamed: recall / command taken for another / false
-    accepts 45.1 / 11.1 / 21.8 -> 47.0 / 11.9 / 20.5 % (dev: 39.0 / 10.7 / 20.3 ->
-    42.0 / 12.4 / 19.4 %). The gain is where the set has digital silence: espeak-ng's
-    commands (recall 37.4 -> 41.4 %), padded with it; the Flite, Festival and Piper
-    voices, closer to people, moved by -3 to +1 points. A real microphone's own noise
-    is louder than this, so there it changes little. PocketSphinx only."""
+    """RMS level (full scale = 1; 0.0005 is -66 dBFS) of faint noise that fills digital
+    silence in what PocketSphinx hears (each 10 ms block quieter than that); 0 = none.
+    Its acoustic model knows silence as a quiet room, not as digital zero, which some
+    microphones deliver between words (a noise gate, a muted or suspended source):
+    there a command's verdict depended on where it fell in the frames ("it hurts" in
+    espeak-ng's voice: heard at 5 of 10 offsets without the fill, 10 with it). A
+    microphone's or a room's own noise is louder and passes untouched. The evaluation
+    set, streamed, whose clean files and 1 s tail are digital zero: recall / command
+    taken for another / false accepts 45.1 / 11.1 / 21.8 -> 46.1 / 11.7 / 20.9 % (test
+    split), 39.0 / 10.7 / 20.3 -> 40.7 / 12.1 / 19.9 % (dev). Adding the noise
+    everywhere gained more there (47.0 / 11.9 / 20.5 %) but changed what happens over a
+    real room's noise too: over a television the reader's false commands went from 2 to
+    7 in 22 minutes (``bench_background.py``, two noise seeds). PocketSphinx only."""
     talk_gate: bool = True
     """While the microphone hears talk nearly all the time (a television, a radio),
     hear only speech clearly louder than it (see :mod:`voicecoach.asr.talk`). Without

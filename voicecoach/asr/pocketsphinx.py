@@ -2,9 +2,9 @@
 
 How an utterance becomes a command:
 
-0. Faint noise (-66 dBFS, ``AsrSettings.noise_floor``) is added to the input, so that
-   digital silence from a gating microphone sounds like the quiet room the model
-   knows. Then steady background noise is taken out (:mod:`voicecoach.audio.denoise`,
+0. Faint noise (-66 dBFS, ``AsrSettings.noise_floor``) fills digital silence, so that
+   a gating microphone's silence sounds like the quiet room the model knows. Then
+   steady background noise is taken out (:mod:`voicecoach.audio.denoise`,
    ``AsrSettings.denoise``, on by default), for the voice activity detection and the
    decoder alike: in steady noise above about -35 dBFS the detector otherwise calls
    everything speech and no utterance ever ends. A quiet room passes untouched.
