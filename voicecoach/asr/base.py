@@ -124,16 +124,18 @@ class AsrSettings:
     """RMS level (full scale = 1; 0.0005 is -66 dBFS) of faint noise that fills digital
     silence in what PocketSphinx hears (each 10 ms block quieter than that); 0 = none.
     Its acoustic model knows silence as a quiet room, not as digital zero, which some
-    microphones deliver between words (a noise gate, a muted or suspended source):
-    there a command's verdict depended on where it fell in the frames ("it hurts" in
-    espeak-ng's voice: heard at 5 of 10 offsets without the fill, 10 with it). A
-    microphone's or a room's own noise is louder and passes untouched. The evaluation
-    set, streamed, whose clean files and 1 s tail are digital zero: recall / command
-    taken for another / false accepts 45.1 / 11.1 / 21.8 -> 46.1 / 11.7 / 20.9 % (test
-    split), 39.0 / 10.7 / 20.3 -> 40.7 / 12.1 / 19.9 % (dev). Adding the noise
-    everywhere gained more there (47.0 / 11.9 / 20.5 %) but changed what happens over a
-    real room's noise too: over a television the reader's false commands went from 2 to
-    7 in 22 minutes (``bench_background.py``, two noise seeds). PocketSphinx only."""
+    microphones deliver between words (a noise gate, a muted or suspended source). In
+    digital silence a command's verdict depends on where it falls in the frames, and
+    the fill changes which ones suffer: 10 commands in espeak-ng's voice at 20 offsets
+    each, 179 of 200 heard without it, 184 with it ("it hurts" 11 -> 20, "repeat" 9 ->
+    20, but "next" 20 -> 4). A microphone's or a room's own noise is louder and passes
+    untouched. The evaluation set, streamed, whose clean files and 1 s tail are digital
+    zero: recall / command taken for another / false accepts 45.1 / 11.1 / 21.8 ->
+    46.1 / 11.7 / 20.9 % (test split), 39.0 / 10.7 / 20.3 -> 40.7 / 12.1 / 19.9 % (dev).
+    Adding the noise everywhere gained more there (47.0 / 11.9 / 20.5 %) but changed
+    what happens over a real room's noise too: over a television the reader's false
+    commands went from 2 to 7 in 22 minutes (``bench_background.py``, two noise seeds).
+    PocketSphinx only."""
     talk_gate: bool = True
     """While the microphone hears talk nearly all the time (a television, a radio),
     hear only speech clearly louder than it (see :mod:`voicecoach.asr.talk`). Without
