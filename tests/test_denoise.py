@@ -161,8 +161,5 @@ def test_a_pain_report_in_digital_silence_is_heard_wherever_it_falls(words: str)
         audio = np.concatenate([audio, np.zeros(2 * ASR_RATE, np.float32)])
         rec = PocketSphinxRecognizer()  # fresh: the cepstral mean carries across reset()
         rec.set_early_end(SAFETY_INTENTS)
-        results = []
-        for i in range(0, len(audio), 320):
-            results += rec.accept(AudioChunk.from_float(audio[i : i + 320], ASR_RATE, i / ASR_RATE))
-        heard[offset] = [r.intent for r in results + rec.flush() if not r.partial]
+        heard[offset] = [intent for intent, _, _ in stream_spans(rec, audio)]
     assert heard == dict.fromkeys(range(0, 320, 32), [Intent.HURT])
