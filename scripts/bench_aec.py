@@ -22,6 +22,10 @@ Printed, per way (a table, and JSON with --json):
 - echo utterances: utterances the recognizer delivered where only the coach spoke
   (each one an utterance the loop's echo guards must reject), and of those, safety
   commands (each one would stop the coach if the guards let it through);
+- barge-in wait: for the barge-ins heard, from the end of the user's words (their
+  last sample above 2 % of their peak) to the end
+  of the microphone chunk on which the recognizer delivered the command (median and
+  the largest), the recognizer's share of the coach's barge-in latency;
 - CPU seconds of the canceller per second of audio, on one core.
 
 Usage: ``python scripts/bench_aec.py [--seconds 240] [--seed 1] [--json out.json]``.
@@ -101,7 +105,12 @@ def build_stream(seconds: float, seed: int) -> dict:
         i = int(at * ASR_RATE)
         n = min(len(speech), len(user) - i)
         user[i : i + n] += speech[:n]
-        barge.append({"phrase": phrase, "start": at, "end": at + n / ASR_RATE})
+        # Where the words end: espeak-ng's audio runs on in silence after them.
+        loud = np.flatnonzero(np.abs(speech[:n]) > 0.02 * room.user_peak)
+        said = (int(loud[-1]) + 1 if len(loud) else n) / ASR_RATE
+        barge.append(
+            {"phrase": phrase, "start": at, "end": at + n / ASR_RATE, "words_end": at + said}
+        )
     noise = rng.normal(0.0, room.noise_rms, len(echo))
     mic = np.clip(user + echo + noise, -1.0, 1.0)
     return {
@@ -158,25 +167,29 @@ def distortion(stream: dict, out: np.ndarray) -> float:
     return 10 * np.log10(sig / max(err, 1e-12))
 
 
-def recognize(stream: dict, out: np.ndarray) -> dict:
+def recognize(stream: dict, out: np.ndarray, asr: AsrSettings) -> dict:
     """Stream ``out`` through PocketSphinx; score barge-ins and echo utterances."""
-    recognizer = load_recognizer(AsrSettings(engine="pocketsphinx"))
+    recognizer = load_recognizer(asr)
     recognizer.set_early_end(SAFETY_INTENTS)  # as the live loop does while the coach speaks
-    results = []
+    results = []  # (result, end of the chunk that delivered it)
     out = np.concatenate([out, np.zeros(ASR_RATE)])  # end on silence: every utterance ends
     for i in range(0, len(out) - BLOCK + 1, BLOCK):
         chunk = AudioChunk.from_float(out[i : i + BLOCK], ASR_RATE, i / ASR_RATE)
-        results += [r for r in recognizer.accept(chunk) if not r.partial]
+        results += [(r, chunk.end) for r in recognizer.accept(chunk) if not r.partial]
     hits = 0
+    waits = []
     for b in stream["barge"]:
         want = match_intent(b["phrase"])
-        b_hit = any(
-            r.intent is want and r.start <= b["end"] + 0.3 and r.end >= b["start"] - 0.3
-            for r in results
-        )
-        hits += b_hit
+        delivered = [
+            at
+            for r, at in results
+            if r.intent is want and r.start <= b["end"] + 0.3 and r.end >= b["start"] - 0.3
+        ]
+        hits += bool(delivered)
+        if delivered:
+            waits.append(delivered[0] - b["words_end"])
     echo_utts, echo_safety = [], []
-    for r in results:
+    for r, _ in results:
         if any(r.start <= b["end"] + 0.3 and r.end >= b["start"] - 0.3 for b in stream["barge"]):
             continue
         echo_utts.append(r)
@@ -185,6 +198,8 @@ def recognize(stream: dict, out: np.ndarray) -> dict:
     return {
         "barge_in_recall": hits / max(1, len(stream["barge"])),
         "barge_ins": len(stream["barge"]),
+        "barge_in_wait_ms_p50": round(1000 * float(np.median(waits))) if waits else None,
+        "barge_in_wait_ms_max": round(1000 * max(waits)) if waits else None,
         "echo_utterances": len(echo_utts),
         "echo_commands": sum(r.intent is not None for r in echo_utts),
         "echo_safety_commands": echo_safety,
@@ -199,7 +214,22 @@ def main() -> None:
     parser.add_argument("--length", type=float, default=AecSettings.length, help="filter s")
     parser.add_argument("--step", type=float, default=AecSettings.step)
     parser.add_argument("--margin", type=float, default=AecSettings.suppress_margin)
+    parser.add_argument(
+        "--safety-silence",
+        type=float,
+        nargs="+",
+        default=[AsrSettings.safety_silence],
+        help="AsrSettings.safety_silence, the early end of a safety command while the coach "
+        "speaks (default %(default)s; -1 = off); more values add rows for the default "
+        "canceller on the same stream (Piper renders the coach a little differently in "
+        "each run, so compare within one run)",
+    )
     args = parser.parse_args()
+    asrs = [
+        AsrSettings(engine="pocketsphinx", safety_silence=None if s < 0 else s)
+        for s in args.safety_silence
+    ]
+    asr = asrs[0]
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     stream = build_stream(args.seconds, args.seed)
@@ -226,9 +256,14 @@ def main() -> None:
             "user_sdr_db": round(distortion(stream, out), 1),
             "cpu_per_audio_second": round(cpu / seconds, 4),
         }
-        row.update(recognize(stream, out))
+        row.update(recognize(stream, out, asr))
         row["barge_in_recall"] = round(row["barge_in_recall"], 3)
         report[name] = row
+        if name == "filter + suppressor":
+            for other in asrs[1:]:
+                more = dict(row, **recognize(stream, out, other))
+                more["barge_in_recall"] = round(more["barge_in_recall"], 3)
+                report[f"{name}, safety {other.safety_silence}"] = more
     report["stream"] = {
         "seconds": round(seconds, 1),
         "coach_lines": len(stream["lines"]),
@@ -246,17 +281,20 @@ def main() -> None:
         "ERLE dB",
         "user SDR dB",
         "barge-in recall",
+        "wait p50/max ms",
         "echo utts",
         "echo cmds",
         "echo safety",
         "CPU/s",
     )
-    print("{:<22}{:>9}{:>13}{:>17}{:>11}{:>11}{:>13}{:>8}".format(*head))
-    for name in ways:
+    print("{:<32}{:>9}{:>13}{:>17}{:>17}{:>11}{:>11}{:>13}{:>8}".format(*head))
+    for name in [n for n in report if n != "stream"]:
         r = report[name]
+        wait = f"{r['barge_in_wait_ms_p50']}/{r['barge_in_wait_ms_max']}"
         print(
-            f"{name:<22}{r['erle_db']:>9}{r['user_sdr_db']:>13}"
-            f"{r['barge_in_recall']:>17.0%}{r['echo_utterances']:>11}{r['echo_commands']:>11}"
+            f"{name:<32}{r['erle_db']:>9}{r['user_sdr_db']:>13}"
+            f"{r['barge_in_recall']:>17.0%}{wait:>17}"
+            f"{r['echo_utterances']:>11}{r['echo_commands']:>11}"
             f"{len(r['echo_safety_commands']):>13}{r['cpu_per_audio_second']:>8}"
         )
 
