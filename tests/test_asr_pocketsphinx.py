@@ -420,7 +420,7 @@ def test_a_whole_command_ends_after_the_short_silence(speech: dict) -> None:
 def test_the_early_end_can_be_kept_to_some_intents(speech: dict) -> None:
     """While the coach speaks the live loop lets only the safety commands end early: a
     "next" then waits for the long silence (same verdict), an "it hurts" does not."""
-    settings = AsrSettings(vad_silence=0.3, phrase_silence=0.15)
+    settings = AsrSettings(vad_silence=0.3, phrase_silence=0.15, safety_silence=0.15)
     for words, intent, early in (("next", Intent.NEXT, False), ("it hurts", Intent.HURT, True)):
         audio = with_room(np.concatenate([silence(0.5), trim(speech[words]), silence(1.0)]))
         rec = PocketSphinxRecognizer(settings=settings)
@@ -431,6 +431,23 @@ def test_the_early_end_can_be_kept_to_some_intents(speech: dict) -> None:
         assert r.end == pytest.approx(r_all.end)
         assert at_all - r_all.end <= 0.2
         assert (at == at_all) if early else (at - r.end >= 0.25)
+
+
+def test_while_only_the_safety_commands_may_end_early_their_silence_is_their_own(
+    speech: dict,
+) -> None:
+    """Over the coach (only the safety commands may end early) the wait is
+    ``safety_silence``; while the coach waits for the user, ``phrase_silence`` for
+    every command, safety commands included. Same verdict either way."""
+    settings = AsrSettings(vad_silence=0.3, phrase_silence=0.28, safety_silence=0.05)
+    audio = with_room(np.concatenate([silence(0.5), trim(speech["it hurts"]), silence(1.0)]))
+    over_coach = PocketSphinxRecognizer(settings=settings)
+    over_coach.set_early_end(SAFETY_INTENTS)
+    [(r, at)] = results_at(over_coach, audio)
+    [(r_all, at_all)] = results_at(PocketSphinxRecognizer(settings=settings), audio)
+    assert (r.intent, r.text) == (r_all.intent, r_all.text) == (Intent.HURT, "it hurts")
+    assert r.end == pytest.approx(r_all.end)
+    assert at <= at_all - 0.09
 
 
 @pytest.mark.parametrize("words", ["it hurts", "pause"])

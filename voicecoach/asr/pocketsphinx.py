@@ -17,18 +17,20 @@ How an utterance becomes a command:
    (:class:`.TalkGate`, :mod:`.talk`): otherwise no utterance ever ended and no
    command was heard.
    About ``AsrSettings.vad_silence`` of silence ends an utterance. In a shorter pause
-   (``AsrSettings.phrase_silence``, 0.2 s) a whole command ends it, one that no
+   (``AsrSettings.phrase_silence``, 0.15 s) a whole command ends it, one that no
    command of another intent starts with ("next", but not "go", which may become "go
    back"), once the decoder's alignment puts that much silence after the last word.
    While the coach is heard the live loop keeps this to the safety commands, the only
-   ones acted on then (:meth:`PocketSphinxRecognizer.set_early_end`); with
-   ``phrase_silence`` off, ``AsrSettings.safety_silence`` gives them alone the early
-   end. Nothing is ended before then, so the verdict is the one the long silence
-   would give (the decoder has heard the same audio); only speech resuming in the
-   pause changes it (see :meth:`PocketSphinxRecognizer._early_end`). Talk with short
-   pauses is then judged in pieces. Streamed, recall / command taken for another /
+   ones acted on then (:meth:`PocketSphinxRecognizer.set_early_end`), and their pause
+   is ``AsrSettings.safety_silence`` (0.1 s), which also gives them alone the early
+   end with ``phrase_silence`` off. Nothing is ended before then, so the verdict is
+   the one the long silence would give (the decoder has heard the same audio); only
+   speech resuming in the pause changes it (see
+   :meth:`PocketSphinxRecognizer._early_end`). Talk with short pauses is then judged
+   in pieces. Streamed, recall / command taken for another /
    false accepts, and the result's wait after the end the detector reports (median,
-   accepted commands):
+   accepted commands), measured with both pauses at 0.2 s (the figures for 0.15 and
+   0.1 s are with ``AsrSettings``):
    - test split, safety commands only: 43.6 / 10.6 / 20.4 %, 0.30 s (0.19 s for them);
      every command (the default): 45.1 / 11.1 / 21.8 %, 0.13 s. Dev split: 38.3 /
      10.3 / 18.8 % against 39.0 / 10.7 / 20.3 %, 0.12 s. The false accepts added are
@@ -339,12 +341,7 @@ class PocketSphinxRecognizer:
         self._end_at: int | None = None  # silent frames in a pause at which it may end early
         self._held: list[bytes] = []  # silent frames of a pause, not decoded yet
         self._phrase_silence = self._early_silence(self.settings.phrase_silence)
-        safety_silence = self._early_silence(self.settings.safety_silence)
-        # The silence that ends an utterance early (None = never): every command's, or
-        # else the safety commands'.
-        self._early_wait = (
-            self._phrase_silence if self._phrase_silence is not None else safety_silence
-        )
+        self._safety_silence = self._early_silence(self.settings.safety_silence)
         self._early: frozenset[Intent] | None = None  # set_early_end(); None = all
         self._buffer = b""
         self._buffer_time: float | None = None  # clock time of the buffer's first sample
@@ -426,6 +423,16 @@ class PocketSphinxRecognizer:
         as it was measured with ``scripts/bench_aec.py``."""
         self._early = intents
 
+    def _early_wait(self) -> float | None:
+        """The silence after a whole command that ends its utterance early now (None =
+        never): ``safety_silence`` while only the safety commands may (the coach is
+        heard: a barge-in), else ``phrase_silence``; either stands in for the other
+        where it is off."""
+        safety_only = self._early is not None and self._early <= SAFETY_INTENTS
+        if (safety_only or self._phrase_silence is None) and self._safety_silence is not None:
+            return self._safety_silence
+        return self._phrase_silence
+
     def _may_end_early(self, intent: Intent) -> bool:
         """Whether a whole command of ``intent`` may end its utterance early."""
         return (
@@ -503,7 +510,7 @@ class PocketSphinxRecognizer:
             # Decoded now, as PocketSphinx's endpointer hands the decoder the first
             # silent frame; the rest of a pause only once speech resumes.
             self._decode(frame)
-            self._end_at = self._early_end() if self._early_wait is not None else None
+            self._end_at = self._early_end() if self._early_wait() is not None else None
         else:
             self._held.append(frame)
         fed = seg.frames * self._frame_seconds
@@ -541,7 +548,7 @@ class PocketSphinxRecognizer:
         is a whole command that may end early it is taken; the verdict is the one the
         long silence would give, since the decoder has heard the same audio (the held
         frames of the pause are not decoded). The count is where the decoder's
-        alignment puts ``phrase_silence`` (else ``safety_silence``) after the last word;
+        alignment puts :meth:`_early_wait` of silence after the last word;
         the alignment measures the silence better than the voice activity flags, which
         stay on for 0.1-0.2 s after speech (the detector's hangover).
 
@@ -565,8 +572,9 @@ class PocketSphinxRecognizer:
         after = self._silence_after_words()
         if after > EARLY_MAX_TAIL:
             return None
-        assert self._early_wait is not None
-        missing = self._early_wait - after
+        wait = self._early_wait()
+        assert wait is not None
+        missing = wait - after
         return 1 + max(0, math.ceil(missing / self._frame_seconds - 1e-9))
 
     def _resume(self) -> None:
