@@ -15,11 +15,25 @@ The flags come with a hangover: PocketSphinx's detector (WebRTC's) keeps flaggin
 speech for 5 frames of 30 ms after a run of 7 or more speech frames in its two loose
 modes, 3 in its strict ones. So an utterance ends about 0.15 + ``window`` seconds after
 its last speech, and a pause within it must be that long to split it. Shortening the
-hangover shortens that pause as well. Both ways tried raised false accepts on the dev
+hangover shortens that pause as well. Each way tried raised false accepts on the dev
 split, streamed, because talk got cut into pieces that sound like commands:
 - mode 2: results came about 60 ms sooner, and false accepts went from 33.6 to 35.0 %;
 - a tail check that counts speech frames within 3 dB of the noise floor as silence:
-  results came about 140 ms sooner, and false accepts went from 33.6 to 41.2 %.
+  results came about 140 ms sooner, and false accepts went from 33.6 to 41.2 %;
+- ending a whole command inside the hangover, once the decoder's alignment put the
+  early end's silence after its words (``AsrSettings.phrase_silence``, 0.15 s): the
+  median result 10 ms sooner, false accepts 20.6 -> 30.3 % (dev split, streamed). For
+  the safety commands alone at 0.1 s (the live loop's setting over the coach), 20 ms
+  sooner, and the safety commands taken from what must be rejected 11.5 -> 18.1 %
+  (test split 12.6 -> 19.5 %), most from sentences with command words in them and
+  other talk.
+  Over the coach (``scripts/bench_aec.py --seconds 600``, seeds 1 and 2) the
+  canceller's leftover echo keeps the detector on after the user's words, and there it
+  helped more: barge-ins heard 88.4 -> 93.0 % and 86.8 -> 86.8 %, wait p50 212 -> 193
+  and 208 -> 189 ms, the longest 890 -> 357 ms in seed 2; but the echo alone gave a
+  safety command more in each seed (in the first 1.5 s), and the decoder's partial
+  alignment is not to be trusted while sound goes on: an espeak-ng "pause" was cut
+  before its final "z", which then made an utterance of its own.
 
 :class:`TalkGate` sits between the detector and the segmenter. The detector calls any
 talk speech, a television's or a radio's as well as the user's; with one playing in the
