@@ -22,7 +22,8 @@ the speaker; both start together, within about 25 ms):
 - barge-in latency: end of "stop"/"pause"/"it hurts" said over the coach -> the coach's
   audio stopping at the speaker (the sink's stop call + the measured output delay),
   over the ones acted on (``barge_in_n`` of ``barge_in_said``; the scripted user says
-  a missed one again, up to three times);
+  a missed one again, up to three times); and where it goes up to the stop call
+  (``barge_in_part_ms_*``, medians, see ``BARGE_BREAKDOWN``);
 - self-triggers: commands acted on that no user utterance explains, including a
   stretch where only the coach speaks;
 - CPU of the product's threads while listening (the pacing threads left out), % of one
@@ -367,6 +368,22 @@ def fifo_wait(fifo: np.ndarray, t: float, rate: int = 22_050) -> float:
     return float(fifo[i, 1]) / rate if i >= 0 else math.nan
 
 
+def accept_for(result: dict, row: dict) -> dict | None:
+    """The loop's accept() call that delivered the command of the user's ``row``."""
+    return next(
+        (
+            a
+            for a in result.get("accepts", [])
+            # The recognizer's end of this utterance comes after its start; a looser
+            # bound took the previous command's result for some replies.
+            if any(
+                r["intent"] and row["start"] < r["end"] <= row["end"] + 3.0 for r in a["results"]
+            )
+        ),
+        None,
+    )
+
+
 def breakdown(result: dict, recording: np.ndarray, fifo: np.ndarray) -> dict:
     """Medians (ms) of where each acted reply's latency went, step by step (BREAKDOWN)."""
     steps: dict[str, list[float]] = {name: [] for name, _ in BREAKDOWN}
@@ -376,19 +393,7 @@ def breakdown(result: dict, recording: np.ndarray, fifo: np.ndarray) -> dict:
     for row in result["user"]:
         if row["kind"] != "reply" or not row.get("acted"):
             continue
-        acc = next(
-            (
-                a
-                for a in result.get("accepts", [])
-                # The recognizer's end of this utterance comes after its start; a
-                # looser bound took the previous command's result for some replies.
-                if any(
-                    r["intent"] and row["start"] < r["end"] <= row["end"] + 3.0
-                    for r in a["results"]
-                )
-            ),
-            None,
-        )
+        acc = accept_for(result, row)
         if acc is None:
             continue
         rec_end = next(r["end"] for r in acc["results"] if r["intent"])
@@ -405,6 +410,34 @@ def breakdown(result: dict, recording: np.ndarray, fifo: np.ndarray) -> dict:
         steps["mic_ahead"].append(acc["mic_time"] - acc["chunk_end"])
     known = {k: [x for x in v if not math.isnan(x)] for k, v in steps.items()}
     return {k: round(1000 * statistics.median(v), 1) if v else math.nan for k, v in known.items()}
+
+
+BARGE_BREAKDOWN = (
+    ("vad_end", "user's end (pipe clock) -> the end the recognizer reports (stream stamps)"),
+    ("endpoint", "-> end of the chunk on which the recognizer gave its result"),
+    ("delivery", "-> the loop's accept() call with that chunk"),
+    ("decode", "-> accept() returned"),
+    ("to_stop", "-> the speaker stopped the coach's audio"),
+)
+# The coach's audio then ends at the output one output delay later (``output_delay_ms``).
+
+
+def barge_breakdown(result: dict) -> dict:
+    """Medians (ms) of where each acted barge-in's latency went, step by step
+    (BARGE_BREAKDOWN), before the output delay."""
+    steps: dict[str, list[float]] = {name: [] for name, _ in BARGE_BREAKDOWN}
+    for row in result["user"]:
+        if row["kind"] != "barge-in" or not row.get("acted"):
+            continue
+        cut = [s for s in result["stops"] if row["end"] - 0.2 <= s <= row["end"] + 3.0]
+        acc = accept_for(result, row)
+        if acc is None or not cut:
+            continue
+        rec_end = next(r["end"] for r in acc["results"] if r["intent"])
+        marks = [row["end"], rec_end, acc["chunk_end"], acc["called"], acc["returned"], cut[0]]
+        for (name, _), a, b in zip(BARGE_BREAKDOWN, marks[:-1], marks[1:], strict=True):
+            steps[name].append(b - a)
+    return {k: round(1000 * statistics.median(v), 1) if v else math.nan for k, v in steps.items()}
 
 
 def analyse(result: dict, recording: np.ndarray, launch: float, fifo: np.ndarray) -> dict:
@@ -460,6 +493,7 @@ def analyse(result: dict, recording: np.ndarray, launch: float, fifo: np.ndarray
         "barge_in_ms_p50": 1000 * percentile(barge, 50),
         "barge_in_ms_max": 1000 * max(barge) if barge else float("nan"),
         "barge_in_n": len(barge),
+        **{f"barge_in_part_ms_{k}": v for k, v in barge_breakdown(result).items()},
         "barge_in_said": sum(1 for u in result["user"] if u["kind"] == "barge-in"),
         "barge_in_acted_without_cut": barge_missed,
         "self_triggers": len(self_triggers),
