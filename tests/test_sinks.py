@@ -321,20 +321,22 @@ def test_sounddevice_sink_plays_through_a_real_alsa_device(tmp_path: Path) -> No
     dev = make_device(tmp_path, 22_050)
     result = run_python(dev, _SD_PLAY.format(device=dev.device))
     assert result["finished"] == [1]
+    # 0.7 s of tones in order: 440 Hz, 880 Hz, 660 Hz, and silence around them. The
+    # null device takes audio as fast as the callback writes it, so the callback may
+    # write silence between two queued chunks while the caller waits for the GIL:
+    # the silence written (exact zeros) is left out, and what remains must be the tones.
     audio = dev.samples()
-    # 0.7 s of tones in order: 440 Hz, 880 Hz, 660 Hz (anything after is silence).
-    voiced = np.flatnonzero(np.abs(audio) > 0.05)
-    first = voiced[0]
-    assert (voiced[-1] - first) / 22_050 == pytest.approx(0.7, abs=0.01)
+    audio = audio[audio != 0.0]
+    assert len(audio) / 22_050 == pytest.approx(0.7, abs=0.01)
 
     def freq(segment: np.ndarray) -> float:
         spectrum = np.abs(np.fft.rfft(segment * np.hanning(len(segment))))
         return float(np.argmax(spectrum) * 22_050 / len(segment))
 
     n = 2205  # 0.1 s windows inside each tone
-    assert freq(audio[first + 1000 : first + 1000 + n]) == pytest.approx(440, abs=15)
-    assert freq(audio[first + 7000 : first + 7000 + n]) == pytest.approx(880, abs=15)
-    assert freq(audio[first + 11500 : first + 11500 + n]) == pytest.approx(660, abs=15)
+    assert freq(audio[1000 : 1000 + n]) == pytest.approx(440, abs=15)
+    assert freq(audio[7000 : 7000 + n]) == pytest.approx(880, abs=15)
+    assert freq(audio[11500 : 11500 + n]) == pytest.approx(660, abs=15)
     assert 0 < result["stop_bound"] < 1.0
 
 
