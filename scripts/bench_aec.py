@@ -28,8 +28,10 @@ Printed, per way (a table, and JSON with --json):
   the largest), the recognizer's share of the coach's barge-in latency;
 - CPU seconds of the canceller per second of audio, on one core.
 
-Usage: ``python scripts/bench_aec.py [--seconds 240] [--seed 1] [--json out.json]``.
-Takes about a minute.
+Usage: ``python scripts/bench_aec.py [--seconds 240] [--seed 1] [--json out.json]
+[--stream s.npz]``. Takes about a minute. Piper renders the coach a little differently
+in each run; ``--stream`` keeps the audio in a file, to compare two versions of the
+code on the same stream.
 """
 
 from __future__ import annotations
@@ -122,6 +124,37 @@ def build_stream(seconds: float, seed: int) -> dict:
         "lines": lines,
         "barge": barge,
     }
+
+
+def load_or_build(path: Path | None, seconds: float, seed: int) -> dict:
+    """The stream saved at ``path``, else a new one (saved there if a path is given)."""
+    if path is not None and path.exists():
+        with np.load(path) as saved:
+            stream: dict = {k: saved[k] for k in ("mic", "echo", "user", "reference", "noise")}
+            meta = json.loads(str(saved["meta"]))
+        if meta["seconds"] != seconds or meta["seed"] != seed:
+            sys.exit(
+                f"{path} holds a {meta['seconds']:g} s stream of seed {meta['seed']}: "
+                f"pass --seconds {meta['seconds']:g} --seed {meta['seed']}, or another file"
+            )
+        stream["lines"] = [tuple(x) for x in meta["lines"]]
+        stream["barge"] = meta["barge"]
+        return stream
+    stream = build_stream(seconds, seed)
+    if path is not None:
+        meta = {
+            "seconds": seconds,
+            "seed": seed,
+            "lines": stream["lines"],
+            "barge": stream["barge"],
+        }
+        with path.open("wb") as f:
+            np.savez_compressed(
+                f,
+                meta=json.dumps(meta),
+                **{k: stream[k] for k in ("mic", "echo", "user", "reference", "noise")},
+            )
+    return stream
 
 
 def cancel(stream: dict, settings: AecSettings | None) -> tuple[np.ndarray, float]:
@@ -224,6 +257,12 @@ def main() -> None:
         "canceller on the same stream (Piper renders the coach a little differently in "
         "each run, so compare within one run)",
     )
+    parser.add_argument(
+        "--stream",
+        type=Path,
+        help="an .npz file: the stream is read from it if it exists, else built and saved "
+        "there, so two versions of the code can be compared on the same audio",
+    )
     args = parser.parse_args()
     asrs = [
         AsrSettings(engine="pocketsphinx", safety_silence=None if s < 0 else s)
@@ -232,7 +271,7 @@ def main() -> None:
     asr = asrs[0]
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    stream = build_stream(args.seconds, args.seed)
+    stream = load_or_build(args.stream, args.seconds, args.seed)
     seconds = len(stream["mic"]) / ASR_RATE
     ways: dict[str, AecSettings | None | str] = {
         "user alone (ceiling)": "ceiling",
