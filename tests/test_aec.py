@@ -213,6 +213,26 @@ def test_suppressor_passes_speech_well_above_the_echo() -> None:
     assert np.allclose(sup.process(loud, echo), loud)
 
 
+def test_the_users_words_between_the_coachs_do_not_raise_the_comfort_noise(
+    user: np.ndarray,
+) -> None:
+    # The comfort noise stands in for the room's noise: if the user's words, said while
+    # the coach is quiet, lifted it, the voice detector would hear speech in it.
+    sup = ResidualSuppressor()
+    rng = np.random.default_rng(2)
+    floor = 0.002
+    for _ in range(100):  # a quiet room
+        sup.process(rng.normal(0, floor, 160), np.zeros(160))
+    words = user[: int(np.flatnonzero(np.abs(user) > 0.02 * np.max(np.abs(user)))[-1])]
+    for i in range(0, len(words) - 160 + 1, 160):  # "it hurts" in a gap in the coach's
+        sup.process(words[i : i + 160] + rng.normal(0, floor, 160), np.zeros(160))
+    echo = rng.normal(0, 0.05, 160)
+    out = np.concatenate(
+        [sup.process(0.05 * echo + rng.normal(0, floor, 160), echo) for _ in range(100)]
+    )[3200:]  # the coach again; its residual echo goes, once the gain has closed
+    assert 10 * np.log10(np.mean(out**2) / floor**2) == pytest.approx(0.0, abs=1.5)
+
+
 def spans_over_the_coach(
     coach: np.ndarray, settings: AecSettings | None
 ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:

@@ -281,6 +281,12 @@ class AdaptiveFilter:
         self._davg1 = self._davg2 = self._dvar1 = self._dvar2 = 0.0
 
 
+NOISE_RISE = 10 ** (0.03 / 10)
+"""How much the suppressor's noise floor may rise per 10 ms block: 3 dB a second, so
+a room that gets louder (a fan switched on) is followed within seconds, and a second
+of the user's words lifts it no more than that."""
+
+
 class ResidualSuppressor:
     """Replaces blocks that hold nothing but what is left of the echo with room noise.
 
@@ -309,8 +315,11 @@ class ResidualSuppressor:
         if self._noise is None:
             self._noise = s_ee
         if s_yy < 0.1 * self._noise:
-            # The coach is quiet: track the room's noise (down at once, up slowly).
-            self._noise = min(s_ee, 0.98 * self._noise + 0.02 * s_ee)
+            # The coach is quiet: track the room's noise, down at once, up by at most
+            # NOISE_RISE a block. A step towards each block's energy instead let the
+            # user's words between the coach's (40 times the noise) lift it 9 dB within
+            # a word, and the comfort noise then kept the voice detector on.
+            self._noise = min(s_ee, self._noise * NOISE_RISE)
             self._gain = 1.0
             return residual
         self._ratios.append(min(s_ee / s_yy, 1.0))
