@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .chunk import ASR_RATE
+
 WINDOW = 480
 """Samples per analysis window (30 ms at 16 kHz, PocketSphinx's voice activity frame)."""
 
@@ -160,7 +162,7 @@ class NoiseFloor:
         if rms <= 0:
             raise ValueError("the noise floor's level must be positive")
         rng = np.random.default_rng(seed)
-        self._noise = rng.standard_normal(int(seconds * 16_000)) * (rms * 32768.0)
+        self._noise = rng.standard_normal(int(seconds * ASR_RATE)) * (rms * 32768.0)
         self._level = (rms * 32768.0) ** 2  # mean square, int16 units
         self._at = 0  # samples of the stream so far
 
@@ -169,6 +171,7 @@ class NoiseFloor:
         out = samples.astype(np.float64)
         n, b = len(out), self.BLOCK
         start = 0
+        filled = False
         while start < n:
             # Up to the next block edge of the stream's grid (a block that two calls
             # share is judged in two parts).
@@ -177,8 +180,11 @@ class NoiseFloor:
             if np.mean(part * part) < self._level:
                 idx = (self._at + np.arange(start, stop)) % len(self._noise)
                 part += self._noise[idx]
+                filled = True
             start = stop
         self._at += n
+        if not filled:
+            return samples.astype(np.int16, copy=False)
         return np.clip(np.rint(out), -32768, 32767).astype(np.int16)
 
     def restart(self) -> None:
