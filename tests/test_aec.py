@@ -209,8 +209,42 @@ def test_suppressor_passes_speech_well_above_the_echo() -> None:
     echo = rng.normal(0, 0.05, 160)
     for _ in range(50):  # residual echo 20 dB under the estimate
         sup.process(0.1 * echo + rng.normal(0, 0.002, 160), echo)
-    loud = rng.normal(0, 0.1, 160)  # the user, far above what the echo leaves
-    assert np.allclose(sup.process(loud, echo), loud)
+    # The user's weak first sound, then the user far above what the echo leaves: both
+    # pass unchanged, out two blocks late (the lookahead).
+    weak = rng.normal(0, 0.006, 160)
+    loud = rng.normal(0, 0.1, 160)
+    out = [sup.process(b, echo) for b in (weak, loud, loud, loud)]
+    assert np.allclose(out[2], weak) and np.allclose(out[3], loud)
+    # The coach falls quiet: what was held comes out with the quiet block, nothing lost.
+    tail = sup.process(quiet, np.zeros(160))
+    assert np.allclose(tail, np.concatenate([loud, loud, quiet]))
+    assert sup.held == 0
+
+
+def test_the_canceller_hands_on_every_sample_once_in_order(
+    coach: np.ndarray, user: np.ndarray
+) -> None:
+    # While the coach is heard the suppressor holds blocks back; the chunks that come
+    # out still follow each other without a gap or an overlap, and once the coach is
+    # quiet nothing is held.
+    echo = room_echo(coach)
+    voice = np.zeros_like(echo)
+    at = len(coach) // 2
+    voice[at : at + len(user)] = user
+    mic = np.concatenate([echo + voice + noise(len(echo)), noise(ASR_RATE)])
+    buffer = ReferenceBuffer(keep=len(mic) / ASR_RATE + 2)
+    buffer.add(0.0, coach)
+    aec = EchoCanceller(buffer)
+    expected = 0
+    lags = []
+    for i in range(0, len(mic) - 320 + 1, 320):
+        done = aec.process(AudioChunk.from_float(mic[i : i + 320], ASR_RATE, i / ASR_RATE))
+        if done is not None:
+            assert ReferenceBuffer.index(done.timestamp) == expected
+            expected += done.frames
+        lags.append(i + 320 - expected)
+    assert expected == len(mic) - len(mic) % 320  # the last second is quiet: all out
+    assert max(lags) == 2 * 160  # the lookahead, while the coach was heard
 
 
 def test_the_users_words_between_the_coachs_do_not_raise_the_comfort_noise(

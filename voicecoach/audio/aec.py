@@ -57,13 +57,19 @@ class AecSettings:
     """A block is taken for residual echo while its energy is under this many times
     what the echo estimate predicts is left (plus noise); lower keeps more of a quiet
     user's voice over the coach and lets more echo through."""
+    suppress_lookahead: int = 2
+    """Blocks the suppressor looks ahead before it replaces one: a block just before
+    the user's voice passes, so a word's weak first sound is kept. While the coach is
+    heard the output runs this many blocks late (20 ms); in silence, not at all."""
     step: float = 0.5
     """Normalised step size of the background filter (0 < step < 1; larger adapts
     faster and follows the user's voice more during double talk)."""
 
     def __post_init__(self) -> None:
-        if self.block <= 0 or self.length <= 0 or self.lead < 0:
-            raise ValueError("block and length must be positive, lead not negative")
+        if self.block <= 0 or self.length <= 0 or self.lead < 0 or self.suppress_lookahead < 0:
+            raise ValueError(
+                "block and length must be positive, lead and suppress_lookahead not negative"
+            )
         if not 0 < self.step < 2:
             raise ValueError("step must be between 0 and 2")
 
@@ -298,18 +304,38 @@ class ResidualSuppressor:
     echo estimate predicts is left of it (the median ratio over the last seconds of
     the coach's speech: the user rarely talks over it) plus the room's noise. A block
     within ``margin`` of that is replaced; a block clearly above it (the user talking)
-    passes unchanged, from its first block on.
+    passes unchanged, and so do the ``lookahead`` blocks before it: a word's weak
+    first sound (the "h" of "hold on" or "it hurts") is under the margin, and without
+    it the recognizer heard "go on" and "help".
+
+    Looking ahead means holding blocks back, so while the coach is heard the output
+    runs ``lookahead`` blocks behind the input. While it is quiet nothing is held: the
+    first quiet block releases what was held, and a reply to the user waiting in
+    silence is not delayed.
     """
 
-    def __init__(self, margin: float = 4.0, history: int = 500, seed: int = 0) -> None:
+    def __init__(
+        self, margin: float = 4.0, history: int = 500, seed: int = 0, lookahead: int = 2
+    ) -> None:
+        if lookahead < 0:
+            raise ValueError("the suppressor's lookahead must not be negative")
         self.margin = margin
+        self.lookahead = lookahead
         self._ratios: deque[float] = deque(maxlen=history)
         self._noise: float | None = None
         self._gain = 1.0
         self._rng = np.random.default_rng(seed)
+        self._held: deque[tuple[np.ndarray, bool]] = deque()  # (residual, someone talks)
+
+    @property
+    def held(self) -> int:
+        """Samples held back, waiting for the blocks after them."""
+        return sum(len(r) for r, _ in self._held)
 
     def process(self, residual: np.ndarray, echo: np.ndarray) -> np.ndarray:
-        """One block: the residual after the filter, and the echo it subtracted."""
+        """One block: the residual after the filter, and the echo it subtracted. Returns
+        the blocks now decided, in order: none while the first blocks are held back,
+        one, or (when the coach falls quiet) everything held and this one."""
         s_ee = float(residual @ residual) + 1e-12
         s_yy = float(echo @ echo)
         if self._noise is None:
@@ -320,19 +346,35 @@ class ResidualSuppressor:
             # user's words between the coach's (40 times the noise) lift it 9 dB within
             # a word, and the comfort noise then kept the voice detector on.
             self._noise = min(s_ee, self._noise * NOISE_RISE)
+            out = [self._release() for _ in range(len(self._held))]
             self._gain = 1.0
-            return residual
+            return np.concatenate([*out, residual]) if out else residual
         self._ratios.append(min(s_ee / s_yy, 1.0))
         ratio = float(np.median(self._ratios))
         expected = ratio * s_yy + self._noise
-        gain = 1.0 if s_ee > self.margin * expected else 0.0  # 1: someone is talking
+        self._held.append((residual, s_ee > self.margin * expected))
+        if len(self._held) <= self.lookahead:
+            return residual[:0]
+        return self._release()
+
+    def _release(self) -> np.ndarray:
+        """The oldest held block, passed if someone talks in it or in the blocks held
+        after it, else taken towards comfort noise."""
+        residual, _ = self._held[0]
+        gain = 1.0 if any(talks for _, talks in self._held) else 0.0
+        self._held.popleft()
         # Open at once, close over a few blocks (no clicks at the end of a word).
         self._gain = gain if gain >= self._gain else 0.5 * self._gain
         if self._gain >= 1.0:
             return residual
+        assert self._noise is not None
         level = math.sqrt(self._noise / len(residual) * (1.0 - self._gain**2))
         comfort = self._rng.normal(0.0, level, len(residual))
         return self._gain * residual + comfort
+
+    def drop_held(self) -> None:
+        """Forget the blocks held back (the stream jumped: they lead nowhere)."""
+        self._held.clear()
 
 
 READY_STALL = 0.25
@@ -344,8 +386,9 @@ class EchoCanceller:
     """Takes the played reference out of 16 kHz mono microphone chunks on the clock.
 
     Chunks of any length go in; what comes out is whole filter blocks, so a chunk may
-    come out shorter or longer than it went in (a few milliseconds are held back), with
-    its timestamp at its first sample. A gap or jump in the chunks' times restarts the
+    come out shorter or longer than it went in (a few milliseconds are held back, and
+    while the coach is heard the suppressor's lookahead as well), with its timestamp
+    at its first sample. A gap or jump in the chunks' times restarts the
     block grid there; the filter keeps what it learned.
 
     ``ready`` (optional) gives the clock time up to which the reference is complete. The
@@ -368,14 +411,19 @@ class EchoCanceller:
         self.settings = settings or AecSettings()
         self.filter = AdaptiveFilter(self.settings)
         self.suppressor = (
-            ResidualSuppressor(self.settings.suppress_margin) if self.settings.suppress else None
+            ResidualSuppressor(
+                self.settings.suppress_margin, lookahead=self.settings.suppress_lookahead
+            )
+            if self.settings.suppress
+            else None
         )
         self._pending = np.zeros(0, dtype=np.float32)
         self._start: int | None = None  # sample index (clock) of _pending[0]
         self._lead = int(round(self.settings.lead * ASR_RATE))
 
     def process(self, chunk: AudioChunk) -> AudioChunk | None:
-        """The chunk with the echo removed, or None while less than a block is held."""
+        """The chunk with the echo removed, or None while nothing is ready (less than a
+        block, or only what the suppressor holds back)."""
         if chunk.rate != ASR_RATE or chunk.channels != 1:
             raise ValueError("the echo canceller takes 16 kHz mono chunks")
         samples = chunk.samples()[:, 0]
@@ -384,6 +432,8 @@ class EchoCanceller:
         if expected is None or abs(first - expected) > self.settings.block:
             self._pending = samples
             self._start = first
+            if self.suppressor is not None:
+                self.suppressor.drop_held()
         else:
             self._pending = np.concatenate([self._pending, samples])
         assert self._start is not None
@@ -398,18 +448,22 @@ class EchoCanceller:
                 blocks = min(blocks, max(0, (complete - self._lead - self._start) // n))
         if blocks == 0:
             return None
-        out = np.empty(blocks * n, dtype=np.float32)
+        parts = []
         for b in range(blocks):
             at = self._start + b * n
             ref = self.reference.read(at + self._lead, n)
             residual = self.filter.process(self._pending[b * n : (b + 1) * n], ref)
             if self.suppressor is not None:
                 residual = self.suppressor.process(residual, self.filter.echo)
-            out[b * n : (b + 1) * n] = residual
-        start = self._start
+            parts.append(residual)
         self._pending = self._pending[blocks * n :]
         self._start += blocks * n
-        return AudioChunk.from_float(out, ASR_RATE, start / ASR_RATE)
+        out = np.concatenate(parts).astype(np.float32, copy=False)
+        if len(out) == 0:
+            return None  # held back by the suppressor
+        # What comes out ends where the suppressor's held blocks begin.
+        end = self._start - (self.suppressor.held if self.suppressor is not None else 0)
+        return AudioChunk.from_float(out, ASR_RATE, (end - len(out)) / ASR_RATE)
 
 
 __all__ = [
