@@ -26,7 +26,10 @@ Printed, per way (a table, and JSON with --json):
   last sample above 2 % of their peak) to the end
   of the microphone chunk on which the recognizer delivered the command (median and
   the largest), the recognizer's share of the coach's barge-in latency;
-- CPU seconds of the canceller per second of audio, on one core.
+- CPU seconds of the canceller per second of audio, on one core;
+- the default row's barge-ins missed, with what was heard around each, and its
+  safety commands from the echo alone (listed under the table; in the JSON for
+  every row);
 
 Usage: ``python scripts/bench_aec.py [--seconds 240] [--seed 1] [--json out.json]
 [--stream s.npz]``. Takes about a minute. Piper renders the coach a little differently
@@ -211,16 +214,22 @@ def recognize(stream: dict, out: np.ndarray, asr: AsrSettings) -> dict:
         results += [(r, chunk.end) for r in recognizer.accept(chunk) if not r.partial]
     hits = 0
     waits = []
+    missed = []
     for b in stream["barge"]:
         want = match_intent(b["phrase"])
-        delivered = [
-            at
-            for r, at in results
-            if r.intent is want and r.start <= b["end"] + 0.3 and r.end >= b["start"] - 0.3
+        near = [
+            (r, at) for r, at in results if r.start <= b["end"] + 0.3 and r.end >= b["start"] - 0.3
         ]
+        delivered = [at for r, at in near if r.intent is want]
         hits += bool(delivered)
         if delivered:
             waits.append(delivered[0] - b["words_end"])
+        else:
+            heard = [
+                f"{r.intent.value if r.intent else None} '{r.text}' {r.start:.2f}-{r.end:.2f}s"
+                for r, _ in near
+            ]
+            missed.append(f"{b['phrase']} @{b['start']:.2f}s: " + ("; ".join(heard) or "nothing"))
     echo_utts, echo_safety = [], []
     for r, _ in results:
         if any(r.start <= b["end"] + 0.3 and r.end >= b["start"] - 0.3 for b in stream["barge"]):
@@ -236,6 +245,7 @@ def recognize(stream: dict, out: np.ndarray, asr: AsrSettings) -> dict:
         "echo_utterances": len(echo_utts),
         "echo_commands": sum(r.intent is not None for r in echo_utts),
         "echo_safety_commands": echo_safety,
+        "barge_ins_missed": missed,
     }
 
 
@@ -336,6 +346,13 @@ def main() -> None:
             f"{r['echo_utterances']:>11}{r['echo_commands']:>11}"
             f"{len(r['echo_safety_commands']):>13}{r['cpu_per_audio_second']:>8}"
         )
+    default = report["filter + suppressor"]
+    print("\nfilter + suppressor, barge-ins missed (what was heard around them):")
+    for line in default["barge_ins_missed"] or ["none"]:
+        print(f"  {line}")
+    print("safety commands from the echo alone:")
+    for line in default["echo_safety_commands"] or ["none"]:
+        print(f"  {line}")
 
 
 if __name__ == "__main__":
