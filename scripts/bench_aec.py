@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from voicecoach.asr import load_recognizer  # noqa: E402
-from voicecoach.asr.base import AsrSettings  # noqa: E402
+from voicecoach.asr.base import AsrSettings, Recognition  # noqa: E402
 from voicecoach.audio.aec import (  # noqa: E402
     AecSettings,
     EchoCanceller,
@@ -129,11 +129,15 @@ def build_stream(seconds: float, seed: int) -> dict:
     }
 
 
+ARRAYS = ("mic", "echo", "user", "reference", "noise")
+"""The stream's sample arrays, as ``--stream`` saves them."""
+
+
 def load_or_build(path: Path | None, seconds: float, seed: int) -> dict:
     """The stream saved at ``path``, else a new one (saved there if a path is given)."""
     if path is not None and path.exists():
         with np.load(path) as saved:
-            stream: dict = {k: saved[k] for k in ("mic", "echo", "user", "reference", "noise")}
+            stream: dict = {k: saved[k] for k in ARRAYS}
             meta = json.loads(str(saved["meta"]))
         if meta["seconds"] != seconds or meta["seed"] != seed:
             sys.exit(
@@ -155,7 +159,7 @@ def load_or_build(path: Path | None, seconds: float, seed: int) -> dict:
             np.savez_compressed(
                 f,
                 meta=json.dumps(meta),
-                **{k: stream[k] for k in ("mic", "echo", "user", "reference", "noise")},
+                **{k: stream[k] for k in ARRAYS},
             )
     return stream
 
@@ -203,6 +207,11 @@ def distortion(stream: dict, out: np.ndarray) -> float:
     return 10 * np.log10(sig / max(err, 1e-12))
 
 
+def around(r: Recognition, barge: dict) -> bool:
+    """Whether the result ``r`` overlaps the barge-in ``barge`` (0.3 s either side)."""
+    return r.start <= barge["end"] + 0.3 and r.end >= barge["start"] - 0.3
+
+
 def recognize(stream: dict, out: np.ndarray, asr: AsrSettings) -> dict:
     """Stream ``out`` through PocketSphinx; score barge-ins and echo utterances."""
     recognizer = load_recognizer(asr)
@@ -217,9 +226,7 @@ def recognize(stream: dict, out: np.ndarray, asr: AsrSettings) -> dict:
     missed = []
     for b in stream["barge"]:
         want = match_intent(b["phrase"])
-        near = [
-            (r, at) for r, at in results if r.start <= b["end"] + 0.3 and r.end >= b["start"] - 0.3
-        ]
+        near = [(r, at) for r, at in results if around(r, b)]
         delivered = [at for r, at in near if r.intent is want]
         hits += bool(delivered)
         if delivered:
@@ -232,7 +239,7 @@ def recognize(stream: dict, out: np.ndarray, asr: AsrSettings) -> dict:
             missed.append(f"{b['phrase']} @{b['start']:.2f}s: " + ("; ".join(heard) or "nothing"))
     echo_utts, echo_safety = [], []
     for r, _ in results:
-        if any(r.start <= b["end"] + 0.3 and r.end >= b["start"] - 0.3 for b in stream["barge"]):
+        if any(around(r, b) for b in stream["barge"]):
             continue
         echo_utts.append(r)
         if r.intent in SAFETY_INTENTS:
