@@ -30,6 +30,9 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
+# RNNoise's library for the recognizer, without the plotting and media packages the
+# wheel asks for (voicecoach loads only the library; see voicecoach/audio/rnnoise.py).
+.venv/bin/python -m pip install -q --no-deps 'pyrnnoise==0.4.5'
 if [ "$with_tests" = 1 ]; then
   .venv/bin/python -m pip install -q -e '.[test]'
 else

@@ -128,8 +128,13 @@ class AsrSettings:
     wait p50 160 -> 60 ms.
     PocketSphinx only; None (or ``vad_silence`` or more) = ``phrase_silence``."""
     denoise: bool = True
-    """Take steady background noise out before recognition (PocketSphinx only; see
-    :mod:`voicecoach.audio.denoise`)."""
+    """Take background noise out before recognition, where the room is louder than a
+    quiet one (PocketSphinx only): with RNNoise (``rnnoise``), or with the Wiener filter
+    of :mod:`voicecoach.audio.denoise`, which takes out only noise that stays the same."""
+    rnnoise: bool = True
+    """Whether ``denoise`` uses RNNoise (:mod:`voicecoach.audio.rnnoise`) rather than the
+    Wiener filter. Where RNNoise's library is not installed, the Wiener filter is used,
+    with a warning."""
     noise_floor: float = 0.0005
     """RMS level (full scale = 1; 0.0005 is -66 dBFS) of faint noise that fills digital
     silence in what PocketSphinx hears (each 10 ms block quieter than that); 0 = none.

@@ -4,10 +4,13 @@ How an utterance becomes a command:
 
 0. Faint noise (-66 dBFS, ``AsrSettings.noise_floor``) fills digital silence, so that
    a gating microphone's silence sounds like the quiet room the model knows. Then
-   steady background noise is taken out (:mod:`voicecoach.audio.denoise`,
-   ``AsrSettings.denoise``, on by default), for the voice activity detection and the
-   decoder alike: in steady noise above about -35 dBFS the detector otherwise calls
-   everything speech and no utterance ever ends. A quiet room passes untouched.
+   background noise is taken out (``AsrSettings.denoise``, on by default), for the
+   voice activity detection and the decoder alike: in steady noise above about -35
+   dBFS the detector otherwise calls everything speech and no utterance ever ends. A
+   quiet room (noise under -50 dBFS) passes untouched. RNNoise does it
+   (:mod:`voicecoach.audio.rnnoise`, ``AsrSettings.rnnoise``), or where its library is
+   not installed a Wiener filter that takes out only noise that stays the same
+   (:mod:`voicecoach.audio.denoise`).
 1. PocketSphinx's voice activity detection finds speech (:mod:`.endpoint` applies the
    rules of PocketSphinx's endpointer to its per-frame verdicts, with an easier start,
    ``START_RATIO``; whole files the same way); only speech (with its pauses and one
@@ -99,7 +102,10 @@ from typing import Any
 import numpy as np
 
 from ..audio.chunk import ASR_RATE, AudioChunk
-from ..audio.denoise import DELAY, NoiseFloor, NoiseSuppressor, denoise
+from ..audio.denoise import DELAY, NoiseFloor, NoiseSuppressor
+from ..audio.rnnoise import DELAY as RN_DELAY
+from ..audio.rnnoise import RnNoise
+from ..audio.rnnoise import load_library as load_rnnoise
 from ..commands import SAFETY_INTENTS, Intent, normalize
 from ..errors import EngineUnavailable, ModelError
 from .base import (
@@ -323,12 +329,15 @@ class PocketSphinxRecognizer:
         self._whole = whole_commands(self.vocabulary)
         self._vad = self._ps.Vad(sample_rate=ASR_RATE)
         self._frame_bytes = self._vad.frame_bytes
-        # The suppressor's delay rounded up to whole frames, so that the voice activity
-        # detector's frames fall where they would without it (a 16 ms shift of them
-        # changed the odd verdict by itself).
-        frame = self._frame_bytes // 2
-        self._delay = -(-DELAY // frame) * frame
-        self._denoiser = NoiseSuppressor(self._delay) if settings.denoise else None
+        # The noise suppressor (RNNoise where its library is installed, else the Wiener
+        # filter) and its delay. The silence it hands out first is dropped, so the voice
+        # activity detector's frames start at the stream's first sample.
+        self._use_rnnoise = settings.denoise and settings.rnnoise and self._rnnoise_loads()
+        self._use_wiener = settings.denoise and not self._use_rnnoise
+        self._delay = RN_DELAY if self._use_rnnoise else DELAY if self._use_wiener else 0
+        self._rnnoise = self._new_rnnoise()
+        self._denoiser = self._new_denoiser()
+        self._lead = self._delay  # samples of the delay's silence not dropped yet
         self._floor = NoiseFloor(settings.noise_floor) if settings.noise_floor > 0 else None
         self._frame_seconds = self._vad.frame_length
         self._frate = int(self._decoder.config["frate"])
@@ -371,6 +380,33 @@ class PocketSphinxRecognizer:
             raise ModelError(f"PocketSphinx could not load its model in {acoustic}: {exc}") from exc
         finally:
             os.unlink(path)
+
+    @staticmethod
+    def _rnnoise_loads() -> bool:
+        try:
+            load_rnnoise()
+        except ModelError as exc:
+            log.warning(
+                "%s; the Wiener filter takes its place, hearing fewer commands in noise", exc
+            )
+            return False
+        return True
+
+    def _new_rnnoise(self) -> RnNoise | None:
+        """RNNoise for a new stream, if it is the noise suppressor."""
+        return RnNoise() if self._use_rnnoise else None
+
+    def _new_denoiser(self) -> NoiseSuppressor | None:
+        """The Wiener filter for a new stream, if it is the noise suppressor."""
+        return NoiseSuppressor() if self._use_wiener else None
+
+    def _suppress(self, samples: np.ndarray) -> np.ndarray:
+        """The noise suppressor over ``samples`` (int16), :attr:`_delay` late."""
+        if self._rnnoise is not None:
+            return self._rnnoise.process(samples)
+        if self._denoiser is not None:
+            return self._denoiser.process(samples)
+        return samples
 
     def _restart_noise_statistics(self) -> None:
         """Forget the noise PocketSphinx's own noise removal learnt (kept across
@@ -464,14 +500,20 @@ class PocketSphinxRecognizer:
         if self._floor is not None:
             samples = self._floor.process(np.frombuffer(chunk.audio, dtype="<i2"))
             chunk = AudioChunk(samples.tobytes(), ASR_RATE, timestamp=chunk.timestamp)
-        if self._denoiser is not None:
-            # The suppressor's output is late: stamp it where it was said.
-            samples = np.frombuffer(chunk.audio, dtype="<i2")
+        if self._delay:
+            # The suppressor's output is late: stamp it where it was said. Its first
+            # samples out are the delay's silence, not audio: digital zero that the
+            # voice detector would learn as the room, and call the room speech after it.
+            samples = self._suppress(np.frombuffer(chunk.audio, dtype="<i2"))
+            skip = min(self._lead, len(samples))
+            self._lead -= skip
             chunk = AudioChunk(
-                self._denoiser.process(samples).astype("<i2").tobytes(),
+                samples[skip:].astype("<i2").tobytes(),
                 ASR_RATE,
-                timestamp=chunk.timestamp - self._delay / ASR_RATE,
+                timestamp=chunk.timestamp + (skip - self._delay) / ASR_RATE,
             )
+            if not chunk.audio:
+                return []
         if not self._buffer:
             self._anchor = (self._fed, chunk.timestamp)
         self._buffer += chunk.audio
@@ -741,8 +783,12 @@ class PocketSphinxRecognizer:
         self._segmenter = self._new_segmenter()
         self._gate = self._new_gate()
         self._vad = self._ps.Vad(sample_rate=ASR_RATE)  # it adapts to the noise it heard
-        if self._denoiser is not None:
-            self._denoiser = NoiseSuppressor(self._delay)  # a new stream, perhaps elsewhere
+        # A new stream, perhaps elsewhere.
+        if self._rnnoise is not None:
+            self._rnnoise.close()
+        self._rnnoise = self._new_rnnoise()
+        self._denoiser = self._new_denoiser()
+        self._lead = self._delay
         if self._floor is not None:
             self._floor.restart()
         self._restart_noise_statistics()
@@ -760,8 +806,10 @@ class PocketSphinxRecognizer:
             audio = chunk.audio
             if self._floor is not None:  # restarted by reset() above
                 audio = self._floor.process(np.frombuffer(audio, dtype="<i2")).tobytes()
-            if self._denoiser is not None:
-                audio = denoise(np.frombuffer(audio, dtype="<i2")).astype("<i2").tobytes()
+            if self._delay:  # the noise suppressor, not delayed
+                samples = np.frombuffer(audio, dtype="<i2")
+                padded = np.concatenate([samples, np.zeros(self._delay, np.int16)])
+                audio = self._suppress(padded)[self._delay :].astype("<i2").tobytes()
             # The same endpointing as a stream's (a fresh detector: reset() above).
             seg, fb, fs = self._new_segmenter(), self._frame_bytes, self._frame_seconds
             spans: list[tuple[float, float]] = []
@@ -798,6 +846,9 @@ class PocketSphinxRecognizer:
         finally:
             self._active = saved
 
+    def _suppressors(self) -> str:
+        return "RNNoise" if self._use_rnnoise else "Wiener" if self._use_wiener else "off"
+
     def _floor_db(self) -> str:
         level = self.settings.noise_floor
         return f"{20 * math.log10(level):.0f} dBFS" if level > 0 else "off"
@@ -811,7 +862,7 @@ class PocketSphinxRecognizer:
             f"({least_coverage('stop', Intent.STOP, self.threshold):g} for safety commands, "
             f"more for {len(PHRASE_RAISE)} phrases), phone-loop check {PHONE_MARGIN:g} per frame "
             f"({SAFETY_PHONE_MARGIN:g} for safety commands), "
-            f"noise suppression {'on' if self._denoiser is not None else 'off'}, "
+            f"noise suppression {self._suppressors()}, "
             f"noise floor {self._floor_db()}, longest command "
             f"{self.settings.max_utterance:g} s"
         )

@@ -239,6 +239,8 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         recognizer = load_recognizer(args.engine)
         report.ok("recognizer", recognizer.describe())
+        if getattr(recognizer, "name", "") == "pocketsphinx":
+            _check_rnnoise(report)
     except VoicecoachError as err:
         report.problem("recognizer", err.message, "install the recognizer (scripts/install-pi.sh)")
     except Exception as err:  # a broken model must be reported, not crash the check
@@ -246,6 +248,16 @@ def run_check(args: argparse.Namespace) -> int:
     _check_voice(args, report)
     print(f"{report.problems} problem(s)" if report.problems else "all good")
     return 1 if report.problems else 0
+
+
+def _check_rnnoise(report: _Report) -> None:
+    """PocketSphinx hears fewer commands in noise without RNNoise's library."""
+    from ..audio.rnnoise import load_library
+
+    try:
+        load_library()
+    except VoicecoachError as err:
+        report.problem("noise suppression", err.message, "pip install --no-deps 'pyrnnoise==0.4.5'")
 
 
 def _check_level(args: argparse.Namespace, report: _Report) -> None:
