@@ -94,11 +94,16 @@ def run_engine(
     streaming: bool = False,
     denoise: bool = True,
     phrase_silence: float | None = AsrSettings.phrase_silence,
+    rnnoise: bool = True,
 ) -> dict:
     """Decode every entry; return the per-file results and timing."""
     t0 = time.perf_counter()
     settings = AsrSettings(
-        engine=engine, threshold=threshold, denoise=denoise, phrase_silence=phrase_silence
+        engine=engine,
+        threshold=threshold,
+        denoise=denoise,
+        phrase_silence=phrase_silence,
+        rnnoise=rnnoise,
     )
     recognizer = load_recognizer(settings)
     load_s = time.perf_counter() - t0
@@ -302,6 +307,11 @@ def main() -> int:
         help="without the noise suppressor in front of PocketSphinx (AsrSettings.denoise)",
     )
     p.add_argument(
+        "--no-rnnoise",
+        action="store_true",
+        help="without RNNoise in front of PocketSphinx (AsrSettings.rnnoise)",
+    )
+    p.add_argument(
         "--phrase-silence",
         type=float,
         default=AsrSettings.phrase_silence,
@@ -334,6 +344,7 @@ def main() -> int:
                 args.streaming,
                 denoise=not args.no_denoise,
                 phrase_silence=None if args.phrase_silence < 0 else args.phrase_silence,
+                rnnoise=not args.no_rnnoise,
             )
         except VoicecoachError as err:
             print(f"{engine}: {err.message}", file=sys.stderr)
