@@ -171,12 +171,9 @@ class RnNoise:
     """A stream of 16 kHz int16 audio through RNNoise (see the module doc); one per
     stream."""
 
-    def __init__(self, mix: float = MIX, delay: int = DELAY) -> None:
-        """``mix``: the share of the input added back; the output is ``delay`` samples
-        late (at least :data:`DELAY`; more keeps a caller's frame grid where it was)."""
+    def __init__(self, mix: float = MIX) -> None:
+        """``mix``: the share of the input added back where RNNoise is faded in."""
         self._state: int | None = None
-        if delay < DELAY:
-            raise ValueError(f"the output cannot be less than {DELAY} samples late")
         self._lib = load_library()
         self._state = self._lib.rnnoise_create(None)
         if not self._state:
@@ -198,12 +195,12 @@ class RnNoise:
         self._out = np.zeros(FRAME, dtype=np.float32)
         self._in_p = self._in.ctypes.data_as(_float_p)
         self._out_p = self._out.ctypes.data_as(_float_p)
-        # The input, ``delay`` samples back, for the share added to the output.
-        self._dry = np.zeros(delay)
-        # Output (16 kHz) not handed out yet: the lag not already in the filters and
-        # RNNoise (the frame it waits for, and what the caller adds).
-        self._ready = np.zeros(FRAME // UP + delay - DELAY)
-        self.delay = delay
+        # The input, DELAY samples back, for the share added to the output.
+        self._dry = np.zeros(DELAY)
+        # Output (16 kHz) not handed out yet: the part of the lag that is not in the
+        # filters and RNNoise, the frame it waits for.
+        self._ready = np.zeros(FRAME // UP)
+        self.delay = DELAY
 
     def process(self, samples: np.ndarray) -> np.ndarray:
         """RNNoise over ``samples`` (int16 at 16 kHz); as many out, :attr:`delay` late."""
