@@ -94,6 +94,24 @@ def lowpass_taps(cutoff: float, half: int = 24) -> np.ndarray:
     return (taps / taps.sum()).astype(np.float32)
 
 
+class StreamFir:
+    """A FIR filter over a stream: each call's output carries on from the last call's
+    (the filter keeps the last ``len(taps) - 1`` input samples); as many samples out as
+    in, ``len(taps) // 2`` samples late for symmetric taps."""
+
+    def __init__(self, taps: np.ndarray) -> None:
+        self.taps = taps
+        self._history = np.zeros(len(taps) - 1, dtype=taps.dtype)
+
+    def process(self, samples: np.ndarray) -> np.ndarray:
+        """Filter ``samples``; the result has the taps' dtype."""
+        if len(samples) == 0:
+            return np.zeros(0, dtype=self.taps.dtype)
+        joined = np.concatenate([self._history, samples])
+        self._history = joined[len(joined) - len(self._history) :]
+        return np.convolve(joined, self.taps, mode="valid").astype(self.taps.dtype)
+
+
 class StreamResampler:
     """Linear resampler that keeps its phase across chunks (no seams, no drift).
 
@@ -112,13 +130,11 @@ class StreamResampler:
         self._step = src_rate / dst_rate
         self._pos = phase  # position of the next output sample, in input samples of _buf
         self._buf = np.zeros(0, dtype=np.float32)
-        self._taps: np.ndarray | None = None
+        self._filter: StreamFir | None = None
         self.delay = self.filter_delay(src_rate, dst_rate)
         """Input samples the output lags the input by (the low-pass filter's delay)."""
         if self.delay:
-            half = self.delay
-            self._taps = lowpass_taps(0.47 * dst_rate / src_rate, half)
-            self._history = np.zeros(2 * half, dtype=np.float32)  # the filter's state
+            self._filter = StreamFir(lowpass_taps(0.47 * dst_rate / src_rate, self.delay))
 
     @staticmethod
     def filter_delay(src_rate: int, dst_rate: int) -> int:
@@ -126,11 +142,7 @@ class StreamResampler:
         return max(16, int(round(16 * src_rate / dst_rate))) if dst_rate < src_rate else 0
 
     def _lowpass(self, samples: np.ndarray) -> np.ndarray:
-        if self._taps is None:
-            return samples
-        joined = np.concatenate([self._history, samples])
-        self._history = joined[len(joined) - len(self._history) :]
-        return np.convolve(joined, self._taps, mode="valid").astype(np.float32)
+        return samples if self._filter is None else self._filter.process(samples)
 
     def process(self, samples: np.ndarray) -> np.ndarray:
         """Feed mono float samples, get the resampled ones available so far."""

@@ -55,7 +55,7 @@ import numpy as np
 
 from ..errors import ModelError
 from . import denoise
-from .chunk import lowpass_taps
+from .chunk import StreamFir, lowpass_taps
 
 RATE = 48_000
 """RNNoise's sample rate."""
@@ -186,9 +186,9 @@ class RnNoise:
         self._frame_no = 0  # RNNoise frames done (or skipped)
         self._out_no = 0  # samples handed out
         self._running = False  # whether RNNoise ran on the last frame
-        self._taps = lowpass_taps(0.47 / UP, HALF).astype(np.float64)
-        self._up_history = np.zeros(2 * HALF)  # the last zero-stuffed samples (48 kHz)
-        self._down_history = np.zeros(2 * HALF)  # the last denoised samples (48 kHz)
+        taps = lowpass_taps(0.47 / UP, HALF).astype(np.float64)
+        self._up = StreamFir(taps)  # 48 kHz, after the zeros are put in
+        self._down = StreamFir(taps)  # 48 kHz, before every third sample is kept
         self._down_phase = 0  # which filtered sample of the next call is a kept one
         self._pending = np.zeros(0)  # 48 kHz samples not yet a whole frame
         self._in = np.zeros(FRAME, dtype=np.float32)
@@ -213,9 +213,7 @@ class RnNoise:
         # Up: zeros between the samples, then the low-pass (gain UP keeps the level).
         stuffed = np.zeros(n * UP)
         stuffed[::UP] = x * UP
-        joined = np.concatenate([self._up_history, stuffed])
-        self._up_history = joined[len(joined) - 2 * HALF :]
-        up = np.convolve(joined, self._taps, mode="valid")
+        up = self._up.process(stuffed)
         self._track(x)
         # RNNoise, frame by frame, where the room is loud enough for it.
         pending = np.concatenate([self._pending, up])
@@ -235,13 +233,9 @@ class RnNoise:
         self._frame_no += frames
         self._pending = pending[frames * FRAME :]
         # Down: the low-pass, then every third sample on the stream's own grid.
-        down = np.zeros(0)
-        if frames:
-            joined = np.concatenate([self._down_history, done])
-            self._down_history = joined[len(joined) - 2 * HALF :]
-            filtered = np.convolve(joined, self._taps, mode="valid")
-            down = filtered[self._down_phase :: UP]
-            self._down_phase = (self._down_phase - len(filtered)) % UP
+        filtered = self._down.process(done)
+        down = filtered[self._down_phase :: UP]
+        self._down_phase = (self._down_phase - len(filtered)) % UP
         # As many out as came in: RNNoise's output with a share of the input added back,
         # faded with the input as the room's noise says, in step with it.
         ready = np.concatenate([self._ready, down])
