@@ -55,10 +55,11 @@ fi
 echo "== 2/5 virtual environment"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e .
 # RNNoise's library for the recognizer, without the plotting and media packages the
 # wheel asks for (voicecoach loads only the library; see voicecoach/audio/rnnoise.py).
+# Installed last: a later install would report those packages as missing.
 .venv/bin/python -m pip install -q --no-deps 'pyrnnoise==0.4.5'
-.venv/bin/python -m pip install -q -e .
 
 echo "== 3/5 rendering prompts (voicecoach prepare --all)"
 .venv/bin/voicecoach prepare --all || echo "   prompt rendering failed; the coach will synthesize live"

@@ -30,9 +30,6 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-# RNNoise's library for the recognizer, without the plotting and media packages the
-# wheel asks for (voicecoach loads only the library; see voicecoach/audio/rnnoise.py).
-.venv/bin/python -m pip install -q --no-deps 'pyrnnoise==0.4.5'
 if [ "$with_tests" = 1 ]; then
   .venv/bin/python -m pip install -q -e '.[test]'
 else
@@ -40,4 +37,8 @@ else
   # Render the fixed prompts ahead, so the coach never waits for its voice.
   .venv/bin/voicecoach prepare --all || echo "Prompt rendering failed; the coach will synthesize live."
 fi
+# RNNoise's library for the recognizer, without the plotting and media packages the
+# wheel asks for (voicecoach loads only the library; see voicecoach/audio/rnnoise.py).
+# Installed last: a later install would report those packages as missing.
+.venv/bin/python -m pip install -q --no-deps 'pyrnnoise==0.4.5'
 echo "voicecoach is installed in $(pwd)/.venv"
