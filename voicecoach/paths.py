@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -43,3 +44,15 @@ def session_log_path() -> Path:
 def project_models_dir() -> Path:
     """The ``models/`` folder of a source checkout (next to the package)."""
     return Path(__file__).resolve().parent.parent / "models"
+
+
+def package_folders(package: str) -> list[Path]:
+    """The folders of an installed package, found without running its ``__init__``
+    (which may pull in modules the coach does not need); empty if not installed."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return []
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return [Path(folder) for folder in spec.submodule_search_locations]

@@ -156,6 +156,14 @@ class AsrSettings:
     hear only speech clearly louder than it (see :mod:`voicecoach.asr.talk`). Without
     it, PocketSphinx's utterances never end while the television talks, and no command
     is heard; Vosk joins the commands to the talk around them."""
+    verify: bool = True
+    """Act on PocketSphinx's command only if a second model agrees: a classifier over a
+    speech embedding of the last two seconds (:mod:`voicecoach.asr.verify`). Where its
+    models are not installed, the recognizer runs without it, with a warning.
+    PocketSphinx only."""
+    verify_threshold: float | None = None
+    """The least probability the verifier must give the command; None = its tuned
+    default (:data:`voicecoach.asr.verify.THRESHOLD`)."""
     max_utterance: float = 2.5
     """Longest utterance in seconds; longer speech is not a short command (the longest
     phrase, "stop the session", takes about 1.5 s said slowly)."""

@@ -48,12 +48,12 @@ Stream in, stream out: :meth:`RnNoise.process` returns as many samples as it is 
 from __future__ import annotations
 
 import ctypes
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ModelError
+from ..paths import package_folders
 from . import denoise
 from .chunk import StreamFir, lowpass_taps
 
@@ -104,14 +104,8 @@ _float_p = ctypes.POINTER(ctypes.c_float)
 
 def library_path() -> Path | None:
     """Where the ``pyrnnoise`` wheel put RNNoise's library (None if not installed)."""
-    try:
-        spec = importlib.util.find_spec(PACKAGE)  # finds it without running it
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / LIBRARY
+    for folder in package_folders(PACKAGE):
+        path = folder / LIBRARY
         if path.is_file():
             return path
     return None

@@ -1,0 +1,225 @@
+"""The command verifier: a classifier over a speech embedding that checks PocketSphinx's
+commands (voicecoach/asr/verify.py), on real speech and the real models."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.espeak_voice import espeak
+from tests.talker_voice import HAVE_FLITE, flite
+from voicecoach.asr import verify
+from voicecoach.asr.base import AsrSettings
+from voicecoach.asr.pocketsphinx import PocketSphinxRecognizer
+from voicecoach.asr.verify import WINDOW, CommandVerifier, RecentAudio, SpeechEmbedding
+from voicecoach.audio.chunk import ASR_RATE, AudioChunk
+from voicecoach.commands import SAFETY_INTENTS, Intent
+from voicecoach.errors import ModelError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import train_verifier  # noqa: E402
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+HAVE_MODELS = verify.model_folder() is not None
+
+needs_models = pytest.mark.skipif(
+    not HAVE_MODELS, reason="needs openwakeword's models (scripts/install.sh)"
+)
+
+
+def pcm(x: np.ndarray, peak: float = 0.3) -> np.ndarray:
+    """Float speech as 16-bit samples at ``peak`` of full scale, with 0.3 s of quiet
+    room noise after it, as a stream has when the recognizer's verdict comes."""
+    rng = np.random.default_rng(7)
+    tail = rng.normal(0.0, 10.0, int(0.3 * ASR_RATE))
+    y = np.concatenate([x / np.max(np.abs(x)) * peak * 32767, tail])
+    return np.clip(y, -32768, 32767).astype(np.int16)
+
+
+@pytest.fixture(scope="module")
+def verifier() -> CommandVerifier:
+    return CommandVerifier()
+
+
+def test_recent_audio_keeps_the_last_samples_in_order() -> None:
+    ring = RecentAudio(size=10)
+    assert len(ring.get()) == 0
+    ring.push(np.arange(4, dtype=np.int16))
+    assert ring.get().tolist() == [0, 1, 2, 3]
+    ring.push(np.arange(4, 12, dtype=np.int16))
+    assert ring.get().tolist() == list(range(2, 12))
+    ring.push(np.arange(100, 125, dtype=np.int16))
+    assert ring.get().tolist() == list(range(115, 125))
+    ring.push(np.zeros(0, dtype=np.int16))
+    assert ring.get().tolist() == list(range(115, 125))
+    ring.clear()
+    assert len(ring.get()) == 0
+
+
+def test_short_audio_gets_the_same_faint_noise_in_front() -> None:
+    x = np.full(1000, 500, dtype=np.int16)
+    w = verify.window(x)
+    assert len(w) == WINDOW
+    assert np.all(w[-1000:] == 500)
+    front = w[:-1000]
+    assert 1.0 < np.std(front) < 4.0  # about -84 dBFS
+    assert np.array_equal(verify.window(x), w)  # the same every time
+    long = np.arange(WINDOW + 500, dtype=np.int16)
+    assert np.array_equal(verify.window(long), long[-WINDOW:].astype(np.float32))
+
+
+@needs_models
+def test_embeddings_see_the_last_two_seconds_and_end_with_the_audio() -> None:
+    emb = SpeechEmbedding()
+    rng = np.random.default_rng(3)
+    audio = (rng.normal(0, 1, 3 * ASR_RATE) * 1000).astype(np.int16)
+    e = emb(audio)
+    assert e.shape == (verify.FRAMES, verify.EMBEDDING_SIZE)
+    assert np.array_equal(emb(audio), e)  # deterministic
+    # Audio more than WINDOW samples before the end is not seen.
+    changed = audio.copy()
+    changed[: len(audio) - WINDOW] = 0
+    assert np.allclose(emb(changed), e, atol=1e-4)
+    # The last 50 ms change the last embedding only.
+    late = audio.copy()
+    late[-800:] = 0
+    d = np.abs(emb(late) - e).max(axis=1)
+    assert d[-1] > 0.1
+    assert np.all(d[:-1] < 1e-4)
+
+
+@needs_models
+@pytest.mark.skipif(not HAVE_FLITE, reason="needs flite")
+@pytest.mark.parametrize("voice", ["rms", "kal16"])
+def test_commands_in_unheard_talker_voices_are_agreed_with(
+    verifier: CommandVerifier, voice: str
+) -> None:
+    # Neither voice is in the training data (the evaluation set's test split has them).
+    said = {
+        "next": Intent.NEXT,
+        "repeat": Intent.REPEAT,
+        "pause": Intent.PAUSE,
+        "it hurts": Intent.HURT,
+        "stop": Intent.STOP,
+        "go back": Intent.PREVIOUS,
+        "skip this one": Intent.SKIP,
+        "what can I say": Intent.HELP,
+    }
+    agreed = [t for t, i in said.items() if verifier.agrees(i, pcm(flite(t, voice)))]
+    assert len(agreed) >= 6, agreed
+
+
+@needs_models
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_talk_without_commands_gets_no_command(verifier: CommandVerifier) -> None:
+    sentences = [
+        "the weather was lovely yesterday afternoon",
+        "my sister bought a new blue bicycle",
+        "could you bring the paper from the kitchen",
+        "the train leaves at half past seven",
+    ]
+    for text in sentences:
+        p = verifier.probabilities(pcm(espeak(text)))
+        best = max(p, key=lambda c: p[c])
+        assert best is None, (text, best, p[best])
+
+
+@needs_models
+@pytest.mark.skipif(not LIBRIVOX.is_dir(), reason="needs pocketsphinx-testdata (apt)")
+def test_a_reader_the_grammar_takes_for_a_command_is_vetoed() -> None:
+    import soundfile as sf
+
+    # 1.9 s of the LibriVox reader, which PocketSphinx's closed grammar, coverage and
+    # phone-loop checks take for "what can I say". This file is the evaluation set's
+    # test split; the same reader's other files (dev split) are in the training data.
+    audio, rate = sf.read(LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0920.wav", dtype="int16")
+    assert rate == ASR_RATE
+    piece = audio[int(2.0 * ASR_RATE) : int(3.9 * ASR_RATE)]
+    chunk = AudioChunk(piece.tobytes(), ASR_RATE)
+    unchecked = PocketSphinxRecognizer(settings=AsrSettings(verify=False))
+    checked = PocketSphinxRecognizer()
+    assert unchecked.recognize_utterance(chunk).intent is not None
+    r = checked.recognize_utterance(chunk)
+    assert r.intent is None
+    assert r.text == unchecked.recognize_utterance(chunk).text  # the same words heard
+
+
+@needs_models
+@pytest.mark.skipif(not LIBRIVOX.is_dir(), reason="needs pocketsphinx-testdata (apt)")
+def test_safety_commands_are_not_vetoed_while_the_coach_is_heard() -> None:
+    import soundfile as sf
+
+    # The reader, read by PocketSphinx as "it hurts", which the check vetoes; over the
+    # coach (the early end kept to the safety commands, as the live loop does while
+    # the coach is heard) a pain report is never vetoed.
+    audio, _ = sf.read(LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0920.wav", dtype="int16")
+    chunk = AudioChunk(audio[int(3.5 * ASR_RATE) : int(5.4 * ASR_RATE)].tobytes(), ASR_RATE)
+    rec = PocketSphinxRecognizer()
+    assert rec.recognize_utterance(chunk).intent is None
+    rec.set_early_end(SAFETY_INTENTS)
+    assert rec.recognize_utterance(chunk).intent is Intent.HURT
+    rec.set_early_end(None)
+    assert rec.recognize_utterance(chunk).intent is None
+
+
+@needs_models
+@pytest.mark.skipif(not HAVE_FLITE, reason="needs flite")
+def test_a_command_in_a_stream_is_still_heard(verifier: CommandVerifier) -> None:
+    rec = PocketSphinxRecognizer()
+    silence = np.zeros(int(1.0 * ASR_RATE), dtype=np.int16)
+    audio = np.concatenate([silence, pcm(flite("it hurts", "rms")), silence])
+    results = []
+    for i in range(0, len(audio), 320):
+        results += rec.accept(
+            AudioChunk(audio[i : i + 320].tobytes(), ASR_RATE, timestamp=i / ASR_RATE)
+        )
+    results += rec.flush()
+    assert [r.intent for r in results if r.intent is not None] == [Intent.HURT]
+
+
+def test_missing_models_leave_the_recognizer_unchecked_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(verify, "model_folder", lambda: None)
+    with pytest.raises(ModelError, match="pip install --no-deps 'openwakeword==0.5.1'"):
+        SpeechEmbedding()
+    with caplog.at_level(logging.WARNING):
+        rec = PocketSphinxRecognizer()
+    assert "openwakeword" in caplog.text
+    assert "command check off" in rec.describe()
+
+
+@needs_models
+def test_weights_for_another_vocabulary_are_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "verifier.npz"
+    np.savez(bad, W=np.zeros((1536, 2), np.float32), b=np.zeros(2, np.float32),
+             classes=np.array(["none", "dance"]))  # fmt: skip
+    with pytest.raises(ModelError, match="train_verifier"):
+        CommandVerifier(weights=bad)
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not a zip")
+    with pytest.raises(ModelError, match="do not load"):
+        CommandVerifier(weights=broken)
+
+
+def test_training_fits_separable_classes_and_folds_the_scaling_in() -> None:
+    rng = np.random.default_rng(0)
+    centres = {"none": (0.0, 0.0), "next": (40.0, 0.0), "stop": (0.0, 40.0)}
+    x, y = [], []
+    for name, (a, b) in centres.items():
+        # Features on very different scales, as the embedding's are.
+        pts = rng.normal(0.0, 3.0, (60, 2)) + (a, b)
+        x.append(np.column_stack([pts[:, 0] * 100.0, pts[:, 1]]))
+        y += [name] * 60
+    xs = np.concatenate(x)
+    classes = sorted(centres)
+    w, b, _ = train_verifier.fit(xs, y, classes, l2=1.0)
+    p = train_verifier.probabilities(xs, w, b)
+    predicted = [classes[k] for k in p.argmax(axis=1)]
+    assert np.mean(np.array(predicted) == np.array(y)) > 0.97
+    assert np.allclose(p.sum(axis=1), 1.0)
