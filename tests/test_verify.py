@@ -16,7 +16,13 @@ from tests.talker_voice import HAVE_FLITE, flite
 from voicecoach.asr import verify
 from voicecoach.asr.base import AsrSettings
 from voicecoach.asr.pocketsphinx import PocketSphinxRecognizer
-from voicecoach.asr.verify import WINDOW, CommandVerifier, RecentAudio, SpeechEmbedding
+from voicecoach.asr.verify import (
+    WINDOW,
+    CommandVerifier,
+    RecentAudio,
+    SpeechEmbedding,
+    StreamEmbeddings,
+)
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk
 from voicecoach.commands import SAFETY_INTENTS, Intent
 from voicecoach.errors import ModelError
@@ -91,6 +97,35 @@ def test_embeddings_see_the_last_two_seconds_and_end_with_the_audio() -> None:
     d = np.abs(emb(late) - e).max(axis=1)
     assert d[-1] > 0.1
     assert np.all(d[:-1] < 1e-4)
+
+
+@needs_models
+@pytest.mark.parametrize("seconds", [0.19, 1.0, 4.3])
+def test_a_streams_embeddings_are_a_whole_files_ending_on_the_grid(seconds: float) -> None:
+    """Computed a step at a time as the audio comes (in chunks of any size, updated
+    or not in between), they are exactly those of the audio up to the last 80 ms step,
+    taken whole, from the stream's start (the same faint noise before it)."""
+    emb = SpeechEmbedding()
+    rng = np.random.default_rng(4)
+    audio = (rng.normal(0, 1, int(seconds * ASR_RATE)) * 800).astype(np.int16)
+    stream = StreamEmbeddings(emb)
+    i = 0
+    for k, size in enumerate(rng.integers(1, 3000, 10_000)):
+        stream.push(audio[i : i + size])
+        i += size
+        if k % 3 == 0:
+            stream.update()
+        if i >= len(audio):
+            break
+    got = stream.last()
+    end = len(audio) // verify.STEP * verify.STEP
+    # The whole-file window ends 128 samples after its last embedding (the mel front
+    # end's frames do not reach its last samples).
+    whole = emb(np.concatenate([audio[:end], np.zeros(128, dtype=np.int16)]))
+    assert np.array_equal(got, whole)
+    stream.clear()
+    stream.push(audio)
+    assert np.array_equal(stream.last(), whole)
 
 
 @needs_models

@@ -78,9 +78,10 @@ How an utterance becomes a command:
    classifier over a speech embedding of the stream's last two seconds (of a whole
    file, its end) must give the command a probability of at least 0.1 (0.02 for the
    safety commands). Streamed, recall / command taken for another / false accepts,
-   without and with it: test split 50.0 / 13.9 / 24.5 -> 46.9 / 4.8 / 10.3 %, dev 45.8
-   / 11.9 / 22.0 -> 44.1 / 4.7 / 9.3 %; the LibriVox reader's false accepts 24.4 ->
-   11.1 % (test). It adds about 30 ms to each command's result here. It is skipped for
+   without and with it: test split 50.0 / 13.9 / 24.5 -> 46.2 / 4.1 / 9.6 %, dev 45.8 /
+   11.9 / 22.0 -> 43.9 / 5.0 / 9.3 %; the LibriVox reader's false accepts 24.4 -> 6.7 %
+   (test). Its embeddings are computed while speech is heard, so a verdict waits for
+   about 2 ms more (``scripts/bench_live.py``). It is skipped for
    the safety commands while the coach is heard, and for every command while a
    television talks on (see :meth:`PocketSphinxRecognizer._verified`).
 
@@ -126,7 +127,7 @@ from .base import (
 )
 from .endpoint import Mark, Segmenter, TalkGate
 from .talk import level_db, new_talk_gate
-from .verify import MIN_TAIL, CommandVerifier, RecentAudio, quiet
+from .verify import MIN_TAIL, CommandVerifier, StreamEmbeddings, quiet
 
 log = logging.getLogger(__name__)
 
@@ -350,7 +351,10 @@ class PocketSphinxRecognizer:
         self._lead = self._delay  # samples of the delay's silence not dropped yet
         self._floor = NoiseFloor(settings.noise_floor) if settings.noise_floor > 0 else None
         self._verifier = self._new_verifier(settings) if settings.verify else None
-        self._heard = RecentAudio()  # the stream's last two seconds, for the verifier
+        # The stream's embeddings for the verifier, computed while speech is heard.
+        self._embeddings = (
+            StreamEmbeddings(self._verifier.embedding) if self._verifier is not None else None
+        )
         self._frame_seconds = self._vad.frame_length
         self._frate = int(self._decoder.config["frate"])
         self._segmenter = self._new_segmenter()
@@ -414,8 +418,9 @@ class PocketSphinxRecognizer:
             return None
 
     def _verified(self, intent: Intent, audio: np.ndarray | None) -> bool:
-        """Whether the verifier agrees that the audio (the stream's last two seconds
-        when None) sounds like ``intent``; True without a verifier.
+        """Whether the verifier agrees that the audio (a whole file's; when None, the
+        stream's embeddings up to the last 80 ms step) sounds like ``intent``; True
+        without a verifier.
 
         A safety command is not checked while the early end is kept to the safety
         commands (the live loop's setting while the coach is heard): the classifier
@@ -435,11 +440,25 @@ class PocketSphinxRecognizer:
             return True
         if self._gate is not None and self._gate.active:
             return True
-        samples = self._heard.get() if audio is None else audio
-        if self._verifier.agrees(intent, samples):
+        if audio is not None:
+            agreed = self._verifier.agrees(intent, audio)
+        else:
+            assert self._embeddings is not None
+            agreed = self._verifier.agrees_with(intent, self._embeddings.last())
+        if agreed:
             return True
         log.debug("the command check does not hear %s", intent.value)
         return False
+
+    def _may_check(self) -> bool:
+        """Whether a command heard now may be checked (see :meth:`_verified`): not while
+        the talk gate acts, nor while the coach is heard with only the safety commands
+        active (the live loop's setting then). Otherwise the stream's embeddings are
+        kept up to date while speech is heard (the verdict computes any missing)."""
+        if self._gate is not None and self._gate.active:
+            return False
+        only_safety = self._active is not None and self._active <= SAFETY_INTENTS
+        return not (self._early is not None and only_safety)
 
     def _new_rnnoise(self) -> RnNoise | None:
         """RNNoise for a new stream, if it is the noise suppressor."""
@@ -546,7 +565,8 @@ class PocketSphinxRecognizer:
     def accept(self, chunk: AudioChunk) -> list[Recognition]:
         """Feed audio; return a result for each utterance that ended in it."""
         check_format(chunk)
-        self._heard.push(np.frombuffer(chunk.audio, dtype="<i2"))
+        if self._embeddings is not None:
+            self._embeddings.push(np.frombuffer(chunk.audio, dtype="<i2"))
         if self._floor is not None:
             samples = self._floor.process(np.frombuffer(chunk.audio, dtype="<i2"))
             chunk = AudioChunk(samples.tobytes(), ASR_RATE, timestamp=chunk.timestamp)
@@ -578,6 +598,8 @@ class PocketSphinxRecognizer:
         if self._buffer:
             # Keep the anchor on the first sample still buffered.
             self._anchor = (self._fed, chunk.end - len(self._buffer) / 2 / ASR_RATE)
+        if self._in_utt and self._embeddings is not None and self._may_check():
+            self._embeddings.update()  # so that the verdict finds them done
         return out
 
     def _frame(self, frame: bytes) -> Recognition | None:
@@ -849,7 +871,8 @@ class PocketSphinxRecognizer:
             self._floor.restart()
         self._restart_noise_statistics()
         self._recent.clear()
-        self._heard.clear()
+        if self._embeddings is not None:
+            self._embeddings.clear()
         self._fed = 0.0
 
     # ---------------------------------------------------------- whole files

@@ -29,8 +29,10 @@ at least :data:`THRESHOLD` (the classifier alone is weaker than PocketSphinx; as
 veto it removes most of what the two do not agree on). Measured on the evaluation set
 (``scripts/bench_asr.py``; figures in the README and ``scripts/train_verifier.py``).
 
-It costs nothing until PocketSphinx has a command: then 16 embeddings, about 27 ms of
-one core here (x86-64), more on a Raspberry Pi.
+In a stream the embeddings are computed while speech is heard, one per 80 ms (about
+2 ms of one core each here, x86-64; more on a Raspberry Pi), so that a verdict needs
+only the last one or two (:class:`StreamEmbeddings`); nothing is computed in silence.
+A whole file's 16 take about 27 ms.
 """
 
 from __future__ import annotations
@@ -62,6 +64,12 @@ MEL_FRAMES = 76
 FRAMES = 16
 """Embeddings the classifier sees."""
 
+MEL_FFT = 512
+"""Samples per mel frame (32 ms)."""
+
+SPAN = (MEL_FRAMES - 1) * MEL_HOP + MEL_FFT
+"""Samples one embedding sees (12 512, 0.78 s)."""
+
 WINDOW = (FRAMES - 1) * STEP + MEL_FRAMES * MEL_HOP + 3 * MEL_HOP
 """Samples of audio behind the classifier's embeddings (31 840, about 2 s): the mel
 front end's 25 ms window takes 3 hops more than the frames it gives."""
@@ -74,14 +82,14 @@ THRESHOLD = 0.1
 """Least probability the classifier must give PocketSphinx's command for it to stand,
 chosen on the dev split. Whole files (``voicecoach recognize``), with the safety
 commands at 0.02, the others checked at 0.02 / 0.05 / 0.1 / 0.2: recall 42.0 / 41.7 /
-41.2 / 40.4 %, command taken for another 6.6 / 5.7 / 5.3 / 4.9 %, false accepts 9.7 /
-8.7 / 7.7 / 7.3 %, against 42.7 / 12.8 / 17.8 % unchecked."""
+41.2 / 40.4 %, command taken for another 6.8 / 6.0 / 5.5 / 5.0 %, false accepts 9.7 /
+8.7 / 7.9 / 7.3 %, against 42.7 / 12.8 / 17.8 % unchecked."""
 
 SAFETY_THRESHOLD = 0.02
 """The same for the safety commands (stop, pause, it hurts), lower: a missed pain
 report is worse than a false one, which only stops the coach and asks. Dev split,
 whole files, the other commands at 0.1: safety commands heard 58.9 % unchecked, 57.9 /
-57.1 / 55.0 % at 0.02 / 0.05 / 0.1; safety commands taken from what must be rejected
+56.8 / 55.0 % at 0.02 / 0.05 / 0.1; safety commands taken from what must be rejected
 10.7 % unchecked, 5.8 / 3.6 / 2.4 %. With the first weights trained (before the
 background drawn in front of each file, see ``scripts/train_verifier.py``), streamed,
 the test split's unheard voices lost more at 0.1 (pause 67 -> 58 %, stop 70 -> 59 %)
@@ -90,13 +98,13 @@ than at 0.02 (63 and 68 %)."""
 MIN_TAIL = 0.2
 """Seconds of quiet the classifier wants after the last word: it was trained on windows
 ending 0.06-0.5 s after the words, and a command cut off at its last sound gets a low
-probability (Flite's "it hurts": 0.016 with no quiet after it, 0.023 with 50 ms, 0.57
+probability (Flite's "it hurts": 0.016 with no quiet after it, 0.025 with 50 ms, 0.59
 with 100 ms, 0.93 with 200 ms). A stream's verdict always comes after a pause; a whole
 file that stops at the words gets this much of the faint noise added."""
 
 EMBEDDING_SIZE = 96
 
-_PAD = np.random.default_rng(0).normal(0.0, PAD_LEVEL, WINDOW).astype(np.float32)
+_PAD = np.round(np.random.default_rng(0).normal(0.0, PAD_LEVEL, 2 * WINDOW)).astype(np.int16)
 
 
 def model_folder() -> Path | None:
@@ -109,16 +117,26 @@ def model_folder() -> Path | None:
 
 
 def quiet(n: int) -> np.ndarray:
-    """``n`` samples (at most :data:`WINDOW`) of the fixed faint noise, 16-bit."""
-    return np.round(_PAD[:n]).astype(np.int16)
+    """``n`` samples (at most twice :data:`WINDOW`) of the fixed faint noise, 16-bit."""
+    if n > len(_PAD):
+        raise ValueError(f"at most {len(_PAD)} samples of the faint noise, not {n}")
+    return _PAD[:n].copy()
+
+
+def before(n: int) -> np.ndarray:
+    """What lies before any audio, a stream's or a file's: the last ``n`` samples of the
+    fixed faint noise, so that the sample just before the audio is always the same."""
+    if n > len(_PAD):
+        raise ValueError(f"at most {len(_PAD)} samples of the faint noise, not {n}")
+    return _PAD[len(_PAD) - n :].copy()
 
 
 def window(samples: np.ndarray) -> np.ndarray:
-    """The last :data:`WINDOW` samples as float32, the fixed faint noise in front where
+    """The last :data:`WINDOW` samples as float32, with :func:`before` in front where
     there are fewer."""
     x = np.asarray(samples, dtype=np.float32)[-WINDOW:]
     if len(x) < WINDOW:
-        x = np.concatenate([_PAD[: WINDOW - len(x)], x])
+        x = np.concatenate([before(WINDOW - len(x)).astype(np.float32), x])
     return x
 
 
@@ -155,6 +173,18 @@ class SpeechEmbedding:
     def _session(onnxruntime: Any, path: Path, options: Any) -> Any:
         return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
+    def spans(self, spans: np.ndarray) -> np.ndarray:
+        """The embedding (96 numbers) of each row of ``spans`` (n x :data:`SPAN`
+        samples)."""
+        mel_in = self._mel.get_inputs()[0].name
+        frames = np.stack(
+            [self._mel.run(None, {mel_in: row[None].astype(np.float32)})[0].squeeze()
+             for row in spans]
+        ) / 10.0 + 2.0  # fmt: skip
+        emb_in = self._embed.get_inputs()[0].name
+        out = self._embed.run(None, {emb_in: frames.astype(np.float32)[..., None]})[0]
+        return np.asarray(out, dtype=np.float32).reshape(len(spans), EMBEDDING_SIZE)
+
     def __call__(self, samples: np.ndarray) -> np.ndarray:
         """The :data:`FRAMES` embeddings (FRAMES x 96) of the audio's last :data:`WINDOW`
         samples (16 kHz, 16-bit values), the last one ending with the audio."""
@@ -170,6 +200,57 @@ class SpeechEmbedding:
         emb_in = self._embed.get_inputs()[0].name
         out = self._embed.run(None, {emb_in: frames})[0]
         return np.asarray(out, dtype=np.float32).reshape(FRAMES, EMBEDDING_SIZE)
+
+
+class StreamEmbeddings:
+    """A stream's embeddings on a fixed grid, every :data:`STEP` samples, each computed
+    once, when :meth:`update` is called (the recognizer calls it while it hears
+    speech), so that a verdict needs at most the last one or two: about 3 ms instead of
+    the 27 ms of all :data:`FRAMES` (x86-64 here). Before the stream's first sample
+    lies :func:`before`, as in front of a short file in :func:`window`: a stream's
+    embeddings are a whole file's whose end falls on the grid."""
+
+    HELD = (FRAMES - 1) * STEP + SPAN + STEP
+    """Samples held: enough for the oldest grid point's span, whatever the phase."""
+
+    def __init__(self, embedding: SpeechEmbedding) -> None:
+        self.embedding = embedding
+        self.clear()
+
+    def clear(self) -> None:
+        """A new stream."""
+        self._audio = RecentAudio(size=self.HELD)
+        self._audio.push(before(self.HELD))
+        self._total = 0  # samples of the stream pushed
+        self._done: dict[int, np.ndarray] = {}  # grid point (samples) -> embedding
+
+    def push(self, samples: np.ndarray) -> None:
+        self._audio.push(samples)
+        self._total += len(samples)
+
+    def _grid(self) -> list[int]:
+        """The last :data:`FRAMES` grid points (stream samples; some may be before the
+        stream's start, in the faint noise)."""
+        last = self._total // STEP * STEP
+        return [last - k * STEP for k in range(FRAMES - 1, -1, -1)]
+
+    def update(self) -> None:
+        """Compute the embeddings of the grid points not done yet; forget older ones."""
+        grid = self._grid()
+        todo = [g for g in grid if g not in self._done]
+        if todo:
+            held = self._audio.get()  # ends at self._total
+            for g in todo:
+                end = len(held) - (self._total - g)
+                # One at a time: a batch of 16 took 30 MB more of onnxruntime's memory.
+                self._done[g] = self.embedding.spans(held[None, end - SPAN : end])[0]
+        keep = set(grid)
+        self._done = {g: e for g, e in self._done.items() if g in keep}
+
+    def last(self) -> np.ndarray:
+        """The embeddings (FRAMES x 96) of the last :data:`FRAMES` grid points."""
+        self.update()
+        return np.stack([self._done[g] for g in self._grid()])
 
 
 class CommandVerifier:
@@ -224,11 +305,17 @@ class CommandVerifier:
         return self.safety_threshold if intent in SAFETY_INTENTS else self.threshold
 
     def agrees(self, intent: Intent, samples: np.ndarray) -> bool:
-        """Whether the classifier gives ``intent`` at least :meth:`least`. An intent the
-        classifier was not trained on is let through."""
+        """Whether the classifier gives ``intent`` at least :meth:`least` for the audio's
+        last two seconds. An intent the classifier was not trained on is let through."""
         if intent not in self.classes:
             return True
         return self.probabilities(samples)[intent] >= self.least(intent)
+
+    def agrees_with(self, intent: Intent, embeddings: np.ndarray) -> bool:
+        """The same for :data:`FRAMES` embeddings (a stream's, :class:`StreamEmbeddings`)."""
+        if intent not in self.classes:
+            return True
+        return self.classify(embeddings)[intent] >= self.least(intent)
 
     def describe(self) -> str:
         return (
@@ -239,25 +326,27 @@ class CommandVerifier:
 
 
 class RecentAudio:
-    """The last :data:`WINDOW` samples of a stream."""
+    """The last ``size`` samples of a stream, in a ring (a push copies only itself)."""
 
     def __init__(self, size: int = WINDOW) -> None:
         self._buf = np.zeros(size, dtype=np.int16)
+        self._end = 0  # where the next sample goes
         self._filled = 0
 
     def push(self, samples: np.ndarray) -> None:
-        n = len(samples)
         size = len(self._buf)
-        if n >= size:
-            self._buf[:] = samples[-size:]
-        elif n:
-            self._buf[:-n] = self._buf[n:]
-            self._buf[-n:] = samples
-        self._filled = min(size, self._filled + n)
+        x = np.asarray(samples, dtype=np.int16)[-size:]
+        n = len(x)
+        first = min(n, size - self._end)
+        self._buf[self._end : self._end + first] = x[:first]
+        self._buf[: n - first] = x[first:]
+        self._end = (self._end + n) % size
+        self._filled = min(size, self._filled + len(samples))
 
     def get(self) -> np.ndarray:
-        """The samples held, oldest first (fewer than the window at a stream's start)."""
-        return self._buf[len(self._buf) - self._filled :].copy()
+        """The samples held, oldest first (fewer than the size at a stream's start)."""
+        ring = np.concatenate([self._buf[self._end :], self._buf[: self._end]])
+        return ring[len(ring) - self._filled :]
 
     def clear(self) -> None:
         self._filled = 0
