@@ -434,11 +434,7 @@ class PocketSphinxRecognizer:
         vetoed a third of the commands (``scripts/bench_background.py``, test split,
         talk 20 dB below: 89.3 -> 62.9 % heard, the reader's false commands 1 -> 2).
         """
-        if self._verifier is None:
-            return True
-        if intent in SAFETY_INTENTS and self._early is not None:
-            return True
-        if self._gate is not None and self._gate.active:
+        if self._verifier is None or not self._checked(intent):
             return True
         if audio is not None:
             agreed = self._verifier.agrees(intent, audio)
@@ -450,15 +446,19 @@ class PocketSphinxRecognizer:
         log.debug("the command check does not hear %s", intent.value)
         return False
 
-    def _may_check(self) -> bool:
-        """Whether a command heard now may be checked (see :meth:`_verified`): not while
-        the talk gate acts, nor while the coach is heard with only the safety commands
-        active (the live loop's setting then). Otherwise the stream's embeddings are
-        kept up to date while speech is heard (the verdict computes any missing)."""
-        if self._gate is not None and self._gate.active:
+    def _checked(self, intent: Intent) -> bool:
+        """Whether a command of ``intent`` heard now would be checked (see
+        :meth:`_verified`)."""
+        if self._verifier is None or (self._gate is not None and self._gate.active):
             return False
-        only_safety = self._active is not None and self._active <= SAFETY_INTENTS
-        return not (self._early is not None and only_safety)
+        return not (intent in SAFETY_INTENTS and self._early is not None)
+
+    def _may_check(self) -> bool:
+        """Whether any active command heard now would be checked: then the stream's
+        embeddings are kept up to date while speech is heard (the verdict computes
+        any missing)."""
+        active = self._active if self._active is not None else self.vocabulary.values()
+        return any(self._checked(i) for i in active)
 
     def _new_rnnoise(self) -> RnNoise | None:
         """RNNoise for a new stream, if it is the noise suppressor."""
