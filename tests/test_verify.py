@@ -229,6 +229,7 @@ def test_missing_models_leave_the_recognizer_unchecked_with_a_warning(
         rec = PocketSphinxRecognizer()
     assert "openwakeword" in caplog.text
     assert "command check off" in rec.describe()
+    assert rec.verify_problem is not None and "openwakeword==0.5.1" in rec.verify_problem
 
 
 @needs_models

@@ -350,6 +350,7 @@ class PocketSphinxRecognizer:
         self._denoiser = self._new_denoiser()
         self._lead = self._delay  # samples of the delay's silence not dropped yet
         self._floor = NoiseFloor(settings.noise_floor) if settings.noise_floor > 0 else None
+        self.verify_problem: str | None = None  # why the verifier did not load
         self._verifier = self._new_verifier(settings) if settings.verify else None
         # The stream's embeddings for the verifier, computed while speech is heard.
         self._embeddings = (
@@ -408,13 +409,13 @@ class PocketSphinxRecognizer:
             return False
         return True
 
-    @staticmethod
-    def _new_verifier(settings: AsrSettings) -> CommandVerifier | None:
+    def _new_verifier(self, settings: AsrSettings) -> CommandVerifier | None:
         threshold = settings.verify_threshold
         try:
             return CommandVerifier() if threshold is None else CommandVerifier(threshold)
         except ModelError as exc:
             log.warning("%s; every command PocketSphinx hears is taken unchecked", exc)
+            self.verify_problem = exc.message
             return None
 
     def _verified(self, intent: Intent, audio: np.ndarray | None) -> bool:

@@ -241,7 +241,7 @@ def run_check(args: argparse.Namespace) -> int:
         report.ok("recognizer", recognizer.describe())
         if getattr(recognizer, "name", "") == "pocketsphinx":
             _check_rnnoise(report)
-            _check_verifier(report)
+            _check_verifier(report, recognizer)
     except VoicecoachError as err:
         report.problem("recognizer", err.message, "install the recognizer (scripts/install-pi.sh)")
     except Exception as err:  # a broken model must be reported, not crash the check
@@ -261,14 +261,14 @@ def _check_rnnoise(report: _Report) -> None:
         report.problem("noise suppression", err.message, "pip install --no-deps 'pyrnnoise==0.4.5'")
 
 
-def _check_verifier(report: _Report) -> None:
-    """PocketSphinx takes more false commands without its second opinion."""
-    from ..asr.verify import PIP, CommandVerifier
+def _check_verifier(report: _Report, recognizer: object) -> None:
+    """PocketSphinx takes more false commands without its second opinion (the
+    recognizer has tried to load it: not loaded twice)."""
+    from ..asr.verify import PIP
 
-    try:
-        CommandVerifier()
-    except VoicecoachError as err:
-        report.problem("command check", err.message, PIP)
+    problem = getattr(recognizer, "verify_problem", None)
+    if problem:
+        report.problem("command check", problem, PIP)
 
 
 def _check_level(args: argparse.Namespace, report: _Report) -> None:
