@@ -235,9 +235,13 @@ def test_missing_models_leave_the_recognizer_unchecked_with_a_warning(
 @needs_models
 def test_weights_for_another_vocabulary_are_refused(tmp_path: Path) -> None:
     bad = tmp_path / "verifier.npz"
-    np.savez(bad, W=np.zeros((1536, 2), np.float32), b=np.zeros(2, np.float32),
-             classes=np.array(["none", "dance"]))  # fmt: skip
-    with pytest.raises(ModelError, match="train_verifier"):
+    layers = {"W1": np.zeros((1536, 8), np.float32), "b1": np.zeros(8, np.float32),
+              "W2": np.zeros((8, 2), np.float32), "b2": np.zeros(2, np.float32)}  # fmt: skip
+    np.savez(bad, **layers, classes=np.array(["none", "dance"]))
+    with pytest.raises(ModelError, match="do not fit this vocabulary.*train_verifier"):
+        CommandVerifier(weights=bad)
+    np.savez(bad, **layers, classes=np.array(["none", "next", "stop"]))  # 2 outputs, 3 names
+    with pytest.raises(ModelError, match="do not fit this vocabulary"):
         CommandVerifier(weights=bad)
     broken = tmp_path / "broken.npz"
     broken.write_bytes(b"not a zip")
@@ -256,8 +260,8 @@ def test_training_fits_separable_classes_and_folds_the_scaling_in() -> None:
         y += [name] * 60
     xs = np.concatenate(x)
     classes = sorted(centres)
-    w, b, _ = train_verifier.fit(xs, y, classes, l2=1.0)
-    p = train_verifier.probabilities(xs, w, b)
+    model = train_verifier.fit(xs, y, classes, hidden=16, decay=1e-4, epochs=400)
+    p = train_verifier.probabilities(xs, model)
     predicted = [classes[k] for k in p.argmax(axis=1)]
     assert np.mean(np.array(predicted) == np.array(y)) > 0.97
     assert np.allclose(p.sum(axis=1), 1.0)

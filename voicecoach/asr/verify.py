@@ -17,8 +17,10 @@ The model has two parts:
   openWakeWord's code is Apache 2.0; its own wake-word models, which carry a
   non-commercial licence, are not used. Check the licences again before selling a
   device with them.
-- A multinomial logistic regression over the last :data:`FRAMES` embeddings (1.28 s
-  of steps, 2 s of audio), one class per intent plus "none", trained by
+- A small network over the last :data:`FRAMES` embeddings (1.28 s of steps, 2 s of
+  audio): one hidden layer of 256 rectified units and a softmax with one class per
+  intent plus "none" (a logistic regression before; it heard about a fifth fewer
+  commands alone, at the same false accepts), trained by
   ``scripts/train_verifier.py`` on evaluation sets built with other seeds than the
   benchmark's, their dev voices only (so the test split's voices stay unheard), each
   file after quiet, after more of its own background, or with a talker under it. Its
@@ -276,20 +278,25 @@ class CommandVerifier:
         self.safety_threshold = safety_threshold
         try:
             with np.load(weights) as data:
-                self._w = np.asarray(data["W"], dtype=np.float32)
-                self._b = np.asarray(data["b"], dtype=np.float32)
+                self._layers = tuple(
+                    np.asarray(data[key], dtype=np.float32) for key in ("W1", "b1", "W2", "b2")
+                )
                 names = [str(c) for c in data["classes"]]
-        except (OSError, KeyError, ValueError) as exc:
+        except (OSError, KeyError, ValueError, EOFError) as exc:
             raise ModelError(
                 f"the command verifier's weights {weights} do not load ({exc}): reinstall "
                 "voicecoach, or train them again with `python scripts/train_verifier.py`"
             ) from exc
         known = {i.value for i in Intent}
         unknown = [n for n in names if n != "none" and n not in known]
-        if unknown or self._w.shape != (FRAMES * EMBEDDING_SIZE, len(names)):
+        w1, b1, w2, b2 = self._layers
+        shapes = (w1.shape, b1.shape, w2.shape, b2.shape)
+        hidden = w1.shape[-1]
+        wanted = ((FRAMES * EMBEDDING_SIZE, hidden), (hidden,), (hidden, len(names)), (len(names),))
+        if unknown or shapes != wanted:
             raise ModelError(
                 f"the command verifier's weights {weights} do not fit this vocabulary "
-                f"(unknown {unknown or 'none'}, shape {self._w.shape}): train them again "
+                f"(unknown {unknown or 'none'}, shapes {shapes}): train them again "
                 "with `python scripts/train_verifier.py`"
             )
         self.classes: tuple[Intent | None, ...] = tuple(
@@ -303,7 +310,9 @@ class CommandVerifier:
 
     def classify(self, embeddings: np.ndarray) -> dict[Intent | None, float]:
         """Each class's probability for :data:`FRAMES` embeddings."""
-        scores = embeddings.reshape(-1).astype(np.float64) @ self._w + self._b
+        w1, b1, w2, b2 = self._layers
+        hidden = np.maximum(embeddings.reshape(-1).astype(np.float32) @ w1 + b1, 0.0)
+        scores = (hidden @ w2 + b2).astype(np.float64)
         scores -= scores.max()
         p = np.exp(scores)
         p /= p.sum()
