@@ -519,11 +519,15 @@ def test_go_is_not_cut_before_back(go_words: dict) -> None:
 
 def test_a_phrase_the_grammar_falls_back_on_needs_more_coverage(go_words: dict) -> None:
     """This "go" covers more of its frames than the 0.5 other commands need, less than
-    the 0.6 "go" needs: heard, not acted on."""
+    the 0.6 "go" needs: heard, not acted on by PocketSphinx's own checks (the second
+    model, which confirms it, is left out: see test_verify.py)."""
     audio = with_room(np.concatenate([silence(0.5), trim(go_words["go"]), silence(1.0)]))
+    unchecked = AsrSettings(verify=False)
     for r in (
-        PocketSphinxRecognizer().recognize_utterance(AudioChunk.from_float(audio, ASR_RATE)),
-        *stream(PocketSphinxRecognizer(), audio),
+        PocketSphinxRecognizer(settings=unchecked).recognize_utterance(
+            AudioChunk.from_float(audio, ASR_RATE)
+        ),
+        *stream(PocketSphinxRecognizer(settings=unchecked), audio),
     ):
         assert r.text == "go" and 0.5 <= r.confidence < 0.6
         assert r.intent is None

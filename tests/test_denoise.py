@@ -123,13 +123,16 @@ def test_over_a_loud_fan_the_utterance_is_found_at_all(
 @pytest.mark.parametrize("rnnoise", [True, False], ids=["rnnoise", "wiener"])
 @pytest.mark.parametrize("seed", [3, 4])
 def test_it_hurts_over_a_fan_is_heard(it_hurts_at_6s: np.ndarray, seed: int, rnnoise: bool) -> None:
+    """PocketSphinx misses it without the noise suppressor and hears it with it. (The
+    second model, left out for that comparison, hears it either way.)"""
     audio = it_hurts_at_6s + fan(len(it_hurts_at_6s) / ASR_RATE, -36, seed)
-    plain = PocketSphinxRecognizer(settings=AsrSettings(denoise=False))
+    plain = PocketSphinxRecognizer(settings=AsrSettings(denoise=False, verify=False))
     assert Intent.HURT not in [i for i, _ in stream_results(plain, audio)]
-    heard = stream_results(PocketSphinxRecognizer(settings=AsrSettings(rnnoise=rnnoise)), audio)
-    assert [(i, start) for i, start in heard if i is not None] == [
-        (Intent.HURT, pytest.approx(6.0, abs=0.12))
-    ]
+    for settings in (AsrSettings(rnnoise=rnnoise, verify=False), AsrSettings(rnnoise=rnnoise)):
+        heard = stream_results(PocketSphinxRecognizer(settings=settings), audio)
+        assert [(i, start) for i, start in heard if i is not None] == [
+            (Intent.HURT, pytest.approx(6.0, abs=0.12))
+        ]
 
 
 def test_the_noise_floor_fills_digital_silence_only() -> None:

@@ -157,10 +157,11 @@ class AsrSettings:
     it, PocketSphinx's utterances never end while the television talks, and no command
     is heard; Vosk joins the commands to the talk around them."""
     verify: bool = True
-    """Act on PocketSphinx's command only if a second model agrees: a classifier over a
-    speech embedding of the last two seconds (:mod:`voicecoach.asr.verify`). Where its
-    models are not installed, the recognizer runs without it, with a warning.
-    PocketSphinx only."""
+    """Give a second model a say on PocketSphinx's commands: a classifier over a speech
+    embedding of the last two seconds (:mod:`voicecoach.asr.verify`), which vetoes
+    commands it does not hear and brings back ones PocketSphinx's own checks dropped.
+    Where its models are not installed, the recognizer runs without it, with a
+    warning. PocketSphinx only."""
     verify_threshold: float | None = None
     """The least probability the verifier must give the command; None = its tuned
     default (:data:`voicecoach.asr.verify.THRESHOLD`)."""
