@@ -230,8 +230,11 @@ def test_commands_over_a_television_are_heard(speech: dict) -> None:
     assert [r.intent for r in acted] == [Intent.STOP, Intent.REPEAT, Intent.HURT, Intent.WHERE]
     assert min(r.end for r in acted) > t0 + lead
     # Without the gate, utterances run on with the television's talk: at most one of the
-    # four commands comes out.
-    ungated = stream(PocketSphinxRecognizer(settings=AsrSettings(talk_gate=False)), audio)
+    # four commands comes out of PocketSphinx. (The second model, left out here, finds
+    # two of them in the short spans that are left.)
+    ungated = stream(
+        PocketSphinxRecognizer(settings=AsrSettings(talk_gate=False, verify=False)), audio
+    )
     late = {r.intent for r in ungated if r.intent is not None and r.end > t0 + lead}
     assert len(late) <= 1
 

@@ -310,6 +310,13 @@ def test_the_classifiers_own_command_must_be_active_and_asked() -> None:
     rec.set_active(frozenset({Intent.YES, Intent.NO}))
     assert rec._second_opinion(None, None, audio) is None
     rec.set_active(None)
+    # "next" alone needs more (a false one moves a patient on): this "done" gets
+    # enough for another command, not for next; this "next" gets enough.
+    done, sure = pcm(flite("done", "rms")), pcm(flite("next", "awb"))
+    assert verify.ALONE <= rec._verifier.probabilities(done)[Intent.NEXT] < verify.ALONE_NEXT
+    assert rec._second_opinion(None, None, done) is None
+    assert rec._verifier.probabilities(sure)[Intent.NEXT] >= verify.ALONE_NEXT
+    assert rec._second_opinion(None, None, sure) is Intent.NEXT
     # A pain report over the coach: the classifier is not asked about safety commands
     # (it never heard a voice over the echo), neither to veto nor to add one.
     hurts = pcm(flite("it hurts", "rms"))

@@ -77,13 +77,14 @@ How an utterance becomes a command:
 4. A second model has its say (``AsrSettings.verify``, :mod:`.verify`): a classifier
    over a speech embedding of the stream's last two seconds (of a whole file, its end).
    A command that passed the checks above stands if the classifier gives it at least
-   0.1 (0.02 for the safety commands); one the grammar read but the checks dropped
-   stands if the classifier gives it at least 0.5; and the classifier's own best class
-   stands if it gets at least 0.9 (see :meth:`PocketSphinxRecognizer._second_opinion`).
+   0.2 (0.05 for the safety commands); one the grammar read but the checks dropped
+   stands if the classifier gives it at least 0.4; and the classifier's own best class
+   stands if it gets at least 0.7 (0.9 for next; see
+   :meth:`PocketSphinxRecognizer._second_opinion`, and :mod:`.verify` for the tuning).
    Streamed, recall / command taken for another / false accepts: test split 50.0 /
    13.9 / 24.5 % without it, 46.2 / 4.1 / 9.6 % with a logistic regression as a veto
-   only, 58.8 / 3.1 / 10.7 % now; dev 45.8 / 11.9 / 22.0, 43.9 / 5.0 / 9.3, 61.2 / 3.8
-   / 9.1 %. The LibriVox reader's false accepts (test) were 24.4, 6.7 and 10.0 %. Its
+   only, 60.7 / 3.4 / 10.7 % now; dev 45.8 / 11.9 / 22.0, 43.9 / 5.0 / 9.3, 64.5 / 2.7
+   / 9.5 %. The LibriVox reader's false accepts (test) were 24.4, 6.7 and 7.8 %. Its
    embeddings are computed while speech is heard, so a verdict waits for about 2 ms
    more (``scripts/bench_live.py``). It has no say on the safety commands while the
    coach is heard, nor on any command while a television talks on (see
@@ -132,7 +133,15 @@ from .base import (
 )
 from .endpoint import Mark, Segmenter, TalkGate
 from .talk import level_db, new_talk_gate
-from .verify import ALONE, CONFIRM, MIN_TAIL, CommandVerifier, StreamEmbeddings, quiet
+from .verify import (
+    ALONE,
+    ALONE_NEXT,
+    CONFIRM,
+    MIN_TAIL,
+    CommandVerifier,
+    StreamEmbeddings,
+    quiet,
+)
 
 log = logging.getLogger(__name__)
 
@@ -438,7 +447,7 @@ class PocketSphinxRecognizer:
           PocketSphinx's coverage and phone-loop checks drop a third of the commands
           its grammar reads right, most of them in noise;
         - else the classifier's own best class stands if it gets at least :data:`ALONE`
-          and is active.
+          (:data:`ALONE_NEXT` for next) and is active.
         """
         if self._verifier is None or (self._gate is not None and self._gate.active):
             return fitting
@@ -454,7 +463,8 @@ class PocketSphinxRecognizer:
         if read is not None and self._checked(read) and p.get(read, 0.0) >= CONFIRM:
             return read
         best = max(p, key=lambda c: p[c])
-        if best is not None and self._checked(best) and p[best] >= ALONE and self._on(best):
+        alone = ALONE_NEXT if best is Intent.NEXT else ALONE
+        if best is not None and self._checked(best) and p[best] >= alone and self._on(best):
             return best
         if fitting is not None or read is not None:
             log.debug("the command check hears neither %s nor %s", fitting, read)
