@@ -449,8 +449,8 @@ class PocketSphinxRecognizer:
         - else the classifier's own best class stands if it gets at least :data:`ALONE`
           (:data:`ALONE_NEXT` for next) and is active.
         """
-        if self._verifier is None or (self._gate is not None and self._gate.active):
-            return fitting
+        if self._verifier is None or not self._may_check():
+            return fitting  # no active command could be checked (nor come from it)
         if fitting is not None and not self._checked(fitting):
             return fitting
         if audio is not None:
@@ -863,8 +863,6 @@ class PocketSphinxRecognizer:
         fits = intent is not None and coverage >= least and self._phone_margin(speech) >= margin
         heard = self._second_opinion(intent if fits else None, intent, audio)
         return Recognition(heard, text, coverage, start, end)
-
-        return Recognition(intent, text, coverage, start, end)
 
     def flush(self) -> list[Recognition]:
         """End of stream: finish an utterance in progress."""
