@@ -36,7 +36,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-from voicecoach.asr.verify import FRAMES, WEIGHTS, WINDOW, SpeechEmbedding  # noqa: E402
+from voicecoach.asr.verify import (  # noqa: E402
+    FRAMES,
+    LAYERS,
+    WEIGHTS,
+    WINDOW,
+    SpeechEmbedding,
+    network,
+)
 
 _LOGGER = logging.getLogger("train_verifier")
 
@@ -214,16 +221,7 @@ def fit(
                 q -= LEARNING_RATE * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
     w1 = params[0] / std[:, None].astype(np.float32)
     b1 = params[1] - (mean / std).astype(np.float32) @ params[0]
-    return {"W1": w1, "b1": b1, "W2": params[2], "b2": params[3]}
-
-
-def probabilities(x: np.ndarray, model: dict[str, np.ndarray]) -> np.ndarray:
-    """Each row's class probabilities (the same sums as the verifier's)."""
-    h = np.maximum(x @ model["W1"] + model["b1"], 0.0)
-    s = h @ model["W2"] + model["b2"]
-    s -= s.max(axis=1, keepdims=True)
-    p = np.exp(s)
-    return p / p.sum(axis=1, keepdims=True)
+    return dict(zip(LAYERS, (w1, b1, params[2], params[3]), strict=True))
 
 
 def report(
@@ -231,7 +229,7 @@ def report(
 ) -> None:
     """The classifier alone: recall, command taken for another, false accepts, at
     several least probabilities for its best class."""
-    p = probabilities(x.reshape(len(x), -1), model)
+    p = network(x.reshape(len(x), -1), tuple(model[key] for key in LAYERS))
     best = np.array(classes)[p.argmax(axis=1)]
     conf = p.max(axis=1)
     truth = np.array([label(r) for r in rows])

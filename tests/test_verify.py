@@ -261,7 +261,7 @@ def test_training_fits_separable_classes_and_folds_the_scaling_in() -> None:
     xs = np.concatenate(x)
     classes = sorted(centres)
     model = train_verifier.fit(xs, y, classes, hidden=16, decay=1e-4, epochs=400)
-    p = train_verifier.probabilities(xs, model)
+    p = verify.network(xs, tuple(model[key] for key in verify.LAYERS))
     predicted = [classes[k] for k in p.argmax(axis=1)]
     assert np.mean(np.array(predicted) == np.array(y)) > 0.97
     assert np.allclose(p.sum(axis=1), 1.0)

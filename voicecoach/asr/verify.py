@@ -302,6 +302,22 @@ class StreamEmbeddings:
         return np.stack([self._done[g] for g in self._grid()])
 
 
+LAYERS = ("W1", "b1", "W2", "b2")
+"""The network's arrays in a weights file: the hidden layer's weights and biases, then
+the output layer's."""
+
+
+def network(x: np.ndarray, layers: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Each row's class probabilities: rows of :data:`FRAMES` embeddings, flattened,
+    through the network's ``layers`` (as :data:`LAYERS` names them)."""
+    w1, b1, w2, b2 = layers
+    hidden = np.maximum(x.astype(np.float32) @ w1 + b1, 0.0)
+    scores = (hidden @ w2 + b2).astype(np.float64)
+    scores -= scores.max(axis=1, keepdims=True)
+    p = np.exp(scores)
+    return p / p.sum(axis=1, keepdims=True)
+
+
 class CommandVerifier:
     """Whether the last two seconds of audio sound like a given command."""
 
@@ -316,9 +332,7 @@ class CommandVerifier:
         self.safety_threshold = safety_threshold
         try:
             with np.load(weights) as data:
-                self._layers = tuple(
-                    np.asarray(data[key], dtype=np.float32) for key in ("W1", "b1", "W2", "b2")
-                )
+                self._layers = tuple(np.asarray(data[key], dtype=np.float32) for key in LAYERS)
                 names = [str(c) for c in data["classes"]]
         except (OSError, KeyError, ValueError, EOFError) as exc:
             raise ModelError(
@@ -348,12 +362,7 @@ class CommandVerifier:
 
     def classify(self, embeddings: np.ndarray) -> dict[Intent | None, float]:
         """Each class's probability for :data:`FRAMES` embeddings."""
-        w1, b1, w2, b2 = self._layers
-        hidden = np.maximum(embeddings.reshape(-1).astype(np.float32) @ w1 + b1, 0.0)
-        scores = (hidden @ w2 + b2).astype(np.float64)
-        scores -= scores.max()
-        p = np.exp(scores)
-        p /= p.sum()
+        p = network(embeddings.reshape(1, -1), self._layers)[0]
         return {c: float(v) for c, v in zip(self.classes, p, strict=True)}
 
     def least(self, intent: Intent) -> float:
