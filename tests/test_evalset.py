@@ -270,3 +270,45 @@ def test_same_seed_same_plan():
     assert [(j.file, j.speaker, j.noise, j.snr, j.voice) for j in a] == [
         (j.file, j.speaker, j.noise, j.snr, j.voice) for j in b
     ]
+
+
+@pytest.mark.skipif(shutil.which("sox") is None, reason="needs sox")
+def test_room_copy_keeps_labels_and_adds_a_rooms_tail(tiny, tmp_path):
+    import make_room_set
+
+    out, records, _ = tiny
+    copy = tmp_path / "room"
+    rows = make_room_set.build(out, copy, {"test"}, seed=3, jobs=1)
+    tests = [r for r in records if r["split"] == "test"]
+    assert [r["file"] for r in rows] == [r["file"] for r in tests]
+    assert all(r["expected"] == t["expected"] and r["room"].count("reverb") == 1
+               for r, t in zip(rows, tests, strict=True))  # fmt: skip
+    assert not copy.with_name("room.partial").exists()
+    lines = (copy / "manifest.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == rows
+    # A clean command: after its last word the room rings on, well above the hiss that
+    # the copy has everywhere (where the dry file is all but silent).
+    clean = next(r for r in rows if r["category"] == "command" and r["noise"] == "none")
+
+    def samples(folder: Path) -> np.ndarray:
+        with wave.open(str(folder / clean["file"]), "rb") as w:
+            assert w.getframerate() == 16000 and w.getnchannels() == 1
+            return np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(float)
+
+    dry, wet = samples(out), samples(copy)
+    assert len(dry) == len(wet)
+    frames = lambda x: np.sqrt(np.mean(x[: len(x) // 320 * 320].reshape(-1, 320) ** 2, axis=1))  # noqa: E731
+    d, w = frames(dry), frames(wet)
+    assert np.all(d[:5] < 2)  # the dry lead-in: all but silent
+    hiss = 32768 * 10 ** (clean["hiss"] / 20)
+    assert np.allclose(w[:5], hiss, rtol=0.25)  # the copy's lead-in: the hiss alone
+    last = int(np.nonzero(d > d.max() / 10)[0][-1])  # the dry voice's last loud frame
+    after = slice(last + 2, last + 8)  # 40-160 ms later
+    assert np.mean(w[after]) > 2 * hiss
+
+
+def test_room_copy_of_a_missing_set_says_how_to_build_one(tmp_path):
+    import make_room_set
+
+    with pytest.raises(SystemExit, match="make_eval_set.py"):
+        make_room_set.main([str(tmp_path / "nothing"), str(tmp_path / "out")])
