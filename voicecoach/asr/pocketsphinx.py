@@ -137,6 +137,7 @@ from .verify import (
     ALONE,
     ALONE_NEXT,
     CONFIRM,
+    CONFIRM_NEXT,
     MIN_TAIL,
     CommandVerifier,
     StreamEmbeddings,
@@ -443,7 +444,8 @@ class PocketSphinxRecognizer:
 
         - ``fitting`` stands if the classifier gives it at least its threshold
           (:meth:`.CommandVerifier.least`);
-        - else ``read`` stands if the classifier gives it at least :data:`CONFIRM`:
+        - else ``read`` stands if the classifier gives it at least :data:`CONFIRM`
+          (:data:`CONFIRM_NEXT` for next):
           PocketSphinx's coverage and phone-loop checks drop a third of the commands
           its grammar reads right, most of them in noise;
         - else the classifier's own best class stands if it gets at least :data:`ALONE`
@@ -460,7 +462,8 @@ class PocketSphinxRecognizer:
             p = self._verifier.classify(self._embeddings.last())
         if fitting is not None and p.get(fitting, 1.0) >= self._verifier.least(fitting):
             return fitting
-        if read is not None and self._checked(read) and p.get(read, 0.0) >= CONFIRM:
+        confirm = CONFIRM_NEXT if read is Intent.NEXT else CONFIRM
+        if read is not None and self._checked(read) and p.get(read, 0.0) >= confirm:
             return read
         best = max(p, key=lambda c: p[c])
         alone = ALONE_NEXT if best is Intent.NEXT else ALONE
