@@ -8,8 +8,9 @@ scripts/bench_asr.py runs on the copy as on the original.
 
 The original set is dry: its voices are synthesised straight into the file. A person
 on the floor a metre or two from the microphone is heard with the room's reflections.
-The command check's training (scripts/train_verifier.py) makes its rooms another way
-(impulse responses of decaying noise), so this copy measures rooms it never heard.
+The command check's training (scripts/train_verifier.py --room-share) can make rooms
+of its own, another way (impulse responses of decaying noise), so this copy measures
+rooms it never heard; the shipped weights are trained without them.
 
     python scripts/make_room_set.py eval/full eval/room --split test
     python scripts/bench_asr.py eval/room --split test --streaming

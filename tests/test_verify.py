@@ -356,3 +356,27 @@ def test_a_next_the_checks_dropped_needs_more_to_stand() -> None:
     assert rec._second_opinion(None, Intent.NEXT, strong) is Intent.NEXT
     other = in_band(rec._verifier, Intent.REPEAT, verify.CONFIRM, high)
     assert rec._second_opinion(None, Intent.REPEAT, other) is Intent.REPEAT
+
+
+def test_training_rooms_ring_on_and_keep_the_level() -> None:
+    # A short burst of noise in silence: after it, the drawn room's reflections decay;
+    # the microphone's band takes the lowest and highest frequencies out.
+    rng = np.random.default_rng(5)
+    x = np.zeros(32000)
+    x[8000:8800] = rng.normal(0.0, 3000.0, 800)
+    for seed in range(4):
+        y = train_verifier.room(x, np.random.default_rng(seed))
+        assert len(y) == len(x) and np.all(np.isfinite(y))
+        assert abs(train_verifier.active_rms(y) / train_verifier.active_rms(x) - 1) < 1e-6
+        assert np.allclose(y, train_verifier.room(x, np.random.default_rng(seed)))
+        power = [np.mean(y[8800 + i : 8800 + i + 800] ** 2) for i in (0, 800, 2400)]
+        assert power[0] > power[1] > power[2] > 0  # a tail that decays
+        assert np.max(np.abs(y[:7900])) < 1.0  # nothing before the sound
+        spectrum = np.abs(np.fft.rfft(y[8000:])) ** 2
+        f = np.fft.rfftfreq(len(y) - 8000, 1 / 16000)
+        assert spectrum[f > 7800].mean() < spectrum[(f > 500) & (f < 2000)].mean() / 4
+
+
+def test_check_only_needs_a_set_to_report_on() -> None:
+    with pytest.raises(SystemExit, match="--check-only needs --check SET"):
+        train_verifier.main(["--check-only"])
