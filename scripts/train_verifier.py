@@ -139,8 +139,9 @@ microphone (see :func:`room`); ``--room-share``. Off for the shipped weights: tr
 0.5 on four sets (the same seeds, draws and network), it gave no clear gain in rooms
 it never heard (``scripts/make_room_set.py``; streamed, recall / command taken for
 another / false accepts): dev 57.7 / 4.4 / 7.7 % became 57.8 / 4.8 / 9.4 %, test
-54.5 / 4.2 / 10.2 % became 58.2 / 4.9 / 11.4 %; on the dry set, test 60.7 / 3.4 /
-10.7 % became 62.6 / 3.9 / 13.2 %. Alone, on the room copy's test split, 58.5 / 5.3 /
+54.5 / 4.2 / 10.2 % became 58.2 / 4.9 / 11.4 % (before ``CONFIRM_NEXT``); on the dry
+set, test 60.7 / 3.4 / 10.7 % became 62.6 / 3.9 / 13.2 % (dev 64.8 / 2.4 / 9.7 %
+became 64.6 / 4.5 / 10.9 %). Alone, on the room copy's test split, 58.5 / 5.3 /
 13.5 % became 62.1 / 8.5 / 12.5 %. On eight sets it took a "that hurts" for next
 in the dry test split. (When 0, no draw is made, so the shipped weights' windows are
 drawn as they were.)"""
