@@ -334,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.check_only:
         if args.check is None:
             raise SystemExit("--check-only needs --check SET")
+        if not args.out.is_file():
+            raise SystemExit(f"{args.out} not found: train weights first, or name them with --out")
         with np.load(args.out) as saved:
             model = {key: saved[key] for key in LAYERS}
             classes = [str(c) for c in saved["classes"]]

@@ -380,3 +380,5 @@ def test_training_rooms_ring_on_and_keep_the_level() -> None:
 def test_check_only_needs_a_set_to_report_on() -> None:
     with pytest.raises(SystemExit, match="--check-only needs --check SET"):
         train_verifier.main(["--check-only"])
+    with pytest.raises(SystemExit, match="nothing.npz not found: train weights first"):
+        train_verifier.main(["--check-only", "--check", ".", "--out", "nothing.npz"])
