@@ -78,13 +78,13 @@ How an utterance becomes a command:
    over a speech embedding of the stream's last two seconds (of a whole file, its end).
    A command that passed the checks above stands if the classifier gives it at least
    0.2 (0.05 for the safety commands); one the grammar read but the checks dropped
-   stands if the classifier gives it at least 0.4; and the classifier's own best class
-   stands if it gets at least 0.7 (0.9 for next; see
+   stands if the classifier gives it at least 0.4 (0.7 for next); and the classifier's
+   own best class stands if it gets at least 0.7 (0.9 for next; see
    :meth:`PocketSphinxRecognizer._second_opinion`, and :mod:`.verify` for the tuning).
    Streamed, recall / command taken for another / false accepts: test split 50.0 /
    13.9 / 24.5 % without it, 46.2 / 4.1 / 9.6 % with a logistic regression as a veto
-   only, 60.7 / 3.4 / 10.7 % now; dev 45.8 / 11.9 / 22.0, 43.9 / 5.0 / 9.3, 64.5 / 2.7
-   / 9.5 %. The LibriVox reader's false accepts (test) were 24.4, 6.7 and 7.8 %. Its
+   only, 60.2 / 3.4 / 10.4 % now; dev 45.8 / 11.9 / 22.0, 43.9 / 5.0 / 9.3, 64.0 / 2.2
+   / 9.7 % (replayed). The LibriVox reader's false accepts (test) were 24.4, 6.7 and 7.8 %. Its
    embeddings are computed while speech is heard, so a verdict waits for about 2 ms
    more (``scripts/bench_live.py``). It has no say on the safety commands while the
    coach is heard, nor on any command while a television talks on (see
