@@ -75,7 +75,9 @@ How an utterance becomes a command:
      free phone sequence fits them far better. It costs a second decoder (real-time
      factor 0.017 -> 0.04 on the evaluation set), only while speech is decoded.
 4. A second model has its say (``AsrSettings.verify``, :mod:`.verify`): a classifier
-   over a speech embedding of the stream's last two seconds (of a whole file, its end).
+   over a speech embedding of the two seconds that end 0.4 s after the last word, where
+   quiet follows it (``verify.AFTER``), else of the stream's last two seconds (of a
+   whole file, its end).
    A command that passed the checks above stands if the classifier gives it at least
    0.2 (0.05 for the safety commands); one the grammar read but the checks dropped
    stands if the classifier gives it at least 0.4 (0.7 for next); and the classifier's
@@ -83,8 +85,8 @@ How an utterance becomes a command:
    :meth:`PocketSphinxRecognizer._second_opinion`, and :mod:`.verify` for the tuning).
    Streamed, recall / command taken for another / false accepts: test split 50.0 /
    13.9 / 24.5 % without it, 46.2 / 4.1 / 9.6 % with a logistic regression as a veto
-   only, 60.2 / 3.4 / 10.4 % now; dev 45.8 / 11.9 / 22.0, 43.9 / 5.0 / 9.3, 64.0 / 2.2
-   / 9.7 % (replayed). The LibriVox reader's false accepts (test) were 24.4, 6.7 and 7.8 %. Its
+   only, 61.8 / 3.6 / 10.3 % now; dev 45.8 / 11.9 / 22.0, 43.9 / 5.0 / 9.3, 66.2 / 2.6
+   / 10.2 %. The LibriVox reader's false accepts (test) were 24.4, 6.7 and 7.8 %. Its
    embeddings are computed while speech is heard, so a verdict waits for about 2 ms
    more (``scripts/bench_live.py``). It has no say on the safety commands while the
    coach is heard, nor on any command while a television talks on (see
@@ -93,7 +95,7 @@ How an utterance becomes a command:
 Measured on the evaluation set (see ``scripts/bench_asr.py``), this still accepts about
 one in ten of the things that must be rejected, most of them single words near a
 command ("snow" as "slower", "top" as "stop": a fifth of those words), and hears about
-half of the commands said in noise (test split, 10 dB SNR: 52.6 %): there even the
+half of the commands said in noise (test split, 10 dB SNR: 53.8 %): there even the
 closed grammar's best reading is wrong about half the time. PocketSphinx's acoustic
 model fits espeak-ng speech poorly; on the voices built from real talkers' recordings
 (Flite, Festival), which it fits as it fits people, the phone-loop check separates
@@ -134,14 +136,17 @@ from .base import (
 from .endpoint import Mark, Segmenter, TalkGate
 from .talk import level_db, new_talk_gate
 from .verify import (
+    AFTER,
     ALONE,
     ALONE_NEXT,
     CONFIRM,
     CONFIRM_NEXT,
     MIN_TAIL,
+    QUIET_FROM,
     CommandVerifier,
     StreamEmbeddings,
     quiet,
+    quiet_after,
 )
 
 log = logging.getLogger(__name__)
@@ -388,6 +393,7 @@ class PocketSphinxRecognizer:
         self._buffer_time: float | None = None  # clock time of the buffer's first sample
         self._anchor = (0.0, 0.0)  # (endpointer seconds, clock seconds) of a known sample
         self._fed = 0.0  # endpointer seconds fed so far
+        self._heard = 0.0  # stream time at the end of the last chunk given
         self._in_utt = False
         self._discarding = False
         self._start = 0.0
@@ -438,9 +444,11 @@ class PocketSphinxRecognizer:
     ) -> Intent | None:
         """The command acted on, given the one PocketSphinx's checks let through
         (``fitting``), the one its grammar read whether or not they did (``read``), and
-        the classifier's probabilities for the audio (a whole file's; when None, the
-        stream's embeddings up to the last 80 ms step). Without the classifier, or where
-        it is not asked (:meth:`_checked`), ``fitting``.
+        the classifier's probabilities for the audio (a whole file's, cut
+        :data:`.verify.AFTER` past the last word where quiet follows it; when None, the
+        stream's embeddings up to the last 80 ms step or to that point,
+        :meth:`_past_words`). Without the classifier, or where it is not asked
+        (:meth:`_checked`), ``fitting``.
 
         - ``fitting`` stands if the classifier gives it at least its threshold
           (:meth:`.CommandVerifier.least`);
@@ -459,7 +467,7 @@ class PocketSphinxRecognizer:
             p = self._verifier.probabilities(audio)
         else:
             assert self._embeddings is not None
-            p = self._verifier.classify(self._embeddings.last())
+            p = self._verifier.classify(self._embeddings.ending(self._past_words()))
         if fitting is not None and p.get(fitting, 1.0) >= self._verifier.least(fitting):
             return fitting
         confirm = CONFIRM_NEXT if read is Intent.NEXT else CONFIRM
@@ -608,6 +616,7 @@ class PocketSphinxRecognizer:
     def accept(self, chunk: AudioChunk) -> list[Recognition]:
         """Feed audio; return a result for each utterance that ended in it."""
         check_format(chunk)
+        self._heard = chunk.end
         if self._embeddings is not None:
             self._embeddings.push(np.frombuffer(chunk.audio, dtype="<i2"))
         if self._floor is not None:
@@ -801,8 +810,9 @@ class PocketSphinxRecognizer:
         self._decoder.end_utt()
         self._phones.end_utt()
 
-    def _silence_after_words(self) -> float:
-        """Seconds the decoder's alignment of its last utterance puts after the last word."""
+    def _words_end(self) -> float | None:
+        """Seconds from the start of the decoder's last utterance to the end of its last
+        word, as its alignment puts it (None = no word)."""
         last = max(
             (
                 s.end_frame
@@ -811,9 +821,28 @@ class PocketSphinxRecognizer:
             ),
             default=None,
         )
-        if last is None:
-            return 0.0
-        return (self._decoder.n_frames() - 1 - last) / self._frate
+        return None if last is None else (last + 1) / self._frate
+
+    def _silence_after_words(self) -> float:
+        """Seconds the decoder's alignment of its last utterance puts after the last word."""
+        end = self._words_end()
+        return 0.0 if end is None else self._decoder.n_frames() / self._frate - end
+
+    def _past_words(self) -> int:
+        """Samples of the stream heard after :data:`AFTER` past the last word of the
+        utterance being decided, where the classifier's window is to end (0 = it ends
+        at the newest sample)."""
+        end = self._words_end()
+        if end is None or self._embeddings is None:
+            return 0
+        said = self._clock(self._segmenter.start_frame * self._frame_seconds + end)
+        since = round((self._heard - said) * ASR_RATE)  # samples since the last word
+        past = since - round(AFTER * ASR_RATE)
+        audio = self._embeddings.audio()
+        if past <= 0 or since > len(audio):
+            return 0
+        check = len(audio) - since + round(QUIET_FROM * ASR_RATE)
+        return past if quiet_after(audio, len(audio) - since, check) else 0
 
     def _too_long(self, now: float) -> Recognition:
         if self._pending is None:
@@ -913,6 +942,7 @@ class PocketSphinxRecognizer:
         if self._embeddings is not None:
             self._embeddings.clear()
         self._fed = 0.0
+        self._heard = 0.0
 
     # ---------------------------------------------------------- whole files
 
@@ -965,6 +995,13 @@ class PocketSphinxRecognizer:
             short = round((MIN_TAIL - (chunk.duration - spans[-1][1])) * ASR_RATE)
             if short > 0:  # the file stops at the words: the classifier wants a pause
                 raw = np.concatenate([raw, quiet(short)])
+            words = self._words_end()
+            if words is not None:  # the classifier hears up to AFTER past the last word
+                said = round((spans[0][0] + words) * ASR_RATE)
+                cut = said + round(AFTER * ASR_RATE)
+                check = said + round(QUIET_FROM * ASR_RATE)
+                if cut < len(raw) and quiet_after(raw, said, check):
+                    raw = raw[:cut]
             return self._verdict(start, end, spans=len(spans), speech=speech, audio=raw)
         finally:
             self._active = saved
