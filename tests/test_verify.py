@@ -307,6 +307,12 @@ def test_the_window_ends_early_only_when_quiet_follows_the_words() -> None:
     longer = np.concatenate([words, words[:6400] * 0.7, hiss])
     assert not verify.quiet_after(longer, 16000, start)
     assert not verify.quiet_after(np.concatenate([hiss, hiss]), 0, start)  # no words
+    # Where the window ends: AFTER past the words, or the end where talk goes on.
+    rings = np.concatenate([words, ring + hiss])
+    assert verify.words_window_end(rings, 16000) == 16000 + int(verify.AFTER * ASR_RATE)
+    assert verify.words_window_end(longer, 16000) == len(longer)
+    assert verify.words_window_end(rings[:20000], 16000) == 20000  # it ends sooner
+    assert verify.words_window_end(rings, -5) == len(rings)  # the words are not held
 
 
 def test_missing_models_leave_the_recognizer_unchecked_with_a_warning(

@@ -136,17 +136,15 @@ from .base import (
 from .endpoint import Mark, Segmenter, TalkGate
 from .talk import level_db, new_talk_gate
 from .verify import (
-    AFTER,
     ALONE,
     ALONE_NEXT,
     CONFIRM,
     CONFIRM_NEXT,
     MIN_TAIL,
-    QUIET_FROM,
     CommandVerifier,
     StreamEmbeddings,
     quiet,
-    quiet_after,
+    words_window_end,
 )
 
 log = logging.getLogger(__name__)
@@ -829,7 +827,7 @@ class PocketSphinxRecognizer:
         return 0.0 if end is None else self._decoder.n_frames() / self._frate - end
 
     def _past_words(self) -> int:
-        """Samples of the stream heard after :data:`AFTER` past the last word of the
+        """Samples of the stream heard after :data:`.verify.AFTER` past the last word of the
         utterance being decided, where the classifier's window is to end (0 = it ends
         at the newest sample)."""
         end = self._words_end()
@@ -837,12 +835,8 @@ class PocketSphinxRecognizer:
             return 0
         said = self._clock(self._segmenter.start_frame * self._frame_seconds + end)
         since = round((self._heard - said) * ASR_RATE)  # samples since the last word
-        past = since - round(AFTER * ASR_RATE)
         audio = self._embeddings.audio()
-        if past <= 0 or since > len(audio):
-            return 0
-        check = len(audio) - since + round(QUIET_FROM * ASR_RATE)
-        return past if quiet_after(audio, len(audio) - since, check) else 0
+        return len(audio) - words_window_end(audio, len(audio) - since)
 
     def _too_long(self, now: float) -> Recognition:
         if self._pending is None:
@@ -997,11 +991,7 @@ class PocketSphinxRecognizer:
                 raw = np.concatenate([raw, quiet(short)])
             words = self._words_end()
             if words is not None:  # the classifier hears up to AFTER past the last word
-                said = round((spans[0][0] + words) * ASR_RATE)
-                cut = said + round(AFTER * ASR_RATE)
-                check = said + round(QUIET_FROM * ASR_RATE)
-                if cut < len(raw) and quiet_after(raw, said, check):
-                    raw = raw[:cut]
+                raw = raw[: words_window_end(raw, round((spans[0][0] + words) * ASR_RATE))]
             return self._verdict(start, end, spans=len(spans), speech=speech, audio=raw)
         finally:
             self._active = saved

@@ -65,6 +65,7 @@ from typing import Any
 
 import numpy as np
 
+from ..audio.chunk import ASR_RATE
 from ..commands import SAFETY_INTENTS, Intent
 from ..errors import ModelError
 from ..paths import package_folders
@@ -224,6 +225,15 @@ def quiet_after(samples: np.ndarray, words_end: int, start: int) -> bool:
     if not len(words):
         return False
     return not len(rest) or bool(rest.max() < words.max() * 10 ** (-QUIET / 20))
+
+
+def words_window_end(samples: np.ndarray, words_end: int) -> int:
+    """Where in ``samples`` the classifier's window is to end, given where the last
+    word ends: :data:`AFTER` past it where quiet follows (:func:`quiet_after` from
+    :data:`QUIET_FROM`), else at the end of ``samples``."""
+    end = words_end + round(AFTER * ASR_RATE)
+    listen = words_end + round(QUIET_FROM * ASR_RATE)
+    return end if end < len(samples) and quiet_after(samples, words_end, listen) else len(samples)
 
 
 EMBEDDING_SIZE = 96
