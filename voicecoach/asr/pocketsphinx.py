@@ -218,6 +218,25 @@ gain.
 Streams are not scaled: the live microphone's level is set by its gain, and
 ``voicecoach check`` measures it."""
 
+FILE_TAIL = 0.5
+"""Seconds of quiet put after a whole file whose background is quiet
+(:func:`is_quiet_between`) before it is decoded (the noise floor fills it), so that
+the voice detector ends speech that runs to the file's end there, as it ends a
+stream's, and the decoder and the classifier hear the words' end.
+- Clean commands (dev split) cut at their last sound: 89.8 -> 93.9 % heard; placed in
+  1 s clips: 91.8 -> 93.9 %; espeak-ng commands cut so (3 voices x 10): 24 -> 30 of
+  30 (a final "t" or "p" was lost).
+- On the set (whole files): dev 66.4 / 2.6 / 6.7 % either way; test 64.1 / 3.0 / 11.3
+  -> 64.0 / 3.0 / 11.2 %, clean commands 83.5 -> 81.7 % (the set's files end 0.35 s
+  after the words, so their verdicts move: 4 of 109 changed in the classifier's
+  second chance, 2 heard fewer).
+- Put after every file, noisy ones too, the sudden quiet after the noise cost: dev
+  66.4 -> 63.0 %, test 64.1 -> 61.4 % recall."""
+
+QUIET_BETWEEN = 30.0
+"""dB under a file's level (:func:`file_level`) its quietest 100 ms must be for its
+background to count as quiet (:func:`is_quiet_between`)."""
+
 MAX_GAIN = 20.0
 """Most dB a whole file is raised by (:func:`at_file_level`), so that a faint room is
 not raised to the level of speech."""
@@ -236,6 +255,18 @@ def file_level(chunk: AudioChunk) -> float | None:
     power = np.sort(np.mean(x[:n].reshape(-1, _LEVEL_BLOCK) ** 2, axis=1))
     loud = float(power[-min(_LEVEL_RANK, len(power))])
     return None if loud <= 0.0 else 10.0 * math.log10(loud / 32768.0**2)
+
+
+def is_quiet_between(chunk: AudioChunk) -> bool:
+    """Whether the file's quietest 100 ms are :data:`QUIET_BETWEEN` dB or more under
+    its level: a quiet room between the words, not noise that goes on."""
+    level = file_level(chunk)
+    x = np.frombuffer(chunk.audio, dtype="<i2").astype(np.float64)
+    n = len(x) // 1600 * 1600
+    if level is None or n == 0:
+        return True
+    power = float(np.min(np.mean(x[:n].reshape(-1, 1600) ** 2, axis=1)))
+    return power <= 0.0 or 10.0 * math.log10(power / 32768.0**2) <= level - QUIET_BETWEEN
 
 
 def at_file_level(chunk: AudioChunk) -> AudioChunk:
@@ -1046,7 +1077,10 @@ class PocketSphinxRecognizer:
         saved, self._active = self._active, None
         try:
             chunk = at_file_level(chunk)
-            audio = chunk.audio
+            # Quiet after a quiet file, as a stream has after its talker stops: a file
+            # that stops at the words' last sound is heard to their end.
+            tail = round(FILE_TAIL * ASR_RATE) if is_quiet_between(chunk) else 0
+            audio = chunk.audio + bytes(2 * tail)
             if self._floor is not None:  # restarted by reset() above
                 audio = self._floor.process(np.frombuffer(audio, dtype="<i2")).tobytes()
             if self._delay:  # the noise suppressor, not delayed
@@ -1068,22 +1102,31 @@ class PocketSphinxRecognizer:
                         )
                     )
             if seg.in_speech:
-                # The file stops in speech: it ends where silence would end it.
+                # Speech to the end, tail and all: it ends where silence would end it.
                 seg.end()
-                last = min(seg.end_frame * fs, chunk.duration)
-                spans.append(_Span(seg.start_frame * fs, talker * fs, last, chunk.duration))
+                last = seg.end_frame * fs
+                spans.append(
+                    _Span(seg.start_frame * fs, talker * fs, last, len(audio) / 2 / ASR_RATE)
+                )
             if not spans:
                 return Recognition(None, "", 0.0, chunk.timestamp, chunk.end)
             raw = np.frombuffer(chunk.audio, dtype="<i2")
-            pieces = [self._decide_span(audio, raw, span, chunk.timestamp) for span in spans]
+            raw = np.concatenate([raw, quiet(tail)])
+            pieces = [
+                self._decide_span(audio, raw, span, chunk.timestamp, chunk.duration)
+                for span in spans
+            ]
             return one_command(pieces)
         finally:
             self._active = saved
 
-    def _decide_span(self, audio: bytes, raw: np.ndarray, span: _Span, t0: float) -> Recognition:
+    def _decide_span(
+        self, audio: bytes, raw: np.ndarray, span: _Span, t0: float, duration: float
+    ) -> Recognition:
         """One piece of a whole file's speech (``audio`` after the noise floor and
-        suppressor, ``raw`` as given), decided as a stream decides an utterance."""
-        start, end = t0 + span.talker, t0 + span.end
+        suppressor, ``raw`` as given; both with :data:`FILE_TAIL` of quiet after the
+        file's ``duration``), decided as a stream decides an utterance."""
+        start, end = t0 + min(span.talker, duration), t0 + min(span.end, duration)
         if span.end - span.start > self.settings.max_utterance:
             return Recognition(None, "", 0.0, start, end)
         speech = audio[2 * round(span.start * ASR_RATE) : 2 * round(span.end * ASR_RATE)]
@@ -1098,7 +1141,7 @@ class PocketSphinxRecognizer:
         # The classifier hears what a stream had heard by its verdict.
         heard = raw[: round(span.verdict * ASR_RATE)]
         short = round((MIN_TAIL - (span.verdict - span.end)) * ASR_RATE)
-        if short > 0:  # the file stops at the words: the classifier wants a pause
+        if short > 0:  # speech to the end: the classifier wants a pause after it
             heard = np.concatenate([heard, quiet(short)])
         words = self._words_end()
         if words is not None:  # the classifier hears up to AFTER past the last word
