@@ -312,3 +312,52 @@ def test_room_copy_of_a_missing_set_says_how_to_build_one(tmp_path):
 
     with pytest.raises(SystemExit, match="make_eval_set.py"):
         make_room_set.main([str(tmp_path / "nothing"), str(tmp_path / "out")])
+
+
+def test_recording_conditions_do_what_they_say() -> None:
+    import bench_recordings as br
+
+    rng = np.random.default_rng(0)
+    t = np.arange(br.RATE) / br.RATE
+    words = np.concatenate(
+        [np.zeros(4000), 0.3 * np.sin(2 * np.pi * 200 * t[:8000]), np.zeros(4000)]
+    )
+
+    def run(name: str) -> tuple[np.ndarray, int]:
+        return br.CONDITIONS[name](words, rng)
+
+    quieter, _ = run("20 dB quieter")
+    assert np.max(np.abs(quieter)) == pytest.approx(0.03)
+    cut, _ = run("cut at the last sound")
+    assert 11_900 < len(cut) <= 12_000  # the tone's last loud sample, no quiet after it
+    both, _ = run("cut at both ends")
+    assert 7_800 < len(both) <= 8_000
+    clip, _ = run("1 s clip")
+    assert len(clip) == br.RATE
+    stereo, rate = run("44.1 kHz stereo")
+    assert rate == 44100 and stereo.shape[1] == 2
+    clicked, _ = run("click at the start")
+    assert np.abs(clicked[:4000]).max() > 0.3  # the click, before the words
+    breathed, _ = run("breath before")
+    first = br.sound_span(breathed)[0]
+    assert first < 0.5 * br.RATE  # the breath, well before the words at 1.25 s
+
+
+def test_recording_bench_runs_on_a_built_set(tiny, tmp_path) -> None:
+    out, _, _ = tiny
+    report = tmp_path / "report.json"
+    only = "as built,click at the start,cut at the last sound"
+    cmd = [sys.executable, str(SCRIPTS / "bench_recordings.py"), str(out)]
+    done = subprocess.run(
+        [*cmd, "--split", "all", "--only", only, "--json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(report.read_text())
+    assert figures["files"] > 0
+    assert set(figures["conditions"]) == set(only.split(","))
+    assert figures["conditions"]["as built"]["recall"] > 0
+    bad = subprocess.run([*cmd, "--only", "louder"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown conditions" in bad.stderr
