@@ -200,7 +200,8 @@ but for clicks) is brought into before it is decoded (:func:`at_file_level`): th
 the evaluation set's commands (10th to 90th percentile; median -25). Much of what
 decides is bound to the level (the noise floor's fill at -66 dBFS, the voice
 detector, the classifier), and a recording's level depends on the microphone and its
-gain.
+gain. Measured when it was added (the figures with everything since:
+``scripts/bench_recordings.py``, in ``docs/evaluation-set.md``):
 - Clean commands (dev split, whole files) at their own level / 10 / 20 / 35 dB
   quieter / pushed into clipping, heard: 94 / 89 / 84 / 20 / 88 % as they were,
   95 / 92 / 93 / 90 / 95 % brought into the range. At 10 dB SNR and 20 dB quieter:
@@ -243,6 +244,7 @@ not raised to the level of speech."""
 
 _LEVEL_BLOCK = 480  # 30 ms
 _LEVEL_RANK = 3  # the third loudest block: a click or a knock fills one or two
+_QUIET_BLOCK = 1600  # 100 ms: the quietest stretch between the words
 
 
 def file_level(chunk: AudioChunk) -> float | None:
@@ -262,10 +264,10 @@ def is_quiet_between(chunk: AudioChunk) -> bool:
     its level: a quiet room between the words, not noise that goes on."""
     level = file_level(chunk)
     x = np.frombuffer(chunk.audio, dtype="<i2").astype(np.float64)
-    n = len(x) // 1600 * 1600
+    n = len(x) // _QUIET_BLOCK * _QUIET_BLOCK
     if level is None or n == 0:
         return True
-    power = float(np.min(np.mean(x[:n].reshape(-1, 1600) ** 2, axis=1)))
+    power = float(np.min(np.mean(x[:n].reshape(-1, _QUIET_BLOCK) ** 2, axis=1)))
     return power <= 0.0 or 10.0 * math.log10(power / 32768.0**2) <= level - QUIET_BETWEEN
 
 
