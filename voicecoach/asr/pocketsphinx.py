@@ -151,6 +151,7 @@ from .verify import (
     MIN_TAIL,
     CommandVerifier,
     StreamEmbeddings,
+    block_power,
     quiet,
     words_window_end,
 )
@@ -250,11 +251,9 @@ _QUIET_BLOCK = 1600  # 100 ms: the quietest stretch between the words
 def file_level(chunk: AudioChunk) -> float | None:
     """dBFS (RMS) of a file's third loudest 30 ms (a click, far louder than the words
     for a few milliseconds, does not count); None for digital silence or under 30 ms."""
-    x = np.frombuffer(chunk.audio, dtype="<i2").astype(np.float64)
-    n = len(x) // _LEVEL_BLOCK * _LEVEL_BLOCK
-    if n == 0:
+    power = np.sort(block_power(np.frombuffer(chunk.audio, dtype="<i2"), _LEVEL_BLOCK))
+    if not len(power):
         return None
-    power = np.sort(np.mean(x[:n].reshape(-1, _LEVEL_BLOCK) ** 2, axis=1))
     loud = float(power[-min(_LEVEL_RANK, len(power))])
     return None if loud <= 0.0 else 10.0 * math.log10(loud / 32768.0**2)
 
@@ -263,11 +262,10 @@ def is_quiet_between(chunk: AudioChunk) -> bool:
     """Whether the file's quietest 100 ms are :data:`QUIET_BETWEEN` dB or more under
     its level: a quiet room between the words, not noise that goes on."""
     level = file_level(chunk)
-    x = np.frombuffer(chunk.audio, dtype="<i2").astype(np.float64)
-    n = len(x) // _QUIET_BLOCK * _QUIET_BLOCK
-    if level is None or n == 0:
+    blocks = block_power(np.frombuffer(chunk.audio, dtype="<i2"), _QUIET_BLOCK)
+    if level is None or not len(blocks):
         return True
-    power = float(np.min(np.mean(x[:n].reshape(-1, _QUIET_BLOCK) ** 2, axis=1)))
+    power = float(np.min(blocks))
     return power <= 0.0 or 10.0 * math.log10(power / 32768.0**2) <= level - QUIET_BETWEEN
 
 

@@ -210,15 +210,20 @@ LEVEL_BLOCK = 480
 """Samples (30 ms) per level measurement in :func:`quiet_after`."""
 
 
+def block_power(samples: np.ndarray, block: int) -> np.ndarray:
+    """Mean square of each whole ``block`` of ``samples`` (a partial last one left out)."""
+    n = len(samples) // block * block
+    blocks = np.asarray(samples[:n], dtype=np.float64).reshape(-1, block)
+    return np.mean(blocks**2, axis=1)
+
+
 def quiet_after(samples: np.ndarray, words_end: int, start: int) -> bool:
     """Whether every 30 ms of ``samples`` from ``start`` on stays :data:`QUIET` dB under
     the loudest 30 ms of the words (the 1.5 s of ``samples`` before ``words_end``): a
     room's ringing and a microphone's hiss after a command, not more talk."""
 
     def levels(x: np.ndarray) -> np.ndarray:
-        n = len(x) // LEVEL_BLOCK * LEVEL_BLOCK
-        blocks = np.asarray(x[:n], dtype=np.float64).reshape(-1, LEVEL_BLOCK)
-        return np.sqrt(np.mean(blocks**2, axis=1))
+        return np.sqrt(block_power(x, LEVEL_BLOCK))
 
     words = levels(samples[max(0, words_end - 24_000) : max(0, words_end)])
     rest = levels(samples[max(0, start) :])
