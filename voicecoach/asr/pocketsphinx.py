@@ -980,13 +980,12 @@ class PocketSphinxRecognizer:
         self._in_utt = False
         self._held = []
         end = self._clock(self._segmenter.end_here * self._frame_seconds)
-        return self._verdict(self._start, end, spans=1)
+        return self._verdict(self._start, end)
 
     def _verdict(
         self,
         start: float,
         end: float,
-        spans: int,
         speech: bytes | None = None,
         audio: np.ndarray | None = None,
     ) -> Recognition:
@@ -1006,7 +1005,7 @@ class PocketSphinxRecognizer:
         intent = self.vocabulary.get(text)
         if intent is not None and not self._on(intent):
             intent = None
-        if spans != 1 or end - start > self.settings.max_utterance:
+        if end - start > self.settings.max_utterance:
             return Recognition(None, text, coverage, start, end)
         least = least_coverage(text, intent, self.threshold)
         margin = SAFETY_PHONE_MARGIN if intent in SAFETY_INTENTS else PHONE_MARGIN
@@ -1029,7 +1028,7 @@ class PocketSphinxRecognizer:
                 end = (seg.frames + len(rest) / self._frame_bytes) * self._frame_seconds
                 self._end_utt()
                 self._in_utt = False
-                out = self._verdict(self._start, self._clock(end), spans=1)
+                out = self._verdict(self._start, self._clock(end))
             else:
                 out = self._end()
         self.reset()
@@ -1146,7 +1145,7 @@ class PocketSphinxRecognizer:
         words = self._words_end()
         if words is not None:  # the classifier hears up to AFTER past the last word
             heard = heard[: words_window_end(heard, round((span.start + words) * ASR_RATE))]
-        return self._verdict(start, end, spans=1, speech=speech, audio=heard)
+        return self._verdict(start, end, speech=speech, audio=heard)
 
     def _suppressors(self) -> str:
         return "RNNoise" if self._use_rnnoise else "Wiener" if self._use_wiener else "off"
