@@ -69,8 +69,9 @@ def child(args: argparse.Namespace) -> None:
     dev = AlsaDuplexDevice(
         folder / "asoundrc", folder / "alsa-out.fifo", folder / "mic.fifo", 22_050, 48_000, 2
     )
-    echo = (0.3, args.echo_delay)
-    pipes = PacedPipes(dev, BLOCK, folder / "played.raw", echo=echo, noise_rms=0.002)
+    capture = 10 ** (args.mic_level / 20)  # the microphone's capture level: all it hears
+    echo = (0.3 * capture, args.echo_delay)
+    pipes = PacedPipes(dev, BLOCK, folder / "played.raw", echo=echo, noise_rms=0.002 * capture)
 
     from voicecoach.asr import load_recognizer
     from voicecoach.asr.base import AsrSettings
@@ -160,7 +161,7 @@ def child(args: argparse.Namespace) -> None:
     def say(text: str, kind: str) -> dict:
         if text not in words:
             audio = resample(speak_espeak(text), 16_000, 48_000)
-            words[text] = np.round(audio * (0.35 / np.max(np.abs(audio))) * 32767)
+            words[text] = np.round(audio * (0.35 * capture / np.max(np.abs(audio))) * 32767)
         audio = words[text]
         queued_end = pipes.say(audio.astype(np.int16))
         # The speech itself, without espeak's leading and trailing silence.
@@ -563,6 +564,13 @@ def main() -> int:
         "%(default)s; much longer acts as a device whose output latency is misreported, "
         "which the echo canceller cannot follow)",
     )
+    p.add_argument(
+        "--mic-level",
+        type=float,
+        default=0.0,
+        help="dB on everything the microphone hears (the user, the echo, the room): "
+        "a microphone whose capture level is set low (default %(default)s)",
+    )
     p.add_argument("--max-minutes", type=float, default=12.0, help="end the scenario then")
     p.add_argument("--json", type=Path, default=None, help="also write the report here")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -584,6 +592,7 @@ def main() -> int:
         cmd += ["--echo-delay", str(args.echo_delay)]
         if args.no_denoise:
             cmd += ["--no-denoise"]
+        cmd += ["--mic-level", str(args.mic_level)]
         cmd += ["--max-minutes", str(args.max_minutes)]
         launch = time.time()
         proc = subprocess.run(cmd, env=dev.env(), capture_output=True, text=True, cwd=ROOT)

@@ -8,8 +8,12 @@ Each condition is applied to the clean commands of a split of a set built by
 reads it (``read_audio``), then decided by ``recognize_utterance``. Prints recall and
 commands taken for another per condition, as a table and, with ``--json``, a report.
 
-Usage: ``python scripts/bench_recordings.py eval/full [--split dev] [--only a,b]``
-(about 10 s per condition on the full set's 98 dev commands, one core).
+With ``--streaming`` each file is fed as the live loop feeds the microphone instead
+(``scripts/bench_asr.py``'s ``stream_file``: 20 ms chunks, a second of silence after,
+the recognizer reset between files), a talker's files one after another.
+
+Usage: ``python scripts/bench_recordings.py eval/full [--split dev] [--only a,b]
+[--streaming]`` (about 10 s per condition on the full set's 98 dev commands, one core).
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from scipy.signal import butter, lfilter, resample_poly
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from bench_asr import stream_file  # noqa: E402
 
 from voicecoach.asr.pocketsphinx import PocketSphinxRecognizer  # noqa: E402
 from voicecoach.cli.asr_cmd import read_audio  # noqa: E402
@@ -137,6 +144,7 @@ def main() -> int:
     p.add_argument("--split", default="dev", choices=("dev", "test", "all"))
     p.add_argument("--only", default=None, help="comma-separated condition names")
     p.add_argument("--json", type=Path, default=None, help="also write the report here")
+    p.add_argument("--streaming", action="store_true", help="fed as a stream, talker by talker")
     args = p.parse_args()
     manifest = args.folder / "manifest.jsonl"
     if not manifest.is_file():
@@ -153,21 +161,36 @@ def main() -> int:
     if unknown:
         print(f"unknown conditions {unknown}; known: {list(CONDITIONS)}", file=sys.stderr)
         return 2
+    if args.streaming:
+        rows.sort(key=lambda r: r["speaker"])  # stable: each talker's files in order
     rec = PocketSphinxRecognizer()
-    report = {"folder": str(args.folder), "split": args.split, "files": len(rows), "conditions": {}}
-    print(f"{len(rows)} clean commands ({args.split} split of {args.folder})")
+    mode = "streamed" if args.streaming else "whole files"
+    report = {
+        "folder": str(args.folder),
+        "split": args.split,
+        "mode": mode,
+        "files": len(rows),
+        "conditions": {},
+    }
+    print(f"{len(rows)} clean commands ({args.split} split of {args.folder}), {mode}")
     print(f"{'condition':28s} {'recall':>7s} {'wrong':>7s} {'seconds':>8s}")
     with tempfile.TemporaryDirectory(prefix="voicecoach-bench-") as tmp:
         wav = Path(tmp) / "file.wav"
         for name in names:
             rng = np.random.default_rng(5)
+            if args.streaming:  # nothing of the last condition's stream carries over
+                rec = PocketSphinxRecognizer()
             right = wrong = 0
             t0 = time.perf_counter()
             for r in rows:
                 x, rate = sf.read(args.folder / r["file"], dtype="float64")
                 y, out_rate = CONDITIONS[name](x, rng)
                 sf.write(wav, np.clip(y, -1.0, 1.0), out_rate, subtype="PCM_16")
-                got = rec.recognize_utterance(read_audio(wav)).intent
+                if args.streaming:
+                    result, _ = stream_file(rec, read_audio(wav))
+                    got = result.intent if result is not None else None
+                else:
+                    got = rec.recognize_utterance(read_audio(wav)).intent
                 right += got is not None and got.value == r["expected"]
                 wrong += got is not None and got.value != r["expected"]
             seconds = time.perf_counter() - t0

@@ -359,5 +359,16 @@ def test_recording_bench_runs_on_a_built_set(tiny, tmp_path) -> None:
     assert figures["files"] > 0
     assert set(figures["conditions"]) == set(only.split(","))
     assert figures["conditions"]["as built"]["recall"] > 0
+    assert figures["mode"] == "whole files"
+    streamed = subprocess.run(
+        [*cmd, "--split", "all", "--only", "as built", "--streaming", "--json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert streamed.returncode == 0, streamed.stderr
+    figures = json.loads(report.read_text())
+    assert figures["mode"] == "streamed"
+    assert figures["conditions"]["as built"]["recall"] > 0
     bad = subprocess.run([*cmd, "--only", "louder"], capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown conditions" in bad.stderr
