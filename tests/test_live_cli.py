@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.alsa_file_device import make_duplex_device
+from tests.talker_voice import HAVE_FLITE, flite
+from voicecoach.asr.pocketsphinx import LEVELS, file_level
+from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
+from voicecoach.cli.live_cmd import TOO_QUIET, judge_microphone_level
 
 
 def voicecoach(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -47,3 +53,37 @@ def test_devices_lists_names_and_run_rejects_an_unknown_one(tmp_path: Path) -> N
     proc = voicecoach(dev.env(), "run", "--input-device", "webcam", "--log", str(tmp_path / "l.db"))
     assert proc.returncode == 5
     assert "no microphone whose name contains 'webcam'" in proc.stderr
+
+
+@pytest.mark.skipif(not HAVE_FLITE, reason="needs flite (scripts/install.sh --test)")
+def test_check_judges_the_spoken_level_as_the_recognizer_hears_it() -> None:
+    """``voicecoach check``'s verdict on what the microphone heard while the user spoke
+    (a real voice, Flite's awb, at 48 kHz as a USB microphone gives it)."""
+    said = np.concatenate([flite("where am i"), np.zeros(8000, np.float32)])
+    level = file_level(AudioChunk.from_float(said, ASR_RATE))
+    assert level is not None
+    words = resample(said, ASR_RATE, 48000)
+
+    def at(db: float) -> np.ndarray:  # the words at db dBFS (the recognizer's measure)
+        hiss = np.random.default_rng(1).normal(0, 1e-5, len(words))
+        return (words * 10 ** ((db - level) / 20) + hiss).astype(np.float32)
+
+    def speech(detail: str) -> float:
+        found = re.match(r"speech (-?\d+) dBFS", detail)
+        assert found, detail
+        return float(found.group(1))
+
+    low, high = LEVELS
+    problem, detail, fix = judge_microphone_level(at(-25), 48000)
+    assert not problem and fix is None and speech(detail) == pytest.approx(-25, abs=1)
+    # Quiet, but not by much: fine, with a hint.
+    problem, detail, fix = judge_microphone_level(at(low - 6), 48000)
+    assert not problem and "quiet" in detail and fix is not None and "about 6 dB" in fix
+    # Too quiet: more than TOO_QUIET under the range.
+    problem, detail, fix = judge_microphone_level(at(low - TOO_QUIET - 6), 48000)
+    assert problem and "too quiet" in detail and fix is not None
+    assert f"about {TOO_QUIET + 6:.0f} dB" in fix
+    problem, detail, fix = judge_microphone_level(np.zeros(48000, np.float32), 48000)
+    assert problem and "speech silence" in detail
+    problem, detail, fix = judge_microphone_level(np.clip(at(-5) * 4, -1, 1), 48000)
+    assert problem and "clipping" in detail
