@@ -87,3 +87,25 @@ def test_check_judges_the_spoken_level_as_the_recognizer_hears_it() -> None:
     assert problem and "speech silence" in detail
     problem, detail, fix = judge_microphone_level(np.clip(at(-5) * 4, -1, 1), 48000)
     assert problem and "clipping" in detail
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_FLITE, reason="needs flite (scripts/install.sh --test)")
+def test_check_measures_what_the_microphone_hears(tmp_path: Path) -> None:
+    """``voicecoach check`` through a real PortAudio stream: ALSA's file plugin serves a
+    quiet recording (a real voice about 17 dB under its usual level, 48 kHz stereo) as
+    the microphone, and check says by how much to raise the capture level."""
+    dev = make_duplex_device(tmp_path)
+    pause = np.zeros(8000, np.float32)
+    said = np.concatenate([pause, flite("where am i"), pause])
+    words = np.tile(resample(said, ASR_RATE, 48000), 4) * 0.07
+    dev.mic.write_bytes((np.stack([words, words], 1) * 32767).astype("<i2").tobytes())
+    proc = voicecoach(
+        dev.env(), "check", "--input-device", "vcmic", "--output-device", "vcfile", "--listen", "1"
+    )
+    line = next(x for x in proc.stdout.splitlines() if "microphone level:" in x)
+    found = re.search(r"speech (-?\d+) dBFS", line)
+    assert found, line
+    level = float(found.group(1))
+    assert LEVELS[0] - TOO_QUIET < level < LEVELS[0], line
+    assert line.split()[0] == "ok" and "raise the capture level by about" in line
