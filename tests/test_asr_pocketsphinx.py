@@ -534,6 +534,27 @@ def test_recognize_cli_any_format_and_bad_files(tmp_path: Path, speech: dict) ->
     assert plain.stdout.split("\t")[:2] == [str(stereo44), "stop"]
 
 
+def test_recognize_cli_in_several_processes_gives_the_same_lines_in_order(
+    tmp_path: Path, speech: dict
+) -> None:
+    files = []
+    for k, word in enumerate(["stop", "yes", "it hurts", "next", "repeat", "where am i"]):
+        path = tmp_path / f"{k}.wav"
+        sf.write(path, np.concatenate([silence(0.4), speech[word], silence(0.4)]), ASR_RATE)
+        files.append(str(path))
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF not really")
+    files.insert(3, str(broken))
+    one = run_cli("--engine", "pocketsphinx", "--json", *files)
+    two = run_cli("--engine", "pocketsphinx", "--json", "--jobs", "2", *files)
+    assert one.returncode == two.returncode == 1, two.stderr
+    assert two.stdout == one.stdout  # the same lines, in the files' order
+    lines = [json.loads(x) for x in two.stdout.splitlines()]
+    assert [x["file"] for x in lines] == files
+    assert "error" in lines[3]
+    assert run_cli("--jobs", "-1", files[0]).returncode == 2
+
+
 # ------------------------------------------------- endpointing: short and long silence
 
 

@@ -31,6 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vosk-model", type=Path, default=None, metavar="DIR", help="a Vosk model")
     p.add_argument("--threshold", type=float, default=None, help="the engine's rejection setting")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="decide N files at a time, each process with its own engine (0 = one per "
+        "core); the lines still come in the files' order",
+    )
     p.set_defaults(func=run_recognize)
 
 
@@ -68,25 +76,81 @@ def error_line(path: Path, message: str, as_json: bool) -> str:
     return f"{path}\terror\t{message}"
 
 
+def decide_file(recognizer: Recognizer, path: Path, as_json: bool) -> tuple[str, bool]:
+    """The line for one file, and whether it could not be read."""
+    try:
+        chunk = read_audio(path)
+    except (OSError, ValueError) as err:
+        return error_line(path, f"cannot read: {err}", as_json), True
+    return line_for(path, recognizer.recognize_utterance(chunk), as_json), False
+
+
 def recognize_files(recognizer: Recognizer, files: list[Path], as_json: bool, out: TextIO) -> int:
     """Print a line per file; returns how many files could not be read."""
     errors = 0
     for path in files:
-        try:
-            chunk = read_audio(path)
-        except (OSError, ValueError) as err:
-            errors += 1
-            print(error_line(path, f"cannot read: {err}", as_json), file=out, flush=True)
-            continue
-        print(line_for(path, recognizer.recognize_utterance(chunk), as_json), file=out, flush=True)
+        line, failed = decide_file(recognizer, path, as_json)
+        errors += failed
+        print(line, file=out, flush=True)
+    return errors
+
+
+_worker: Recognizer | None = None  # a --jobs process's own engine
+
+
+def _load_worker(settings: AsrSettings) -> None:
+    from ..asr import load_recognizer
+
+    global _worker
+    _worker = load_recognizer(settings)
+
+
+def _decide_in_worker(path: Path, as_json: bool) -> tuple[str, bool]:
+    assert _worker is not None
+    return decide_file(_worker, path, as_json)
+
+
+def recognize_in_parallel(
+    settings: AsrSettings, files: list[Path], as_json: bool, out: TextIO, jobs: int
+) -> int:
+    """:func:`recognize_files` over ``jobs`` processes, each loading its own engine
+    (started afresh, not forked: the engines' libraries keep threads); the lines come
+    in the files' order. Returns how many files could not be read."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    errors = 0
+    with ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_load_worker,
+        initargs=(settings,),
+    ) as pool:
+        decide = partial(_decide_in_worker, as_json=as_json)
+        chunk = max(1, min(16, len(files) // (4 * jobs)))
+        for line, failed in pool.map(decide, files, chunksize=chunk):
+            errors += failed
+            print(line, file=out, flush=True)
     return errors
 
 
 def run_recognize(args: argparse.Namespace) -> int:
     """Load the engine once, then every file; exit 1 if a file was unreadable."""
+    import os
+
     from ..asr import load_recognizer
 
     settings = AsrSettings(engine=args.engine, vosk_model=args.vosk_model, threshold=args.threshold)
-    recognizer = load_recognizer(settings)
+    if args.jobs < 0:
+        print("--jobs must be 0 (one per core) or more", file=sys.stderr)
+        return 2
+    jobs = min(args.jobs or os.cpu_count() or 1, len(args.files))
+    recognizer = load_recognizer(settings)  # here too: a missing model is reported once
     print(f"engine: {recognizer.describe()}", file=sys.stderr)
-    return 1 if recognize_files(recognizer, args.files, args.json, sys.stdout) else 0
+    if jobs > 1:
+        del recognizer
+        errors = recognize_in_parallel(settings, args.files, args.json, sys.stdout, jobs)
+    else:
+        errors = recognize_files(recognizer, args.files, args.json, sys.stdout)
+    return 1 if errors else 0
