@@ -93,8 +93,9 @@ def test_check_judges_the_spoken_level_as_the_recognizer_hears_it() -> None:
 @pytest.mark.skipif(not HAVE_FLITE, reason="needs flite (scripts/install.sh --test)")
 def test_check_measures_what_the_microphone_hears(tmp_path: Path) -> None:
     """``voicecoach check`` through a real PortAudio stream: ALSA's file plugin serves a
-    quiet recording (a real voice about 17 dB under its usual level, 48 kHz stereo) as
-    the microphone, and check says by how much to raise the capture level."""
+    quiet recording (a real voice at about -39 dBFS, 5 dB under the recognizer's range,
+    48 kHz stereo) as the microphone, and check says by how much to raise the capture
+    level."""
     dev = make_duplex_device(tmp_path)
     pause = np.zeros(8000, np.float32)
     said = np.concatenate([pause, flite("where am i"), pause])
