@@ -8,6 +8,7 @@ voices and noise is measured by ``scripts/bench_asr.py``, not here.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import shutil
@@ -33,6 +34,7 @@ from voicecoach.asr.pocketsphinx import (
 )
 from voicecoach.asr.talk import TALK_HISTORY
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
+from voicecoach.cli.asr_cmd import recognize_in_parallel
 from voicecoach.commands import SAFETY_INTENTS, Intent
 
 pytestmark = [
@@ -553,6 +555,11 @@ def test_recognize_cli_in_several_processes_gives_the_same_lines_in_order(
     assert [x["file"] for x in lines] == files
     assert "error" in lines[3]
     assert run_cli("--jobs", "-1", files[0]).returncode == 2
+    # The processes themselves (the CLI would pass the check above in one process too).
+    out = io.StringIO()
+    settings = AsrSettings(engine="pocketsphinx")
+    assert recognize_in_parallel(settings, [Path(f) for f in files], True, out, 2) == 1
+    assert out.getvalue() == one.stdout
 
 
 # ------------------------------------------------- endpointing: short and long silence

@@ -136,7 +136,8 @@ def recognize_in_parallel(
 
 
 def run_recognize(args: argparse.Namespace) -> int:
-    """Load the engine once, then every file; exit 1 if a file was unreadable."""
+    """Load the engine once (and once in each ``--jobs`` process), then decide every
+    file; exit 1 if a file was unreadable."""
     import os
 
     from ..asr import load_recognizer

@@ -335,11 +335,12 @@ def judge_microphone_level(audio: np.ndarray, rate: int) -> tuple[bool, str, str
     low, high = LEVELS
     shown = "silence" if level is None else f"{level:.0f} dBFS"
     detail = f"speech {shown}, peak {peak_db:.0f} dBFS, background {floor_db:.0f} dBFS"
+    best = f"commands are heard best from {low:.0f} to {high:.0f} dBFS"
     if level is None or level < low - TOO_QUIET:
         raise_by = "" if level is None else f" by about {low - level:.0f} dB"
         return (
             True,
-            detail + f" (too quiet: commands are heard best from {low:.0f} to {high:.0f} dBFS)",
+            f"{detail} (too quiet: {best})",
             f"raise the capture level{raise_by} in alsamixer (F4), or move the microphone "
             "closer, and say something while it listens",
         )
@@ -348,7 +349,7 @@ def judge_microphone_level(audio: np.ndarray, rate: int) -> tuple[bool, str, str
     if level < low:
         return (
             False,
-            detail + f" (quiet: commands are heard best from {low:.0f} to {high:.0f} dBFS)",
+            f"{detail} (quiet: {best})",
             f"raise the capture level by about {low - level:.0f} dB in alsamixer (F4)",
         )
     return False, detail, None
