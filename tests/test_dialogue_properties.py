@@ -182,3 +182,22 @@ def test_a_full_session_counts_every_repetition_exactly_once(tempo_changes):
     assert rep_lines == expected
     assert [o.outcome for o in h.outcomes] == ["done"] * len(h.routine.exercises)
     assert h.ended == ["completed"]
+
+
+def test_a_late_tick_through_an_exercise_leaves_no_timer_behind():
+    """The case hypothesis found: a tick 12 s late runs through every beat of the first
+    exercise to its end. The timers set and fired within that tick are not handed to
+    the runtime; before, the last beat's stayed in its table after the exercise ended,
+    and "it hurts" then cancelled no timer the runtime still had."""
+    h = Harness(0, None)
+    h.feed(Start())
+    for intent in (Intent.NEXT, Intent.YES, Intent.NEXT):
+        h.feed(CommandHeard(intent, intent.value))
+    assert h.coach.state is State.EXERCISE and dict(h.timers)
+    h.now += 12.0
+    assert h.timers.pop_due(h.now)
+    acts = h.feed(Tick())
+    assert any(isinstance(a, ExerciseOutcome) for a in acts)
+    assert h.coach.state is State.WAIT_NEXT
+    assert dict(h.timers) == {}
+    h.feed(CommandHeard(Intent.HURT, "it hurts"))  # Harness.check: every timer cancelled

@@ -394,10 +394,16 @@ class Coach:
         while True:
             due = [(at, name) for name, at in self._timers.items() if at <= now]
             if not due:
-                return acts
+                break
             at, name = min(due)
             del self._timers[name]
             acts += getattr(self, f"_timer_{name}")(at)
+        # A timer set and fired within this tick is not handed to the runtime, which
+        # would keep it after the coach has moved on (the last beat of an exercise a
+        # late tick ran through stayed in the table after the exercise ended).
+        return [
+            a for a in acts if not isinstance(a, StartTimer) or self._timers.get(a.name) == a.at
+        ]
 
     def _input_ended(self) -> list[Action]:
         acts: list[Action] = []
