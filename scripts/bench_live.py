@@ -164,8 +164,9 @@ def child(args: argparse.Namespace) -> None:
             words[text] = np.round(audio * (0.35 * capture / np.max(np.abs(audio))) * 32767)
         audio = words[text]
         queued_end = pipes.say(audio.astype(np.int16))
-        # The speech itself, without espeak's leading and trailing silence.
-        loud = np.flatnonzero(np.abs(audio) > 0.02 * 32767)
+        # The speech itself, without espeak's leading and trailing silence: from the
+        # first to the last sample within 25 dB of its peak (at every --mic-level).
+        loud = np.flatnonzero(np.abs(audio) > 0.02 * capture * 32767)
         start = queued_end - (len(audio) - loud[0]) / 48_000
         end = queued_end - (len(audio) - 1 - loud[-1]) / 48_000
         row = {"text": text, "kind": kind, "end": end, "start": start}
