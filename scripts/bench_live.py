@@ -89,7 +89,7 @@ def child(args: argparse.Namespace) -> None:
     # Product start-up, in the order `voicecoach run` does it.
     output = SoundDeviceOutput("vcfile", 22_050)
     sink = output.open()
-    mic = Microphone(MicSettings(device="vcmic"))
+    mic = Microphone(MicSettings(device="vcmic", gain_db=args.mic_gain))
     mic.open()
     pipes.start_clock()
     t0 = time.monotonic()  # clock of the pipes' time 0
@@ -572,6 +572,12 @@ def main() -> int:
         help="dB on everything the microphone hears (the user, the echo, the room): "
         "a microphone whose capture level is set low (default %(default)s)",
     )
+    p.add_argument(
+        "--mic-gain",
+        type=float,
+        default=0.0,
+        help="the product's microphone gain (voicecoach run --mic-gain), dB (default %(default)s)",
+    )
     p.add_argument("--max-minutes", type=float, default=12.0, help="end the scenario then")
     p.add_argument("--json", type=Path, default=None, help="also write the report here")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -593,7 +599,7 @@ def main() -> int:
         cmd += ["--echo-delay", str(args.echo_delay)]
         if args.no_denoise:
             cmd += ["--no-denoise"]
-        cmd += ["--mic-level", str(args.mic_level)]
+        cmd += ["--mic-level", str(args.mic_level), "--mic-gain", str(args.mic_gain)]
         cmd += ["--max-minutes", str(args.max_minutes)]
         launch = time.time()
         proc = subprocess.run(cmd, env=dev.env(), capture_output=True, text=True, cwd=ROOT)

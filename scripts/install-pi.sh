@@ -3,7 +3,7 @@
 # that starts the coach when the Pi boots and restarts it if it fails.
 #
 #   scripts/install-pi.sh [--input-device NAME] [--output-device NAME] [--routine ID]
-#                         [--echo-cancelled] [--no-service]
+#                         [--mic-gain DB] [--echo-cancelled] [--no-service]
 #
 # Run it as the user who will exercise (not root); it uses sudo for apt and linger.
 # What it does:
@@ -17,12 +17,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-input_device="" output_device="" routine="neck-complex" echo_flag="" service=1
+input_device="" output_device="" routine="neck-complex" echo_flag="" service=1 mic_gain=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --input-device) input_device="$2"; shift 2 ;;
     --output-device) output_device="$2"; shift 2 ;;
     --routine) routine="$2"; shift 2 ;;
+    --mic-gain) mic_gain="$2"; shift 2 ;;
     --echo-cancelled) echo_flag="--echo-cancelled"; shift ;;
     --no-service) service=0; shift ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
@@ -73,10 +74,11 @@ echo "== 4/5 check"
 check_args=()
 [ -n "$input_device" ] && check_args+=(--input-device "$input_device")
 [ -n "$output_device" ] && check_args+=(--output-device "$output_device")
+[ -n "$mic_gain" ] && check_args+=(--mic-gain "$mic_gain")
 .venv/bin/voicecoach check "${check_args[@]}" || echo "   (fix the problems above, then: systemctl --user restart voicecoach)"
 
 if [ "$service" = 0 ]; then
-  echo "done (no service). Start a session with: $repo/.venv/bin/voicecoach run"
+  echo "done (no service). Start a session with: $repo/.venv/bin/voicecoach run${mic_gain:+ --mic-gain $mic_gain}"
   exit 0
 fi
 
@@ -84,6 +86,7 @@ echo "== 5/5 systemd user service"
 run_args=(--routine "$routine")
 [ -n "$input_device" ] && run_args+=(--input-device "'$input_device'")
 [ -n "$output_device" ] && run_args+=(--output-device "'$output_device'")
+[ -n "$mic_gain" ] && run_args+=(--mic-gain "$mic_gain")
 [ -n "$echo_flag" ] && run_args+=("$echo_flag")
 unit_dir="$HOME/.config/systemd/user"
 mkdir -p "$unit_dir"

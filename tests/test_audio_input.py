@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from tests.alsa_file_device import make_duplex_device, run_python
-from voicecoach.audio.chunk import ASR_RATE
+from tests.talker_voice import HAVE_FLITE, flite
+from voicecoach.asr.pocketsphinx import file_level
+from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
 from voicecoach.audio.devices import DeviceInfo, choose_device, parse_device
-from voicecoach.audio.sd_input import BlockConverter
+from voicecoach.audio.sd_input import BlockConverter, MicSettings
 from voicecoach.errors import AudioDeviceError
 
 
@@ -90,6 +92,37 @@ def test_what_a_48k_microphone_hears_above_8k_is_not_folded_into_the_band() -> N
     assert levels[1000] == pytest.approx(1.0, abs=0.02)
     assert levels[7000] > 0.8  # the voice band is kept
     assert levels[12_000] < 0.01 and levels[19_000] < 0.01
+
+
+def _through(conv: BlockConverter, stereo: np.ndarray) -> AudioChunk:
+    chunks = [
+        conv.convert(stereo[i : i + 960], (i + 960) / 48_000) for i in range(0, len(stereo), 960)
+    ]
+    return AudioChunk(b"".join(c.audio for c in chunks), ASR_RATE)
+
+
+@pytest.mark.skipif(not HAVE_FLITE, reason="needs flite (scripts/install.sh --test)")
+def test_a_microphone_gain_raises_the_speech_level_the_recognizer_measures() -> None:
+    """A real voice (Flite's awb), its peaks 30 dB under full scale, from a 48 kHz stereo
+    microphone: with a gain of 18 dB the recognizer's measure of its level is 18 dB
+    higher; with the most gain its peaks are clipped at full scale, not wrapped round."""
+    quiet = resample(np.asarray(flite("where am i")), ASR_RATE, 48_000) * 0.0632  # peak -30 dBFS
+    pcm = np.round(quiet * 32767).astype(np.int16)
+    stereo = np.stack([pcm, pcm], axis=1)
+    plain = file_level(_through(BlockConverter(48_000, 2), stereo))
+    raised = file_level(_through(BlockConverter(48_000, 2, gain_db=18.0), stereo))
+    assert plain is not None and raised is not None
+    assert raised - plain == pytest.approx(18.0, abs=0.2)
+    loud = _through(BlockConverter(48_000, 2, gain_db=40.0), stereo).samples()[:, 0]
+    assert np.max(loud) == pytest.approx(32767 / 32768, abs=1e-4)
+    assert np.min(loud) == -1.0
+    assert np.mean(np.abs(loud) > 0.99) < 0.2  # clipped at its peaks only
+
+
+def test_a_microphone_gain_out_of_range_is_refused_with_the_range() -> None:
+    assert MicSettings(gain_db=12).gain_db == 12
+    with pytest.raises(ValueError, match="-20 to 40 dB"):
+        MicSettings(gain_db=60)
 
 
 def test_late_blocks_reanchor_the_timestamps() -> None:

@@ -79,14 +79,21 @@ def test_check_judges_the_spoken_level_as_the_recognizer_hears_it() -> None:
     # Quiet, but not by much: fine, with a hint.
     problem, detail, fix = judge_microphone_level(at(low - 6), 48000)
     assert not problem and "quiet" in detail and fix is not None and "about 6 dB" in fix
+    assert "--mic-gain 6" in fix  # where the capture level cannot go up
+    # Measured with a microphone gain already: the gain to use is the sum.
+    problem, detail, fix = judge_microphone_level(at(low - 6), 48000, gain_db=10)
+    assert "with --mic-gain 10" in detail and fix is not None and "--mic-gain 16" in fix
     # Too quiet: more than TOO_QUIET under the range.
     problem, detail, fix = judge_microphone_level(at(low - TOO_QUIET - 6), 48000)
     assert problem and "too quiet" in detail and fix is not None
-    assert f"about {TOO_QUIET + 6:.0f} dB" in fix
+    assert f"about {TOO_QUIET + 6:.0f} dB" in fix and f"--mic-gain {TOO_QUIET + 6:.0f}" in fix
+    # Nothing said: no gain to suggest.
     problem, detail, fix = judge_microphone_level(np.zeros(48000, np.float32), 48000)
-    assert problem and "speech silence" in detail
+    assert problem and "speech silence" in detail and fix is not None and "gain" not in fix
     problem, detail, fix = judge_microphone_level(np.clip(at(-5) * 4, -1, 1), 48000)
-    assert problem and "clipping" in detail
+    assert problem and "clipping" in detail and fix is not None and "mic-gain" not in fix
+    problem, detail, fix = judge_microphone_level(np.clip(at(-5) * 4, -1, 1), 48000, 20)
+    assert problem and fix is not None and "smaller --mic-gain" in fix
 
 
 @pytest.mark.slow
@@ -95,14 +102,23 @@ def test_check_measures_what_the_microphone_hears(tmp_path: Path) -> None:
     """``voicecoach check`` through a real PortAudio stream: ALSA's file plugin serves a
     quiet recording (a real voice at about -39 dBFS, 5 dB under the recognizer's range,
     48 kHz stereo) as the microphone, and check says by how much to raise the capture
-    level."""
+    level, or the gain to use; with that gain the level is in the range."""
     dev = make_duplex_device(tmp_path)
+    # 2 s a turn, and check listens 2.5 s: a whole "where am i" each time, so the two
+    # measures compare the same words.
     pause = np.zeros(8000, np.float32)
     said = np.concatenate([pause, flite("where am i"), pause])
     words = np.tile(resample(said, ASR_RATE, 48000), 4) * 0.07
     dev.mic.write_bytes((np.stack([words, words], 1) * 32767).astype("<i2").tobytes())
     proc = voicecoach(
-        dev.env(), "check", "--input-device", "vcmic", "--output-device", "vcfile", "--listen", "1"
+        dev.env(),
+        "check",
+        "--input-device",
+        "vcmic",
+        "--output-device",
+        "vcfile",
+        "--listen",
+        "2.5",
     )
     line = next(x for x in proc.stdout.splitlines() if "microphone level:" in x)
     found = re.search(r"speech (-?\d+) dBFS", line)
@@ -110,3 +126,18 @@ def test_check_measures_what_the_microphone_hears(tmp_path: Path) -> None:
     level = float(found.group(1))
     assert LEVELS[0] - TOO_QUIET < level < LEVELS[0], line
     assert line.split()[0] == "ok" and "raise the capture level by about" in line
+    missing = LEVELS[0] - level
+    # The same microphone with the gain check suggested: in the range, nothing to do.
+    dev.mic.write_bytes((np.stack([words, words], 1) * 32767).astype("<i2").tobytes())
+    gain = f"{missing + 6:.0f}"
+    proc = voicecoach(
+        dev.env(), "check", "--input-device", "vcmic", "--output-device", "vcfile",
+        "--listen", "2.5", "--mic-gain", gain,
+    )  # fmt: skip
+    line = next(x for x in proc.stdout.splitlines() if "microphone level:" in x)
+    found = re.search(r"speech (-?\d+) dBFS", line)
+    assert found, line
+    # Each measure is the loudest 30 ms of the words, which moves by a dB or two with
+    # where the blocks fall on them.
+    assert float(found.group(1)) == pytest.approx(level + float(gain), abs=3), (level, line)
+    assert line.split()[0] == "ok" and "raise" not in line and f"--mic-gain {gain}" in line

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import signal
 import sys
 import threading
@@ -37,6 +38,32 @@ def _add_engine(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _mic_gain(value: str) -> float:
+    from ..audio.sd_input import MAX_GAIN_DB, MIN_GAIN_DB
+
+    try:
+        gain = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of decibels: {value!r}") from None
+    if not MIN_GAIN_DB <= gain <= MAX_GAIN_DB:
+        raise argparse.ArgumentTypeError(
+            f"{gain:g} dB is out of range: use {MIN_GAIN_DB:g} to {MAX_GAIN_DB:g}"
+        )
+    return gain
+
+
+def _add_mic_gain(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mic-gain",
+        type=_mic_gain,
+        default=0.0,
+        metavar="DB",
+        help="raise (or lower) everything the microphone hears by DB decibels, for a "
+        "microphone too quiet at its highest capture level (`voicecoach check` says how "
+        "much; default %(default)g)",
+    )
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``run``, ``devices``, ``check`` and ``demo`` subcommands."""
     p = sub.add_parser(
@@ -48,6 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--routine", default=DEFAULT_ROUTINE, help="routine id (default: %(default)s)")
     p.add_argument("--input-device", default=None, metavar="D", help="microphone: name or number")
     p.add_argument("--output-device", default=None, metavar="D", help="speaker: name or number")
+    _add_mic_gain(p)
     _add_engine(p)
     p.add_argument(
         "--echo-cancelled",
@@ -79,6 +107,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input-device", default=None, metavar="D")
     p.add_argument("--output-device", default=None, metavar="D")
     p.add_argument("--listen", type=float, default=3.0, metavar="SECONDS")
+    _add_mic_gain(p)
     _add_engine(p)
     add_voice_arguments(p)
     p.set_defaults(func=run_check)
@@ -152,7 +181,10 @@ def run_live(args: argparse.Namespace) -> int:
     )
     sink = output.open()
     mic = Microphone(
-        MicSettings(device=_device(args.input_device) if args.input_device else mic_info.name),
+        MicSettings(
+            device=_device(args.input_device) if args.input_device else mic_info.name,
+            gain_db=args.mic_gain,
+        ),
         clock,
     )
     speaker = Speaker.from_settings(voice, sink)
@@ -279,7 +311,7 @@ def _check_level(args: argparse.Namespace, report: _Report) -> None:
 
     from ..audio.sd_input import Microphone, MicSettings
 
-    mic = Microphone(MicSettings(device=_device(args.input_device)))
+    mic = Microphone(MicSettings(device=_device(args.input_device), gain_db=args.mic_gain))
     try:
         mic.open()
     except AudioDeviceError as err:
@@ -298,7 +330,7 @@ def _check_level(args: argparse.Namespace, report: _Report) -> None:
         )
         return
     audio = np.concatenate([c.samples()[:, 0] for c in chunks])
-    problem, detail, fix = judge_microphone_level(audio, chunks[0].rate)
+    problem, detail, fix = judge_microphone_level(audio, chunks[0].rate, args.mic_gain)
     if problem:
         report.problem("microphone level", detail, fix or "")
     else:
@@ -313,19 +345,24 @@ commands streamed 10 / 20 / 35 dB under the evaluation set's level are heard 90.
 --streaming``)."""
 
 
-def judge_microphone_level(audio: np.ndarray, rate: int) -> tuple[bool, str, str | None]:
+def judge_microphone_level(
+    audio: np.ndarray, rate: int, gain_db: float = 0.0
+) -> tuple[bool, str, str | None]:
     """What ``voicecoach check`` says of the microphone's level while the user spoke
-    (``audio``: float, one channel, at ``rate``): whether it is a problem, what was
-    measured, and what to do (None = nothing).
+    (``audio``: float, one channel, at ``rate``, with the microphone gain ``gain_db``
+    already applied): whether it is a problem, what was measured, and what to do (None =
+    nothing).
 
     The speech's level is measured as the recognizer measures a file's (its loudest
     30 ms but for clicks) and held against the range it was tuned for
-    (``LEVELS``): under it, the capture level should go up by the difference; more
-    than :data:`TOO_QUIET` under it, it is a problem."""
+    (``LEVELS``): under it, the capture level should go up by the difference, or the
+    microphone gain where the capture level cannot; more than :data:`TOO_QUIET` under
+    it, it is a problem."""
     import numpy as np
 
     from ..asr.pocketsphinx import LEVELS, file_level
     from ..audio.chunk import AudioChunk
+    from ..audio.sd_input import MAX_GAIN_DB
 
     chunk = AudioChunk.from_float(np.asarray(audio, dtype=np.float32), rate).to_mono16k()
     level = file_level(chunk)
@@ -335,22 +372,33 @@ def judge_microphone_level(audio: np.ndarray, rate: int) -> tuple[bool, str, str
     low, high = LEVELS
     shown = "silence" if level is None else f"{level:.0f} dBFS"
     detail = f"speech {shown}, peak {peak_db:.0f} dBFS, background {floor_db:.0f} dBFS"
+    if gain_db:
+        detail += f" (with --mic-gain {gain_db:g})"
     best = f"commands are heard best from {low:.0f} to {high:.0f} dBFS"
+
+    def gain_hint(missing: float) -> str:
+        """The microphone gain that makes up ``missing`` dB, where it is in range."""
+        gain = gain_db + math.ceil(missing)
+        return f", or start voicecoach with --mic-gain {gain:g}" if gain <= MAX_GAIN_DB else ""
+
     if level is None or level < low - TOO_QUIET:
         raise_by = "" if level is None else f" by about {low - level:.0f} dB"
+        more = "" if level is None else gain_hint(low - level)
         return (
             True,
             f"{detail} (too quiet: {best})",
-            f"raise the capture level{raise_by} in alsamixer (F4), or move the microphone "
-            "closer, and say something while it listens",
+            f"raise the capture level{raise_by} in alsamixer (F4){more}, or move the "
+            "microphone closer, and say something while it listens",
         )
     if peak_db > -1:
-        return True, detail + " (clipping)", "lower the capture level in alsamixer (F4)"
+        smaller = ", or use a smaller --mic-gain" if gain_db > 0 else ""
+        return True, detail + " (clipping)", f"lower the capture level in alsamixer (F4){smaller}"
     if level < low:
         return (
             False,
             f"{detail} (quiet: {best})",
-            f"raise the capture level by about {low - level:.0f} dB in alsamixer (F4)",
+            f"raise the capture level by about {low - level:.0f} dB in alsamixer (F4)"
+            + gain_hint(low - level),
         )
     return False, detail, None
 
