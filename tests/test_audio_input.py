@@ -125,6 +125,21 @@ def test_a_microphone_gain_out_of_range_is_refused_with_the_range() -> None:
         MicSettings(gain_db=60)
 
 
+def test_a_late_first_callback_does_not_leave_the_timestamps_late() -> None:
+    """The first block's callback came 150 ms late (the interpreter was busy loading),
+    the rest on time: from the first on-time block the stamps are the true times, and
+    every later callback late by up to 15 ms leaves them there."""
+    conv = BlockConverter(48_000, 1)
+    block = np.zeros((960, 1), dtype=np.int16)
+    true_end = [10.0 + 0.02 * (k + 1) for k in range(200)]  # when each block was complete
+    late = [0.15] + list(np.random.default_rng(5).uniform(0.0, 0.015, 199))
+    late[1] = 0.0
+    chunks = [conv.convert(block, end + d) for end, d in zip(true_end, late, strict=True)]
+    assert chunks[0].timestamp == pytest.approx(10.15)  # nothing better known yet
+    for k, chunk in enumerate(chunks[1:], start=1):
+        assert chunk.timestamp == pytest.approx(true_end[k] - 0.02, abs=1e-6), k
+
+
 def test_late_blocks_reanchor_the_timestamps() -> None:
     conv = BlockConverter(16_000, 1, resync_after=0.25)
     block = np.zeros((320, 1), dtype=np.int16)

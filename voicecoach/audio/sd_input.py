@@ -72,12 +72,21 @@ MAX_GAIN_DB = 40.0
 works."""
 
 
+EARLY_SLACK = 0.001
+"""Seconds a block may seem to arrive before the anchor allows without moving it (the
+resampler's output does not split evenly into blocks)."""
+
+
 class BlockConverter:
     """Native-format blocks -> 16 kHz mono :class:`AudioChunk` with clock timestamps.
 
     Timestamps count samples from an anchor (the clock time of the first sample), so
-    they do not jitter with callback scheduling; when the device clock drifts from the
-    loop clock by more than ``resync_after`` they are re-anchored.
+    they do not jitter with callback scheduling. A block's callback can come late (it
+    waits for the interpreter) but never early, so a block that arrives sooner than the
+    anchor allows moves the anchor back to it: a late first callback would otherwise
+    leave every timestamp late by as much, and the echo canceller would hold each block
+    back until the speaker's reference caught up with it. When the device clock falls
+    behind the loop clock by more than ``resync_after`` they are re-anchored.
     """
 
     def __init__(
@@ -101,6 +110,10 @@ class BlockConverter:
             if expected is not None:
                 _LOGGER.info("microphone clock re-anchored by %+.3f s", first - expected)
             self._anchor, self._out = first, 0
+            expected = first
+        elif first < expected - EARLY_SLACK:
+            assert self._anchor is not None
+            self._anchor -= expected - first
             expected = first
         mono = block.astype(np.float32).mean(axis=1) if block.ndim == 2 else block
         scaled = np.asarray(mono, dtype=np.float32) * np.float32(self._gain / 32768.0)
