@@ -53,6 +53,9 @@ def test_devices_lists_names_and_run_rejects_an_unknown_one(tmp_path: Path) -> N
     proc = voicecoach(dev.env(), "run", "--input-device", "webcam", "--log", str(tmp_path / "l.db"))
     assert proc.returncode == 5
     assert "no microphone whose name contains 'webcam'" in proc.stderr
+    for gain, said in (("50", "use -20 to 40 dB"), ("loud", "not a number of decibels")):
+        proc = voicecoach(dev.env(), "run", "--mic-gain", gain, "--log", str(tmp_path / "l.db"))
+        assert proc.returncode == 2 and said in proc.stderr and "Traceback" not in proc.stderr
 
 
 @pytest.mark.skipif(not HAVE_FLITE, reason="needs flite (scripts/install.sh --test)")

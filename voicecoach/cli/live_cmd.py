@@ -39,17 +39,17 @@ def _add_engine(p: argparse.ArgumentParser) -> None:
 
 
 def _mic_gain(value: str) -> float:
-    from ..audio.sd_input import MAX_GAIN_DB, MIN_GAIN_DB
+    """``--mic-gain``'s value, checked as the microphone's settings check it."""
+    from ..audio.sd_input import MicSettings
 
     try:
         gain = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of decibels: {value!r}") from None
-    if not MIN_GAIN_DB <= gain <= MAX_GAIN_DB:
-        raise argparse.ArgumentTypeError(
-            f"{gain:g} dB is out of range: use {MIN_GAIN_DB:g} to {MAX_GAIN_DB:g}"
-        )
-    return gain
+    try:
+        return MicSettings(gain_db=gain).gain_db
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _add_mic_gain(p: argparse.ArgumentParser) -> None:
