@@ -26,6 +26,9 @@ the speaker; both start together, within about 25 ms):
   (``barge_in_part_ms_*``, medians, see ``BARGE_BREAKDOWN``);
 - self-triggers: commands acted on that no user utterance explains, including a
   stretch where only the coach speaks;
+- holds: the coach silenced for a provisional safety command (``holds``), of which
+  the final result did not act on ``holds_resumed`` (the coach said its line again),
+  and ``holds_unexplained`` that no user utterance explains;
 - CPU of the product's threads while listening (the pacing threads left out), % of one
   core; peak RSS of the child; start-up from launch to the first spoken sample.
 
@@ -131,7 +134,11 @@ def child(args: argparse.Namespace) -> None:
                     "chunk_end": chunk.end - t0,
                     "mic_time": pipes.mic_time,
                     "results": [
-                        {"intent": r.intent.value if r.intent else None, "end": r.end - t0}
+                        {
+                            "intent": r.intent.value if r.intent else None,
+                            "end": r.end - t0,
+                            "provisional": r.provisional,
+                        }
                         for r in results
                     ],
                 }
@@ -479,6 +486,14 @@ def analyse(result: dict, recording: np.ndarray, launch: float, fifo: np.ndarray
         for e in heard
         if not any(u["start"] - 0.5 <= e["clock"] <= u["end"] + 3.0 for u in result["user"])
     ]
+    # Holds: the coach silenced for a provisional safety command; resumed when the
+    # final result did not act on it; unexplained when no user utterance explains it.
+    held = [e for e in result["transcript"] if e["kind"] == "held"]
+    holds_unexplained = [
+        e
+        for e in held
+        if not any(u["start"] - 0.5 <= e["clock"] <= u["end"] + 3.0 for u in result["user"])
+    ]
     coach_only = result["phases"].get("coach_only_end", 0.0)
     startup = result["wall0"] + first_sound(recording, 0.0) - launch
     attempts = [u for u in result["user"] if u["kind"] in ("reply", "barge-in", "answer")]
@@ -499,6 +514,9 @@ def analyse(result: dict, recording: np.ndarray, launch: float, fifo: np.ndarray
         "barge_in_said": sum(1 for u in result["user"] if u["kind"] == "barge-in"),
         "barge_in_acted_without_cut": barge_missed,
         "self_triggers": len(self_triggers),
+        "holds": len(held),
+        "holds_resumed": sum(1 for e in result["transcript"] if e["kind"] == "resumed"),
+        "holds_unexplained": len(holds_unexplained),
         "coach_only_seconds": coach_only,
         "listen_cpu_percent": result["cpu"].get("listen_percent", float("nan")),
         "peak_rss_mb": result["peak_rss_mb"],

@@ -80,13 +80,17 @@ def test_steady_noise_is_taken_down_and_the_voice_kept() -> None:
 def stream_spans(
     rec: PocketSphinxRecognizer, audio: np.ndarray
 ) -> list[tuple[Intent | None, float, float]]:
-    """Each result's intent, start and end, in seconds into ``audio``."""
+    """Each final result's intent, start and end, in seconds into ``audio``."""
     out = []
     for i in range(0, len(audio), 320):
         chunk = AudioChunk.from_float(audio[i : i + 320], ASR_RATE, 50.0 + i / ASR_RATE)
         out += rec.accept(chunk)
     out += rec.flush()
-    return [(r.intent, round(r.start - 50.0, 2), round(r.end - 50.0, 2)) for r in out]
+    return [
+        (r.intent, round(r.start - 50.0, 2), round(r.end - 50.0, 2))
+        for r in out
+        if not r.provisional
+    ]
 
 
 def stream_results(

@@ -19,7 +19,7 @@ from voicecoach.audio.sinks import MemorySink, VirtualClock, audible
 from voicecoach.commands import SAFETY_INTENTS, Intent
 from voicecoach.dialogue import Coach, State
 from voicecoach.runtime.demo import DemoSettings, Room
-from voicecoach.runtime.loop import RECOGNIZER_FALLBACK, VOICE_FALLBACK, LiveSession
+from voicecoach.runtime.loop import HOLD_LIMIT, RECOGNIZER_FALLBACK, VOICE_FALLBACK, LiveSession
 from voicecoach.runtime.settings import LiveSettings
 from voicecoach.runtime.virtual import drive
 from voicecoach.session import SessionLog, SessionRecorder
@@ -376,3 +376,119 @@ def test_a_partial_non_safety_command_waits_for_the_final_result(tmp_path: Path)
     ]
     rig.run(until=t + 0.5)
     assert [c.intent for c in rig.session.acted] == [Intent.YES]
+
+
+def provisional(intent: Intent, text: str, start: float, end: float) -> Recognition:
+    """What PocketSphinx gives when its partial result first reads a safety command."""
+    return Recognition(intent, text, 0.0, start, end, partial=True, provisional=True)
+
+
+def test_a_provisional_it_hurts_silences_the_coach_and_its_final_result_acts(
+    tmp_path: Path,
+) -> None:
+    rig = Rig(tmp_path)
+    rig.run(until=0.5)
+    start, _ = rig.segment_of(rig.kinds("said")[1]["text"])
+    begin = start + 1.0
+    rig.user.windows.append((begin, begin + 0.5))
+    rig.recognizer.script += [
+        provisional(Intent.HURT, "it hurts", begin, begin + 0.4),
+        Recognition(Intent.HURT, "it hurts", 0.9, begin, begin + 0.7),
+    ]
+    rig.run(until=begin + 3.0)
+    # Silenced at the provisional reading, not 0.3 s later at the final result.
+    assert rig.sink.stops[0] == pytest.approx(begin + 0.4, abs=0.021)
+    assert [line["command"] for line in rig.kinds("held")] == ["hurt"]
+    assert not rig.kinds("resumed")
+    assert [c.intent for c in rig.session.acted] == [Intent.HURT]
+    assert rig.coach.state is State.PAUSED
+    assert rig.log.sessions()[0].pain_reports == 1
+
+
+def test_a_provisional_command_the_final_result_drops_lets_the_coach_say_its_line_again(
+    tmp_path: Path,
+) -> None:
+    """The coach, cut off in a line, says it again from its start once the final result
+    is not a command, then goes on as it would have."""
+    rig = Rig(tmp_path)
+    rig.run(until=0.5)
+    line = rig.kinds("said")[1]["text"]
+    start, _ = rig.segment_of(line)
+    begin = start + 1.0
+    rig.user.windows.append((begin, begin + 0.5))
+    rig.recognizer.script += [
+        provisional(Intent.STOP, "stop", begin, begin + 0.3),
+        Recognition(None, "top", 0.4, begin, begin + 0.7),
+    ]
+    rig.run(until=begin + 0.5)
+    assert rig.sink.stops == [pytest.approx(begin + 0.3, abs=0.021)]
+    assert not rig.sink.is_playing()  # silent while the final result is awaited
+    rig.run(until=60)
+    segments = [s for s in rig.sink.segments if s.utterance_id == 2]
+    first = [s for s in segments if s.start < begin + 0.3]
+    again = [s for s in segments if s.start >= begin + 0.3]
+    assert first[-1].stopped and not any(s.stopped for s in again)
+    assert again[0].start == pytest.approx(begin + 0.7, abs=0.041)
+    played = sum(len(s.samples) for s in first)
+    assert sum(len(s.samples) for s in again) > played  # the whole line, from its start
+    assert [e["text"] for e in rig.kinds("resumed")] == [line + " " + SAFETY_TEXT]
+    assert rig.coach.state is State.ASK_CONSENT  # the introduction finished after all
+    assert rig.session.acted == [] and rig.log.commands(rig.session_id) == []
+    texts = [e["text"] for e in rig.kinds("said")]
+    assert texts[1:6] == [line, SAFETY_TEXT, line, SAFETY_TEXT, texts[5]]
+
+
+def test_what_the_coach_says_during_a_hold_waits_for_its_end(tmp_path: Path) -> None:
+    """An exercise's next beat, due while the coach is silenced, is said after the
+    line that was cut."""
+    rig = Rig(tmp_path)
+    rig.run(until=60)
+    rig.run_until_quiet()
+    rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
+    rig.run(until=rig.clock() + 12)
+    turn = next(e for e in rig.kinds("said") if e["text"] == "Turn to the left.")
+    begin = turn["t"] + 0.3
+    rig.user.windows.append((begin, begin + 1.5))
+    rig.recognizer.script += [
+        provisional(Intent.PAUSE, "pause", begin, begin + 0.4),
+        Recognition(None, "paws up", 0.4, begin, begin + 2.5),
+    ]
+    rig.run(until=begin + 2.4)
+    texts = [e["text"] for e in rig.kinds("said")]
+    assert rig.kinds("held") and texts[-1] == "Turn to the left."  # the next beat waits
+    rig.run(until=begin + 6)
+    texts = [e["text"] for e in rig.kinds("said")]
+    i = texts.index("Turn to the left.")
+    assert texts[i : i + 3] == ["Turn to the left.", "Turn to the left.", "Back to the middle."]
+
+
+def test_a_hold_with_no_final_result_ends_on_its_own(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.run(until=0.5)
+    start, _ = rig.segment_of(rig.kinds("said")[1]["text"])
+    begin = start + 1.0
+    rig.user.windows.append((begin, begin + 0.5))
+    rig.recognizer.script.append(provisional(Intent.HURT, "it hurts", begin, begin + 0.4))
+    rig.run(until=begin + 0.4 + HOLD_LIMIT - 0.1)
+    assert not rig.kinds("resumed") and not rig.sink.is_playing()
+    rig.run(until=begin + 0.4 + HOLD_LIMIT + 0.1)
+    assert len(rig.kinds("resumed")) == 1 and rig.sink.is_playing()
+    assert rig.session.acted == []
+
+
+def test_no_hold_for_the_coachs_own_words_its_echo_or_a_silent_coach(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.run(until=2.0)
+    start, end = rig.segment_of(SAFETY_TEXT)
+    # "Stop if anything hurts.": its own "stop", with nobody speaking.
+    rig.recognizer.script.append(provisional(Intent.STOP, "stop", start + 0.1, start + 0.45))
+    # Another line's echo read as "pause", nobody speaking.
+    rig.recognizer.script.append(provisional(Intent.PAUSE, "pause", end + 0.5, end + 0.9))
+    rig.run(until=60)
+    rig.run_until_quiet()
+    # The coach waits in silence: nothing to silence.
+    t = rig.clock() + 1.0
+    rig.user.windows.append((t - 0.4, t))
+    rig.recognizer.script.append(provisional(Intent.STOP, "stop", t - 0.4, t))
+    rig.run(until=t + 0.5)
+    assert not rig.kinds("held") and not rig.sink.stops

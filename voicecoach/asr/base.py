@@ -50,6 +50,10 @@ class Recognition:
     """Stream time in seconds where the utterance ends."""
     partial: bool = False
     """True for an early, not yet final result."""
+    provisional: bool = False
+    """With ``partial``: the engine's reading so far, none of its checks made yet. The
+    live loop silences the coach for a safety command read so (a barge-in heard
+    sooner) and acts only on the utterance's final result."""
 
 
 @runtime_checkable

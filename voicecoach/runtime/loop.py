@@ -10,6 +10,13 @@ real clock (:mod:`.realtime`) and on a virtual one (:mod:`.demo`, the tests):
 - :meth:`LiveSession.poll` turns finished playback into ``PlaybackFinished``, due
   timers into ``Tick``, and a failed voice into a spoken fallback.
 
+A safety command the recognizer reads provisionally while the coach speaks (its
+partial result, nothing checked yet: :attr:`~voicecoach.asr.base.Recognition.provisional`)
+silences the coach at once, a barge-in heard a quarter of a second sooner; the coach is
+not told. The utterance's final result decides: acted on, the coach stops as it would
+have; not, the coach says the lines it was cut in again from their start, then what it
+said meanwhile (a hold, :class:`_Hold`).
+
 Errors in the recognizer or the voice are logged and spoken as a short fallback; the
 coach is not told, so the session keeps its place.
 """
@@ -65,7 +72,9 @@ class TranscriptEntry:
     t: float
     """Seconds into the session."""
     kind: str
-    """``heard``, ``said``, ``cue``, ``scripted``, ``fault`` or ``ignored``."""
+    """``heard``, ``said``, ``cue``, ``scripted``, ``fault``, ``ignored``, ``held`` (the
+    coach silenced for a provisional safety command) or ``resumed`` (the hold ended
+    without it: the cut lines are said again)."""
     text: str
     command: str | None = None
     """The intent, for ``heard``, ``ignored`` and ``scripted``."""
@@ -81,6 +90,23 @@ class TranscriptEntry:
 
 
 Transcript = Callable[[TranscriptEntry], None]
+
+HOLD_LIMIT = 3.0
+"""Seconds the coach stays silenced for a provisional safety command whose final result
+has not come (longer than the longest command and the silence that ends it): then it
+carries on."""
+
+
+@dataclass
+class _Hold:
+    """The coach silenced for a provisional safety command, until its final result."""
+
+    since: float
+    """Clock time the coach was silenced."""
+    lines: list[tuple[int, str]]
+    """The coach's lines that were cut, in order (utterance id, text)."""
+    later: list[Say | PlayCue] = field(default_factory=list)
+    """What the coach said or played meanwhile (``Say``, ``PlayCue``), in order."""
 
 
 class LiveSession:
@@ -131,6 +157,8 @@ class LiveSession:
         self._ended = False
         self._playing: set[int] = set()  # the coach's utterances not yet finished
         self._early: tuple[float, Intent] | None = None  # acted on from a partial result
+        self._lines: dict[int, str] = {}  # the texts of the utterances in self._playing
+        self._hold: _Hold | None = None  # the coach silenced for a provisional command
 
     # ---------------------------------------------------------------- state
 
@@ -151,6 +179,8 @@ class LiveSession:
     def next_deadline(self) -> float | None:
         """The next clock time :meth:`poll` has work (a timer or a finishing utterance)."""
         times = [t for t in (self.timers.next_due(),) if t is not None]
+        if self._hold is not None:
+            times.append(self._hold.since + HOLD_LIMIT)
         next_finish = getattr(self.sink, "next_finish", None)
         if callable(next_finish):
             nf = next_finish()
@@ -169,6 +199,7 @@ class LiveSession:
         """End the session now (Ctrl-C, SIGTERM, end of the demo); returns the status."""
         if not self._ended:
             self._ended = True
+            self._hold = None
             if not self.coach.finished:
                 self._deliver(InputEnded())
             try:
@@ -206,10 +237,46 @@ class LiveSession:
         finally:
             self._fed_seconds += chunk.duration
         for result in results:
-            if result.partial:
+            if result.provisional:
+                self._silence_for(result)
+            elif result.partial:
                 self._partial(result)
-            elif not self._already_acted(result):
-                self._heard(result)
+            else:
+                if not self._already_acted(result):
+                    self._heard(result)
+                if self._hold is not None:
+                    self._carry_on()  # the final result did not stop the coach
+
+    def _silence_for(self, r: Recognition) -> None:
+        """A provisional safety command while the coach plays: silence it now (a hold)
+        unless the command is the coach's own words or only its echo was heard."""
+        if self._hold is not None or r.intent not in SAFETY_INTENTS or not self.sink.is_playing():
+            return
+        start, end = self._times(r)
+        if self.echo.own_words(r.intent, r.text, start, end):
+            return
+        if self.doubletalk.user_present(start, end) is False:
+            return
+        now = self.clock()
+        cut = [(uid, self._lines[uid]) for uid in sorted(self._playing) if uid in self._lines]
+        self._hold = _Hold(now, cut)
+        self.speaker.stop()
+        self.echo.stopped(now)
+        assert r.intent is not None
+        self._log_entry("held", r.text, r.intent.value, {"end": end})
+
+    def _carry_on(self) -> None:
+        """End a hold the coach did not act on: the lines it cut, again from their
+        start, then what the coach said meanwhile."""
+        hold, self._hold = self._hold, None
+        if hold is None:
+            return
+        self._log_entry("resumed", " ".join(text for _, text in hold.lines))
+        for uid, text in hold.lines:
+            if uid in self._playing:
+                self._say(uid, text)
+        for action in hold.later:
+            self._sound(action)
 
     def _partial(self, r: Recognition) -> None:
         """An early result: a safety command over the coach acts now, without waiting for
@@ -299,10 +366,14 @@ class LiveSession:
     def poll(self) -> None:
         """Report finished playback, fire due timers, notice a failed voice."""
         now = self.clock()
+        if self._hold is not None and now >= self._hold.since + HOLD_LIMIT:
+            log.warning("no final result for the command that silenced the coach")
+            self._carry_on()
         for uid in self.sink.poll_finished():
             self.echo.finished(uid, now)
             if uid > 0:
                 self._playing = {u for u in self._playing if u > uid}
+                self._lines = {u: t for u, t in self._lines.items() if u in self._playing}
                 self._deliver(PlaybackFinished(uid))
         if self.timers.pop_due(now):
             self._deliver(Tick())
@@ -344,24 +415,39 @@ class LiveSession:
         if self.recorder is not None:
             self.recorder.apply(action)
         if isinstance(action, Say):
-            self.echo.said(action.utterance_id, action.text, now)
             self._playing.add(action.utterance_id)
-            self._log_entry("said", action.text)
-            try:
-                self.speaker.say(action.text, action.utterance_id)
-            except Exception as err:  # an unthreaded speaker raises here
-                self.sink.end(action.utterance_id)  # the coach must not wait for it
-                self._voice_failed(err)
+            self._lines[action.utterance_id] = action.text
+            self._sound(action)
         elif isinstance(action, PlayCue):
+            self._sound(action)
+        elif isinstance(action, StopSpeaking):
+            self._hold = None  # what was cut stays cut
+            self.speaker.stop()
+            self.echo.stopped(now)
+            self._playing.clear()
+            self._lines.clear()
+
+    def _sound(self, action: Say | PlayCue) -> None:
+        """Say a line or play a cue, or keep it for the end of a hold."""
+        if self._hold is not None:
+            self._hold.later.append(action)
+        elif isinstance(action, Say):
+            self._say(action.utterance_id, action.text)
+        else:
             self._log_entry("cue", action.name)
             try:
                 self.speaker.play_cue(action.name)
             except Exception as err:
                 self._voice_failed(err)
-        elif isinstance(action, StopSpeaking):
-            self.speaker.stop()
-            self.echo.stopped(now)
-            self._playing.clear()
+
+    def _say(self, uid: int, text: str) -> None:
+        self.echo.said(uid, text, self.clock())
+        self._log_entry("said", text)
+        try:
+            self.speaker.say(text, uid)
+        except Exception as err:  # an unthreaded speaker raises here
+            self.sink.end(uid)  # the coach must not wait for it
+            self._voice_failed(err)
 
     # ------------------------------------------------------------ faults
 
@@ -393,6 +479,7 @@ class LiveSession:
             self.recognizer.reset()
         except Exception:
             log.debug("reset failed too", exc_info=True)
+        self._carry_on()  # no final result will come for a held command
         self._fallback(RECOGNIZER_FALLBACK)
 
     def _voice_failed(self, err: BaseException) -> None:
@@ -420,6 +507,7 @@ class LiveSession:
         does not wait for audio that will never play.
         """
         now = self.clock()
+        self._hold = None  # everything queued counts as played, cut or not
         self.speaker.stop()
         self.tap = TapSink(sink)
         self.speaker.sink = self.tap
@@ -431,6 +519,7 @@ class LiveSession:
         if self._playing:
             # Playback is in order: the last one finished means all of them did.
             last, self._playing = max(self._playing), set()
+            self._lines.clear()
             self._deliver(PlaybackFinished(last))
 
     def _log_entry(
