@@ -492,3 +492,26 @@ def test_no_hold_for_the_coachs_own_words_its_echo_or_a_silent_coach(tmp_path: P
     rig.recognizer.script.append(provisional(Intent.STOP, "stop", t - 0.4, t))
     rig.run(until=t + 0.5)
     assert not rig.kinds("held") and not rig.sink.stops
+
+
+def test_a_recognizer_error_during_a_hold_lets_the_coach_carry_on(tmp_path: Path) -> None:
+    """No final result comes after the recognizer failed and was reset: the coach says
+    its cut lines again, after its fallback line, without waiting out the hold."""
+    flaky = FlakyRecognizer()
+    rig = Rig(tmp_path, recognizer=flaky)
+    rig.run(until=0.5)
+    line = rig.kinds("said")[1]["text"]
+    start, _ = rig.segment_of(line)
+    begin = start + 1.0
+    rig.user.windows.append((begin, begin + 0.5))
+    rig.recognizer.script.append(provisional(Intent.HURT, "it hurts", begin, begin + 0.4))
+    rig.run(until=begin + 0.5)
+    assert rig.kinds("held") and not rig.sink.is_playing()
+    flaky.fail_at = rig.clock()
+    rig.run(until=begin + 1.0)
+    assert rig.kinds("fault")[0]["text"] == "recognizer: decoder crashed"
+    texts = [e["text"] for e in rig.kinds("said")]
+    assert texts[-3:] == [RECOGNIZER_FALLBACK, line, SAFETY_TEXT]
+    assert rig.sink.is_playing()
+    rig.run(until=60)
+    assert rig.coach.state is State.ASK_CONSENT

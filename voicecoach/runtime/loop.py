@@ -479,8 +479,8 @@ class LiveSession:
             self.recognizer.reset()
         except Exception:
             log.debug("reset failed too", exc_info=True)
-        self._carry_on()  # no final result will come for a held command
         self._fallback(RECOGNIZER_FALLBACK)
+        self._carry_on()  # no final result will come for a held command
 
     def _voice_failed(self, err: BaseException) -> None:
         log.error("the voice failed: %s", err, exc_info=err)
