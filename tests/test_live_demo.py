@@ -134,3 +134,37 @@ def test_a_reply_within_the_users_trailing_silence_starts_the_next_line() -> Non
     user.index = 1  # "next" was acted on
     assert not user._due(script[1], 11.5)
     assert user._due(script[1], 11.9)
+
+
+@pytest.mark.slow
+def test_a_pause_over_the_coach_silences_it_before_the_final_result(tmp_path: Path) -> None:
+    """Real audio, the demo's room: a "pause" said over the exercise's announcement
+    (the coach in espeak-ng, which renders it the same every run). PocketSphinx's
+    provisional reading silences the coach (``held``) well before the utterance's final
+    result, which then pauses the session. Measured at 1, 2 and 3 s into the line:
+    silenced 0.38, 0.42 and 0.40 s before the final result; a "stop" 0.46 and 0.40 s
+    (at 1 s it was not heard at all), an "it hurts" not heard at any of the three."""
+    sinks: list[MemorySink] = []
+
+    def make_speaker(sink: MemorySink) -> Speaker:
+        sinks.append(sink)
+        return Speaker(EspeakVoice(), sink, VoiceSettings(use_cache=False), threaded=False)
+
+    result = run_demo(
+        tiny_routine(),
+        real_recognizer(),
+        make_speaker,
+        tmp_path,
+        script=(ScriptLine("yes"), ScriptLine("pause", "after:Good. Let's begin.", 2.0)),
+        settings=DemoSettings(max_seconds=40.0),
+    )
+    rows = [json.loads(line) for line in (tmp_path / "transcript.jsonl").read_text().splitlines()]
+    [held] = [r for r in rows if r["kind"] == "held"]
+    assert held["command"] == "pause" and not [r for r in rows if r["kind"] == "resumed"]
+    assert [h["command"] for h in result.heard] == ["yes", "pause"]
+    final = float(result.heard[-1]["t"])  # type: ignore[arg-type]
+    said = float(result.scripted[-1]["t"])  # type: ignore[arg-type]
+    assert said < held["t"] <= final - 0.2
+    # The coach's audio stopped at the hold (the virtual clock is the transcript's).
+    assert sinks[0].stops[0] == pytest.approx(held["t"], abs=0.021)
+    assert result.self_triggers == []
