@@ -19,7 +19,13 @@ from voicecoach.audio.sinks import MemorySink, VirtualClock, audible
 from voicecoach.commands import SAFETY_INTENTS, Intent
 from voicecoach.dialogue import Coach, State
 from voicecoach.runtime.demo import DemoSettings, Room
-from voicecoach.runtime.loop import HOLD_LIMIT, RECOGNIZER_FALLBACK, VOICE_FALLBACK, LiveSession
+from voicecoach.runtime.loop import (
+    HOLD_LIMIT,
+    HOLD_REST,
+    RECOGNIZER_FALLBACK,
+    VOICE_FALLBACK,
+    LiveSession,
+)
 from voicecoach.runtime.settings import LiveSettings
 from voicecoach.runtime.virtual import drive
 from voicecoach.session import SessionLog, SessionRecorder
@@ -515,3 +521,30 @@ def test_a_recognizer_error_during_a_hold_lets_the_coach_carry_on(tmp_path: Path
     assert rig.sink.is_playing()
     rig.run(until=60)
     assert rig.coach.state is State.ASK_CONSENT
+
+
+def test_after_a_hold_that_came_to_nothing_the_next_safety_command_acts_on_its_final(
+    tmp_path: Path,
+) -> None:
+    """For HOLD_REST seconds after a hold the final result did not act on, a provisional
+    command silences nothing (talk in phrases would restart the line after each); a
+    safety command then cuts the coach off on its final result, as without holds."""
+    rig = Rig(tmp_path)
+    # Louder than the coach: this early in the session the double-talk check has not
+    # yet told the echo's delay, and its estimate of the echo counts talk as echo.
+    rig.user.level = 0.4
+    rig.run(until=0.5)
+    start, _ = rig.segment_of(rig.kinds("said")[1]["text"])
+    begin = start + 1.0
+    rig.user.windows += [(begin, begin + 0.5), (begin + 1.5, begin + 2.2)]
+    rig.recognizer.script += [
+        provisional(Intent.STOP, "stop", begin, begin + 0.3),
+        Recognition(None, "stock", 0.4, begin, begin + 0.7),
+        provisional(Intent.HURT, "it hurts", begin + 1.5, begin + 1.9),
+        Recognition(Intent.HURT, "it hurts", 0.9, begin + 1.5, begin + 2.2),
+    ]
+    rig.run(until=begin + 3.0)
+    assert len(rig.kinds("held")) == 1 and len(rig.kinds("resumed")) == 1
+    assert rig.sink.stops[1] == pytest.approx(begin + 2.2, abs=0.021)  # not at 1.9
+    assert [c.intent for c in rig.session.acted] == [Intent.HURT]
+    assert HOLD_REST > 2.2 - 0.7

@@ -24,6 +24,7 @@ coach is not told, so the session keeps its place.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +97,12 @@ HOLD_LIMIT = 3.0
 has not come (longer than the longest command and the silence that ends it): then it
 carries on."""
 
+HOLD_REST = 5.0
+"""Seconds after a hold the final result did not act on during which no new hold
+starts (a safety command then acts on its final result, as without holds): someone
+talking over the coach in phrases would otherwise make it start its line again after
+each one."""
+
 
 @dataclass
 class _Hold:
@@ -159,6 +166,7 @@ class LiveSession:
         self._early: tuple[float, Intent] | None = None  # acted on from a partial result
         self._lines: dict[int, str] = {}  # the texts of the utterances in self._playing
         self._hold: _Hold | None = None  # the coach silenced for a provisional command
+        self._resumed_at = -math.inf  # clock time the last hold ended without acting
 
     # ---------------------------------------------------------------- state
 
@@ -252,6 +260,8 @@ class LiveSession:
         unless the command is the coach's own words or only its echo was heard."""
         if self._hold is not None or r.intent not in SAFETY_INTENTS or not self.sink.is_playing():
             return
+        if self.clock() < self._resumed_at + HOLD_REST:
+            return
         start, end = self._times(r)
         if self.echo.own_words(r.intent, r.text, start, end):
             return
@@ -271,6 +281,7 @@ class LiveSession:
         hold, self._hold = self._hold, None
         if hold is None:
             return
+        self._resumed_at = self.clock()
         self._log_entry("resumed", " ".join(text for _, text in hold.lines))
         for uid, text in hold.lines:
             if uid in self._playing:
