@@ -51,7 +51,8 @@ class Recognition:
     partial: bool = False
     """True for an early, not yet final result."""
     provisional: bool = False
-    """With ``partial``: the engine's reading so far, none of its checks made yet. The
+    """With ``partial``: the engine's reading so far, before the utterance has ended
+    (PocketSphinx: its partial result, through the checks that can be made on it). The
     live loop silences the coach for a safety command read so (a barge-in heard
     sooner) and acts only on the utterance's final result."""
 

@@ -10,12 +10,13 @@ real clock (:mod:`.realtime`) and on a virtual one (:mod:`.demo`, the tests):
 - :meth:`LiveSession.poll` turns finished playback into ``PlaybackFinished``, due
   timers into ``Tick``, and a failed voice into a spoken fallback.
 
-A safety command the recognizer reads provisionally while the coach speaks (its
-partial result, nothing checked yet: :attr:`~voicecoach.asr.base.Recognition.provisional`)
-silences the coach at once, a barge-in heard a quarter of a second sooner; the coach is
-not told. The utterance's final result decides: acted on, the coach stops as it would
-have; not, the coach says the lines it was cut in again from their start, then what it
-said meanwhile (a hold, :class:`_Hold`).
+A safety command the recognizer reads provisionally while the coach speaks (from its
+partial result, before the utterance has ended:
+:attr:`~voicecoach.asr.base.Recognition.provisional`) silences the coach at once, a
+barge-in heard about a quarter of a second sooner; the coach is not told. The
+utterance's final result decides: acted on, the coach stops as it would have; not, the
+coach says the lines it was cut in again from their start, then what it said meanwhile
+(a hold, :class:`_Hold`).
 
 Errors in the recognizer or the voice are logged and spoken as a short fallback; the
 coach is not told, so the session keeps its place.
