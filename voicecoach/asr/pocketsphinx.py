@@ -58,6 +58,11 @@ How an utterance becomes a command:
    first hold's count at 30 moments 0.3 s apart was acted on the first time at 22 of
    them with and without the safety early end, and 0.23 s sooner (median of the
    pairs) with it; a "pause", 20 against 18 of 30, 0.27 s sooner.
+   While only the safety commands may end early (the coach is heard), the first
+   partial result of an utterance that reads a whole safety command and passes the
+   coverage and phone-loop checks of step 3 comes out at once as a provisional result,
+   for the live loop to silence the coach until the final one
+   (:meth:`PocketSphinxRecognizer._provisional`).
 2. The speech is decoded against a closed JSGF grammar of all the command phrases,
    streaming, so the result is ready as the speech ends; a command that is not active
    at the moment comes out as not a command (see :meth:`set_active`).
