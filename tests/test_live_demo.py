@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import wave
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -35,6 +36,17 @@ SHORT_SCRIPT = (
     ScriptLine("stop", "after:Breathe out.", 1.2),
     ScriptLine("yes"),  # yes, end the session
 )
+
+
+def espeak_coach(sinks: list[MemorySink]) -> Callable[[MemorySink], Speaker]:
+    """A coach speaking with espeak-ng, which renders a line the same way every run
+    (Piper's rendering varies); each sink it is given is appended to ``sinks``."""
+
+    def make_speaker(sink: MemorySink) -> Speaker:
+        sinks.append(sink)
+        return Speaker(EspeakVoice(), sink, VoiceSettings(use_cache=False), threaded=False)
+
+    return make_speaker
 
 
 def real_recognizer(**settings: Any):  # type: ignore[no-untyped-def]
@@ -95,10 +107,7 @@ def test_it_hurts_over_the_coachs_count_is_heard(tmp_path: Path) -> None:
         ScriptLine("it hurts", "after:Hold.", 1.2),
     )
     sinks: list[MemorySink] = []
-
-    def make_speaker(sink: MemorySink) -> Speaker:
-        sinks.append(sink)
-        return Speaker(EspeakVoice(), sink, VoiceSettings(use_cache=False), threaded=False)
+    make_speaker = espeak_coach(sinks)
 
     result = run_demo(
         tiny_routine(),
@@ -145,10 +154,7 @@ def test_a_pause_over_the_coach_silences_it_before_the_final_result(tmp_path: Pa
     silenced 0.38, 0.42 and 0.40 s before the final result; a "stop" 0.46 and 0.40 s
     (at 1 s it was not heard at all), an "it hurts" not heard at any of the three."""
     sinks: list[MemorySink] = []
-
-    def make_speaker(sink: MemorySink) -> Speaker:
-        sinks.append(sink)
-        return Speaker(EspeakVoice(), sink, VoiceSettings(use_cache=False), threaded=False)
+    make_speaker = espeak_coach(sinks)
 
     result = run_demo(
         tiny_routine(),

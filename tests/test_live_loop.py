@@ -126,6 +126,12 @@ class Rig:
         segs = [s for s in self.sink.segments if s.utterance_id == uid]
         return segs[0].start, segs[-1].end(self.sink.rate)
 
+    def into_second_line(self, seconds: float = 1.0) -> float:
+        """Start the session; the clock time ``seconds`` into the coach's second line."""
+        self.run(until=0.5)
+        start, _ = self.segment_of(self.kinds("said")[1]["text"])
+        return start + seconds
+
     def said_with_ids(self) -> list[dict]:
         # Say ids are sequential from 1 in the coach; pair them with the transcript.
         said = [line for line in self.lines if line["kind"] == "said" and "fallback" not in line]
@@ -356,9 +362,7 @@ def test_a_partial_it_hurts_over_the_coach_cuts_it_before_the_utterance_ends(
     tmp_path: Path,
 ) -> None:
     rig = Rig(tmp_path)
-    rig.run(until=0.5)
-    start, _ = rig.segment_of(rig.kinds("said")[1]["text"])
-    begin = start + 1.0
+    begin = rig.into_second_line()
     rig.user.windows.append((begin, begin + 0.6))
     rig.recognizer.script += [
         Recognition(Intent.HURT, "it hurts", 0.6, begin, begin + 0.3, partial=True),
@@ -393,9 +397,7 @@ def test_a_provisional_it_hurts_silences_the_coach_and_its_final_result_acts(
     tmp_path: Path,
 ) -> None:
     rig = Rig(tmp_path)
-    rig.run(until=0.5)
-    start, _ = rig.segment_of(rig.kinds("said")[1]["text"])
-    begin = start + 1.0
+    begin = rig.into_second_line()
     rig.user.windows.append((begin, begin + 0.5))
     rig.recognizer.script += [
         provisional(Intent.HURT, "it hurts", begin, begin + 0.4),
@@ -417,10 +419,8 @@ def test_a_provisional_command_the_final_result_drops_lets_the_coach_say_its_lin
     """The coach, cut off in a line, says it again from its start once the final result
     is not a command, then goes on as it would have."""
     rig = Rig(tmp_path)
-    rig.run(until=0.5)
+    begin = rig.into_second_line()
     line = rig.kinds("said")[1]["text"]
-    start, _ = rig.segment_of(line)
-    begin = start + 1.0
     rig.user.windows.append((begin, begin + 0.5))
     rig.recognizer.script += [
         provisional(Intent.STOP, "stop", begin, begin + 0.3),
@@ -470,9 +470,7 @@ def test_what_the_coach_says_during_a_hold_waits_for_its_end(tmp_path: Path) -> 
 
 def test_a_hold_with_no_final_result_ends_on_its_own(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
-    rig.run(until=0.5)
-    start, _ = rig.segment_of(rig.kinds("said")[1]["text"])
-    begin = start + 1.0
+    begin = rig.into_second_line()
     rig.user.windows.append((begin, begin + 0.5))
     rig.recognizer.script.append(provisional(Intent.HURT, "it hurts", begin, begin + 0.4))
     rig.run(until=begin + 0.4 + HOLD_LIMIT - 0.1)
@@ -505,10 +503,8 @@ def test_a_recognizer_error_during_a_hold_lets_the_coach_carry_on(tmp_path: Path
     its cut lines again, after its fallback line, without waiting out the hold."""
     flaky = FlakyRecognizer()
     rig = Rig(tmp_path, recognizer=flaky)
-    rig.run(until=0.5)
+    begin = rig.into_second_line()
     line = rig.kinds("said")[1]["text"]
-    start, _ = rig.segment_of(line)
-    begin = start + 1.0
     rig.user.windows.append((begin, begin + 0.5))
     rig.recognizer.script.append(provisional(Intent.HURT, "it hurts", begin, begin + 0.4))
     rig.run(until=begin + 0.5)
@@ -533,9 +529,7 @@ def test_after_a_hold_that_came_to_nothing_the_next_safety_command_acts_on_its_f
     # Louder than the coach: this early in the session the double-talk check has not
     # yet told the echo's delay, and its estimate of the echo counts talk as echo.
     rig.user.level = 0.4
-    rig.run(until=0.5)
-    start, _ = rig.segment_of(rig.kinds("said")[1]["text"])
-    begin = start + 1.0
+    begin = rig.into_second_line()
     rig.user.windows += [(begin, begin + 0.5), (begin + 1.5, begin + 2.2)]
     rig.recognizer.script += [
         provisional(Intent.STOP, "stop", begin, begin + 0.3),
