@@ -174,3 +174,7 @@ def test_a_pause_over_the_coach_silences_it_before_the_final_result(tmp_path: Pa
     # The coach's audio stopped at the hold (the virtual clock is the transcript's).
     assert sinks[0].stops[0] == pytest.approx(held["t"], abs=0.021)
     assert result.self_triggers == []
+    assert (result.holds, result.resumed) == (1, 0)
+    assert "holds (silent early for a safety command): 1, of which resumed without it: 0" in (
+        result.summary()
+    )

@@ -335,6 +335,10 @@ class DemoResult:
     said: int
     self_triggers: list[dict[str, object]] = field(default_factory=list)
     """Commands acted on with no scripted line near them: the coach answering itself."""
+    holds: int = 0
+    """Times the coach fell silent for a safety command read before its final result."""
+    resumed: int = 0
+    """Of those, the times the final result did not act on it (the line said again)."""
     wav: Path | None = None
     transcript: Path | None = None
 
@@ -345,7 +349,8 @@ class DemoResult:
             f"in {self.wall_seconds:.1f} s",
             f"scripted user: {len(self.scripted)} lines; coach acted on {len(self.heard)} "
             f"commands, ignored {len(self.ignored)}; self-triggers: {len(self.self_triggers)}",
-            f"coach: {self.said} lines spoken",
+            f"coach: {self.said} lines spoken; holds (silent early for a safety command): "
+            f"{self.holds}, of which resumed without it: {self.resumed}",
         ]
         for entry in self.scripted:
             t = float(entry["t"])  # type: ignore[arg-type]
@@ -410,6 +415,8 @@ def run_demo(
         heard=[r for r in rows if r["kind"] == "heard"],
         ignored=[r for r in rows if r["kind"] == "ignored"],
         said=sum(1 for r in rows if r["kind"] == "said"),
+        holds=sum(1 for r in rows if r["kind"] == "held"),
+        resumed=sum(1 for r in rows if r["kind"] == "resumed"),
     )
     result.self_triggers = [
         h
