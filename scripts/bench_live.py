@@ -479,21 +479,21 @@ def analyse(result: dict, recording: np.ndarray, launch: float, fifo: np.ndarray
                 barge.append(cut[0] + out_delay - row["end"])
             else:
                 barge_missed += 1
-    # Self-triggers: acted commands that no user utterance explains.
-    heard = [e for e in result["transcript"] if e["kind"] == "heard"]
-    self_triggers = [
-        e
-        for e in heard
-        if not any(u["start"] - 0.5 <= e["clock"] <= u["end"] + 3.0 for u in result["user"])
-    ]
+
+    def unexplained(kind: str) -> list[dict]:
+        """Transcript lines of ``kind`` that no user utterance explains."""
+        return [
+            e
+            for e in result["transcript"]
+            if e["kind"] == kind
+            and not any(u["start"] - 0.5 <= e["clock"] <= u["end"] + 3.0 for u in result["user"])
+        ]
+
+    self_triggers = unexplained("heard")  # acted commands no user utterance explains
     # Holds: the coach silenced for a provisional safety command; resumed when the
     # final result did not act on it; unexplained when no user utterance explains it.
     held = [e for e in result["transcript"] if e["kind"] == "held"]
-    holds_unexplained = [
-        e
-        for e in held
-        if not any(u["start"] - 0.5 <= e["clock"] <= u["end"] + 3.0 for u in result["user"])
-    ]
+    holds_unexplained = unexplained("held")
     coach_only = result["phases"].get("coach_only_end", 0.0)
     startup = result["wall0"] + first_sound(recording, 0.0) - launch
     attempts = [u for u in result["user"] if u["kind"] in ("reply", "barge-in", "answer")]
