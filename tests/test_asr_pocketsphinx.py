@@ -31,6 +31,7 @@ from voicecoach.asr.pocketsphinx import (
     PocketSphinxRecognizer,
     jsgf,
     least_coverage,
+    loud_span,
 )
 from voicecoach.asr.talk import TALK_HISTORY
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
@@ -398,6 +399,82 @@ def test_commands_over_a_television_are_heard(speech: dict) -> None:
     )
     late = {r.intent for r in ungated if r.intent is not None and r.end > t0 + lead}
     assert len(late) <= 1
+
+
+def over_talk(words: str, below: float) -> tuple[np.ndarray, int, int]:
+    """A Flite talker's ``words`` with 0.6 s of a television's talk ``below`` dB under
+    them before and after (no quiet around them: the talk gate has not heard enough to
+    act), then 1.5 s of a quiet room; and where the words start and end (samples)."""
+    said = flite(words, "slt")
+    user = np.concatenate([silence(0.6), said, silence(0.6)])
+    talk = television(10.0)[7 * ASR_RATE : 7 * ASR_RATE + len(user)]
+    mixed = user + talk * active_rms(said) * 10 ** (-below / 20)
+    loud = np.flatnonzero(np.abs(said) > 0.01)
+    first = int(0.6 * ASR_RATE) + int(loud[0])
+    return (
+        np.concatenate([with_room(mixed), with_room(silence(1.5))]),
+        first,
+        first + int(loud[-1] - loud[0]),
+    )
+
+
+def pcm16(audio: np.ndarray) -> np.ndarray:
+    return np.round(audio * 32767).astype(np.int16)
+
+
+def test_the_loud_stretch_is_found_only_over_quieter_sound(speech: dict) -> None:
+    """:func:`loud_span`: the words with talk 15 dB under them all round are found
+    (padded); the same words in near digital silence and the talk on its own have no
+    stretch to cut out; of a real talker's sentence in a quiet room, only the room around
+    it is cut: its words are at one level."""
+    audio, first, last = over_talk("it hurts", 15)
+    span = loud_span(pcm16(audio[: last + int(0.6 * ASR_RATE)]))
+    assert span is not None
+    assert first - int(0.3 * ASR_RATE) <= span[0] <= first
+    assert last <= span[1] <= last + int(0.3 * ASR_RATE)
+    alone = np.concatenate([silence(0.6), speech["it hurts"], silence(0.6)])
+    assert loud_span(pcm16(alone)) is None
+    assert loud_span(pcm16(television(3.0) * 0.05)) is None
+    if GOFORWARD.is_file():
+        sentence = np.frombuffer(GOFORWARD.read_bytes(), dtype="<i2")
+        frames = sentence[: len(sentence) // 320 * 320].reshape(-1, 320).astype(np.float64)
+        level = 10 * np.log10(np.mean(frames * frames, axis=1) + 1)
+        words = np.flatnonzero(level >= level.max() - 20) * 320  # 20 ms frames
+        span = loud_span(sentence)
+        assert span is not None and span[0] <= words[0] and span[1] >= words[-1] + 320
+
+
+@pytest.mark.parametrize("words", ["where am i", "pause", "ouch"])
+def test_a_command_over_quieter_talk_is_heard_at_a_second_look(
+    words: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Talk 15 dB under the words, before and after them, makes one utterance of it all,
+    and the grammar reads other words into the talk: the utterance is not a command. Its
+    loud stretch, decoded again alone, is. (Without the second look, none of the three.)"""
+    audio, _, _ = over_talk(words, 15)
+    intent = match_intent(words)
+    rec = PocketSphinxRecognizer()
+    assert [r.intent for r in stream(rec, audio) if r.intent is not None] == [intent]
+    whole = rec.recognize_utterance(AudioChunk.from_float(audio, ASR_RATE))
+    assert whole.intent is intent
+    monkeypatch.setattr(rec, "_look_again", lambda *args: None)
+    assert intent not in {r.intent for r in stream(rec, audio)}
+
+
+def test_no_second_look_while_the_coach_is_heard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over the coach (only the safety commands end early) the loud stretch is not
+    decoded again, where the canceller's leftover echo would be cut into commands: what
+    is heard is what is heard without the second look."""
+    audio, _, _ = over_talk("where am i", 15)  # heard at a second look (above)
+    results = []
+    for second_look in (True, False):
+        rec = PocketSphinxRecognizer()
+        if not second_look:
+            monkeypatch.setattr(rec, "_look_again", lambda *args: None)
+        rec.set_early_end(SAFETY_INTENTS)
+        results.append([(r.intent, r.text, r.start, r.end) for r in stream(rec, audio)])
+    assert results[0] == results[1]
+    assert Intent.WHERE not in {r[0] for r in results[0]}
 
 
 def test_streaming_finds_each_command_with_its_times(
