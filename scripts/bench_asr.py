@@ -132,6 +132,7 @@ def run_engine(
                 "category": e.category,
                 "speaker": e.speaker,
                 "snr": e.snr,
+                "noise": e.noise,
                 "seconds": chunk.duration + (STREAM_TAIL if streaming else 0.0),
                 "decode": dt,
                 "endpoint_wait": wait,
@@ -162,6 +163,18 @@ def report(run: dict) -> dict:
     per_snr_out = {
         k: {"n": len(v), "recall": rate(sum(r["got"] == r["expected"] for r in v), len(v))}
         for k, v in sorted(per_snr.items())
+    }
+    # Per noise and SNR: babble (overlapping talk) costs far more than white or pink
+    # noise at the same SNR.
+    per_noise: dict[str, list] = {}
+    for r in commands:
+        if r["snr"] is not None:
+            per_noise.setdefault(f"{r['noise']} {r['snr']} dB", []).append(r)
+    per_noise_out = {
+        k: {"n": len(v), "recall": rate(sum(r["got"] == r["expected"] for r in v), len(v))}
+        for k, v in sorted(
+            per_noise.items(), key=lambda kv: (kv[0].split()[0], -int(kv[0].split()[1]))
+        )
     }
     per_category = {}
     for cat in sorted({r["category"] for r in rejects}):
@@ -216,6 +229,7 @@ def report(run: dict) -> dict:
         ),
         "recall_per_intent": per_intent,
         "recall_per_snr": per_snr_out,
+        "recall_per_noise": per_noise_out,
         "false_accept_rate": rate(sum(r["got"] is not None for r in rejects), len(rejects)),
         "false_accepts_per_category": per_category,
         "per_voice": per_voice,
@@ -267,6 +281,8 @@ def table(rep: dict) -> str:
         + "  ".join(
             f"{k} {pct(v['recall'])} (n={v['n']})" for k, v in rep["recall_per_snr"].items()
         ),
+        "recall per noise:  "
+        + "  ".join(f"{k} {pct(v['recall'])}" for k, v in rep["recall_per_noise"].items()),
         "recall per intent: "
         + "  ".join(
             f"{k} {pct(v['recall'])}" for k, v in rep["recall_per_intent"].items() if v["n"]
