@@ -397,7 +397,9 @@ LOUD_MARGIN = 8.0
 """dB by which the sound around the loud stretch (its median 20 ms level) must be
 quieter than the stretch (its median) for the stretch to be looked at again alone:
 someone talking well below the user (the next room, a television just turned on), not
-the user's own sentence, whose words are all at about one level."""
+the user's own sentence, whose words are all at about one level. Dev split, streamed,
+recall / command taken for another / false accepts at 6 / 8 / 10 dB: 67.8 / 3.2 / 10.4,
+67.6 / 3.1 / 10.2, 67.3 / 3.0 / 10.4 % (66.3 / 2.6 / 10.4 % without the second look)."""
 
 LOUD_FLOOR = 20.0
 """dB over one 16-bit step (-70 dBFS) the sound around the loud stretch must reach: in
