@@ -413,11 +413,10 @@ def loud_span(samples: np.ndarray) -> tuple[int, int] | None:
     :data:`LOUD_PAD`, when quieter sound surrounds it (:data:`LOUD_MARGIN`,
     :data:`LOUD_FLOOR`), else None."""
     block = 320  # 20 ms
-    n = len(samples) // block
+    levels = 10 * np.log10(block_power(samples, block) + 1.0)
+    n = len(levels)
     if n == 0:
         return None
-    frames = samples[: n * block].reshape(n, block).astype(np.float64)
-    levels = 10 * np.log10(np.mean(frames * frames, axis=1) + 1.0)
     loud = np.flatnonzero(levels >= np.percentile(levels, 95) - LOUD_DROP)
     pad = round(LOUD_PAD / 0.02)
     first, last = max(0, int(loud[0]) - pad), min(n, int(loud[-1]) + 1 + pad)
