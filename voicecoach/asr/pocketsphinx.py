@@ -391,7 +391,9 @@ LOUD_DROP = 10.0
 which a frame counts as part of its loud stretch (:func:`loud_span`)."""
 
 LOUD_PAD = 0.2
-"""Seconds kept on each side of the loud stretch: a word's weak first and last sounds."""
+"""Seconds kept on each side of the loud stretch: a word's weak first and last sounds.
+Dev split, streamed, recall / command taken for another / false accepts at 0.12 / 0.2 /
+0.3 s: 67.4 / 2.8 / 10.9, 67.6 / 3.1 / 10.2, 66.7 / 2.8 / 10.1 %."""
 
 LOUD_MARGIN = 8.0
 """dB by which the sound around the loud stretch (its median 20 ms level) must be
