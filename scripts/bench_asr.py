@@ -145,6 +145,12 @@ def rate(hits: int, n: int) -> float | None:
     return hits / n if n else None
 
 
+def recall_of(commands: list[dict]) -> dict:
+    """How many commands, and the share heard as their intent."""
+    hits = sum(r["got"] == r["expected"] for r in commands)
+    return {"n": len(commands), "recall": rate(hits, len(commands))}
+
+
 def report(run: dict) -> dict:
     """Figures from one engine's results."""
     rows = run["rows"]
@@ -152,18 +158,11 @@ def report(run: dict) -> dict:
     rejects = [r for r in rows if r["category"] != "command"]
     per_intent = {}
     for intent in Intent:
-        mine = [r for r in commands if r["expected"] == intent.value]
-        per_intent[intent.value] = {
-            "n": len(mine),
-            "recall": rate(sum(r["got"] == r["expected"] for r in mine), len(mine)),
-        }
+        per_intent[intent.value] = recall_of([r for r in commands if r["expected"] == intent.value])
     per_snr = {}
     for r in commands:
         per_snr.setdefault("clean" if r["snr"] is None else f"{r['snr']} dB", []).append(r)
-    per_snr_out = {
-        k: {"n": len(v), "recall": rate(sum(r["got"] == r["expected"] for r in v), len(v))}
-        for k, v in sorted(per_snr.items())
-    }
+    per_snr_out = {k: recall_of(v) for k, v in sorted(per_snr.items())}
     # Per noise and SNR: babble (overlapping talk) costs far more than white or pink
     # noise at the same SNR.
     per_noise: dict[str, list] = {}
@@ -171,7 +170,7 @@ def report(run: dict) -> dict:
         if r["snr"] is not None:
             per_noise.setdefault(f"{r['noise']} {r['snr']} dB", []).append(r)
     per_noise_out = {
-        k: {"n": len(v), "recall": rate(sum(r["got"] == r["expected"] for r in v), len(v))}
+        k: recall_of(v)
         for k, v in sorted(
             per_noise.items(), key=lambda kv: (kv[0].split()[0], -int(kv[0].split()[1]))
         )
