@@ -588,6 +588,12 @@ def test_recognize_cli_any_format_and_bad_files(tmp_path: Path, speech: dict) ->
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF not really")
     missing = tmp_path / "missing.wav"
+    # Headerless, as PocketSphinx's own test recordings: 16 kHz mono 16-bit.
+    raw = tmp_path / "it-hurts.raw"
+    clip = np.concatenate([silence(0.4), speech["it hurts"], silence(0.4)])
+    raw.write_bytes((np.clip(clip, -1, 1) * 32767).astype("<i2").tobytes())
+    odd = tmp_path / "odd.raw"
+    odd.write_bytes(raw.read_bytes()[:-1])
     # --threshold 0.4: espeak-ng's "yes" cut to 8 kHz covers only 0.43 of its frames,
     # under the default; this test is about formats, not about rejection.
     proc = run_cli(
@@ -600,11 +606,15 @@ def test_recognize_cli_any_format_and_bad_files(tmp_path: Path, speech: dict) ->
         str(stereo44),
         str(missing),
         str(mono8),
+        str(odd),
+        str(raw),
     )
     assert proc.returncode == 1, proc.stderr
     lines = [json.loads(x) for x in proc.stdout.splitlines()]
-    assert [x["file"] for x in lines] == [str(broken), str(stereo44), str(missing), str(mono8)]
-    assert "error" in lines[0] and "error" in lines[2]
+    files = [broken, stereo44, missing, mono8, odd, raw]
+    assert [x["file"] for x in lines] == [str(f) for f in files]
+    assert "error" in lines[0] and "error" in lines[2] and "odd number" in lines[4]["error"]
+    assert lines[5]["command"] == "hurt"
     assert lines[1]["command"] == "stop" and lines[1]["text"] == "stop"
     assert lines[3]["command"] == "yes"
     assert set(lines[1]) == {"file", "command", "text", "confidence"}

@@ -6,11 +6,11 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..asr import ENGINES
 from ..asr.base import AsrSettings, Recognition, Recognizer
-from ..audio.chunk import AudioChunk
+from ..audio.chunk import ASR_RATE, AudioChunk
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "recognize",
         help="recognize a command in each audio file",
         description="Treat each file as one utterance with every command active and print "
-        "one line per file. Any sample rate and channel count is accepted.",
+        "one line per file. Any sample rate and channel count is accepted; headerless .raw "
+        "and .pcm files are read as 16 kHz mono 16-bit little-endian.",
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument(
@@ -42,12 +43,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_recognize)
 
 
+RAW_SUFFIXES = (".raw", ".pcm")
+"""Headerless audio, read as 16 kHz mono 16-bit little-endian: the form PocketSphinx's
+and Vosk's own tools and test recordings use. A headerless file says nothing of its
+rate, so another rate would be decoded as if it were 16 kHz."""
+
+
 def read_audio(path: Path) -> AudioChunk:
     """A file as 16 kHz mono int16 (converted once, here). Raises OSError or ValueError."""
     import soundfile as sf
 
+    raw = path.suffix.lower() in RAW_SUFFIXES
+    if raw and path.is_file() and path.stat().st_size % 2:
+        raise ValueError("an odd number of bytes: not 16-bit headerless audio")
+    headerless: dict[str, Any] = {}
+    if raw:
+        headerless = dict(
+            format="RAW", subtype="PCM_16", samplerate=ASR_RATE, channels=1, endian="LITTLE"
+        )
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True, **headerless)
     except sf.LibsndfileError as err:  # a RuntimeError subclass
         raise ValueError(str(err)) from err
     if data.shape[0] == 0:
