@@ -6,6 +6,7 @@ MemorySink on a VirtualClock: a minute of session runs in well under a second.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from voicecoach.audio.chunk import AudioChunk
 from voicecoach.audio.sinks import MemorySink, VirtualClock, audible
 from voicecoach.commands import SAFETY_INTENTS, Intent
 from voicecoach.dialogue import Coach, State
+from voicecoach.routines.model import Breathing, Exercise, Routine
 from voicecoach.runtime.demo import DemoSettings, Room
 from voicecoach.runtime.loop import (
     HOLD_LIMIT,
@@ -67,6 +69,7 @@ class Rig:
         recognizer: FakeRecognizer | None = None,
         voice: FakeVoice | None = None,
         room: DemoSettings | None = None,
+        routine: Routine | None = None,
     ) -> None:
         self.clock = VirtualClock()
         self.sink = MemorySink(22_050, self.clock)
@@ -79,7 +82,7 @@ class Rig:
         self.recognizer = recognizer or FakeRecognizer()
         self.log = SessionLog(tmp_path / "log.sqlite3")
         self.session_id = self.log.start("tiny")
-        self.coach = Coach(tiny_routine())
+        self.coach = Coach(routine or tiny_routine())
         self.lines: list[dict] = []
         self.user = FakeUser()
         room = room or DemoSettings(noise_rms=0.001)
@@ -466,6 +469,55 @@ def test_what_the_coach_says_during_a_hold_waits_for_its_end(tmp_path: Path) -> 
     texts = [e["text"] for e in rig.kinds("said")]
     i = texts.index("Turn to the left.")
     assert texts[i : i + 3] == ["Turn to the left.", "Turn to the left.", "Back to the middle."]
+
+
+def test_a_cue_waiting_behind_a_cut_line_plays_after_it_when_the_coach_carries_on(
+    tmp_path: Path,
+) -> None:
+    """The hold's start earcon, queued behind "Breathe out." (a slow voice), is dropped
+    with the line when a provisional command silences the coach; once the final result
+    is not a command, it plays again after the line, before "Hold."."""
+    press = Exercise(
+        id="press",
+        title="Press and hold",
+        position="Sit upright.",
+        steps=("Press gently.",),
+        repetitions=1,
+        hold_seconds=2,
+        breathing=Breathing(inhale=2, exhale=3, when="before"),
+    )
+    routine = replace(tiny_routine(), exercises=(press,))
+    rig = Rig(tmp_path, voice=FakeVoice(amplitude=0.2, seconds_per_word=2.0), routine=routine)
+    rig.speaker.cues["hold_start"] = AudioChunk(bytes(2 * 3000), 22_050)  # told apart
+    rig.run(until=1.0)
+    rig.run_until_quiet(limit=120)
+    rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
+    while not any(e["text"] == "hold_start" for e in rig.kinds("cue")):
+        rig.run(until=rig.clock() + 0.1)
+    begin = rig.clock() + 0.1
+    uids = {e["text"]: e["uid"] for e in rig.said_with_ids()}  # before any line is said again
+    breathe_out, hold = uids["Breathe out."], uids["Hold."]
+    assert rig.segment_of("Breathe out.")[1] > begin  # the earcon waits behind it
+    rig.user.windows.append((begin, begin + 0.5))
+    rig.recognizer.script += [
+        provisional(Intent.PAUSE, "pause", begin, begin + 0.3),
+        Recognition(None, "paws", 0.4, begin, begin + 0.8),
+    ]
+    rig.run(until=begin + 40)
+    assert rig.kinds("held") and rig.kinds("resumed")
+
+    def played(uid: int | None, samples: int | None = None) -> list[float]:
+        return [
+            s.start
+            for s in rig.sink.segments
+            if s.utterance_id == uid
+            and not s.stopped
+            and (samples is None or len(s.samples) == samples)
+        ]
+
+    cue = played(None, 3000)
+    assert len(cue) == 1 and cue[0] > begin  # it never played before the hold
+    assert max(played(breathe_out)) < cue[0] < min(played(hold))
 
 
 def test_a_hold_with_no_final_result_ends_on_its_own(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ partial result, before the utterance has ended:
 :attr:`~voicecoach.asr.base.Recognition.provisional`) silences the coach at once, a
 barge-in heard about a quarter of a second sooner; the coach is not told. The
 utterance's final result decides: acted on, the coach stops as it would have; not, the
-coach says the lines it was cut in again from their start, then what it said meanwhile
-(a hold, :class:`_Hold`).
+coach says the lines it was cut in again from their start, with the cues that waited
+behind them, then what it said meanwhile (a hold, :class:`_Hold`).
 
 Errors in the recognizer or the voice are logged and spoken as a short fallback; the
 coach is not told, so the session keeps its place.
@@ -113,6 +113,9 @@ class _Hold:
     """Clock time the coach was silenced."""
     lines: list[tuple[int, str]]
     """The coach's lines that were cut, in order (utterance id, text)."""
+    cues: list[tuple[int, str]] = field(default_factory=list)
+    """The cues that were queued behind those lines and so never played (the utterance
+    id of the line each followed, cue name)."""
     later: list[Say | PlayCue] = field(default_factory=list)
     """What the coach said or played meanwhile (``Say``, ``PlayCue``), in order."""
 
@@ -166,6 +169,9 @@ class LiveSession:
         self._playing: set[int] = set()  # the coach's utterances not yet finished
         self._early: tuple[float, Intent] | None = None  # acted on from a partial result
         self._lines: dict[int, str] = {}  # the texts of the utterances in self._playing
+        # Cues queued behind a line still playing: (that line's utterance id, cue name).
+        self._cues_behind: list[tuple[int, str]] = []
+        self._last_said = 0  # utterance id of the last line given to the speaker
         self._hold: _Hold | None = None  # the coach silenced for a provisional command
         self._resumed_at = -math.inf  # clock time the last hold ended without acting
 
@@ -270,7 +276,9 @@ class LiveSession:
             return
         now = self.clock()
         cut = [(uid, self._lines[uid]) for uid in sorted(self._playing) if uid in self._lines]
-        self._hold = _Hold(now, cut)
+        cues = [(uid, name) for uid, name in self._cues_behind if uid in self._playing]
+        self._cues_behind = []
+        self._hold = _Hold(now, cut, cues)
         self.speaker.stop()
         self.echo.stopped(now)
         assert r.intent is not None
@@ -278,7 +286,8 @@ class LiveSession:
 
     def _carry_on(self) -> None:
         """End a hold the coach did not act on: the lines it cut, again from their
-        start, then what the coach said meanwhile."""
+        start, each followed by the cues that were queued behind it, then what the
+        coach said meanwhile."""
         hold, self._hold = self._hold, None
         if hold is None:
             return
@@ -287,6 +296,8 @@ class LiveSession:
         for uid, text in hold.lines:
             if uid in self._playing:
                 self._say(uid, text)
+                for name in (name for after, name in hold.cues if after == uid):
+                    self._sound(PlayCue(name))
         for action in hold.later:
             self._sound(action)
 
@@ -386,6 +397,7 @@ class LiveSession:
             if uid > 0:
                 self._playing = {u for u in self._playing if u > uid}
                 self._lines = {u: t for u, t in self._lines.items() if u in self._playing}
+                self._cues_behind = [(u, n) for u, n in self._cues_behind if u > uid]
                 self._deliver(PlaybackFinished(uid))
         if self.timers.pop_due(now):
             self._deliver(Tick())
@@ -438,6 +450,7 @@ class LiveSession:
             self.echo.stopped(now)
             self._playing.clear()
             self._lines.clear()
+            self._cues_behind = []
 
     def _sound(self, action: Say | PlayCue) -> None:
         """Say a line or play a cue, or keep it for the end of a hold."""
@@ -447,12 +460,15 @@ class LiveSession:
             self._say(action.utterance_id, action.text)
         else:
             self._log_entry("cue", action.name)
+            if self._last_said in self._playing:  # it plays after that line
+                self._cues_behind.append((self._last_said, action.name))
             try:
                 self.speaker.play_cue(action.name)
             except Exception as err:
                 self._voice_failed(err)
 
     def _say(self, uid: int, text: str) -> None:
+        self._last_said = uid
         self.echo.said(uid, text, self.clock())
         self._log_entry("said", text)
         try:
@@ -532,6 +548,7 @@ class LiveSession:
             # Playback is in order: the last one finished means all of them did.
             last, self._playing = max(self._playing), set()
             self._lines.clear()
+            self._cues_behind = []
             self._deliver(PlaybackFinished(last))
 
     def _log_entry(
