@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How whole-file recognition (``voicecoach recognize``) copes with recordings unlike the
 evaluation set: other levels, clicks and breaths around the words, files cut at the last
-sound, short clips, other sample rates and bands.
+sound, short clips, other sample rates and bands, a DC offset and mains hum.
 
 Each condition is applied to the clean commands of a split of a set built by
 ``scripts/make_eval_set.py``; every file is written as a WAV and read back as the CLI
@@ -97,6 +97,12 @@ def phone_band(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return y + db(-55) * rng.standard_normal(len(y))
 
 
+def mains_hum(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A badly grounded microphone: 50 Hz and its third harmonic at -42 dBFS (RMS)."""
+    t = np.arange(len(x)) / RATE
+    return x + 0.01 * (np.sin(2 * np.pi * 50 * t) + 0.5 * np.sin(2 * np.pi * 150 * t))
+
+
 def with_click_first(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     y = np.concatenate([quiet(0.5), x, quiet(0.5)])
     y[2000:2040] += click(rng)
@@ -135,6 +141,8 @@ CONDITIONS: dict[str, Callable[[np.ndarray, np.random.Generator], Audio]] = {
         44100,
     ),
     "phone band and hiss": lambda x, rng: (phone_band(x, rng), RATE),
+    "DC offset": lambda x, rng: (np.clip(x + 0.02, -1, 1), RATE),  # 655 of 32768
+    "mains hum": lambda x, rng: (mains_hum(x, rng), RATE),
 }
 
 
