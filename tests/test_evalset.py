@@ -341,6 +341,13 @@ def test_recording_conditions_do_what_they_say() -> None:
     breathed, _ = run("breath before")
     first = br.sound_span(breathed)[0]
     assert first < 0.5 * br.RATE  # the breath, well before the words at 1.25 s
+    offset, _ = run("DC offset")
+    assert np.mean(offset[:4000]) == pytest.approx(0.02)
+    hum, _ = run("mains hum")
+    level = 20 * np.log10(np.sqrt(np.mean(hum[:4000] ** 2)))
+    assert level == pytest.approx(-42, abs=0.5)  # its level, where the words are not
+    spectrum = np.abs(np.fft.rfft(hum[:4000] * np.hanning(4000)))
+    assert abs(np.argmax(spectrum) * br.RATE / 4000 - 50) <= 4  # 4 Hz bins
 
 
 def test_recording_bench_runs_on_a_built_set(tiny, tmp_path) -> None:
