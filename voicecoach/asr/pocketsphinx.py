@@ -390,8 +390,8 @@ LOUD_DROP = 10.0
 """dB under the utterance's loud level (the 95th percentile of its 20 ms levels) down to
 which a frame counts as part of its loud stretch (:func:`loud_span`). Dev split,
 streamed, recall / command taken for another / false accepts at 6 / 10 / 14 dB:
-68.3 / 3.3 / 10.9, 67.6 / 3.1 / 10.2, 66.9 / 2.8 / 10.4 % (the three within a point of
-each other, as retraining the classifier moves them; 10 kept)."""
+68.3 / 3.3 / 10.9, 67.6 / 3.1 / 10.2, 66.9 / 2.8 / 10.4 % (within a point of each
+other, no more than retraining the classifier moves them; 10 kept)."""
 
 LOUD_PAD = 0.2
 """Seconds kept on each side of the loud stretch: a word's weak first and last sounds.
