@@ -19,7 +19,7 @@ from voicecoach.audio.chunk import AudioChunk
 from voicecoach.audio.sinks import MemorySink, VirtualClock, audible
 from voicecoach.commands import SAFETY_INTENTS, Intent
 from voicecoach.dialogue import Coach, State
-from voicecoach.routines.model import Breathing, Exercise, Routine
+from voicecoach.routines.model import Routine
 from voicecoach.runtime.demo import DemoSettings, Room
 from voicecoach.runtime.loop import (
     HOLD_LIMIT,
@@ -477,16 +477,9 @@ def test_a_cue_waiting_behind_a_cut_line_plays_after_it_when_the_coach_carries_o
     """The hold's start earcon, queued behind "Breathe out." (a slow voice), is dropped
     with the line when a provisional command silences the coach; once the final result
     is not a command, it plays again after the line, before "Hold."."""
-    press = Exercise(
-        id="press",
-        title="Press and hold",
-        position="Sit upright.",
-        steps=("Press gently.",),
-        repetitions=1,
-        hold_seconds=2,
-        breathing=Breathing(inhale=2, exhale=3, when="before"),
-    )
-    routine = replace(tiny_routine(), exercises=(press,))
+    tiny = tiny_routine()
+    press = replace(tiny.exercises[1], repetitions=1)  # breathing, then a hold
+    routine = replace(tiny, exercises=(press,))
     rig = Rig(tmp_path, voice=FakeVoice(amplitude=0.2, seconds_per_word=2.0), routine=routine)
     rig.speaker.cues["hold_start"] = AudioChunk(bytes(2 * 3000), 22_050)  # told apart
     rig.run(until=1.0)
