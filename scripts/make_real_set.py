@@ -197,7 +197,12 @@ def read_any(path: Path) -> np.ndarray:
 
 def build(out: Path, cache: Path) -> Counter:
     """Fetch, unpack, convert and label; write ``out``/manifest.jsonl. Returns the
-    count of files per (split, category)."""
+    count of files per (split, category). A previous build in ``out`` is replaced
+    whole; a folder that holds anything else is left alone."""
+    if out.exists() and any(out.iterdir()):
+        if not (out / "manifest.jsonl").exists():
+            raise SystemExit(f"{out} exists and is not an evaluation set; choose another --out")
+        shutil.rmtree(out)
     roots = {p: unpack(fetch(p, cache), cache / "unpacked") for p in PACKAGES}
     recordings = [
         *asterisk(roots["asterisk-core-sounds-en-wav"], roots["asterisk-core-sounds-en"]),

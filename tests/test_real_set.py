@@ -131,6 +131,16 @@ def test_a_set_is_built_from_the_packages_in_the_cache(tmp_path: Path) -> None:
     }
     assert sum(counts.values()) == len(rows) == 8
     assert sorted(p.name for p in (out / "licences").iterdir())[0].endswith(".copyright")
+    # A rebuild replaces the set whole; a folder that is not a set is left alone.
+    stale = out / "test/word/9999_stale.wav"
+    stale.write_bytes(b"old")
+    assert sum(real.build(out, cache).values()) == 8 and not stale.exists()
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    with pytest.raises(SystemExit, match="not an evaluation set"):
+        real.build(other, cache)
+    assert (other / "notes.txt").read_text() == "keep me"
     # Read back as the benchmark reads it: the words are there, at 16 kHz.
     first = next(r for r in rows if r["phrase"] == "pause")
     x = lib.read_wav(out / first["file"])
