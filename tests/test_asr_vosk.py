@@ -314,6 +314,48 @@ def test_missing_vosk_package_is_engine_unavailable(
         VoskRecognizer(tmp_path)
 
 
+def vosk_whose_library_needs(missing: str, folder: Path) -> Path:
+    """A copy of the installed vosk package whose library asks the loader for
+    ``missing`` (a name as long as ``libm.so.6``) where the real one asks for libm, so
+    importing it fails in the system's own loader as on a machine that lacks it."""
+    import vosk
+
+    package = Path(vosk.__file__).parent
+    shutil.copytree(package, folder / "vosk")
+    library = folder / "vosk" / "libvosk.so"
+    data = library.read_bytes()
+    assert len(missing) == len("libm.so.6") and data.count(b"\0libm.so.6\0") == 1
+    library.write_bytes(data.replace(b"\0libm.so.6\0", b"\0" + missing.encode() + b"\0"))
+    return folder
+
+
+def test_a_vosk_library_that_cannot_load_is_engine_unavailable_and_auto_falls_back(
+    model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    """Vosk's aarch64 library needs libatomic, which a minimal Raspberry Pi OS may lack:
+    the loader's OSError becomes a message with the fix, and with ``--engine auto`` the
+    coach still listens, with PocketSphinx (``voicecoach check`` shows the problem)."""
+    from voicecoach.asr import load_recognizer
+
+    monkeypatch.syspath_prepend(str(vosk_whose_library_needs("libq.so.6", tmp_path)))
+    monkeypatch.delitem(sys.modules, "vosk", raising=False)
+    monkeypatch.delitem(sys.modules, "vosk.vosk_cffi", raising=False)
+    with pytest.raises(EngineUnavailable, match=r"libq\.so\.6.*--engine pocketsphinx") as info:
+        VoskRecognizer(model_path)
+    assert "cannot be loaded" in info.value.message
+    with pytest.raises(EngineUnavailable, match="libq"):
+        load_recognizer(AsrSettings(engine="vosk", vosk_model=model_path))
+    with caplog.at_level(logging.WARNING):
+        recognizer = load_recognizer(AsrSettings(engine="auto", vosk_model=model_path))
+    assert recognizer.name == "pocketsphinx"
+    assert "libq.so.6" in (recognizer.engine_problem or "")  # type: ignore[attr-defined]
+    assert "using PocketSphinx" in caplog.text
+    # The library Raspberry Pi OS may lack gets its Debian package named.
+    err = OSError("libatomic.so.1: cannot open shared object file: No such file or directory")
+    assert vosk_mod._missing_library(err) == "libatomic.so.1"
+    assert "apt install libatomic1" in vosk_mod.LIBRARY_HINTS["libatomic.so.1"]
+
+
 def test_find_vosk_model(model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(vosk_mod, "project_models_dir", lambda: tmp_path / "checkout-models")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))

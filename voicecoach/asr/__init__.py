@@ -41,7 +41,9 @@ def choose_engine(settings: AsrSettings) -> str:
 def load_recognizer(
     settings: AsrSettings | None = None, vocabulary: Vocabulary | None = None
 ) -> Recognizer:
-    """Load the engine ``settings`` chooses; the choice is logged.
+    """Load the engine ``settings`` chooses; the choice is logged. With ``auto``, a
+    Vosk model that Vosk cannot load (or a Vosk that cannot load at all) falls back to
+    PocketSphinx with a warning, kept as the recognizer's ``engine_problem``.
 
     Raises :class:`~voicecoach.errors.ModelError` or
     :class:`~voicecoach.errors.EngineUnavailable` with a fix when it cannot load.
@@ -49,22 +51,38 @@ def load_recognizer(
     settings = settings or AsrSettings()
     engine = choose_engine(settings)
     recognizer: Recognizer
+    problem = None
     if engine == "vosk":
-        from .vosk import VoskRecognizer, find_vosk_model
-
-        path = find_vosk_model(settings.vosk_model)
-        if path is None:
-            raise ModelError(
-                "no English Vosk model is installed: run `voicecoach models fetch "
-                "vosk-small-en`, set VOICECOACH_VOSK_MODEL, or use --engine pocketsphinx"
-            )
-        recognizer = VoskRecognizer(path, vocabulary, settings)
-    else:
+        try:
+            recognizer = _load_vosk(settings, vocabulary)
+        except (EngineUnavailable, ModelError) as exc:
+            if settings.engine != "auto":
+                raise
+            # A Vosk model is installed but Vosk cannot use it: say so, and still hear
+            # the user (``voicecoach check`` reports it as a problem).
+            log.warning("%s; using PocketSphinx", exc.message)
+            problem = exc.message
+            engine = "pocketsphinx"
+    if engine != "vosk":
         from .pocketsphinx import PocketSphinxRecognizer
 
-        recognizer = PocketSphinxRecognizer(vocabulary, settings)
+        sphinx = PocketSphinxRecognizer(vocabulary, settings)
+        sphinx.engine_problem = problem
+        recognizer = sphinx
     log.info("speech recognition: %s", recognizer.describe())
     return recognizer
+
+
+def _load_vosk(settings: AsrSettings, vocabulary: Vocabulary | None) -> Recognizer:
+    from .vosk import VoskRecognizer, find_vosk_model
+
+    path = find_vosk_model(settings.vosk_model)
+    if path is None:
+        raise ModelError(
+            "no English Vosk model is installed: run `voicecoach models fetch "
+            "vosk-small-en`, set VOICECOACH_VOSK_MODEL, or use --engine pocketsphinx"
+        )
+    return VoskRecognizer(path, vocabulary, settings)
 
 
 __all__ = ["ENGINES", "choose_engine", "load_recognizer"]

@@ -552,6 +552,7 @@ class PocketSphinxRecognizer:
         self._lead = self._delay  # samples of the delay's silence not dropped yet
         self._floor = NoiseFloor(settings.noise_floor) if settings.noise_floor > 0 else None
         self.verify_problem: str | None = None  # why the verifier did not load
+        self.engine_problem: str | None = None  # why the Vosk model found was not used
         self._verifier = self._new_verifier(settings) if settings.verify else None
         # The stream's embeddings for the verifier, computed while speech is heard.
         self._embeddings = (

@@ -31,6 +31,7 @@ import json
 import logging
 import math
 import os
+import re
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +145,18 @@ def load_vosk_model(path: Path) -> Any:
         ) from err
 
 
+LIBRARY_HINTS = {"libatomic.so.1": " (`sudo apt install libatomic1`)"}
+"""Debian packages for the libraries Vosk's own library needs that a minimal system may
+lack: its aarch64 build (a Raspberry Pi's) needs libatomic, which its x86-64 build does
+not."""
+
+
+def _missing_library(err: OSError) -> str:
+    """The library named in a loader error ("libatomic.so.1: cannot open ..."), or ""."""
+    found = re.search(r"(lib[\w.+-]+\.so(?:\.\d+)*): cannot open", str(err))
+    return found.group(1) if found else ""
+
+
 def _import_vosk() -> Any:
     try:
         import vosk
@@ -151,6 +164,12 @@ def _import_vosk() -> Any:
         raise EngineUnavailable(
             f"the Vosk engine needs the vosk package ({err}): install it with "
             "`pip install vosk`, or use --engine pocketsphinx"
+        ) from err
+    except OSError as err:  # the package is there but its library cannot be loaded
+        raise EngineUnavailable(
+            f"the Vosk engine's library cannot be loaded ({err}): install the system "
+            f"library it names{LIBRARY_HINTS.get(_missing_library(err), '')}, or use "
+            "--engine pocketsphinx"
         ) from err
     vosk.SetLogLevel(-1)  # Kaldi's own logging goes to stderr otherwise
     return vosk

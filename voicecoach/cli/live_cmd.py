@@ -274,6 +274,9 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         recognizer = load_recognizer(args.engine)
         report.ok("recognizer", recognizer.describe())
+        engine_problem = getattr(recognizer, "engine_problem", None)
+        if engine_problem:
+            report.problem("vosk", engine_problem, "until then PocketSphinx listens")
         if getattr(recognizer, "name", "") == "pocketsphinx":
             _check_rnnoise(report)
             _check_verifier(report, recognizer)
