@@ -36,9 +36,12 @@ if [ "$(id -u)" = 0 ]; then
   exit 2
 fi
 
+scripts/check-platform.sh
+
 echo "== 1/5 system packages"
+# libatomic1: Vosk's arm64 library needs it (its x86-64 build does not).
 apt_packages=(python3-venv python3-pip python3-dev libportaudio2 libasound2-plugins
-              alsa-utils espeak-ng libopenblas0)
+              alsa-utils espeak-ng libopenblas0 libatomic1)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

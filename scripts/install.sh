@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 
 with_tests=0
 [ "${1:-}" = "--test" ] && with_tests=1
+scripts/check-platform.sh
 
-apt_packages=(python3-venv python3-pip libportaudio2 libasound2-plugins alsa-utils espeak-ng)
+# libatomic1: Vosk's arm64 library (a Raspberry Pi's) needs it; its x86-64 build does not.
+apt_packages=(python3-venv python3-pip libportaudio2 libasound2-plugins alsa-utils espeak-ng
+  libatomic1)
 [ "$with_tests" = 1 ] && apt_packages+=(sox libsox-fmt-all pocketsphinx-testdata
   flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
 
