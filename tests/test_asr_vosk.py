@@ -20,6 +20,7 @@ What was measured with this model (see also ``DEFAULT_THRESHOLD`` in the module)
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -354,6 +355,32 @@ def test_a_vosk_library_that_cannot_load_is_engine_unavailable_and_auto_falls_ba
     err = OSError("libatomic.so.1: cannot open shared object file: No such file or directory")
     assert vosk_mod._missing_library(err) == "libatomic.so.1"
     assert "apt install libatomic1" in vosk_mod.LIBRARY_HINTS["libatomic.so.1"]
+
+
+@pytest.mark.slow
+def test_check_reports_a_vosk_that_cannot_load(model_path: Path, tmp_path: Path) -> None:
+    """``voicecoach check`` with an English Vosk model installed (here the Korean one
+    stands in) and a Vosk whose library cannot load: a problem with the fix, and the
+    recognizer line says PocketSphinx listens."""
+    from tests.alsa_file_device import make_duplex_device
+
+    dev = make_duplex_device(tmp_path)
+    dev.mic.write_bytes(bytes(2 * 48000))
+    (tmp_path / "broken").mkdir()
+    broken = vosk_whose_library_needs("libq.so.6", tmp_path / "broken")
+    env = dev.env()
+    env["PYTHONPATH"] = os.pathsep.join([str(broken), *sys.path])
+    env["VOICECOACH_VOSK_MODEL"] = str(model_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "voicecoach", "check", "--input-device", "vcmic",
+         "--output-device", "vcfile", "--listen", "0.5"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    lines = proc.stdout.splitlines()
+    assert any(x.split()[:2] == ["ok", "recognizer:"] and "pocketsphinx" in x for x in lines)
+    problem = next(i for i, x in enumerate(lines) if x.split()[:2] == ["PROBLEM", "vosk:"])
+    assert "libq.so.6" in lines[problem] and "fix:" in lines[problem + 1]
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
 
 
 def test_find_vosk_model(model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
