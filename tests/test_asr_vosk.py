@@ -305,6 +305,14 @@ def test_missing_or_broken_model(tmp_path: Path) -> None:
     (broken / "am" / "final.mdl").write_bytes(b"not a kaldi model" * 100)
     with pytest.raises(ModelError, match="cannot be loaded"):
         VoskRecognizer(broken)
+    # Chosen by --engine auto, the broken model is reported and PocketSphinx listens.
+    from voicecoach.asr import load_recognizer
+
+    fallback = load_recognizer(AsrSettings(engine="auto", vosk_model=broken))
+    assert fallback.name == "pocketsphinx"
+    assert "cannot be loaded" in (fallback.engine_problem or "")  # type: ignore[attr-defined]
+    with pytest.raises(ModelError, match="cannot be loaded"):
+        load_recognizer(AsrSettings(engine="vosk", vosk_model=broken))
 
 
 def test_missing_vosk_package_is_engine_unavailable(
