@@ -5,12 +5,14 @@ an instruction it lacks stops the program), with the aarch64 wheels pip would in
 on the Pi, and compare the results with this machine's, input by input.
 
     sudo apt-get install qemu-user-static debootstrap      # once
-    python scripts/emulate_pi.py [--root DIR]              # ~1 GB downloaded once
+    python scripts/emulate_pi.py [--suite bookworm|trixie] [--root DIR]   # ~1 GB once
 
-What it builds in ``--root`` (default ``~/.cache/voicecoach/emulated-pi``), once:
+What it builds in ``--root`` (default ``~/.cache/voicecoach/emulated-pi``), once per
+suite:
 
-- a Debian bookworm arm64 file tree (``debootstrap --foreign``, unpacked, never run as
-  a system) with Python 3.11 and the libraries ``scripts/install-pi.sh`` installs;
+- a Debian arm64 file tree (``debootstrap --foreign``, unpacked, never run as a
+  system) with its Python (bookworm's 3.11, trixie's 3.13: Raspberry Pi OS is built on
+  both) and the libraries ``scripts/install-pi.sh`` installs;
 - the aarch64 wheels of voicecoach's dependencies (``pip install --target`` with
   ``--platform``), plus those the install scripts add without dependencies and the
   Korean Vosk model;
@@ -41,12 +43,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SUITE = "bookworm"
+SUITES = {"bookworm": "3.11", "trixie": "3.13"}
+"""Debian releases Raspberry Pi OS is built on, and their Python."""
 MIRROR = "http://deb.debian.org/debian"
-DEBS = (
-    "python3.11,libpython3.11-stdlib,libportaudio2,libasound2,libasound2-plugins,"
-    "libatomic1,libgomp1,libstdc++6,libopenblas0"
-)
+DEBS = "libportaudio2,libasound2-plugins,libatomic1,libgomp1,libstdc++6,libopenblas0"
 PLATFORMS = (
     "manylinux2014_aarch64",
     "manylinux_2_17_aarch64",
@@ -86,9 +86,10 @@ def need(tool: str) -> None:
         sys.exit(f"{tool} is missing: sudo apt-get install qemu-user-static debootstrap")
 
 
-def build_tree(tree: Path) -> None:
+def build_tree(tree: Path, suite: str) -> None:
     """The arm64 file tree with Python and the libraries, unpacked."""
-    if (tree / "usr" / "bin" / "python3.11").exists():
+    python = f"python{SUITES[suite]}"
+    if (tree / "usr" / "bin" / python).exists():
         return
     need("debootstrap")
     run(
@@ -97,8 +98,8 @@ def build_tree(tree: Path) -> None:
             "--foreign",
             "--arch=arm64",
             "--variant=minbase",
-            f"--include={DEBS}",
-            SUITE,
+            f"--include={python},lib{python}-stdlib,{DEBS}",
+            suite,
             str(tree),
             MIRROR,
         ],
@@ -155,13 +156,13 @@ def pi4_cpu_files(tree: Path) -> None:
     )
 
 
-def install_wheels(site: Path) -> None:
+def install_wheels(site: Path, python: str) -> None:
     """voicecoach's dependencies as pip would install them on the Pi (aarch64)."""
     if (site / "voicecoach-installed").exists():
         return
     pip = [sys.executable, "-m", "pip", "install", "-q", "--target", str(site), "--upgrade"]
     arm = [f"--platform={p}" for p in PLATFORMS]
-    arm += ["--python-version=3.11", "--implementation=cp", "--only-binary=:all:"]
+    arm += [f"--python-version={python}", "--implementation=cp", "--only-binary=:all:"]
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -218,12 +219,17 @@ def speech_differs(here: dict, there: dict) -> list[str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--root", type=Path, default=Path.home() / ".cache/voicecoach/emulated-pi")
+    ap.add_argument(
+        "--suite", choices=sorted(SUITES), default="bookworm", help="Debian release (Python)"
+    )
     args = ap.parse_args()
     need("qemu-aarch64-static")
-    tree, site, work = args.root / "tree", args.root / "site", args.root / "run"
-    build_tree(tree)
+    python = SUITES[args.suite]
+    base = args.root / args.suite
+    tree, site, work = base / "tree", base / "site", base / "run"
+    build_tree(tree, args.suite)
     pi4_cpu_files(tree)
-    install_wheels(site)
+    install_wheels(site, python)
     shutil.rmtree(work, ignore_errors=True)
     make_inputs(work / "inputs")
     from tests.alsa_file_device import make_device
@@ -255,7 +261,7 @@ def main() -> int:
             "qemu-aarch64-static",
             "-L",
             str(tree),
-            str(tree / "usr/bin/python3.11"),
+            str(tree / f"usr/bin/python{python}"),
             *smoke,
             "--out",
             str(work / "emulated.json"),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install voicecoach on a Raspberry Pi (Raspberry Pi OS bookworm, 64-bit) as a service
+# Install voicecoach on a Raspberry Pi (Raspberry Pi OS bookworm or trixie, 64-bit) as a service
 # that starts the coach when the Pi boots and restarts it if it fails.
 #
 #   scripts/install-pi.sh [--input-device NAME] [--output-device NAME] [--routine ID]
