@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Run voicecoach's engines as a Raspberry Pi 4 would, on this x86-64 machine: aarch64
-Python under QEMU's user-mode emulation of a Cortex-A72 (the Pi 4's core, ARMv8.0:
-an instruction it lacks stops the program), with the aarch64 wheels pip would install
-on the Pi, and compare the results with this machine's, input by input.
+"""Run voicecoach's engines as a Raspberry Pi would, on this x86-64 machine: aarch64
+Python under QEMU's user-mode emulation of the Pi's core (a Pi 4's Cortex-A72, ARMv8.0,
+or with ``--pi 5`` a Pi 5's Cortex-A76, ARMv8.2 with dot products and half floats; an
+instruction the core lacks stops the program), with the aarch64 wheels pip would
+install on the Pi, and compare the results with this machine's, input by input.
 
     sudo apt-get install qemu-user-static debootstrap      # once
-    python scripts/emulate_pi.py [--suite bookworm|trixie] [--root DIR]   # ~1 GB once
+    python scripts/emulate_pi.py [--pi 4|5] [--suite bookworm|trixie] [--root DIR]
 
 What it builds in ``--root`` (default ``~/.cache/voicecoach/emulated-pi``), once per
 suite:
@@ -16,7 +17,7 @@ suite:
 - the aarch64 wheels of voicecoach's dependencies (``pip install --target`` with
   ``--platform``), plus those the install scripts add without dependencies and the
   Korean Vosk model;
-- a Pi 4's ``/proc/cpuinfo`` and CPU files under ``/sys`` inside the tree: QEMU reads
+- the Pi's ``/proc/cpuinfo`` and CPU files under ``/sys`` inside the tree: QEMU reads
   files from the tree first, and onnxruntime (1.28 and later) crashes on this
   machine's own x86 CPU files when emulated (a fault of the emulation, not of a Pi).
 
@@ -26,8 +27,9 @@ the command check (whole files and streamed), the Piper voice, Vosk with the Kor
 model, and a real PortAudio output stream on an ALSA ``file`` device. It prints each
 result that differs and exits 1 if any does.
 
-The emulated times are tens of times a Pi's: they measure nothing. A real Pi 4 is still
-needed for speed, for its sound devices and for a whole session.
+About 1 GB is downloaded once per suite. The emulated times are tens of times a Pi's:
+they measure nothing. A real Pi is still needed for speed, for its sound devices and
+for a whole session.
 """
 
 from __future__ import annotations
@@ -57,7 +59,6 @@ PLATFORMS = (
 NO_DEPS = ("pyrnnoise==0.4.5", "openwakeword==0.5.1", "vosk", "srt")
 """Installed without their dependencies: the first two as the install scripts do; Vosk
 because its ``srt`` dependency has no wheel (pure Python, installed as source)."""
-CPU = "cortex-a72"
 
 PHRASES = [
     ("en-us", "next"),
@@ -111,10 +112,40 @@ def build_tree(tree: Path, suite: str) -> None:
         run(["dpkg-deb", "-x", str(deb), str(tree)], stdout=subprocess.DEVNULL)
 
 
-def pi4_cpu_files(tree: Path) -> None:
-    """A Raspberry Pi 4's CPU description (4 x Cortex-A72, 1.5 GHz) inside the tree."""
+PIS = {
+    "4": {
+        "cpu": "cortex-a72",
+        "model": "Raspberry Pi 4 Model B Rev 1.1",
+        "midr": "0x00000000410fd083",
+        "cpuinfo": "CPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n",
+        "features": "fp asimd evtstrm crc32 cpuid",
+        "khz": "1500000",
+        # (level, type, size, shared by all four cores)
+        "caches": ((1, "Data", "32K", False), (1, "Instruction", "48K", False),
+                   (2, "Unified", "1024K", True)),
+    },
+    "5": {
+        "cpu": "cortex-a76",
+        "model": "Raspberry Pi 5 Model B Rev 1.0",
+        "midr": "0x00000000414fd0b1",
+        "cpuinfo": "CPU variant\t: 0x4\nCPU part\t: 0xd0b\nCPU revision\t: 1\n",
+        "features": "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp "
+        "cpuid asimdrdm lrcpc dcpop asimddp",
+        "khz": "2400000",
+        "caches": ((1, "Data", "64K", False), (1, "Instruction", "64K", False),
+                   (2, "Unified", "512K", False), (3, "Unified", "2048K", True)),
+    },
+}  # fmt: skip
+"""The Pis emulated: QEMU's model of the core (an instruction it lacks stops the
+program, and it reports the core's features to the program), and the CPU files a
+Pi's kernel shows, which onnxruntime reads."""
+
+
+def pi_cpu_files(tree: Path, pi: dict) -> None:
+    """A Raspberry Pi's CPU description (four cores) inside the tree."""
     cpu = tree / "sys" / "devices" / "system" / "cpu"
-    cpu.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(cpu, ignore_errors=True)
+    cpu.mkdir(parents=True)
     for name, text in (
         ("possible", "0-3"),
         ("present", "0-3"),
@@ -130,29 +161,25 @@ def pi4_cpu_files(tree: Path) -> None:
             "topology/core_siblings_list": "0-3",
             "topology/thread_siblings_list": str(n),
             "topology/core_id": str(n),
-            "cpufreq/cpuinfo_max_freq": "1500000",
+            "cpufreq/cpuinfo_max_freq": pi["khz"],
             "cpufreq/cpuinfo_min_freq": "600000",
-            "regs/identification/midr_el1": "0x00000000410fd083",
+            "regs/identification/midr_el1": pi["midr"],
         }
-        for i, (level, kind, size) in enumerate(
-            ((1, "Data", "32K"), (1, "Instruction", "48K"), (2, "Unified", "1024K"))
-        ):
+        for i, (level, kind, size, shared) in enumerate(pi["caches"]):
             files[f"cache/index{i}/level"] = str(level)
             files[f"cache/index{i}/type"] = kind
             files[f"cache/index{i}/size"] = size
-            files[f"cache/index{i}/shared_cpu_list"] = "0-3" if level == 2 else str(n)
+            files[f"cache/index{i}/shared_cpu_list"] = "0-3" if shared else str(n)
         for rel, text in files.items():
             (c / rel).parent.mkdir(parents=True, exist_ok=True)
             (c / rel).write_text(text + "\n")
     core = (
-        "processor\t: {n}\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\n"
-        "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\n"
-        "CPU part\t: 0xd08\nCPU revision\t: 3\n\n"
+        "processor\t: {n}\nBogoMIPS\t: 108.00\nFeatures\t: " + pi["features"] + "\n"
+        "CPU implementer\t: 0x41\nCPU architecture: 8\n" + pi["cpuinfo"] + "\n"
     )
     (tree / "proc").mkdir(exist_ok=True)
     (tree / "proc" / "cpuinfo").write_text(
-        "".join(core.format(n=n) for n in range(4))
-        + "Hardware\t: BCM2835\nModel\t\t: Raspberry Pi 4 Model B Rev 1.1\n"
+        "".join(core.format(n=n) for n in range(4)) + f"Model\t\t: {pi['model']}\n"
     )
 
 
@@ -219,6 +246,7 @@ def speech_differs(here: dict, there: dict) -> list[str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--root", type=Path, default=Path.home() / ".cache/voicecoach/emulated-pi")
+    ap.add_argument("--pi", choices=sorted(PIS), default="4", help="the Pi's core")
     ap.add_argument(
         "--suite", choices=sorted(SUITES), default="bookworm", help="Debian release (Python)"
     )
@@ -228,7 +256,8 @@ def main() -> int:
     base = args.root / args.suite
     tree, site, work = base / "tree", base / "site", base / "run"
     build_tree(tree, args.suite)
-    pi4_cpu_files(tree)
+    pi = PIS[args.pi]
+    pi_cpu_files(tree, pi)
     install_wheels(site, python)
     shutil.rmtree(work, ignore_errors=True)
     make_inputs(work / "inputs")
@@ -253,7 +282,7 @@ def main() -> int:
     emulated_env = {
         **here_env,
         "PYTHONPATH": f"{site}{os.pathsep}{ROOT}",
-        "QEMU_CPU": CPU,
+        "QEMU_CPU": pi["cpu"],
         "HOME": str(work / "home"),
     }
     run(
@@ -276,7 +305,7 @@ def main() -> int:
         found.append("audio_out: the ALSA file device recorded other samples")
     print(
         f"here: {here['machine']} Python {here['python']}; emulated: {there['machine']} "
-        f"Python {there['python']} as a {CPU}"
+        f"Python {there['python']} as a Pi {args.pi} ({pi['cpu']})"
     )
     print(
         "seconds here / emulated:",
