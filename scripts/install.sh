@@ -2,7 +2,8 @@
 # Install voicecoach into ./.venv with the system packages it needs.
 #   scripts/install.sh          the coach (then: .venv/bin/voicecoach run)
 #   scripts/install.sh --test   the coach plus what the test suite needs
-# Works on Debian 12 and Raspberry Pi OS (bookworm) as root or with sudo.
+# Works on Debian 12 and Raspberry Pi OS (bookworm; trixie as docs/raspberry-pi.md says),
+# 64-bit, as root or with sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
