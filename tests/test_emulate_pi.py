@@ -67,3 +67,26 @@ def test_comparison_reports_verdicts_not_times_paths_or_the_voices_noise() -> No
     there["speak"]["seconds"] = 2.9
     assert len(emulate_pi.speech_differs(here, there)) == 1
     assert emulate_pi.speech_differs(here, {"speak": {"error": "OSError: x"}})
+
+
+def test_demo_summary_reads_the_transcript(tmp_path: Path) -> None:
+    rows = [
+        {"t": 43.8, "kind": "scripted", "text": "yes", "command": "yes"},
+        {"t": 44.5, "kind": "heard", "text": "yes", "command": "yes"},
+        {"t": 45.1, "kind": "ignored", "text": "go", "command": None},
+        {"t": 90.1, "kind": "held", "text": "pain", "command": "hurt"},
+        {"t": 46.0, "kind": "said", "text": "Good."},
+    ]
+    (tmp_path / "transcript.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    summary = emulate_pi.demo_summary(tmp_path)
+    assert summary == {"heard": [[44.5, "yes"]], "said": 1, "ignored": 1, "held": 1}
+
+
+def test_demos_must_act_on_the_same_commands_at_about_the_same_times() -> None:
+    here = {"heard": [[44.72, "yes"], [205.40, "help"]], "said": 52, "ignored": 32, "held": 2}
+    there = {"heard": [[44.72, "yes"], [205.42, "help"]], "said": 52, "ignored": 33, "held": 2}
+    assert emulate_pi.demo_differs(here, there) == []  # an utterance ended a step later
+    assert emulate_pi.demo_differs(here, {**there, "heard": [[44.72, "yes"], [205.6, "help"]]})
+    assert emulate_pi.demo_differs(here, {**there, "heard": [[44.72, "yes"], [205.4, "next"]]})
+    assert emulate_pi.demo_differs(here, {**there, "heard": [[44.72, "yes"]]})
+    assert emulate_pi.demo_differs(here, {**there, "said": 51})
