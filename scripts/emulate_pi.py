@@ -203,6 +203,11 @@ def install_wheels(site: Path, python: str) -> None:
     (site / "voicecoach-installed").write_text("")
 
 
+def emulated_python(tree: Path, python: str) -> list[str]:
+    """The command that runs the tree's Python under QEMU (the core from ``QEMU_CPU``)."""
+    return ["qemu-aarch64-static", "-L", str(tree), str(tree / f"usr/bin/python{python}")]
+
+
 def make_inputs(folder: Path) -> None:
     """Commands, other talk and Korean words, made here with espeak-ng."""
     need("espeak-ng")
@@ -293,15 +298,7 @@ def main() -> int:
         "HOME": str(work / "home"),
     }
     run(
-        [
-            "qemu-aarch64-static",
-            "-L",
-            str(tree),
-            str(tree / f"usr/bin/python{python}"),
-            *smoke,
-            "--out",
-            str(work / "emulated.json"),
-        ],
+        [*emulated_python(tree, python), *smoke, "--out", str(work / "emulated.json")],
         env=emulated_env,
         stdout=subprocess.DEVNULL,
     )
@@ -360,15 +357,7 @@ def compare_demos(
         stdout=subprocess.DEVNULL,
     )
     run(
-        [
-            "qemu-aarch64-static",
-            "-L",
-            str(tree),
-            str(tree / f"usr/bin/python{python}"),
-            *demo,
-            "--out",
-            str(work / "demo-emulated"),
-        ],
+        [*emulated_python(tree, python), *demo, "--out", str(work / "demo-emulated")],
         env={**emulated_env, **home},
         stdout=subprocess.DEVNULL,
     )
