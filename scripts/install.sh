@@ -34,10 +34,11 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
+# constraints.txt: the versions the suite and the emulated Pi were run with.
 if [ "$with_tests" = 1 ]; then
-  .venv/bin/python -m pip install -q -e '.[test]'
+  .venv/bin/python -m pip install -q -c constraints.txt -e '.[test]'
 else
-  .venv/bin/python -m pip install -q -e .
+  .venv/bin/python -m pip install -q -c constraints.txt -e .
   # Render the fixed prompts ahead, so the coach never waits for its voice.
   .venv/bin/voicecoach prepare --all || echo "Prompt rendering failed; the coach will synthesize live."
 fi
