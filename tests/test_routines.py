@@ -178,6 +178,35 @@ def test_missing_file_is_a_problem_not_a_crash(tmp_path):
     assert "cannot be read" in str(problem)
 
 
+@pytest.mark.parametrize(
+    ("text", "key", "fix"),
+    [
+        ("", "format", "Add format = 1."),
+        (GOOD.replace("format = 1", 'format = "1"'), "format", "Write format = 1."),
+        (GOOD.replace('preparation = ["a chair"]', "preparation = []"), "preparation", None),
+        (
+            GOOD.replace("repetitions = 3", "repetitions = 3\ncues = []"),
+            "exercise[1].cues",
+            "Add a text, or remove the key.",
+        ),
+    ],
+)
+def test_the_fix_is_one_that_works(tmp_path, text, key, fix):
+    [problem] = [p for p in validate_file(write(tmp_path, text)) if p.key_path == key]
+    if fix is not None:
+        assert problem.fix == fix
+    else:  # a required list: removing it is no fix
+        assert problem.fix == "Add at least one text."
+
+
+def test_a_file_that_is_not_utf8_is_told_to_be_saved_as_utf8(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(GOOD.replace("Mine", "Ma\u00eftrise").encode("latin-1"))
+    [problem] = validate_file(path)
+    assert "is not UTF-8 text" in problem.message
+    assert "UTF-8" in problem.fix and "path" not in problem.fix
+
+
 def test_user_routines_add_and_override_and_broken_ones_are_skipped(tmp_path):
     write(tmp_path, GOOD, "mine.toml")
     write(tmp_path, GOOD.replace('id = "mine"', 'id = "neck-complex"'), "override.toml")

@@ -135,18 +135,18 @@ class _Checker:
             path = prefix + key
             if key not in data:
                 if required:
-                    self.add(path, "is missing.", f"Add {key} = {_example(kind)}.")
+                    self.add(path, "is missing.", f"Add {key} = {_example(kind, key)}.")
                 continue
-            value = self.value(data[key], kind, path, key)
+            value = self.value(data[key], kind, path, key, required)
             if value is not None:
                 out[key] = value
         return out
 
-    def value(self, value: Any, kind: str, path: str, key: str) -> Any:
+    def value(self, value: Any, kind: str, path: str, key: str, required: bool = True) -> Any:
         wrong = f"should be {_TYPE_NAMES.get(kind, kind)}, not {_describe(value)}."
         if kind in ("text", "slug", "advance", "when"):
             if not isinstance(value, str):
-                self.add(path, wrong, f"Write {key} = {_example(kind)}.")
+                self.add(path, wrong, f"Write {key} = {_example(kind, key)}.")
                 return None
             if not value.strip():
                 self.add(path, "is empty.", "Write the text the coach should say.")
@@ -167,10 +167,11 @@ class _Checker:
             return value.strip()
         if kind == "texts":
             if not isinstance(value, list):
-                self.add(path, wrong, f"Write {key} = {_example(kind)}.")
+                self.add(path, wrong, f"Write {key} = {_example(kind, key)}.")
                 return None
             if not value:
-                self.add(path, "is an empty list.", "Add at least one text, or remove the key.")
+                fix = "Add at least one text." if required else "Add a text, or remove the key."
+                self.add(path, "is an empty list.", fix)
                 return None
             good = []
             for i, item in enumerate(value):
@@ -186,7 +187,7 @@ class _Checker:
         if kind in ("int", "number"):
             ok = isinstance(value, int) if kind == "int" else isinstance(value, (int, float))
             if isinstance(value, bool) or not ok:
-                self.add(path, wrong, f"Write {key} = {_example(kind)}.")
+                self.add(path, wrong, f"Write {key} = {_example(kind, key)}.")
                 return None
             return self.number(value, path, key)
         if kind == "breathing":
@@ -240,7 +241,9 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
-def _example(kind: str) -> str:
+def _example(kind: str, key: str = "") -> str:
+    if key == "format":
+        return str(FORMAT_VERSION)
     return {
         "text": '"..."',
         "texts": '["...", "..."]',
@@ -335,8 +338,12 @@ def load_routine_file(path: Path | str) -> Routine:
 def _read(path: Path) -> tuple[Routine | None, list[Problem]]:
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = getattr(err, "strerror", None) or str(err)
+    except UnicodeDecodeError as err:
+        message = f"is not UTF-8 text (byte {err.start + 1} cannot be read)."
+        fix = "Save it as UTF-8 plain text (any text editor's default)."
+        return None, [Problem(str(path), "(file)", message, fix)]
+    except OSError as err:
+        reason = err.strerror or str(err)
         return None, [Problem(str(path), "(file)", f"cannot be read: {reason}.", "Check the path.")]
     return _parse(text, str(path))
 
