@@ -263,3 +263,20 @@ def test_cli_list(
     assert "not installed: voicecoach models fetch vosk-tiny" in out
     assert "no Vosk model at" in out and "$VOICECOACH_VOSK_MODEL" in out
     assert "PocketSphinx model: ships in the pocketsphinx package" in out
+
+
+def test_a_path_to_the_archive_is_taken_as_the_user_meant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "downloads").mkdir()
+    (tmp_path / "downloads" / "model.zip").write_bytes(GOOD)
+    monkeypatch.chdir(tmp_path)
+    path = fetch(spec_for(GOOD), tmp_path / "models", url="downloads/model.zip")
+    assert is_vosk_model(path)
+
+
+def test_a_url_that_is_neither_an_address_nor_a_file_says_so(tmp_path: Path) -> None:
+    for where in (str(tmp_path / "missing.zip"), "example.org/model.zip"):
+        with pytest.raises(DownloadError, match="neither a URL .* nor an archive"):
+            fetch(spec_for(GOOD), tmp_path / "models", url=where)
+    assert leftovers(tmp_path / "models") == []

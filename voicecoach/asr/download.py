@@ -95,6 +95,8 @@ def fetch(
     archive must still match ``spec.sha256``. An installed model is kept as it is
     unless ``force``. ``timeout`` applies to connecting and to each read.
     """
+    if url is not None:
+        url = archive_url(url)
     target = dest_dir / spec.folder
     if is_vosk_model(target) and not force:
         log.info("%s is already installed in %s", spec.name, target)
@@ -120,6 +122,20 @@ def fetch(
         shutil.rmtree(work, ignore_errors=True)
     log.info("installed %s in %s", spec.name, target)
     return target
+
+
+def archive_url(where: str) -> str:
+    """``where`` as a URL: one with a scheme as it is, a path to a local archive as a
+    ``file://`` URL (so ``--url ~/Downloads/model.zip`` works as the user meant)."""
+    if "://" in where:
+        return where
+    path = Path(where).expanduser()
+    if not path.is_file():
+        raise DownloadError(
+            f"{where} is neither a URL (http://..., https://..., file://...) nor an "
+            "archive on this machine: give the model's .zip, or its address"
+        )
+    return path.resolve().as_uri()
 
 
 def _download(
@@ -155,6 +171,11 @@ def _download(
     except urllib.error.HTTPError as err:
         raise DownloadError(
             f"downloading {url} failed: HTTP {err.code} {err.reason}; nothing was installed"
+        ) from err
+    except ValueError as err:  # urllib's "unknown url type" and the like
+        raise DownloadError(
+            f"{url} is not an address to download from ({err}): give an http://, "
+            "https:// or file:// URL, or a path to the archive; nothing was installed"
         ) from err
     except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
         reason = getattr(err, "reason", None) or err

@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     fp.add_argument(
         "--url",
         default=None,
-        help="download from here instead (a mirror, or file:///path/to/the.zip); "
+        help="download from here instead (a mirror, or a path to the .zip on this machine); "
         "the SHA-256 must still match",
     )
     fp.add_argument("--force", action="store_true", help="download again even if installed")
