@@ -16,7 +16,7 @@ from voicecoach.audio.chunk import AudioChunk
 from voicecoach.audio.sinks import MemorySink, VirtualClock
 from voicecoach.tts.base import FakeVoice, VoiceSettings
 from voicecoach.tts.cache import MAGIC, PromptCache, prompt_key
-from voicecoach.tts.prepare import prepare_prompts
+from voicecoach.tts.prepare import GIVE_UP, prepare_prompts
 from voicecoach.tts.speaker import Speaker
 
 TEXT = "Turn your head slowly to the left. Hold it there."
@@ -190,6 +190,20 @@ def test_prepare_stops_when_the_cache_cannot_be_written(tmp_path: Path) -> None:
     blocked = tmp_path / "cache"
     blocked.write_text("not a folder")
     v = voice()
-    result = prepare_prompts(v, VoiceSettings(), PromptCache(blocked), ["One.", "Two.", "Three."])
+    texts = ["One.", "Two.", "Three.", "Four.", "Five.", "Six."]
+    result = prepare_prompts(v, VoiceSettings(), PromptCache(blocked), texts)
     assert result.write_failed and result.rendered == 0
-    assert len(v.calls) == 1  # did not go on rendering what cannot be stored
+    assert len(v.calls) == GIVE_UP  # did not go on rendering what cannot be stored
+
+
+def test_prepare_goes_past_an_entry_that_cannot_be_stored(tmp_path: Path) -> None:
+    v = voice()
+    settings = VoiceSettings(cache_dir=tmp_path)
+    cache = PromptCache(tmp_path)
+    texts = ["One.", "Two.", "Three.", "Four."]
+    # Something in the way of the first entry: a folder where its file goes.
+    cache.path_for(prompt_key(v.identity, settings, "One.")).mkdir(parents=True)
+    result = prepare_prompts(v, settings, cache, texts)
+    assert not result.write_failed
+    assert (result.rendered, result.failed) == (3, 1)
+    assert all(cache.contains(prompt_key(v.identity, settings, t)) for t in texts[1:])

@@ -27,7 +27,14 @@ class PrepareResult:
     rendered: int
     """Texts synthesized and stored now."""
     write_failed: bool = False
-    """True if the cache could not be written (the rest was not rendered)."""
+    """True if the cache could not be written at all (the rest was not rendered)."""
+    failed: int = 0
+    """Texts rendered whose entry could not be stored (spoken live in a session)."""
+
+
+GIVE_UP = 3
+"""Failed writes, with none stored before them, after which the cache is taken as
+unwritable (a read-only or full folder fails the same way for every entry)."""
 
 
 def prepare_prompts(
@@ -40,24 +47,28 @@ def prepare_prompts(
     """Make sure every text in ``texts`` has a valid cache entry for this voice.
 
     Texts with a valid entry are skipped (so a second run only reads and verifies);
-    missing, corrupt or foreign entries are rendered again. Stops at the first entry
-    that cannot be written, since a read-only or full cache would fail for all.
+    missing, corrupt or foreign entries are rendered again. An entry that cannot be
+    stored (a damaged one in the way, say) is counted and the rest go on; if the first
+    :data:`GIVE_UP` writes all fail, the cache is taken as unwritable and it stops.
     """
     unique = list(dict.fromkeys(t for t in texts if t.strip()))
-    cached = rendered = 0
+    cached = rendered = failed = 0
     for done, text in enumerate(unique, start=1):
         key = prompt_key(voice.identity, settings, text)
         if cache.contains(key):
             cached += 1
         else:
             audio = join_chunks(list(render_sentences(voice, settings, text)))
-            if not cache.put(key, audio, text):
-                return PrepareResult(len(unique), cached, rendered, write_failed=True)
-            rendered += 1
+            if cache.put(key, audio, text):
+                rendered += 1
+            else:
+                failed += 1
+                if failed >= GIVE_UP and rendered == 0:
+                    return PrepareResult(len(unique), cached, rendered, True, failed)
         if progress is not None:
             progress(done, len(unique), text)
-    _LOGGER.info("prompts: %d cached, %d rendered", cached, rendered)
-    return PrepareResult(len(unique), cached, rendered)
+    _LOGGER.info("prompts: %d cached, %d rendered, %d not stored", cached, rendered, failed)
+    return PrepareResult(len(unique), cached, rendered, failed=failed)
 
 
 __all__ = ["PrepareResult", "Progress", "prepare_prompts"]
