@@ -127,6 +127,33 @@ def test_prepare_reports_an_unwritable_cache(
     assert "--cache-dir" in capsys.readouterr().err
 
 
+def test_prepare_says_which_prompts_were_not_stored_and_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voicecoach.cli.speak_cmd import prepare
+    from voicecoach.tts.base import FakeVoice, VoiceSettings
+    from voicecoach.tts.cache import PromptCache, prompt_key
+
+    settings, voice = VoiceSettings(cache_dir=tmp_path), FakeVoice()
+    in_the_way = PromptCache(tmp_path).path_for(prompt_key(voice.identity, settings, "Two."))
+    in_the_way.mkdir(parents=True)
+    assert prepare(settings, {"x": ["One.", "Two.", "Three."]}, sys.stderr, voice=voice) == 1
+    err = capsys.readouterr().err
+    assert "2 rendered" in err and "1 could not be stored" in err
+    assert "make it writable" not in err  # the folder is writable: not that advice
+
+
+def test_say_refuses_nothing_to_say_and_an_out_folder_that_does_not_exist(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(SystemExit, match="nothing to say"):
+        main(["say", "  ", "--out", str(tmp_path / "x.wav")])
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(SystemExit, match=f"the folder {missing} does not exist"):
+        main(["say", "Hello.", "--out", str(missing / "x.wav")])
+    assert not (tmp_path / "x.wav").exists()
+
+
 def test_prepare_all_covers_every_available_routine(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -259,7 +259,7 @@ class SoundDeviceSink:
         except (sd.PortAudioError, ValueError) as err:
             raise AudioDeviceError(
                 f"cannot open the output device {device if device is not None else '(default)'}"
-                f": {err}; list devices with 'python -m sounddevice' and choose one by "
+                f": {err}; list devices with 'voicecoach devices' and choose one by "
                 "name or number"
             ) from err
         _LOGGER.info(

@@ -101,6 +101,13 @@ def run_say(args: argparse.Namespace) -> int:
     from ..tts.piper import PiperVoice
     from ..tts.speaker import Speaker
 
+    if not args.text.strip():
+        raise SystemExit("voicecoach: nothing to say: give the text in quotes")
+    if args.out is not None and not args.out.parent.is_dir():
+        raise SystemExit(
+            f"voicecoach: cannot write {args.out}: the folder {args.out.parent} does not "
+            "exist; create it or choose another --out"
+        )
     settings = voice_settings(args)
     voice = PiperVoice.from_settings(settings)
     voice.load()  # a corrupt model fails here, with a message naming the file
@@ -194,6 +201,14 @@ def prepare(
         f"into {cache.folder}",
         file=stream,
     )
+    if result.failed:
+        print(
+            f"voicecoach: {result.failed} could not be stored (the warning above names the "
+            "first and why); the coach will synthesize those live. Remove what is in the "
+            "way, or the whole cache folder, and run prepare again",
+            file=stream,
+        )
+        return 1
     return 0
 
 
