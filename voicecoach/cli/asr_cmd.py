@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from ..asr import ENGINES
 from ..asr.base import AsrSettings, Recognition, Recognizer
 from ..audio.chunk import ASR_RATE, AudioChunk
+from .argtypes import number_in
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="auto = Vosk when an English Vosk model is installed, else PocketSphinx",
     )
     p.add_argument("--vosk-model", type=Path, default=None, metavar="DIR", help="a Vosk model")
-    p.add_argument("--threshold", type=float, default=None, help="the engine's rejection setting")
+    p.add_argument(
+        "--threshold",
+        type=number_in(0, 1),
+        default=None,
+        help="the engine's rejection setting, 0 to 1 (PocketSphinx: how much of the speech "
+        "the command's words must cover; Vosk: the least word confidence)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument(
         "--jobs",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import paths
 from ..session import SessionLog, SessionSummary
+from .argtypes import number_in
 
 _STATUS_WORDS = {
     "completed": "completed",
@@ -24,7 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``history`` subcommand."""
     p = sub.add_parser("history", help="show recent sessions")
     p.add_argument("--json", action="store_true", help="one JSON object per session per line")
-    p.add_argument("-n", "--limit", type=int, default=20, help="how many sessions (default 20)")
+    p.add_argument(
+        "-n",
+        "--limit",
+        type=number_in(1, 100_000, whole=True),
+        default=20,
+        help="how many sessions (default 20)",
+    )
     p.add_argument(
         "--log",
         type=Path,

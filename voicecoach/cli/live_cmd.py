@@ -20,6 +20,7 @@ from ..asr import ENGINES
 from ..asr.base import AsrSettings, Recognizer
 from ..errors import AudioDeviceError, EngineUnavailable, VoicecoachError
 from ..runtime.settings import LiveSettings
+from .argtypes import number_in
 from .speak_cmd import add_voice_arguments, voice_settings
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def _add_mic_gain(p: argparse.ArgumentParser) -> None:
         metavar="DB",
         help="raise (or lower) everything the microphone hears by DB decibels, for a "
         "microphone too quiet at its highest capture level (`voicecoach check` says how "
-        "much; default %(default)g)",
+        "much; -20 to 40, default %(default)g)",
     )
 
 
@@ -104,9 +105,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "asked), the recognizer and its model, the voice and the prompt cache, with a fix "
         "for each problem found. Exit status 1 if there is a problem.",
     )
-    p.add_argument("--input-device", default=None, metavar="D")
-    p.add_argument("--output-device", default=None, metavar="D")
-    p.add_argument("--listen", type=float, default=3.0, metavar="SECONDS")
+    p.add_argument("--input-device", default=None, metavar="D", help="microphone: name or number")
+    p.add_argument("--output-device", default=None, metavar="D", help="speaker: name or number")
+    p.add_argument(
+        "--listen",
+        type=number_in(1, 60, "seconds"),
+        default=3.0,
+        metavar="SECONDS",
+        help="how long to listen while you say something (1 to 60; default %(default)g)",
+    )
     _add_mic_gain(p)
     _add_engine(p)
     add_voice_arguments(p)
@@ -120,7 +127,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "noise; the real recognizer, coach and voice respond. Writes DIR/session.wav and "
         "DIR/transcript.jsonl and prints a summary.",
     )
-    p.add_argument("--out", type=Path, default=Path("demo-out"), metavar="DIR")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("demo-out"),
+        metavar="DIR",
+        help="where session.wav, transcript.jsonl and the demo's session log go "
+        "(default: %(default)s)",
+    )
     p.add_argument("--routine", default=DEMO_ROUTINE, help="routine id (default: %(default)s)")
     p.add_argument("--echo-cancelled", action="store_true", help="as for run")
     p.add_argument("--no-echo-canceller", action="store_true", help="as for run")
@@ -280,8 +294,16 @@ def run_check(args: argparse.Namespace) -> int:
         if getattr(recognizer, "name", "") == "pocketsphinx":
             _check_rnnoise(report)
             _check_verifier(report, recognizer)
-    except VoicecoachError as err:
-        report.problem("recognizer", err.message, "install the recognizer (scripts/install-pi.sh)")
+    except EngineUnavailable as err:
+        report.problem(
+            "recognizer",
+            err.message,
+            "reinstall: scripts/install.sh (on a Pi, scripts/install-pi.sh)",
+        )
+    except VoicecoachError as err:  # a model missing or damaged: its message says what to do
+        report.problem(
+            "recognizer", err.message, "as above, or --engine auto (PocketSphinx needs no download)"
+        )
     except Exception as err:  # a broken model must be reported, not crash the check
         report.problem("recognizer", str(err), "reinstall the model (scripts/install-pi.sh)")
     _check_voice(args, report)

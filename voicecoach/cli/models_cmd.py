@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..errors import ModelError
+from .argtypes import number_in
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     fp.add_argument("--force", action="store_true", help="download again even if installed")
     fp.add_argument(
         "--timeout",
-        type=float,
+        type=number_in(1, 3600, "seconds"),
         default=30.0,
         metavar="SECONDS",
         help="network timeout (default: %(default)s)",

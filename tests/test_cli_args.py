@@ -1,0 +1,55 @@
+"""Option values out of range are refused at the command line, with the range."""
+
+from __future__ import annotations
+
+import pytest
+
+from voicecoach.cli import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["check", "--listen", "-1"], "--listen: -1 is out of range: give from 1 to 60 seconds"),
+        (["check", "--listen", "1e9"], "--listen: 1e9 is out of range"),
+        (["check", "--listen", "nan"], "--listen: nan is out of range"),
+        (["recognize", "--threshold", "7", "x.wav"], "--threshold: 7 is out of range"),
+        (["history", "-n", "-1"], "--limit: -1 is out of range"),
+        (["history", "-n", "two"], "--limit: 'two' is not a whole number"),
+        (["models", "fetch", "vosk-small-en", "--timeout", "-1"], "--timeout: -1 is out"),
+    ],
+)
+def test_out_of_range_values_are_refused_with_the_range(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert said in capsys.readouterr().err
+
+
+def test_the_help_of_check_and_demo_explains_every_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for command, options in (
+        ("check", ("--input-device", "--output-device", "--listen")),
+        ("demo", ("--out",)),
+    ):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        for option in options:
+            # argparse prints an option with no help on a line of its own and nothing after
+            line = next(x for x in text.splitlines() if x.strip().startswith(option))
+            assert len(line.split(maxsplit=2)) == 3, line
+
+
+def test_check_gives_a_missing_vosk_model_the_fix_its_message_gives(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VOICECOACH_VOSK_MODEL", str(tmp_path / "no-model"))
+    main(["check", "--engine", "vosk", "--listen", "1"])
+    out = capsys.readouterr().out
+    problem = out[out.index("PROBLEM  recognizer") :].splitlines()[:2]
+    assert "no-model" in problem[0]
+    assert "install-pi.sh" not in problem[1] and "--engine auto" in problem[1]
