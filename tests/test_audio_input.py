@@ -50,6 +50,17 @@ def test_missing_devices_say_what_to_do() -> None:
         choose_device(1, "output", DEVICES)  # device 1 has no output channels
 
 
+def test_a_name_part_that_matches_two_devices_warns_which_was_taken(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    two = [*DEVICES, dev(4, "USB PnP Sound Device: Audio (hw:3,0)")]
+    with caplog.at_level("WARNING", logger="voicecoach.audio.devices"):
+        assert choose_device("usb pnp", "input", two).index == 1
+    [record] = caplog.records
+    assert "(hw:2,0)" in record.message and "(hw:3,0)" in record.message
+    assert "give more of the name" in record.message
+
+
 def test_parse_device() -> None:
     assert parse_device("3") == 3
     assert parse_device(" USB ") == "USB"

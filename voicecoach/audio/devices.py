@@ -147,7 +147,15 @@ def choose_device(
     if not found:
         raise AudioDeviceError(f"no {what} whose name contains {spec!r}: {NO_DEVICE_HINT}")
     if len(found) > 1:
-        _LOGGER.info("%d devices match %r; using %s", len(found), spec, found[0].name)
+        others = ", ".join(repr(d.name) for d in found[1:])
+        _LOGGER.warning(
+            "%d %ss match %r; using %r (also %s): give more of the name to choose another",
+            len(found),
+            what,
+            spec,
+            found[0].name,
+            others,
+        )
     return found[0]
 
 
