@@ -7,8 +7,10 @@ clock a whole routine plays in well under a second; with the real clock it waits
 
 Input lines: a plain line is delivered when the coach next waits for the user; a line
 ``@SECONDS words`` is delivered at that session time (so a pain report can land in
-the middle of a hold). Lines are taken in order. Empty lines and ``#`` comments are
-skipped. When the input ends and the coach waits for more, the session ends.
+the middle of a hold). Lines are taken in order, so a timed line waits for the lines
+before it (a warning says when that made it late). Empty lines and ``#`` comments are
+skipped, and so, with a warning, is a line starting with ``@`` that gives no time.
+When the input ends and the coach waits for more, the session ends.
 """
 
 from __future__ import annotations
@@ -62,6 +64,9 @@ def parse_line(raw: str) -> InputLine | None:
     m = _TIMED.match(line)
     if m:
         return InputLine(m.group(2).strip(), float(m.group(1)))
+    if line.startswith("@"):
+        log.warning("skipped %r: a timed line is written @SECONDS words, like @75 it hurts", line)
+        return None
     return InputLine(line)
 
 
@@ -125,6 +130,14 @@ class TextSession:
             head = source.peek(block=not self.realtime)
             if head is not None and self._ready(head):
                 source.pop()
+                if head.at is not None and head.at < self.now - 0.05:
+                    log.warning(
+                        "'@%g %s' is late, at %.1f s: lines are taken in order, and the "
+                        "ones before it waited until then",
+                        head.at,
+                        head.text,
+                        self.now,
+                    )
                 self._deliver(to_event(head.text))
                 continue
             if source.exhausted and self.coach.waiting_for_user:

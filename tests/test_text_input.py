@@ -1,0 +1,69 @@
+"""The typed session's input: timed lines, and the README's example doing what it says."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from voicecoach.textsession import parse_line
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_example() -> str:
+    """The text session example in the README, as written there."""
+    text = (ROOT / "README.md").read_text()
+    [line] = [x for x in text.splitlines() if x.startswith("printf ") and "voicecoach text" in x]
+    return line
+
+
+def test_the_readmes_example_lands_the_pain_report_mid_exercise(tmp_path: Path) -> None:
+    line = readme_example()
+    typed = re.match(r"printf '([^']*)'", line)
+    assert typed is not None
+    args = line.split("| voicecoach ", 1)[1].split()
+    done = subprocess.run(
+        [sys.executable, "-m", "voicecoach", *args, "--log", str(tmp_path / "log.db")],
+        input=typed[1].encode().decode("unicode_escape"),
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+        check=True,
+    )
+    at = re.search(r"@(\d+) it hurts", typed[1])
+    assert at is not None
+    stop = [x for x in done.stdout.splitlines() if "Stop the movement" in x]
+    assert stop, done.stdout
+    assert float(stop[0][1:].split("]")[0]) == float(at[1]), stop[0]
+    exercise = [x for x in done.stdout.splitlines() if "coach: Exercise one of" in x]
+    assert exercise and float(exercise[0][1:].split("]")[0]) < float(at[1])
+    assert "late" not in done.stderr
+
+
+def test_a_line_starting_with_at_that_gives_no_time_is_skipped_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="voicecoach.textsession"):
+        assert parse_line("@abc stop") is None
+    assert "@SECONDS words" in caplog.text
+
+
+def test_a_timed_line_held_up_by_the_lines_before_it_is_said_to_be_late(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "voicecoach", "text", "--routine", "self-correction", "--fast"]
+        + ["--log", str(tmp_path / "log.db"), "--no-resume"],
+        input="yes\nnext\n@5 it hurts\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "'@5 it hurts' is late" in done.stderr
