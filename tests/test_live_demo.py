@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -76,6 +77,8 @@ def test_demo_runs_a_short_routine_with_the_real_parts(tmp_path: Path) -> None:
         assert w.getframerate() == 16_000
         assert w.getnframes() / 16_000 == pytest.approx(result.session_seconds, abs=0.1)
     assert "self-triggers: 0" in result.summary()
+    # Each scripted line with the words heard, then the command, as the user reads it.
+    assert re.search(r"user: 'it hurts' +-> heard '[a-z ]+', acted on as hurt", result.summary())
 
 
 @pytest.mark.slow

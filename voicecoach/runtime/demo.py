@@ -358,7 +358,7 @@ class DemoResult:
                 (h for h in self.heard if 0 <= float(h["t"]) - t < 6.0),  # type: ignore[arg-type]
                 None,
             )
-            got = f"heard {hit['command']!r}" if hit else "not acted on"
+            got = f"heard {hit['text']!r}, acted on as {hit['command']}" if hit else "not acted on"
             lines.append(f"  {t:7.1f}s  user: {entry['text']!r:14} -> {got}")
         if self.wav is not None:
             lines.append(f"wrote {self.wav} and {self.transcript}")
