@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from voicecoach.commands import Intent, typed_intent
 from voicecoach.textsession import parse_line
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,3 +68,42 @@ def test_a_timed_line_held_up_by_the_lines_before_it_is_said_to_be_late(
         check=True,
     )
     assert "'@5 it hurts' is late" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("typed", "intent"),
+    [
+        ("no, don't stop", Intent.NO),
+        ("don't skip", None),
+        ("don't stop the session, go on", Intent.RESUME),
+        ("yes, no pain", Intent.YES),
+        ("it doesn't hurt any more, next", Intent.NEXT),
+        ("my neck hurts", Intent.HURT),
+        ("it really hurts", Intent.HURT),
+        ("that is painful", Intent.HURT),
+        ("No! Stop!", Intent.STOP),  # "no" turns around only a pain word
+        ("wait, it hurts", Intent.HURT),
+        ("next please", Intent.NEXT),
+        ("go back", Intent.PREVIOUS),
+        ("that's enough", Intent.STOP),
+        ("the weather", None),
+    ],
+)
+def test_typed_lines_are_read_as_a_person_means_them(typed: str, intent: Intent | None) -> None:
+    assert typed_intent(typed) is intent
+
+
+def test_no_dont_stop_keeps_the_session_going(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "voicecoach", "text", "--routine", "self-correction", "--fast"]
+        + ["--log", str(tmp_path / "log.db"), "--no-resume", "--timestamps"],
+        input="yes\n@95 stop\nno, don't stop\n@110 my neck hurts\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    out = done.stdout
+    assert "session ended: stopped" not in done.stderr, done.stderr
+    after = out[out.index("[  110.0]") :].splitlines()[0]
+    assert "Stop the movement" in after, after

@@ -83,6 +83,48 @@ def normalize(text: str) -> str:
     return " ".join(word.strip("'") for word in text.split() if word.strip("'"))
 
 
+#: Words that turn the command after them around ("don't stop", "it doesn't hurt").
+_NEGATORS = frozenset({"don't", "dont", "doesn't", "doesnt", "didn't", "not", "never"})
+#: Words that report pain in a typed line, beyond the spoken phrases ("my neck hurts").
+_PAIN_WORDS = frozenset({"hurt", "hurts", "hurting", "pain", "painful", "ouch"})
+
+
+def typed_intent(text: str) -> Intent | None:
+    """The intent of a line a person typed, read as a person would read it.
+
+    As :func:`match_intent`, but a command right after a negation is not one ("no,
+    don't stop" is no; "don't skip" is nothing), "no pain" is not a pain report ("yes,
+    no pain" is yes), and any other word of pain is one ("my neck hurts", "it really
+    hurts"). A pain report anywhere in the line still wins over everything else.
+    """
+    words = normalize(text).split()
+    kept: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        rest = words[i + 1 :]
+        negated = word in _NEGATORS or (word == "no" and bool(rest) and rest[0] in _PAIN_WORDS)
+        if negated and rest:
+            # Drop the negation and the command (or pain word) it turns around.
+            span = next(
+                (len(p.split()) for p in _BY_LENGTH if rest[: len(p.split())] == p.split()),
+                1 if rest[0] in _PAIN_WORDS else 0,
+            )
+            kept.append("|")  # so that no phrase is read across the gap
+            i += 1 + span
+            continue
+        kept.append(word)
+        i += 1
+    if any(w in _PAIN_WORDS for w in kept):
+        return Intent.HURT
+    parts = " ".join(kept).split("|")
+    found = [intent for part in parts if (intent := match_intent(part)) is not None]
+    for intent in _PRIORITY:
+        if intent in found:
+            return intent
+    return found[0] if found else None
+
+
 def intent_of_phrase(phrase: str) -> Intent | None:
     """The intent of an exact vocabulary phrase (after :func:`normalize`), else ``None``."""
     return _PHRASE_TO_INTENT.get(normalize(phrase))

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from .commands import SAFETY_INTENTS, match_intent
+from .commands import SAFETY_INTENTS, typed_intent
 from .dialogue import Coach
 from .events import (
     Action,
@@ -72,7 +72,7 @@ def parse_line(raw: str) -> InputLine | None:
 
 def to_event(text: str) -> Event:
     """A typed line as the event a recognizer would produce."""
-    intent = match_intent(text)
+    intent = typed_intent(text)
     if intent is None:
         return NotUnderstood(text)
     return CommandHeard(intent, text, 1.0)
@@ -162,7 +162,7 @@ class TextSession:
     def _ready(self, line: InputLine) -> bool:
         if line.at is not None:
             return line.at <= self.now
-        if self.realtime and match_intent(line.text) in SAFETY_INTENTS:
+        if self.realtime and typed_intent(line.text) in SAFETY_INTENTS:
             return True  # typed live, a safety command cannot wait its turn
         return self.coach.waiting_for_user
 
