@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.alsa_file_device import make_duplex_device
+from tests.alsa_file_device import make_device, make_duplex_device
 from tests.talker_voice import HAVE_FLITE, flite
 from voicecoach.asr.pocketsphinx import LEVELS, file_level
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
@@ -45,17 +48,72 @@ def test_run_without_any_audio_device_says_where_to_go(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_devices_lists_names_and_run_rejects_an_unknown_one(tmp_path: Path) -> None:
+def test_devices_lists_names_and_run_rejects_bad_options(tmp_path: Path) -> None:
     dev = make_duplex_device(tmp_path)
     dev.mic.write_bytes(bytes(4))
     listing = voicecoach(dev.env(), "devices")
     assert "vcmic" in listing.stdout and "vcfile" in listing.stdout
-    proc = voicecoach(dev.env(), "run", "--input-device", "webcam", "--log", str(tmp_path / "l.db"))
-    assert proc.returncode == 5
-    assert "no microphone whose name contains 'webcam'" in proc.stderr
     for gain, said in (("50", "use -20 to 40 dB"), ("loud", "not a number of decibels")):
         proc = voicecoach(dev.env(), "run", "--mic-gain", gain, "--log", str(tmp_path / "l.db"))
         assert proc.returncode == 2 and said in proc.stderr and "Traceback" not in proc.stderr
+
+
+class Listener(threading.Thread):
+    """Reads what an ALSA ``file`` speaker writes into a named pipe, across the reopens of
+    a device rescan (each one truncates a plain file), counting the voiced samples."""
+
+    def __init__(self, fifo: Path) -> None:
+        super().__init__(daemon=True)
+        self.fifo = fifo
+        self.voiced = 0
+
+    def run(self) -> None:
+        while True:
+            with self.fifo.open("rb") as f:  # waits for the next writer
+                while block := f.read(1 << 16):
+                    samples = np.frombuffer(block[: len(block) // 2 * 2], dtype="<i2")
+                    self.voiced += int(np.count_nonzero(np.abs(samples) > 328))
+
+
+@pytest.mark.slow
+def test_run_without_its_microphone_says_so_through_the_speaker_and_waits(
+    tmp_path: Path,
+) -> None:
+    """A USB microphone not plugged in at boot: the person on the floor hears why nothing
+    happens (the service would otherwise exit and restart in silence); SIGTERM still
+    ends it cleanly with the session saved."""
+    dev = make_device(tmp_path)
+    os.mkfifo(dev.output)
+    listener = Listener(dev.output)
+    listener.start()
+    log = tmp_path / "l.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voicecoach", "run", "--input-device", "usb pnp"]
+        + ["--output-device", dev.device, "--routine", "self-correction", "--log", str(log)],
+        env=dev.env(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if listener.voiced > 2 * dev.rate:  # the notice is about 4 s long
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "run exited instead of waiting for the microphone"
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "no microphone whose name contains 'usb pnp'" in err
+    assert "waits for a microphone" in err and "Traceback" not in err
+    # What the speaker said: the notice, not the introduction (a minute and more).
+    assert 2 * dev.rate < listener.voiced < 10 * dev.rate, listener.voiced / dev.rate
+    history = voicecoach(dev.env(), "history", "--json", "--log", str(log))
+    assert '"status": "interrupted"' in history.stdout
 
 
 @pytest.mark.skipif(not HAVE_FLITE, reason="needs flite (scripts/install.sh --test)")

@@ -11,7 +11,7 @@ from voicecoach.audio.sinks import MemorySink, Sink, VirtualClock
 from voicecoach.commands import Intent
 from voicecoach.dialogue import State
 from voicecoach.errors import AudioDeviceError
-from voicecoach.runtime.loop import MIC_BACK, MIC_LOST, SPEAKER_BACK
+from voicecoach.runtime.loop import MIC_BACK, MIC_LOST, MIC_MISSING, SPEAKER_BACK
 from voicecoach.runtime.realtime import LiveRunner
 
 
@@ -136,4 +136,50 @@ def test_stop_event_ends_the_session_saved(tmp_path: Path) -> None:
     runner = LiveRunner(rig.session, mic, stop, sleep=sleep)
     threading.Timer(0.05, stop.set).start()
     assert runner.run() == "interrupted"
+    assert rig.log.sessions()[0].status == "interrupted"
+
+
+def test_with_no_microphone_at_the_start_the_coach_says_so_and_begins_when_one_comes(
+    tmp_path: Path,
+) -> None:
+    rig = Rig(tmp_path)
+    mic = FlakyMic(rig.clock, dies_at=1e9, back_at=9.0)  # plugged in 9 s after the start
+    mic.is_open = False
+    stop = threading.Event()
+    read = mic.read
+
+    def read_until_30(timeout: float = 0.05) -> list[AudioChunk]:
+        if rig.clock() > 30.0:
+            stop.set()
+        return read(timeout)
+
+    mic.read = read_until_30  # type: ignore[method-assign]
+
+    def sleep(s: float) -> None:
+        rig.clock.set(rig.clock() + s)
+
+    runner = LiveRunner(rig.session, mic, stop, sleep=sleep, mic_missing="no microphone")
+    assert runner.run() == "interrupted"
+    said = [(line["t"], line["text"]) for line in rig.kinds("said")]
+    assert said[0][1] == MIC_MISSING
+    assert said[1][1] == MIC_BACK and said[1][0] >= 9.0
+    # The introduction came only once the microphone was there to answer it.
+    assert said[2][0] >= said[1][0] and said[2][1] not in (MIC_MISSING, MIC_BACK)
+    assert mic.opened == 1
+    assert rig.kinds("fault")[0]["text"] == "microphone: no microphone"
+
+
+def test_stopped_while_waiting_for_a_microphone_the_session_is_saved(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    mic = FlakyMic(rig.clock, dies_at=1e9, back_at=1e9)  # never comes
+    stop = threading.Event()
+
+    def sleep(s: float) -> None:
+        rig.clock.set(rig.clock() + s)
+        if rig.clock() > 5.0:
+            stop.set()
+
+    runner = LiveRunner(rig.session, mic, stop, sleep=sleep, mic_missing="no microphone")
+    assert runner.run() == "interrupted"
+    assert [line["text"] for line in rig.kinds("said")] == [MIC_MISSING]
     assert rig.log.sessions()[0].status == "interrupted"

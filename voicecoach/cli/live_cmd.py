@@ -183,10 +183,16 @@ def run_live(args: argparse.Namespace) -> int:
     voice = voice_settings(args)
     live = live_settings(args)
     sd = import_sounddevice()
-    # Devices first: on a machine without any, fail before loading models.
-    mic_info = find_device(_device(args.input_device), "input", sd)
+    # Devices first: on a machine without any, fail before loading models. With a
+    # speaker but no microphone (not plugged in yet), the coach says so and waits.
+    mic_missing: str | None = None
+    try:
+        mic_name: str | None = find_device(_device(args.input_device), "input", sd).name
+    except AudioDeviceError as err:
+        find_device(_device(args.output_device), "output", sd)  # none either: exit
+        mic_name, mic_missing = None, err.message
     out_info = find_device(_device(args.output_device), "output", sd)
-    print(f"microphone: {mic_info.name}; speaker: {out_info.name}", file=sys.stderr)
+    print(f"microphone: {mic_name or '(none yet)'}; speaker: {out_info.name}", file=sys.stderr)
     recognizer = load_recognizer(args.engine)
     clock = time.monotonic
     # Reopen by the name found, so a renumbered card is found again after a replug.
@@ -196,7 +202,7 @@ def run_live(args: argparse.Namespace) -> int:
     sink = output.open()
     mic = Microphone(
         MicSettings(
-            device=_device(args.input_device) if args.input_device else mic_info.name,
+            device=_device(args.input_device) if args.input_device else mic_name,
             gain_db=args.mic_gain,
         ),
         clock,
@@ -205,13 +211,23 @@ def run_live(args: argparse.Namespace) -> int:
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        mic.open()
+        if mic_missing is None:
+            try:
+                mic.open()
+            except AudioDeviceError as err:
+                mic_missing = err.message
+        if mic_missing is not None:
+            print(
+                f"voicecoach: {mic_missing}\nThe coach has said so and waits for a "
+                "microphone (Ctrl-C to quit).",
+                file=sys.stderr,
+            )
         with SessionLog(args.log or paths.session_log_path()) as db:
             resume = None if args.no_resume else db.resume_point(routine.id, len(routine.exercises))
             coach = Coach(routine, resume_from=resume)
             recorder = SessionRecorder(db, db.start(routine.id, resume))
             session = LiveSession(coach, recognizer, speaker, clock, recorder, live)
-            status = LiveRunner(session, mic, stop, output).run()
+            status = LiveRunner(session, mic, stop, output, mic_missing=mic_missing).run()
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

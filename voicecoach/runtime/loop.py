@@ -62,9 +62,17 @@ log = logging.getLogger(__name__)
 RECOGNIZER_FALLBACK = "Sorry, I had trouble listening. Please say that again."
 VOICE_FALLBACK = "Sorry, my voice failed for a moment."
 MIC_LOST = "I can't hear you: the microphone stopped. I'll keep trying."
+MIC_MISSING = "I can't hear you: no microphone is connected. Please plug it in, and we'll begin."
 MIC_BACK = "I can hear you again."
 SPEAKER_BACK = "Sorry, the speaker stopped for a moment. Let's carry on."
-FALLBACK_TEXTS = (RECOGNIZER_FALLBACK, VOICE_FALLBACK, MIC_LOST, MIC_BACK, SPEAKER_BACK)
+FALLBACK_TEXTS = (
+    RECOGNIZER_FALLBACK,
+    VOICE_FALLBACK,
+    MIC_LOST,
+    MIC_MISSING,
+    MIC_BACK,
+    SPEAKER_BACK,
+)
 
 
 @dataclass(frozen=True)
@@ -205,9 +213,11 @@ class LiveSession:
 
     # ----------------------------------------------------------- life cycle
 
-    def start(self) -> None:
-        """Begin: the coach's introduction."""
-        self.origin = self.clock()
+    def start(self, origin: float | None = None) -> None:
+        """Begin: the coach's introduction. Session time 0 is now, or the clock time
+        ``origin`` (to keep what was logged before the start, a device notice, in
+        order)."""
+        self.origin = self.clock() if origin is None else origin
         self._deliver(Start())
 
     def end(self, status: str = "interrupted") -> str:
@@ -521,6 +531,13 @@ class LiveSession:
         self._log_entry("fault", f"{what}: {reason}")
         if what == "microphone":
             self.say_own(MIC_LOST)
+
+    def device_missing(self, what: str, reason: str) -> None:
+        """An audio device is not there at the start; say so, and log it."""
+        log.warning("no %s yet (%s); waiting for one", what, reason)
+        self._log_entry("fault", f"{what}: {reason}")
+        if what == "microphone":
+            self.say_own(MIC_MISSING)
 
     def device_back(self, what: str) -> None:
         """A failed device works again."""

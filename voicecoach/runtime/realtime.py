@@ -4,7 +4,9 @@ The runner reads the microphone (blocking briefly on its queue), feeds the sessi
 polls it, until the session ends or the stop event is set (Ctrl-C, SIGTERM). A failed
 microphone is closed, announced, and reopened by name every
 ``reconnect_interval`` seconds; a failed speaker is reopened and swapped in. The
-session keeps its place throughout.
+session keeps its place throughout. With no microphone at the start (a USB microphone
+not plugged in when the Pi boots), the coach says so and waits for one before it
+begins, instead of exiting to be restarted in silence.
 """
 
 from __future__ import annotations
@@ -67,7 +69,10 @@ class LiveRunner:
         output: OutputSource | None = None,
         sleep: Callable[[float], None] = time.sleep,
         read_timeout: float = 0.02,
+        mic_missing: str | None = None,
     ) -> None:
+        """``mic_missing``: why the microphone could not be opened before the start, if
+        it could not (the runner then waits for it, see the module doc)."""
         self.session = session
         self.mic = mic
         self.stop = stop
@@ -75,7 +80,8 @@ class LiveRunner:
         self.clock = session.clock
         self.sleep = sleep
         self.read_timeout = read_timeout
-        self.mic_down = False
+        self.mic_missing = mic_missing
+        self.mic_down = mic_missing is not None
         self.output_down = False
         self._next_try = 0.0
         self._next_out = 0.0
@@ -83,7 +89,15 @@ class LiveRunner:
     def run(self) -> str:
         """Run until the session ends or ``stop`` is set; returns the session status."""
         try:
-            self.session.start()
+            if self.mic_missing is not None:
+                self.session.device_missing("microphone", self.mic_missing)
+                while self.mic_down and not self.stop.is_set():
+                    self.step()
+                if self.stop.is_set():
+                    return self.session.end()
+                self.session.start(origin=self.session.origin)  # the notice stays at 0
+            else:
+                self.session.start()
             while not self.stop.is_set() and not self.session.finished:
                 self.step()
         finally:
@@ -117,8 +131,9 @@ class LiveRunner:
         except AudioDeviceError as err:
             log.info("microphone still unavailable: %s", err)
             # A replugged card is only seen after re-reading the device list, which
-            # restarts the speaker too: do it only while the coach is quiet.
-            if self.output is None or self.session.sink.is_playing():
+            # restarts the speaker too: do it only while the coach is quiet (nothing
+            # playing, and nothing on its way to the speaker, such as the notice).
+            if self.output is None or self.session.sink.is_playing() or self.session.speaker.busy:
                 return
             self.session.replace_sink(self.output.reopen(self.session.sink))
             try:

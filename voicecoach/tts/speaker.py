@@ -110,6 +110,11 @@ class Speaker:
                     break
             self.sink.stop()
 
+    @property
+    def busy(self) -> bool:
+        """Whether asked-for audio is still being rendered or handed to the sink."""
+        return self.threaded and self._jobs.unfinished_tasks > 0
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until all asked-for audio has been handed to the sink; False on timeout."""
         if not self.threaded:
