@@ -134,3 +134,23 @@ def test_history_for_a_person_and_as_json(tmp_path, capsys):
 def test_history_with_no_log_yet(tmp_path, capsys):
     assert main(["history", "--log", str(tmp_path / "none.db")]) == 0
     assert "No sessions yet" in capsys.readouterr().out
+
+
+def test_a_pause_during_the_intro_still_speaks_the_safety_text(tmp_path):
+    # The reviewer's case: "pause" 5 s into the intro, then "continue". Before, the
+    # coach went straight to the consent question; the safety text was never spoken.
+    from voicecoach.routines.loader import builtin_routines
+
+    routine = builtin_routines()["self-correction"]
+    done = run_cli(
+        ["text", "--routine", "self-correction", "--fast", "--no-resume"]
+        + ["--log", str(tmp_path / "log.db")],
+        "@5 pause\ncontinue\nyes\n",
+        tmp_path,
+    )
+    out = done.stdout.splitlines()
+    paused = out.index("coach: " + script.PAUSED)
+    asked = out.index("coach: " + script.CONSENT_QUESTION)
+    again = out[paused:asked]
+    assert "coach: " + script.intro(routine)[1] in again  # "You will need: ..."
+    assert again[-1] == "coach: " + script.intro(routine)[2]  # the safety text

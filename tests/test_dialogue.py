@@ -436,3 +436,48 @@ def test_routine_without_exercises_is_refused():
 
     with pytest.raises(ValueError):
         Coach(Routine("x", "X", "i", (), "s", ()))
+
+
+def _intro_cut(coach: Coach, heard: int, how: list[Intent], back: list[Intent]) -> list[str]:
+    """Start, let ``heard`` intro lines play to the end, interrupt with ``how`` and go
+    back with ``back``; return what the coach says from going back to the question."""
+    acts = coach.step(Start(), 0.0)
+    for uid in [a.utterance_id for a in acts if isinstance(a, Say)][:heard]:
+        coach.step(PlaybackFinished(uid), 2.0 * uid)
+    for intent in how:
+        coach.step(cmd(intent), 7.0)
+        coach.step(PlaybackFinished(coach._next_id), 8.0)  # "Paused." etc. played out
+    said: list[str] = []
+    for intent in back:
+        said = says(coach.step(cmd(intent), 9.0))
+        if coach.state is not State.INTRO:
+            coach.step(PlaybackFinished(coach._next_id), 10.0)
+    while coach.state is State.INTRO:
+        acts = coach.step(PlaybackFinished(coach._next_id), 30.0)
+        said += says(acts)
+    return said
+
+
+@pytest.mark.parametrize(
+    ("how", "back"),
+    [
+        ([Intent.PAUSE], [Intent.RESUME]),
+        ([Intent.STOP], [Intent.NO]),
+        ([Intent.HURT], [Intent.RESUME]),
+        ([Intent.PAUSE, Intent.STOP], [Intent.NO, Intent.RESUME]),
+    ],
+)
+@pytest.mark.parametrize("heard", [0, 1, 2])
+def test_an_interrupted_intro_goes_on_from_the_cut_line_to_the_safety_text(heard, how, back):
+    # Going back to the introduction used to jump to the consent question, so the
+    # safety text was never spoken when the user paused, stopped or hurt during it.
+    coach = Coach(ROUTINE)
+    said = _intro_cut(coach, heard, how, back)
+    assert said == [*script.intro(ROUTINE)[heard:], script.CONSENT_QUESTION]
+    assert coach.state is State.ASK_CONSENT
+
+
+def test_repeat_during_the_intro_starts_it_again_after_a_pause():
+    coach = Coach(ROUTINE)
+    said = _intro_cut(coach, 2, [Intent.PAUSE], [Intent.RESUME, Intent.REPEAT])
+    assert said == [*script.intro(ROUTINE), script.CONSENT_QUESTION]

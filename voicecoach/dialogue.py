@@ -300,6 +300,8 @@ class Coach:
         self._await: int | None = None  # utterance whose end runs the continuation
         self._then = ""
         self._now = 0.0
+        self._intro_lines: dict[int, int] = {}  # utterance id -> line of script.intro
+        self._intro_heard = 0  # intro lines played to the end, in order
 
     # ------------------------------------------------------------ public view
 
@@ -380,6 +382,9 @@ class Coach:
 
     def _playback_finished(self, utterance_id: int) -> list[Action]:
         # Playback is in order: everything said before this utterance has finished too.
+        for uid, line in self._intro_lines.items():
+            if uid <= utterance_id and uid in self._outstanding:  # played, not cut
+                self._intro_heard = max(self._intro_heard, line + 1)
         self._outstanding = {u for u in self._outstanding if u > utterance_id}
         if utterance_id != self._await:
             return []
@@ -501,9 +506,23 @@ class Coach:
     # ------------------------------------------------------------- intro part
 
     def _start_intro(self) -> list[Action]:
-        acts = self._hush()
+        self._intro_heard = 0
+        return self._hush() + self._say_intro()
+
+    def _say_intro(self) -> list[Action]:
+        """Say the introduction from the first line not yet heard in full, then ask.
+
+        Going back to the introduction after a pause, a cancelled stop or a pain report
+        picks it up at the line that was cut, so the safety text is always spoken in
+        full before the consent question.
+        """
+        texts = script.intro(self.routine)
+        if self._intro_heard >= len(texts):
+            return self._then_consent()
         self.state = State.INTRO
-        acts += self._say(*script.intro(self.routine))
+        acts = self._say(*texts[self._intro_heard :])
+        ids = [a.utterance_id for a in acts if isinstance(a, Say)]
+        self._intro_lines = {uid: self._intro_heard + i for i, uid in enumerate(ids)}
         self._continue_with("consent")
         return acts
 
@@ -687,7 +706,9 @@ class Coach:
 
     def _return(self, state: State) -> list[Action]:
         """Go back to ``state`` after a pause or a cancelled stop, keeping the place."""
-        if state in (State.INTRO, State.ASK_CONSENT, State.NOT_STARTED):
+        if state is State.INTRO:
+            return self._say_intro()
+        if state in (State.ASK_CONSENT, State.NOT_STARTED):
             return self._then_consent()
         if state is State.ANNOUNCE:
             return self._start_exercise(self.index)
