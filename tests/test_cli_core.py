@@ -154,3 +154,21 @@ def test_a_pause_during_the_intro_still_speaks_the_safety_text(tmp_path):
     again = out[paused:asked]
     assert "coach: " + script.intro(routine)[1] in again  # "You will need: ..."
     assert again[-1] == "coach: " + script.intro(routine)[2]  # the safety text
+
+
+def test_at_the_slowest_pace_a_fifteen_second_hold_takes_fifteen_seconds(tmp_path):
+    # The reviewer's case: four "slower" before exercise two of self-correction ("Each
+    # time, hold for fifteen seconds"). Before, that hold ran 30 s, counted 2 s apart.
+    done = run_cli(
+        ["text", "--routine", "self-correction", "--fast", "--timestamps", "--no-resume"]
+        + ["--log", str(tmp_path / "log.db")],
+        "yes\n" + "slower\n" * 4 + "next\nstop\nyes\n",
+        tmp_path,
+    )
+    lines = [(float(line[1:8]), line[10:]) for line in done.stdout.splitlines()]
+    start = next(i for i, (_, text) in enumerate(lines) if text.startswith("coach: Exercise two"))
+    assert "hold for fifteen seconds" in lines[start][1]
+    hold = next(i for i in range(start, len(lines)) if lines[i][1] == "coach: Hold.")
+    held = [(at - lines[hold][0], text) for at, text in lines[hold + 1 : hold + 16]]
+    assert [round(at, 6) for at, _ in held] == [float(n) for n in range(1, 16)]
+    assert held[0][1] == "coach: Fourteen." and held[-1][1] == "cue: hold_end"

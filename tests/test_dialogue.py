@@ -481,3 +481,65 @@ def test_repeat_during_the_intro_starts_it_again_after_a_pause():
     coach = Coach(ROUTINE)
     said = _intro_cut(coach, 2, [Intent.PAUSE], [Intent.RESUME, Intent.REPEAT])
     assert said == [*script.intro(ROUTINE), script.CONSENT_QUESTION]
+
+
+def _timed_lines(coach: Coach, now: float) -> list[tuple[float, str]]:
+    """Play the announcement out at ``now``, then tick along the schedule to the end of
+    the exercise: (time, text) of every line said."""
+    assert coach.state is State.ANNOUNCE and coach._await is not None
+    seen = [(now, t) for t in says(coach.step(PlaybackFinished(coach._await), now))]
+    while coach.state is State.EXERCISE and "beat" in coach._timers:
+        at = coach._timers["beat"]
+        seen += [(at, t) for t in says(coach.step(Tick(), at))]
+    return seen
+
+
+def _gaps(seen: list[tuple[float, str]]) -> dict[str, float]:
+    """Seconds from each line of the first repetition to the line after it."""
+    return {t: round(seen[i + 1][0] - at, 6) for i, (at, t) in enumerate(seen[:-1]) if i < 8}
+
+
+@pytest.mark.parametrize(
+    ("pace", "tempo"),
+    [([], 1.0), ([Intent.SLOWER] * 4, 2.0), ([Intent.FASTER] * 4, 0.5), ([Intent.HURT], 1.25)],
+)
+def test_the_pace_changes_the_movement_cues_only_never_holds_breaths_or_rest(pace, tempo):
+    # "slower" and "faster" (and "repeat it more gently" after pain) used to stretch
+    # every beat: "hold for fifteen seconds" ran 30 s at the slowest pace, counted two
+    # seconds apart, and "Relax for two seconds" took 4 s.
+    from voicecoach.routines.model import Exercise, Routine
+
+    press = ROUTINE.exercises[1]  # a 3 s hold, breathing 2 + 3 s before, relax 2 s
+    long_hold = Exercise("h", "Hold", "Sit.", ("Hold still.",), 1, hold_seconds=15)
+    routine = Routine("r", "R", "Intro.", ("a chair",), "Safety.", (press, long_hold))
+    coach = Coach(routine)
+    t = to_consent(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    for intent in pace:
+        coach.step(cmd(intent), t + 2)
+    if pace == [Intent.HURT]:
+        coach.step(cmd(Intent.NO), t + 3)  # repeat it more gently: a slower pace
+        coach.step(cmd(Intent.NEXT), t + 4)
+    assert coach.tempo == tempo
+    assert _gaps(_timed_lines(coach, 30.0)) == {
+        "Repetition one.": 1.4,
+        "Breathe in.": 2.0,
+        "Breathe out.": 3.0,
+        "Hold.": 1.0,
+        "Two.": 1.0,
+        "One.": 1.0,
+        "And release.": 1.5,
+        "Relax for two seconds.": 2.0,
+    }
+    coach.step(cmd(Intent.NEXT), 200.0)  # on to the 15 s hold
+    seen = _timed_lines(coach, 210.0)
+    hold = next(at for at, text in seen if text == "Hold.")
+    release = next(at for at, text in seen if text == "And release.")
+    counts = [round(at - hold, 6) for at, _ in seen if hold <= at <= release]
+    assert counts == [float(n) for n in range(16)]  # Fourteen ... One, release at 15 s
+    # The movement cues do follow the pace.
+    coach = Coach(ROUTINE)
+    t = to_consent(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    coach.tempo = tempo
+    assert _gaps(_timed_lines(coach, 30.0))["Turn to the left."] == round(2.2 * tempo, 6)

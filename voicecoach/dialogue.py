@@ -201,11 +201,12 @@ class CoachOptions:
     auto_advance_after: float = 5.0
     """Seconds between exercises when a routine moves on by itself."""
     tempo_step: float = 0.25
-    """How much one "slower" or "faster" stretches or shrinks the beat."""
+    """How much one "slower" or "faster" stretches or shrinks the movement cues' beat."""
     min_tempo: float = 0.5
-    """The fastest pace, as a multiplier of every beat (0.5 = twice as fast)."""
+    """The fastest pace, as a multiplier of the movement cues' beat (0.5 = twice as fast).
+    Holds, breathing and rest are never paced: they take the seconds the coach says."""
     max_tempo: float = 2.0
-    """The slowest pace, as a multiplier of every beat (2.0 = half as fast)."""
+    """The slowest pace, as a multiplier of the movement cues' beat (2.0 = half as fast)."""
 
 
 @dataclass(frozen=True)
@@ -215,11 +216,14 @@ class Beat:
     rep: int
     """The repetition this beat belongs to (1-based)."""
     length: float
-    """Seconds until the next beat, at tempo 1.0."""
+    """Seconds until the next beat (a paced beat's at tempo 1.0)."""
     text: str = ""
     """What to say at the beat, if anything."""
     cue: str = ""
     """Which earcon to play at the beat, if any."""
+    paced: bool = False
+    """A movement cue: "slower" and "faster" stretch or shrink its length. Holds,
+    breathing and rest keep the seconds the routine (and the coach) states."""
 
 
 def _speech_seconds(text: str) -> float:
@@ -229,7 +233,11 @@ def _speech_seconds(text: str) -> float:
 
 
 def exercise_programme(ex: Exercise) -> tuple[Beat, ...]:
-    """The beats of an exercise, every repetition, at tempo 1.0."""
+    """The beats of an exercise, every repetition, at tempo 1.0.
+
+    Only the movement cues are paced; a hold is counted one second per number and
+    takes exactly its ``hold_seconds``, and breathing and relaxing take their seconds.
+    """
     beats: list[Beat] = []
     for rep in range(1, ex.repetitions + 1):
         first = script.repetition(rep)
@@ -239,7 +247,7 @@ def exercise_programme(ex: Exercise) -> tuple[Beat, ...]:
         if ex.breathing and ex.breathing.when == "before":
             beats += _breathing(rep, ex)
         for cue in ex.cues:
-            beats.append(Beat(rep, max(ex.tempo, _speech_seconds(cue)), text=cue))
+            beats.append(Beat(rep, max(ex.tempo, _speech_seconds(cue)), text=cue, paced=True))
         if ex.hold_seconds:
             beats.append(Beat(rep, 1.0, text=script.HOLD, cue="hold_start"))
             for left in range(ex.hold_seconds - 1, 0, -1):
@@ -619,7 +627,8 @@ class Coach:
             acts.append(PlayCue(beat.cue))
         if beat.text:
             acts += self._say(beat.text)
-        return acts + self._timer("beat", at + beat.length * self.tempo)
+        length = beat.length * self.tempo if beat.paced else beat.length
+        return acts + self._timer("beat", at + length)
 
     def _timer_beat(self, at: float) -> list[Action]:
         if self.state is not State.EXERCISE:
