@@ -172,3 +172,19 @@ def test_at_the_slowest_pace_a_fifteen_second_hold_takes_fifteen_seconds(tmp_pat
     held = [(at - lines[hold][0], text) for at, text in lines[hold + 1 : hold + 16]]
     assert [round(at, 6) for at, _ in held] == [float(n) for n in range(1, 16)]
     assert held[0][1] == "coach: Fourteen." and held[-1][1] == "cue: hold_end"
+
+
+def test_stop_then_no_after_a_pain_skip_waits_for_next(tmp_path):
+    # The reviewer's case: pain in exercise one, "yes" (skip it), then "stop" -> "no".
+    # Before, "no" started exercise two at once, without the user saying "next".
+    done = run_cli(
+        ["text", "--routine", "self-correction", "--fast", "--no-resume"]
+        + ["--log", str(tmp_path / "log.db")],
+        "yes\n@102 it hurts\nyes\nstop\nno\n",
+        tmp_path,
+    )
+    out = done.stdout.splitlines()
+    asked = out.index("coach: " + script.CONFIRM_STOP)
+    assert "coach: " + script.WAIT_AFTER_PAIN in out[:asked]
+    assert out[asked + 1 :] == ["cue: heard", "coach: " + script.WAIT_REPROMPT]
+    assert not any(line.startswith("coach: Exercise two") for line in out)

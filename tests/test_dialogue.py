@@ -543,3 +543,62 @@ def test_the_pace_changes_the_movement_cues_only_never_holds_breaths_or_rest(pac
     coach.step(cmd(Intent.YES), t + 1)
     coach.tempo = tempo
     assert _gaps(_timed_lines(coach, 30.0))["Turn to the left."] == round(2.2 * tempo, 6)
+
+
+def _to_wait_next(coach: Coach, after_pain: bool) -> float:
+    """Exercise one ends (by a pain report and "skip", or done early); the coach waits."""
+    t = to_exercise(coach)
+    if after_pain:
+        coach.step(cmd(Intent.HURT), t + 1)
+        coach.step(cmd(Intent.YES), t + 2)
+    else:
+        coach.step(cmd(Intent.NEXT), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 5)
+    assert coach.state is State.WAIT_NEXT and coach.pending == 1
+    return t + 5
+
+
+@pytest.mark.parametrize("after_pain", [True, False])
+@pytest.mark.parametrize(
+    "detour", [[Intent.STOP, Intent.NO], [Intent.PAUSE, Intent.RESUME], [Intent.HURT, Intent.YES]]
+)
+def test_between_exercises_a_pause_or_cancelled_stop_goes_back_to_waiting_for_next(
+    after_pain, detour
+):
+    # Between exercises (and right after a pain report) "stop" -> "no" used to start
+    # the next exercise at once, though the coach had said it would wait for "next".
+    coach = Coach(ROUTINE)
+    t = _to_wait_next(coach, after_pain)
+    if detour[0] is Intent.HURT and after_pain:
+        detour = [Intent.HURT]  # a second report ends the session: nothing to go back to
+    acts: list = []
+    for intent in detour:
+        acts = coach.step(cmd(intent), t + 1)
+    if detour == [Intent.HURT]:
+        assert coach.status == "ended_for_pain"
+        return
+    assert says(acts) == [script.WAIT_REPROMPT]
+    assert coach.state is State.WAIT_NEXT
+    coach.step(PlaybackFinished(coach._next_id), t + 3)
+    assert coach._timers == {"reprompt": t + 23}  # it listens; nothing starts by itself
+    assert says(coach.step(cmd(Intent.NEXT), t + 4)) == [script.announce(ROUTINE, 1)]
+
+
+def test_next_while_paused_between_exercises_goes_on():
+    coach = Coach(ROUTINE)
+    t = _to_wait_next(coach, after_pain=True)
+    coach.step(cmd(Intent.PAUSE), t + 1)
+    assert says(coach.step(cmd(Intent.NEXT), t + 2)) == [script.announce(ROUTINE, 1)]
+
+
+def test_a_paused_automatic_rest_starts_its_rest_again():
+    routine = tiny_routine(Advance.AUTO)
+    coach = Coach(routine)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.NEXT), t + 1)  # done early: the automatic rest starts
+    coach.step(cmd(Intent.PAUSE), t + 2)
+    acts = coach.step(cmd(Intent.RESUME), t + 30)
+    assert says(acts) == [script.AUTO_NEXT]
+    coach.step(PlaybackFinished(coach._next_id), t + 33)
+    assert coach._timers == {"auto": t + 38}
+    assert says(coach.step(Tick(), t + 38)) == [script.announce(routine, 1)]

@@ -144,7 +144,7 @@ TRANSITIONS: dict[State, dict[Intent, str]] = {
     State.PAUSED: {
         **_ANYTIME,
         Intent.RESUME: "_unpause",
-        Intent.NEXT: "_unpause",
+        Intent.NEXT: "_unpause_next",
         Intent.YES: "_unpause",
         Intent.PAUSE: "_reask",
         Intent.REPEAT: "_reask",
@@ -713,6 +713,12 @@ class Coach:
     def _unpause(self) -> list[Action]:
         return self._hush() + self._return(self._return_to)
 
+    def _unpause_next(self) -> list[Action]:
+        # Paused between exercises, "next" is the answer the coach was waiting for.
+        if self._return_to is State.WAIT_NEXT:
+            return self._go_on()
+        return self._unpause()
+
     def _return(self, state: State) -> list[Action]:
         """Go back to ``state`` after a pause or a cancelled stop, keeping the place."""
         if state is State.INTRO:
@@ -727,7 +733,14 @@ class Coach:
             self._continue_with("repetition")
             return acts
         if state is State.WAIT_NEXT:
-            return self._start_exercise(self.pending)
+            # Back to waiting: only "next" (or, in a routine that moves on by itself,
+            # the rest starting again) leads to the next exercise.
+            if self.auto:
+                self.state = State.WAIT_NEXT
+                acts = self._say(script.AUTO_NEXT)
+                self._continue_with("auto")
+                return acts
+            return self._ask(State.WAIT_NEXT, script.WAIT_REPROMPT)
         if state is State.PAUSED:
             return self._ask(State.PAUSED, script.PAUSED)
         return self._ask(state, *self._question(state, again=False))
