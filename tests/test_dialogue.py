@@ -602,3 +602,53 @@ def test_a_paused_automatic_rest_starts_its_rest_again():
     coach.step(PlaybackFinished(coach._next_id), t + 33)
     assert coach._timers == {"auto": t + 38}
     assert says(coach.step(Tick(), t + 38)) == [script.announce(routine, 1)]
+
+
+def _where(coach: Coach, now: float) -> str:
+    [text] = says(coach.step(cmd(Intent.WHERE), now))
+    return text
+
+
+def test_where_after_pain_and_repeat_more_gently_names_the_exercise_to_come():
+    # The demo's case: "it hurts" in exercise two, "no" (repeat it more gently), "where
+    # am I". It used to answer "We have not started yet. There are three exercises."
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.SKIP), t + 1)
+    coach.step(cmd(Intent.HURT), t + 2)
+    coach.step(cmd(Intent.NO), t + 3)
+    assert _where(coach, t + 4) == "Next is exercise two of three: Press and hold."
+
+
+def test_where_after_a_pain_skip_of_the_last_exercise_does_not_count_it_done():
+    # It used to say "You have done three of three exercises. Zero left."
+    coach = Coach(ROUTINE, resume_from=2)
+    t = to_consent(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    coach.step(cmd(Intent.YES), t + 2)  # continue from exercise three
+    coach.step(cmd(Intent.HURT), t + 3)
+    coach.step(cmd(Intent.YES), t + 4)  # skip it
+    assert coach.state is State.WAIT_NEXT
+    assert _where(coach, t + 5) == script.WAIT_LAST
+
+
+def test_where_names_the_place_in_every_state():
+    coach = Coach(ROUTINE)
+    coach.step(Start(), 0.0)
+    assert _where(coach, 1.0) == script.where_start(ROUTINE)  # the intro
+    t = to_exercise(coach := Coach(ROUTINE))
+    coach.step(cmd(Intent.SKIP), t + 1)  # exercise one skipped, not done
+    coach.step(cmd(Intent.NEXT), t + 2)  # exercise two begins now,
+    coach.step(cmd(Intent.NEXT), t + 2.5)  # and is finished early
+    assert _where(coach, t + 3) == "Next is exercise three of three: Tilt."
+    coach.step(cmd(Intent.PAUSE), t + 4)
+    assert _where(coach, t + 5) == "Next is exercise three of three: Tilt."
+    coach.step(cmd(Intent.NEXT), t + 6)
+    assert coach.state is State.ANNOUNCE
+    assert _where(coach, t + 7) == "Exercise three of three."
+    coach.step(cmd(Intent.HURT), t + 8)
+    coach.step(cmd(Intent.PAUSE), t + 9)  # paused at the skip-or-repeat question
+    assert _where(coach, t + 10) == "Exercise three of three."
+    texts = set(fixed_texts(ROUTINE))
+    assert {script.where_start(ROUTINE), script.WAIT_LAST} <= texts
+    assert "Next is exercise three of three: Tilt." in texts

@@ -822,14 +822,14 @@ class Coach:
         return acts
 
     def _where(self) -> list[Action]:
-        if self.state in (State.ANNOUNCE, State.EXERCISE) or (
-            self.state is State.PAUSED and self._in_exercise(self._return_to)
-        ):
+        # Answer for the place a pause (or pain report) interrupted, not the pause.
+        context = self._exercise_context()
+        if self._in_exercise(context) or context is State.ASK_PAIN:
             text = script.where_exercise(self.routine, self.index, self.rep)
-        elif self.index < 0:
-            text = script.where_between(self.routine, 0)
-        else:
-            text = script.where_between(self.routine, self.pending)
+        elif context is State.WAIT_NEXT:
+            text = script.where_next(self.routine, self.pending)
+        else:  # the introduction and the questions before the first exercise
+            text = script.where_start(self.routine)
         return self._answer(text)
 
     def _slower(self) -> list[Action]:
@@ -861,7 +861,8 @@ def fixed_texts(routine: Routine) -> list[str]:
             texts.append(ex.after)
         texts += [script.where_exercise(routine, index, rep) for rep in range(ex.repetitions + 1)]
         texts += [script.resume_question(index), script.resume_reprompt(index)]
-    texts += [script.where_between(routine, done) for done in range(n + 1)]
+    texts.append(script.where_start(routine))
+    texts += [script.where_next(routine, index) for index in range(n + 1)]
     for row in TRANSITIONS.values():
         if row:
             texts.append(script.help_text(tuple(i for i in _HELP_ORDER if i in row)))

@@ -180,16 +180,22 @@ def where_exercise(routine: Routine, index: int, rep: int) -> str:
     return text + "."
 
 
-def where_between(routine: Routine, done: int) -> str:
-    """Where the user is between exercises: ``done`` exercises behind them."""
+def where_start(routine: Routine) -> str:
+    """Where the user is before the first exercise."""
+    return f"We have not started yet. There are {number_word(len(routine.exercises))} exercises."
+
+
+def where_next(routine: Routine, index: int) -> str:
+    """Where the user is between exercises: exercise ``index`` (0-based) comes next.
+
+    It names that exercise rather than counting exercises "done", since some before
+    it may have been skipped; past the last one, it says so.
+    """
     total = len(routine.exercises)
-    left = total - done
-    if done == 0:
-        return f"We have not started yet. There are {number_word(total)} exercises."
-    return (
-        f"You have done {number_word(done)} of {number_word(total)} exercises. "
-        f"{number_word(left).capitalize()} left."
-    )
+    if index >= total:
+        return WAIT_LAST
+    title = _dot(routine.exercises[index].title)
+    return f"Next is exercise {number_word(index + 1)} of {number_word(total)}: {title}"
 
 
 def resume_question(index: int) -> str:
