@@ -188,3 +188,16 @@ def test_stop_then_no_after_a_pain_skip_waits_for_next(tmp_path):
     assert "coach: " + script.WAIT_AFTER_PAIN in out[:asked]
     assert out[asked + 1 :] == ["cue: heard", "coach: " + script.WAIT_REPROMPT]
     assert not any(line.startswith("coach: Exercise two") for line in out)
+
+
+def test_it_hurts_at_the_safety_question_ends_the_session_as_declined(tmp_path):
+    db = tmp_path / "log.db"
+    done = run_cli(
+        ["text", "--routine", "self-correction", "--fast", "--no-resume", "--log", str(db)],
+        "it hurts\n",
+        tmp_path,
+    )
+    out = done.stdout.splitlines()
+    assert out[out.index("coach: " + script.CONSENT_QUESTION) + 1] == "coach: " + script.DECLINED
+    [last] = main_json(db)
+    assert last["status"] == "declined" and last["pain_reports"] == 1

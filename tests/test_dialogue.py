@@ -221,17 +221,43 @@ def test_second_pain_report_ends_the_session():
     assert coach.status == "ended_for_pain"
 
 
-def test_pain_between_exercises_pauses_until_the_user_goes_on():
-    coach = Coach(ROUTINE)
-    to_consent(coach)
-    acts = coach.step(cmd(Intent.HURT), 13.0)
+def test_pain_before_the_first_exercise_pauses_until_the_user_goes_on():
+    # At the resume question: consent is given, no exercise has started. (At the
+    # consent question itself pain ends the session: see the test below.)
+    coach = Coach(ROUTINE, resume_from=1)
+    t = to_consent(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 5)
+    acts = coach.step(cmd(Intent.HURT), t + 6)
     assert acts[:3] == [StopSpeaking(), CancelTimer("reprompt"), PainReported(None, 0)]
     assert says(acts) == [script.PAIN_REST]
     assert coach.state is State.PAUSED
     coach.step(PlaybackFinished(coach._next_id), 20.0)
     assert coach.step(Tick(), 500.0) == []  # paused: no re-prompts, nothing moves
     acts = coach.step(cmd(Intent.RESUME), 501.0)
-    assert says(acts) == [script.CONSENT_QUESTION]  # back to the safety question
+    assert says(acts) == [script.resume_question(1)]  # back to the question
+
+
+@pytest.mark.parametrize("first", [[], [Intent.PAUSE], [Intent.STOP]])
+def test_pain_at_the_consent_question_declines_as_a_no_would(first):
+    # "are you free of acute pain today?" - "it hurts" is a no. It used to get "Stop
+    # and rest ... Say continue when you want to go on".
+    coach = Coach(ROUTINE)
+    t = to_consent(coach)
+    for intent in first:  # paused, or asked whether to stop, at the question
+        coach.step(cmd(intent), t + 0.5)
+        coach.step(PlaybackFinished(coach._next_id), t + 0.8)
+    acts = coach.step(cmd(Intent.HURT), t + 1)
+    n = coach._next_id
+    assert acts == [
+        StopSpeaking(),
+        CancelTimer("reprompt"),
+        PainReported(None, 0),
+        SessionEnded("declined"),
+        Say(script.DECLINED, n),
+        PlayCue("session_end"),
+    ]
+    assert coach.state is State.ENDING and coach.pain_reports == 1
 
 
 def test_pause_and_continue_restart_the_current_repetition():

@@ -789,6 +789,9 @@ class Coach:
                 acts += self._record("pain")
             return acts + self._end("ended_for_pain", script.PAIN_END)
         self.auto = False
+        if context is State.ASK_CONSENT:
+            # Pain at "are you free of acute pain today?" answers it: no exercise today.
+            return acts + self._end("declined", script.DECLINED)
         if in_exercise:
             return acts + self._say(script.PAIN_STOP) + self._ask(State.ASK_PAIN, script.PAIN_ASK)
         self._return_to = context
