@@ -678,3 +678,15 @@ def test_where_names_the_place_in_every_state():
     texts = set(fixed_texts(ROUTINE))
     assert {script.where_start(ROUTINE), script.WAIT_LAST} <= texts
     assert "Next is exercise three of three: Tilt." in texts
+
+
+def test_after_pain_the_advice_and_the_offer_to_repeat_now_agree():
+    # PAIN_STOP said "Next time, make the movement smaller", and the coach then offered
+    # to repeat the exercise now.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    assert says(coach.step(cmd(Intent.HURT), t + 1)) == [
+        "Stop the movement now. Relax and rest. "
+        "If you try it again, make the movement smaller and gentler.",
+        "Do you want to skip this exercise? Say yes to skip it, or no to repeat it more gently.",
+    ]

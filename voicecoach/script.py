@@ -104,7 +104,8 @@ BREATHE_OUT = "Breathe out."
 RESTART_REP = "Let's do this repetition again."
 
 PAIN_STOP = (
-    "Stop the movement now. Relax and rest. Next time, make the movement smaller and gentler."
+    "Stop the movement now. Relax and rest. "
+    "If you try it again, make the movement smaller and gentler."
 )
 PAIN_ASK = "Do you want to skip this exercise? Say yes to skip it, or no to repeat it more gently."
 PAIN_ASK_REPROMPT = "Should we skip this exercise? Please say yes or no."
