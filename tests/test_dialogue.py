@@ -690,3 +690,18 @@ def test_after_pain_the_advice_and_the_offer_to_repeat_now_agree():
         "If you try it again, make the movement smaller and gentler.",
         "Do you want to skip this exercise? Say yes to skip it, or no to repeat it more gently.",
     ]
+
+
+def test_no_help_text_without_commands_is_listed_or_said():
+    # The goodbye state's row (only "it hurts") gave "You can say: . And say it hurts
+    # ..." among the fixed texts, rendered and cached though no state can say it.
+    from voicecoach.routines.loader import builtin_routines
+
+    for routine in (ROUTINE, *builtin_routines().values()):
+        assert not [t for t in fixed_texts(routine) if "You can say: ." in t], routine.id
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    coach.step(cmd(Intent.STOP), 23.0)
+    coach.step(cmd(Intent.YES), 24.0)
+    assert coach.state is State.ENDING
+    assert coach.step(cmd(Intent.HELP), 25.0) == []  # saying goodbye: no help

@@ -813,9 +813,7 @@ class Coach:
     # ------------------------------------------------ help, where, tempo
 
     def _help(self) -> list[Action]:
-        row = TRANSITIONS[self.state]
-        text = script.help_text(tuple(i for i in _HELP_ORDER if i in row))
-        return self._answer(text)
+        return self._answer(_help_text(self.state))
 
     def _answer(self, text: str) -> list[Action]:
         """Say ``text`` without changing the flow; a waiting state listens again after."""
@@ -848,6 +846,18 @@ class Coach:
         return self._answer(script.FASTER)
 
 
+def _help_text(state: State) -> str:
+    """The help a state gives: the commands it handles, in the order help lists them."""
+    row = TRANSITIONS[state]
+    return script.help_text(tuple(i for i in _HELP_ORDER if i in row))
+
+
+def _speaks_help(state: State) -> bool:
+    """Whether help can be spoken in ``state``: asked for, or when the coach waits and
+    hears a command the state does not handle. (Saying goodbye, it cannot.)"""
+    return Intent.HELP in TRANSITIONS[state] or state in WAITING_STATES
+
+
 def fixed_texts(routine: Routine) -> list[str]:
     """Every text the coach can say in a session of ``routine``, without duplicates.
 
@@ -866,9 +876,7 @@ def fixed_texts(routine: Routine) -> list[str]:
         texts += [script.resume_question(index), script.resume_reprompt(index)]
     texts.append(script.where_start(routine))
     texts += [script.where_next(routine, index) for index in range(n + 1)]
-    for row in TRANSITIONS.values():
-        if row:
-            texts.append(script.help_text(tuple(i for i in _HELP_ORDER if i in row)))
+    texts += [_help_text(state) for state in State if _speaks_help(state)]
     texts += [
         value for name, value in vars(script).items() if name.isupper() and isinstance(value, str)
     ]
