@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from voicecoach import script
 from voicecoach.cli import main
 from voicecoach.dialogue import fixed_texts
 from voicecoach.errors import RoutineError
@@ -257,3 +258,15 @@ def test_the_documented_example_is_valid(tmp_path):
     routine = load_routine_file(write(tmp_path, example))
     assert routine.id == "morning-neck"
     assert routine.exercises[1].breathing.when == "before"
+
+
+def test_back_lift_says_what_the_article_says():
+    # The article: "lift your back to the horizontal line. Try not to bend back." The
+    # script said "lift your upper body until your back is straight and level ... Do
+    # not arch your back": lifting the upper body lying face down is arching it.
+    r = builtin_routines()["neck-complex"]
+    [back] = [ex for ex in r.exercises if ex.id == "back-lift"]
+    said = script.announce(r, r.exercises.index(back)) + " " + " ".join(back.cues)
+    assert "until your back is horizontal, and no higher" in said
+    assert "Try not to bend backwards" in said
+    assert "arch" not in said and "level" not in said
