@@ -201,3 +201,18 @@ def test_it_hurts_at_the_safety_question_ends_the_session_as_declined(tmp_path):
     assert out[out.index("coach: " + script.CONSENT_QUESTION) + 1] == "coach: " + script.DECLINED
     [last] = main_json(db)
     assert last["status"] == "declined" and last["pain_reports"] == 1
+
+
+def test_next_during_the_intro_still_speaks_the_safety_text(tmp_path):
+    from voicecoach.routines.loader import builtin_routines
+
+    safety = "coach: " + script.intro(builtin_routines()["self-correction"])[-1]
+    done = run_cli(
+        ["text", "--routine", "self-correction", "--fast", "--no-resume"]
+        + ["--log", str(tmp_path / "log.db")],
+        "@3 next\nyes\n",
+        tmp_path,
+    )
+    out = done.stdout.splitlines()
+    heard = out.index("cue: heard")
+    assert out[heard + 1 : heard + 3] == [safety, "coach: " + script.CONSENT_QUESTION]

@@ -705,3 +705,23 @@ def test_no_help_text_without_commands_is_listed_or_said():
     coach.step(cmd(Intent.YES), 24.0)
     assert coach.state is State.ENDING
     assert coach.step(cmd(Intent.HELP), 25.0) == []  # saying goodbye: no help
+
+
+@pytest.mark.parametrize("intent", [Intent.NEXT, Intent.YES, Intent.SKIP])
+@pytest.mark.parametrize("heard", [0, 1, 2])
+def test_skipping_the_intro_never_skips_the_safety_text(intent, heard):
+    # "next", "yes" or "skip" during the introduction went straight to the consent
+    # question, so the safety and contraindications text was never spoken.
+    coach = Coach(ROUTINE)
+    acts = coach.step(Start(), 0.0)
+    for uid in [a.utterance_id for a in acts if isinstance(a, Say)][:heard]:
+        coach.step(PlaybackFinished(uid), 2.0 * uid)
+    acts = coach.step(cmd(intent), 7.0)
+    safety = script.intro(ROUTINE)[-1]
+    if heard < 2:  # the intro or the list is cut; the safety text follows at once
+        assert acts == [StopSpeaking(), PlayCue("heard"), Say(safety, coach._next_id)]
+    else:  # the safety text is playing: it plays on
+        assert acts == [PlayCue("heard")]
+    assert coach.state is State.INTRO
+    acts = coach.step(PlaybackFinished(coach._next_id), 20.0)
+    assert says(acts) == [script.CONSENT_QUESTION]

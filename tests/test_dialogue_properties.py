@@ -194,7 +194,9 @@ def test_a_late_tick_through_an_exercise_leaves_no_timer_behind():
     and "it hurts" then cancelled no timer the runtime still had."""
     h = Harness(0, None)
     h.feed(Start())
-    for intent in (Intent.NEXT, Intent.YES, Intent.NEXT):
+    h.feed(CommandHeard(Intent.NEXT, "next"))  # past the intro, to the safety text
+    h.feed(PlaybackFinished(h.speaking.pop(0)))  # which plays out; then the question
+    for intent in (Intent.YES, Intent.NEXT):
         h.feed(CommandHeard(intent, intent.value))
     assert h.coach.state is State.EXERCISE and dict(h.timers)
     h.now += 12.0

@@ -196,7 +196,9 @@ def test_with_echo_cancellation_any_command_barges_in(tmp_path: Path) -> None:
     rig.say_at(Intent.NEXT, "next", 1.5)
     rig.run(until=2.0)
     assert rig.sink.stops == [pytest.approx(1.5, abs=0.021)]
-    assert rig.coach.state is State.ASK_CONSENT  # "next" skipped the introduction
+    # "next" skipped the introduction, up to the safety text, which is never skipped.
+    assert rig.coach.state is State.INTRO
+    assert rig.kinds("said")[-1]["text"] == SAFETY_TEXT
 
 
 def test_a_command_after_the_coach_and_its_echo_tail_is_acted_on(tmp_path: Path) -> None:

@@ -535,7 +535,13 @@ class Coach:
         return acts
 
     def _skip_intro(self) -> list[Action]:
-        return self._hush() + self._then_consent()
+        # "next" passes over the introduction and the list of things needed, never the
+        # safety text: once it plays, it plays to the end, then comes the question.
+        safety = len(script.intro(self.routine)) - 1
+        if self._intro_heard >= safety:
+            return []
+        self._intro_heard = safety
+        return self._hush() + self._say_intro()
 
     def _then_consent(self) -> list[Action]:
         return self._ask(State.ASK_CONSENT, script.CONSENT_QUESTION)
