@@ -216,3 +216,19 @@ def test_next_during_the_intro_still_speaks_the_safety_text(tmp_path):
     out = done.stdout.splitlines()
     heard = out.index("cue: heard")
     assert out[heard + 1 : heard + 3] == [safety, "coach: " + script.CONSENT_QUESTION]
+def test_sessions_that_do_no_exercise_keep_the_offer_to_continue(tmp_path):
+    db = tmp_path / "log.db"
+    cmd = ["text", "--routine", "neck-complex", "--fast", "--log", str(db)]
+    run_cli(cmd, "yes\nnext\nnext\nnext\n", tmp_path)  # four exercises done, interrupted
+    offer = "coach: " + script.resume_question(4)
+    # The input ends at the offer; a "no" to the safety question; the input ends again.
+    for lines in ("yes\n", "no\n", "yes\n"):
+        done = run_cli(cmd, lines, tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert (offer in done.stdout.splitlines()) == (lines == "yes\n")
+    assert [s["status"] for s in main_json(db)] == [
+        "interrupted",
+        "declined",
+        "interrupted",
+        "interrupted",
+    ]

@@ -105,6 +105,35 @@ def test_resume_point_offers_the_exercise_after_the_last_one_reached(tmp_path):
         assert log.resume_point("tiny", 3) is None  # declined: nothing to offer
 
 
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["yes"],  # the input ends at the offer to continue
+        ["no"],  # declined at the safety question
+        [],  # ended during the introduction (a boot of the Pi, then SIGTERM)
+    ],
+)
+def test_a_session_that_did_no_exercise_keeps_the_saved_place(tmp_path, lines):
+    with SessionLog(tmp_path / "s.db") as log:
+        run_text(log, ["yes"])  # exercise one done, then the input ends
+        assert log.resume_point("tiny", 3) == 1
+        run_text(log, lines, resume=1)
+        assert log.sessions()[0].exercises == ()
+        assert log.resume_point("tiny", 3) == 1
+        run_text(log, lines, resume=1)  # and again: still there
+        assert log.resume_point("tiny", 3) == 1
+
+
+def test_a_resumed_session_that_makes_progress_moves_the_saved_place(tmp_path):
+    with SessionLog(tmp_path / "s.db") as log:
+        run_text(log, ["yes"])
+        run_text(log, [], resume=1)  # nothing done
+        status, out = run_text(log, ["yes", "yes"], resume=1)  # exercise two done
+        assert status == "interrupted"
+        assert "Exercise two of three" in out[out.index("coach: " + script.STARTING) + 1]
+        assert log.resume_point("tiny", 3) == 2
+
+
 def test_a_session_left_running_by_a_dead_process_reads_as_interrupted(tmp_path):
     path = tmp_path / "s.db"
     with SessionLog(path) as log:

@@ -224,11 +224,15 @@ class SessionLog:
     def resume_point(self, routine_id: str, exercise_count: int) -> int | None:
         """Where the last session of ``routine_id`` stopped, if it should be offered.
 
-        Returns the 0-based index of the first exercise after the last one that
-        session got to, when it was stopped or interrupted part way; else ``None``.
+        The newest session that recorded an exercise outcome decides; sessions that
+        recorded none (declined, or ended before an exercise was over, such as a boot
+        of the Pi with nobody there) are passed over, so they keep the saved place.
+        When that session was stopped or interrupted part way, returns the 0-based
+        index of the first exercise after the last one it got to; else ``None``.
         """
         row = self._db.execute(
             "SELECT id, status FROM sessions WHERE routine = ? AND status != 'running' "
+            "AND EXISTS (SELECT 1 FROM exercises WHERE session_id = sessions.id) "
             "ORDER BY id DESC LIMIT 1",
             (routine_id,),
         ).fetchone()
