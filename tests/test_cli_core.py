@@ -232,3 +232,18 @@ def test_sessions_that_do_no_exercise_keep_the_offer_to_continue(tmp_path):
         "interrupted",
         "interrupted",
     ]
+
+
+def test_stop_during_an_exercise_is_not_a_skip(tmp_path, capsys):
+    db = tmp_path / "log.db"
+    cmd = ["text", "--routine", "neck-complex", "--fast", "--log", str(db)]
+    run_cli(cmd, "yes\nnext\nnext\n@250 stop\nyes\n", tmp_path)  # during exercise three
+    [last] = main_json(db)
+    assert last["status"] == "stopped"
+    assert [e["outcome"] for e in last["exercises"]] == ["done", "done", "stopped"]
+    assert main(["history", "--log", str(db)]) == 0
+    assert "2 exercises done, stopped part way through one" in capsys.readouterr().out
+    done = run_cli(cmd, "yes\nyes\n", tmp_path)
+    out = done.stdout.splitlines()
+    assert "coach: " + script.resume_question(2) in out
+    assert out[out.index("coach: " + script.STARTING) + 1].startswith("coach: Exercise three of")

@@ -312,12 +312,12 @@ def test_stop_asks_for_confirmation_and_no_keeps_the_place():
     assert says(acts) == ["Repetition one."]
 
 
-def test_stop_yes_ends_as_stopped_and_marks_the_exercise_skipped():
+def test_stop_yes_ends_as_stopped_and_marks_the_exercise_stopped_not_skipped():
     coach = Coach(ROUTINE)
     to_exercise(coach)
     coach.step(cmd(Intent.STOP), 23.0)
     acts = coach.step(cmd(Intent.YES), 25.0)
-    assert ExerciseOutcome(0, "turn", "skipped") in acts
+    assert ExerciseOutcome(0, "turn", "stopped") in acts
     assert SessionEnded("stopped") in acts
     assert script.STOPPED in says(acts)
 

@@ -134,6 +134,17 @@ def test_a_resumed_session_that_makes_progress_moves_the_saved_place(tmp_path):
         assert log.resume_point("tiny", 3) == 2
 
 
+def test_stop_in_the_middle_of_an_exercise_offers_that_exercise_next_time(tmp_path):
+    with SessionLog(tmp_path / "s.db") as log:
+        status, _ = run_text(log, ["yes", "next", "@58.2 stop", "yes"])  # in exercise two
+        assert status == "stopped"
+        assert log.sessions()[0].exercises == (("turn", "done"), ("press", "stopped"))
+        assert log.resume_point("tiny", 3) == 1
+        _, out = run_text(log, ["yes", "yes"], resume=1)
+        assert "coach: " + script.resume_question(1) in out
+        assert "Exercise two of three" in out[out.index("coach: " + script.STARTING) + 1]
+
+
 def test_a_session_left_running_by_a_dead_process_reads_as_interrupted(tmp_path):
     path = tmp_path / "s.db"
     with SessionLog(path) as log:

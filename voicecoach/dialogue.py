@@ -762,7 +762,7 @@ class Coach:
         if context is State.ASK_PAIN:
             acts += self._record("pain")
         elif self._in_exercise(context):
-            acts += self._record("skipped")
+            acts += self._record("stopped")  # not skipped: it is where to go on from
         return acts + self._end("stopped", script.STOPPED)
 
     def _stop_no(self) -> list[Action]:

@@ -117,7 +117,10 @@ class CancelTimer:
 
 @dataclass(frozen=True)
 class ExerciseOutcome:
-    """An exercise ended: ``outcome`` is ``done``, ``skipped`` or ``pain``."""
+    """An exercise ended: ``outcome`` is one of :data:`OUTCOMES`.
+
+    ``stopped``: the session was stopped in the middle of it, so it is still to do.
+    """
 
     type: ClassVar[str] = "exercise-outcome"
     index: int
@@ -143,7 +146,7 @@ class SessionEnded:
 
 
 SESSION_STATUSES = ("completed", "stopped", "ended_for_pain", "declined", "interrupted")
-OUTCOMES = ("done", "skipped", "pain")
+OUTCOMES = ("done", "skipped", "pain", "stopped")
 
 Action = (
     Say

@@ -228,7 +228,8 @@ class SessionLog:
         recorded none (declined, or ended before an exercise was over, such as a boot
         of the Pi with nobody there) are passed over, so they keep the saved place.
         When that session was stopped or interrupted part way, returns the 0-based
-        index of the first exercise after the last one it got to; else ``None``.
+        index of the first exercise after the last one it got to, or of the exercise
+        it was stopped in; else ``None``.
         """
         row = self._db.execute(
             "SELECT id, status FROM sessions WHERE routine = ? AND status != 'running' "
@@ -238,12 +239,14 @@ class SessionLog:
         ).fetchone()
         if row is None or row[1] not in ("stopped", "interrupted"):
             return None
-        last = self._db.execute(
-            "SELECT MAX(idx) FROM exercises WHERE session_id = ?", (row[0],)
+        after = self._db.execute(
+            "SELECT MAX(CASE outcome WHEN 'stopped' THEN idx ELSE idx + 1 END) "
+            "FROM exercises WHERE session_id = ?",
+            (row[0],),
         ).fetchone()[0]
-        if last is None or last + 1 >= exercise_count:
+        if after is None or after >= exercise_count:
             return None
-        return int(last) + 1
+        return int(after)
 
 
 class SessionRecorder:

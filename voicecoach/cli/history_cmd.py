@@ -62,9 +62,12 @@ def describe(s: SessionSummary) -> str:
     started = _when(s.started)
     done = sum(1 for _, outcome in s.exercises if outcome == "done")
     skipped = sum(1 for _, outcome in s.exercises if outcome == "skipped")
+    stopped = sum(1 for _, outcome in s.exercises if outcome == "stopped")
     parts = [f"{done} exercise{'s' if done != 1 else ''} done"]
     if skipped:
         parts.append(f"{skipped} skipped")
+    if stopped:
+        parts.append("stopped part way through one")
     if s.pain_reports:
         parts.append(f"pain reported {s.pain_reports}x")
     length = ""
