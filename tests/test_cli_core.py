@@ -247,3 +247,12 @@ def test_stop_during_an_exercise_is_not_a_skip(tmp_path, capsys):
     out = done.stdout.splitlines()
     assert "coach: " + script.resume_question(2) in out
     assert out[out.index("coach: " + script.STARTING) + 1].startswith("coach: Exercise three of")
+
+
+def test_history_keeps_a_done_exercise_done(tmp_path):
+    db = tmp_path / "log.db"
+    cmd = ["text", "--routine", "self-correction", "--fast", "--log", str(db)]
+    run_cli(cmd, "yes\nnext\ngo back\nskip\n", tmp_path)
+    [last] = main_json(db)
+    assert last["status"] == "completed"
+    assert [e["outcome"] for e in last["exercises"]] == ["done", "done", "done"]

@@ -145,6 +145,19 @@ def test_stop_in_the_middle_of_an_exercise_offers_that_exercise_next_time(tmp_pa
         assert "Exercise two of three" in out[out.index("coach: " + script.STARTING) + 1]
 
 
+def test_an_exercise_once_done_stays_done_when_it_is_skipped_later(tmp_path):
+    with SessionLog(tmp_path / "s.db") as log:
+        # Exercises one and two done; back to one, then "skip" passes over two again.
+        status, out = run_text(log, ["yes", "next", "go back", "skip"])
+        assert status == "completed"
+        assert sum(line.startswith("coach: Exercise two of three") for line in out) == 1
+        assert log.sessions()[0].exercises == (
+            ("turn", "done"),
+            ("press", "done"),
+            ("tilt", "done"),
+        )
+
+
 def test_a_session_left_running_by_a_dead_process_reads_as_interrupted(tmp_path):
     path = tmp_path / "s.db"
     with SessionLog(path) as log:

@@ -167,9 +167,16 @@ class SessionLog:
         return cur.lastrowid
 
     def exercise(self, session_id: int, index: int, exercise_id: str, outcome: str) -> None:
-        """Record (or overwrite) an exercise's outcome."""
+        """Record an exercise's outcome; a later one replaces an earlier one of the session.
+
+        Except: an exercise once ``done`` stays done, and ``skipped`` replaces nothing
+        (going back to an exercise and skipping it undoes nothing that was done).
+        """
         self._write(
-            "INSERT OR REPLACE INTO exercises VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO exercises VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (session_id, idx) DO UPDATE SET exercise_id = excluded.exercise_id, "
+            "outcome = excluded.outcome, at = excluded.at "
+            "WHERE exercises.outcome != 'done' AND excluded.outcome != 'skipped'",
             (session_id, index, exercise_id, outcome, _now()),
         )
 
