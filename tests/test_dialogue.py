@@ -427,7 +427,7 @@ def test_skip_previous_and_repeat_between_exercises():
     coach = Coach(ROUTINE)
     to_exercise(coach)
     coach.step(cmd(Intent.NEXT), 23.0)  # done early with exercise 1
-    assert coach.state is State.WAIT_NEXT and coach.outcomes == {0: "done"}
+    assert coach.state is State.WAIT_NEXT and coach.outcomes == {0: "ended_early"}
     assert says(coach.step(cmd(Intent.REPEAT), 24.0)) == [script.announce(ROUTINE, 0)]
     coach.step(cmd(Intent.SKIP), 25.0)
     assert coach.outcomes == {0: "skipped"}

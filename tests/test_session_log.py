@@ -158,6 +158,19 @@ def test_an_exercise_once_done_stays_done_when_it_is_skipped_later(tmp_path):
         )
 
 
+def test_next_in_the_rest_after_repetition_one_is_recorded_as_ended_early(tmp_path):
+    # With the simulated voice, exercise two relaxes after repetition one from 62.1 s.
+    with SessionLog(tmp_path / "s.db") as log:
+        status, out = run_text(log, ["yes", "next", "@63 next", "next"])
+        assert status == "completed"
+        assert "coach: Repetition two. A little further this time." not in out
+        assert dict(log.sessions()[0].exercises) == {
+            "turn": "done",
+            "press": "ended_early",
+            "tilt": "done",
+        }
+
+
 def test_a_session_left_running_by_a_dead_process_reads_as_interrupted(tmp_path):
     path = tmp_path / "s.db"
     with SessionLog(path) as log:

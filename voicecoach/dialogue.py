@@ -644,8 +644,8 @@ class Coach:
             return self._exercise_done()
         return self._fire(at)
 
-    def _exercise_done(self) -> list[Action]:
-        acts = self._record("done")
+    def _exercise_done(self, outcome: str = "done") -> list[Action]:
+        acts = self._record(outcome)
         texts = [t for t in (self._exercise.after, script.WELL_DONE) if t]
         following = self.index + 1
         if following >= len(self.routine.exercises):
@@ -669,8 +669,9 @@ class Coach:
         return self._start_exercise(self.pending)
 
     def _finish_early(self) -> list[Action]:
-        # The user says they are done with this one: count it as done and go on.
-        return self._hush() + self._exercise_done()
+        # The user says they are done with this one: go on, and say in the record
+        # that it ended before its repetitions did.
+        return self._hush() + self._exercise_done("ended_early")
 
     def _restart_repetition(self) -> list[Action]:
         acts = self._hush()

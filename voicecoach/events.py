@@ -119,7 +119,8 @@ class CancelTimer:
 class ExerciseOutcome:
     """An exercise ended: ``outcome`` is one of :data:`OUTCOMES`.
 
-    ``stopped``: the session was stopped in the middle of it, so it is still to do.
+    ``stopped``: the session was stopped in the middle of it, so it is still to do;
+    ``ended_early``: the user said "next" before its repetitions were over.
     """
 
     type: ClassVar[str] = "exercise-outcome"
@@ -146,7 +147,7 @@ class SessionEnded:
 
 
 SESSION_STATUSES = ("completed", "stopped", "ended_for_pain", "declined", "interrupted")
-OUTCOMES = ("done", "skipped", "pain", "stopped")
+OUTCOMES = ("done", "skipped", "pain", "stopped", "ended_early")
 
 Action = (
     Say

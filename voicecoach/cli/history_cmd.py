@@ -62,8 +62,11 @@ def describe(s: SessionSummary) -> str:
     started = _when(s.started)
     done = sum(1 for _, outcome in s.exercises if outcome == "done")
     skipped = sum(1 for _, outcome in s.exercises if outcome == "skipped")
+    early = sum(1 for _, outcome in s.exercises if outcome == "ended_early")
     stopped = sum(1 for _, outcome in s.exercises if outcome == "stopped")
     parts = [f"{done} exercise{'s' if done != 1 else ''} done"]
+    if early:
+        parts.append(f"{early} ended early")
     if skipped:
         parts.append(f"{skipped} skipped")
     if stopped:
