@@ -256,3 +256,36 @@ def test_history_keeps_a_done_exercise_done(tmp_path):
     [last] = main_json(db)
     assert last["status"] == "completed"
     assert [e["outcome"] for e in last["exercises"]] == ["done", "done", "done"]
+
+
+def damage(db: Path) -> bytes:
+    """Overwrite the log's second page, as a failing card or a crash might."""
+    data = db.read_bytes()
+    data = data[:4096] + bytes(range(256)) * 16 + data[8192:]
+    db.write_bytes(data)
+    return data
+
+
+def test_a_damaged_log_stops_neither_a_session_nor_history_with_a_traceback(tmp_path):
+    db = tmp_path / "log.db"
+    cmd = ["text", "--routine", "neck-complex", "--fast", "--log", str(db)]
+    for lines in ("yes\nnext\n", "yes\n", "no\n"):
+        run_cli(cmd, lines, tmp_path)
+    data = damage(db)
+
+    history = run_cli(["history", "--log", str(db)], "", tmp_path)
+    assert history.returncode == 8 and history.stdout == ""
+    [line] = history.stderr.splitlines()
+    assert line.startswith(f"voicecoach: the session log {db} is damaged (")
+    assert "writable" not in line and "Traceback" not in history.stderr
+    assert db.read_bytes() == data
+
+    done = run_cli(cmd, "yes\nnext\n", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "coach: " + script.WAIT_NEXT
+    [aside] = [p for p in tmp_path.iterdir() if p.name.startswith("log.db.damaged-")]
+    assert aside.read_bytes() == data
+    [warning] = [line for line in done.stderr.splitlines() if line.startswith("WARNING")]
+    assert f"{db} is damaged" in warning and f"moved aside unchanged to {aside}" in warning
+    [last] = main_json(db)  # the new log
+    assert [e["outcome"] for e in last["exercises"]] == ["done", "done"]

@@ -211,6 +211,18 @@ def test_a_command_after_the_coach_and_its_echo_tail_is_acted_on(tmp_path: Path)
     assert rig.kinds("heard")[0]["command"] == "yes"
 
 
+def test_a_session_log_that_fails_mid_session_does_not_stop_the_coach(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.run(until=60)
+    assert rig.coach.state is State.ASK_CONSENT
+    rig.log._db.execute("PRAGMA query_only = ON")  # from now on every write fails in SQLite
+    rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
+    rig.run(until=rig.clock() + 1.5)
+    assert rig.coach.state is State.ANNOUNCE  # the failed write of "yes" changed nothing
+    assert rig.session.recorder is not None and rig.session.recorder.failed is not None
+    assert rig.session.end() == "interrupted"
+
+
 class FlakyRecognizer(FakeRecognizer):
     """Raises once, at the first chunk after ``fail_at``."""
 

@@ -12,9 +12,9 @@ from routine_fixtures import tiny_routine
 from voicecoach import script
 from voicecoach.commands import Intent
 from voicecoach.dialogue import Coach
-from voicecoach.errors import SessionLogError
+from voicecoach.errors import SessionLogDamaged, SessionLogError
 from voicecoach.events import CommandHeard
-from voicecoach.session import SessionLog, SessionRecorder
+from voicecoach.session import SessionLog, SessionRecorder, start_recording
 from voicecoach.textsession import TextSession, parse_line
 
 ROUTINE = tiny_routine()
@@ -224,3 +224,57 @@ def test_unrecognised_line_is_not_understood_and_the_place_is_kept(tmp_path):
         status, out = run_text(log, ["purple", "yes", "next", "next"])
         assert "coach: Sorry, I didn't catch that. Please say it again, or say help." in out
         assert status == "completed"
+
+
+def damaged_log(path, how: str = "page") -> bytes:
+    """A real log with sessions in it, then damaged as a disk or a crash would."""
+    with SessionLog(path) as log:
+        for lines in (["yes", "next"], ["yes"], ["no"]):
+            run_text(log, lines)
+    data = path.read_bytes()
+    assert len(data) > 3 * 4096
+    # One page overwritten, or the file cut short.
+    data = data[:4096] + bytes(range(256)) * 16 + data[8192:] if how == "page" else data[:3000]
+    path.write_bytes(data)
+    return data
+
+
+@pytest.mark.parametrize("how", ["page", "truncated"])
+def test_a_damaged_log_is_reported_as_damaged_and_left_unchanged(tmp_path, how):
+    path = tmp_path / "s.db"
+    data = damaged_log(path, how)
+    with pytest.raises(SessionLogDamaged) as err:
+        SessionLog(path)
+    assert "is damaged" in err.value.message and str(path) in err.value.message
+    assert "writable" not in err.value.message  # not a folder problem
+    assert path.read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.db"]
+
+
+def test_a_session_moves_a_damaged_log_aside_and_starts_a_new_one(tmp_path, caplog):
+    path = tmp_path / "s.db"
+    data = damaged_log(path)
+    recorder, resume = start_recording(path, "tiny", 3)
+    assert recorder is not None and resume is None
+    [aside] = [p for p in tmp_path.iterdir() if p.name.startswith("s.db.damaged-")]
+    assert aside.read_bytes() == data
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert str(path) in warning and str(aside) in warning and "damaged" in warning
+    status = TextSession(Coach(ROUTINE), [].append, recorder).run(["yes", "next", "next"])
+    recorder.log.close()
+    assert status == "completed"
+    with SessionLog(path) as log:
+        assert [s.status for s in log.sessions()] == ["completed"]
+
+
+def test_a_log_that_fails_mid_session_does_not_stop_the_session(tmp_path, caplog):
+    with SessionLog(tmp_path / "s.db") as log:
+        recorder = SessionRecorder(log, log.start("tiny"))
+        log._db.execute("PRAGMA query_only = ON")  # from now on every write fails in SQLite
+        out: list[str] = []
+        status = TextSession(Coach(ROUTINE), out.append, recorder).run(["yes", "next", "next"])
+        assert status == "completed"
+        assert out[-1] == "cue: session_end"
+        assert isinstance(recorder.failed, SessionLogError)
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert len(errors) == 1 and "goes on without recording" in errors[0]

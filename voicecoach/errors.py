@@ -59,3 +59,17 @@ class SessionLogError(VoicecoachError):
 
     code = "session-log"
     exit_code = 8
+
+
+class SessionLogDamaged(SessionLogError):
+    """The session log file is damaged (malformed, or not a database); it is left as it is."""
+
+    code = "session-log-damaged"
+
+    def __init__(self, path: object, detail: str) -> None:
+        super().__init__(
+            f"the session log {path} is damaged ({detail}); it was left as it is. "
+            f"To start a new log, move it aside: mv '{path}' '{path}.damaged' "
+            "('voicecoach run' and 'voicecoach text' do that by themselves)."
+        )
+        self.detail = detail

@@ -2,19 +2,25 @@
 
 The log is SQLite in WAL mode. Every write is committed at once, so a killed process
 loses at most the exercise in progress, and the next start can offer to resume.
+
+The log never stops a coaching session: :func:`start_recording` moves a damaged file
+aside and starts a new log, or runs without one, and the recorder carries on without
+recording when a write fails mid-session.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from .errors import SessionLogError
+from .errors import SessionLogDamaged, SessionLogError
 from .events import (
     Action,
     CancelTimer,
@@ -67,6 +73,44 @@ def _now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+# SQLite's result codes for a file that is damaged rather than out of reach.
+_DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+def _is_damage(err: sqlite3.Error) -> bool:
+    return getattr(err, "sqlite_errorcode", None) in _DAMAGE_CODES
+
+
+def _damage(path: Path) -> str | None:
+    """What is wrong with an existing log file, found without changing it; None if sound.
+
+    The check reads the file through a read-only connection, so it can neither write to
+    a damaged file nor checkpoint a write-ahead log into it on closing.
+    """
+    sidecars = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    try:
+        if str(path) == ":memory:" or not path.is_file() or path.stat().st_size == 0:
+            return None
+        had = [side for side in sidecars if side.exists()]
+        db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+    except (OSError, sqlite3.Error):
+        return None  # opening it for real says what is wrong
+    try:
+        rows = db.execute("PRAGMA quick_check").fetchall()
+        found = "; ".join(str(row[0]) for row in rows[:3] if row[0] != "ok") or None
+    except sqlite3.Error as err:
+        found = str(err) if _is_damage(err) else None
+    finally:
+        db.close()
+    if found is not None:
+        # The empty journal files the check itself made are not part of the damage.
+        for side in sidecars:
+            if side not in had:
+                with contextlib.suppress(OSError):
+                    side.unlink()
+    return found
+
+
 def _pid_alive(pid: int | None) -> bool:
     if not pid:
         return False
@@ -109,19 +153,44 @@ class SessionLog:
     """The SQLite session log (one file, many sessions)."""
 
     def __init__(self, path: Path) -> None:
+        """Open (or create) the log at ``path``.
+
+        Raises :class:`SessionLogDamaged` for a damaged file, which is left unchanged,
+        and :class:`SessionLogError` for a log that cannot be opened or written.
+        """
         self.path = path
+        damage = _damage(path)
+        if damage is not None:
+            raise SessionLogDamaged(path, damage)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), timeout=10, isolation_level=None)
+        except (OSError, sqlite3.Error) as err:
+            raise self._open_error(err) from err
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as err:
-            raise SessionLogError(
-                f"cannot open the session log {path}: {err}. "
-                "Check that the folder is writable, or set XDG_DATA_HOME to a writable folder."
-            ) from err
-        self._mark_stale()
+            self._mark_stale()
+        except sqlite3.Error as err:
+            self._db.close()
+            raise self._open_error(err) from err
+        except SessionLogError:
+            self._db.close()
+            raise
+
+    def _open_error(self, err: OSError | sqlite3.Error) -> SessionLogError:
+        if isinstance(err, sqlite3.Error) and _is_damage(err):
+            return SessionLogDamaged(self.path, str(err))
+        return SessionLogError(
+            f"cannot open the session log {self.path}: {err}. "
+            "Check that the folder is writable, or set XDG_DATA_HOME to a writable folder."
+        )
+
+    def _error(self, doing: str, err: sqlite3.Error) -> SessionLogError:
+        if _is_damage(err):
+            return SessionLogDamaged(self.path, str(err))
+        return SessionLogError(f"cannot {doing} the session log {self.path}: {err}")
 
     def close(self) -> None:
         """Close the database."""
@@ -137,18 +206,24 @@ class SessionLog:
         try:
             return self._db.execute(sql, args)
         except sqlite3.Error as err:
-            raise SessionLogError(f"cannot write the session log {self.path}: {err}") from err
+            raise self._error("write", err) from err
+
+    def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as err:
+            raise self._error("read", err) from err
 
     def _mark_stale(self) -> None:
         """Sessions left 'running' by a process that no longer exists were interrupted."""
-        rows = self._db.execute("SELECT id, pid FROM sessions WHERE status = 'running'")
-        for session_id, pid in rows.fetchall():
+        rows = self._read("SELECT id, pid FROM sessions WHERE status = 'running'")
+        for session_id, pid in rows:
             if not _pid_alive(pid) or pid == os.getpid():
-                last = self._db.execute(
+                [(last,)] = self._read(
                     "SELECT MAX(at) FROM (SELECT at FROM exercises WHERE session_id = ?1 "
                     "UNION ALL SELECT at FROM commands WHERE session_id = ?1)",
                     (session_id,),
-                ).fetchone()[0]
+                )
                 self._write(
                     "UPDATE sessions SET status = 'interrupted', ended = ? WHERE id = ?",
                     (last, session_id),
@@ -206,27 +281,25 @@ class SessionLog:
     def sessions(self, limit: int | None = None) -> list[SessionSummary]:
         """Recent sessions, newest first."""
         sql = "SELECT id, routine, started, ended, status FROM sessions ORDER BY id DESC"
-        rows = self._db.execute(sql + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
+        rows = self._read(sql + (f" LIMIT {int(limit)}" if limit else ""))
         return [self._summary(*row) for row in rows]
 
     def _summary(
         self, sid: int, routine: str, started: str, ended: str | None, status: str
     ) -> SessionSummary:
-        exercises = self._db.execute(
+        exercises = self._read(
             "SELECT exercise_id, outcome FROM exercises WHERE session_id = ? ORDER BY idx",
             (sid,),
-        ).fetchall()
-        pains = self._db.execute(
-            "SELECT COUNT(*) FROM pain_reports WHERE session_id = ?", (sid,)
-        ).fetchone()[0]
+        )
+        [(pains,)] = self._read("SELECT COUNT(*) FROM pain_reports WHERE session_id = ?", (sid,))
         return SessionSummary(sid, routine, started, ended, status, tuple(exercises), pains)
 
     def commands(self, session_id: int) -> list[tuple[float, str, str]]:
         """(session time, intent, text) of the commands heard in a session."""
-        return self._db.execute(
+        return self._read(
             "SELECT session_time, intent, text FROM commands WHERE session_id = ? ORDER BY rowid",
             (session_id,),
-        ).fetchall()
+        )
 
     def resume_point(self, routine_id: str, exercise_count: int) -> int | None:
         """Where the last session of ``routine_id`` stopped, if it should be offered.
@@ -238,51 +311,150 @@ class SessionLog:
         index of the first exercise after the last one it got to, or of the exercise
         it was stopped in; else ``None``.
         """
-        row = self._db.execute(
+        rows = self._read(
             "SELECT id, status FROM sessions WHERE routine = ? AND status != 'running' "
             "AND EXISTS (SELECT 1 FROM exercises WHERE session_id = sessions.id) "
             "ORDER BY id DESC LIMIT 1",
             (routine_id,),
-        ).fetchone()
-        if row is None or row[1] not in ("stopped", "interrupted"):
+        )
+        if not rows or rows[0][1] not in ("stopped", "interrupted"):
             return None
-        after = self._db.execute(
+        [(after,)] = self._read(
             "SELECT MAX(CASE outcome WHEN 'stopped' THEN idx ELSE idx + 1 END) "
             "FROM exercises WHERE session_id = ?",
-            (row[0],),
-        ).fetchone()[0]
+            (rows[0][0],),
+        )
         if after is None or after >= exercise_count:
             return None
         return int(after)
 
 
+def set_aside(path: Path) -> Path:
+    """Rename a damaged log to ``<name>.damaged-<time>``, unchanged; return the new path.
+
+    SQLite's ``-wal`` and ``-shm`` files go with it (renamed the same way), so the
+    damaged log stays whole and a new log at ``path`` cannot pick up its journal.
+    """
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+        n += 1
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.rename(target.with_name(target.name + suffix))
+    path.rename(target)
+    return target
+
+
+def open_for_session(path: Path) -> SessionLog | None:
+    """Open the log for a coaching session, which the log must never stop.
+
+    A damaged log is moved aside (:func:`set_aside`) and a new one started in its
+    place; a log that cannot be used at all gives ``None`` (the session is not
+    recorded). Either way a warning says what happened, naming the files.
+    """
+    try:
+        return SessionLog(path)
+    except SessionLogDamaged as err:
+        try:
+            aside = set_aside(path)
+        except OSError as move:
+            log.warning(
+                "the session log %s is damaged (%s) and could not be moved aside (%s); "
+                "this session is not recorded",
+                path,
+                err.detail,
+                move,
+            )
+            return None
+        log.warning(
+            "the session log %s is damaged (%s); it was moved aside unchanged to %s, "
+            "and a new log is started (the place to continue from is lost)",
+            path,
+            err.detail,
+            aside,
+        )
+    except SessionLogError as err:
+        log.warning("%s This session is not recorded.", err.message)
+        return None
+    try:
+        return SessionLog(path)
+    except SessionLogError as err:
+        log.warning("%s This session is not recorded.", err.message)
+        return None
+
+
+def start_recording(
+    path: Path, routine_id: str, exercise_count: int, offer_resume: bool = True
+) -> tuple[SessionRecorder | None, int | None]:
+    """Open the log (:func:`open_for_session`) and start a session in it.
+
+    Returns the recorder (``None`` when the log cannot be used) and the exercise to
+    offer to continue from (:meth:`SessionLog.resume_point`). The caller closes
+    ``recorder.log``.
+    """
+    db = open_for_session(path)
+    if db is None:
+        return None, None
+    try:
+        resume = db.resume_point(routine_id, exercise_count) if offer_resume else None
+        return SessionRecorder(db, db.start(routine_id, resume)), resume
+    except SessionLogError as err:
+        db.close()
+        log.warning("%s This session is not recorded.", err.message)
+        return None, None
+
+
 class SessionRecorder:
-    """Writes what a session does into the log, from the coach's actions and the commands."""
+    """Writes what a session does into the log, from the coach's actions and the commands.
+
+    A write that fails is logged once, and the session goes on without recording.
+    """
 
     def __init__(self, log_: SessionLog, session_id: int) -> None:
         self.log = log_
         self.session_id = session_id
         self.status: str | None = None
+        self.failed: SessionLogError | None = None
+        """The error that stopped the recording, if one did."""
+
+    def _record(self, write: Callable[[], object]) -> None:
+        if self.failed is not None:
+            return
+        try:
+            write()
+        except SessionLogError as err:
+            self.failed = err
+            log.error("%s The session goes on without recording.", err.message)
 
     def heard(self, event: CommandHeard, session_time: float) -> None:
         """Log a command the user gave."""
-        self.log.command(self.session_id, event, session_time)
+        self._record(lambda: self.log.command(self.session_id, event, session_time))
 
     def apply(self, action: Action) -> None:
         """Log the record actions (outcomes, pain, end); ignore the rest."""
         if isinstance(action, ExerciseOutcome):
-            self.log.exercise(self.session_id, action.index, action.exercise_id, action.outcome)
+            self._record(
+                lambda: self.log.exercise(
+                    self.session_id, action.index, action.exercise_id, action.outcome
+                )
+            )
         elif isinstance(action, PainReported):
-            self.log.pain(self.session_id, action.exercise_id, action.repetition)
+            self._record(
+                lambda: self.log.pain(self.session_id, action.exercise_id, action.repetition)
+            )
         elif isinstance(action, SessionEnded):
             self.status = action.status
-            self.log.end(self.session_id, action.status)
+            self._record(lambda: self.log.end(self.session_id, action.status))
 
     def close(self, default_status: str = "interrupted") -> None:
         """End the session with ``default_status`` if the coach never ended it."""
         if self.status is None:
             self.status = default_status
-            self.log.end(self.session_id, default_status)
+            self._record(lambda: self.log.end(self.session_id, default_status))
 
 
 class TimerTable:

@@ -176,7 +176,7 @@ def run_live(args: argparse.Namespace) -> int:
     from ..routines import get_routine
     from ..runtime.loop import LiveSession
     from ..runtime.realtime import LiveRunner, SoundDeviceOutput
-    from ..session import SessionLog, SessionRecorder
+    from ..session import start_recording
     from ..tts.speaker import Speaker
 
     routine = get_routine(args.routine)
@@ -210,6 +210,7 @@ def run_live(args: argparse.Namespace) -> int:
     speaker = Speaker.from_settings(voice, sink)
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    recorder = None
     try:
         if mic_missing is None:
             try:
@@ -222,13 +223,18 @@ def run_live(args: argparse.Namespace) -> int:
                 "microphone (Ctrl-C to quit).",
                 file=sys.stderr,
             )
-        with SessionLog(args.log or paths.session_log_path()) as db:
-            resume = None if args.no_resume else db.resume_point(routine.id, len(routine.exercises))
-            coach = Coach(routine, resume_from=resume)
-            recorder = SessionRecorder(db, db.start(routine.id, resume))
-            session = LiveSession(coach, recognizer, speaker, clock, recorder, live)
-            status = LiveRunner(session, mic, stop, output, mic_missing=mic_missing).run()
+        recorder, resume = start_recording(
+            args.log or paths.session_log_path(),
+            routine.id,
+            len(routine.exercises),
+            offer_resume=not args.no_resume,
+        )
+        coach = Coach(routine, resume_from=resume)
+        session = LiveSession(coach, recognizer, speaker, clock, recorder, live)
+        status = LiveRunner(session, mic, stop, output, mic_missing=mic_missing).run()
     finally:
+        if recorder is not None:
+            recorder.log.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
         mic.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import paths
 from ..dialogue import Coach
-from ..session import SessionLog, SessionRecorder
+from ..session import start_recording
 from ..textsession import TextSession, print_to
 
 
@@ -48,21 +48,27 @@ def run(args: argparse.Namespace) -> int:
     from ..routines import get_routine
 
     routine = get_routine(args.routine)
-    with SessionLog(args.log or paths.session_log_path()) as log:
-        resume = None if args.no_resume else log.resume_point(routine.id, len(routine.exercises))
-        coach = Coach(routine, resume_from=resume)
-        recorder = SessionRecorder(log, log.start(routine.id, resume))
-        session = TextSession(
-            coach,
-            print_to(sys.stdout),
-            recorder,
-            realtime=not args.fast,
-            timestamps=args.timestamps,
-        )
-        try:
-            status = session.run(sys.stdin)
-        except KeyboardInterrupt:
-            recorder.close("interrupted")
-            status = "interrupted"
+    recorder, resume = start_recording(
+        args.log or paths.session_log_path(),
+        routine.id,
+        len(routine.exercises),
+        offer_resume=not args.no_resume,
+    )
+    session = TextSession(
+        Coach(routine, resume_from=resume),
+        print_to(sys.stdout),
+        recorder,
+        realtime=not args.fast,
+        timestamps=args.timestamps,
+    )
+    try:
+        status = session.run(sys.stdin)
+    except KeyboardInterrupt:
+        status = "interrupted"
+        if recorder is not None:
+            recorder.close(status)
+    finally:
+        if recorder is not None:
+            recorder.log.close()
     print(f"session ended: {status}", file=sys.stderr)
     return 0

@@ -30,7 +30,7 @@ from ..commands import Intent, match_intent
 from ..dialogue import Coach
 from ..errors import EngineUnavailable
 from ..routines.model import Routine
-from ..session import SessionLog, SessionRecorder
+from ..session import start_recording
 from ..tts.speaker import Speaker
 from .loop import LiveSession, TranscriptEntry
 from .settings import LiveSettings
@@ -389,8 +389,12 @@ def run_demo(
         if entry.kind == "said" and user_box:
             user_box[0].coach_said(clock(), entry.text)
 
-    db = SessionLog(out_dir / "sessions.sqlite3" if out_dir else Path(":memory:"))
-    recorder = SessionRecorder(db, db.start(routine.id))
+    recorder, _ = start_recording(
+        out_dir / "sessions.sqlite3" if out_dir else Path(":memory:"),
+        routine.id,
+        len(routine.exercises),
+        offer_resume=False,
+    )
     session = LiveSession(
         Coach(routine), recognizer, speaker, clock, recorder, live or LiveSettings(), on_entry
     )
@@ -404,7 +408,8 @@ def run_demo(
     session.start()
     drive(session, clock, room.mic, settings.max_seconds, settings.step, user.on_step)
     status = session.end()
-    db.close()
+    if recorder is not None:
+        recorder.log.close()
 
     rows = [e.to_json() for e in sorted(entries, key=lambda e: e.t)]
     result = DemoResult(
