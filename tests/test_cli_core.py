@@ -289,3 +289,37 @@ def test_a_damaged_log_stops_neither_a_session_nor_history_with_a_traceback(tmp_
     assert f"{db} is damaged" in warning and f"moved aside unchanged to {aside}" in warning
     [last] = main_json(db)  # the new log
     assert [e["outcome"] for e in last["exercises"]] == ["done", "done"]
+
+
+def test_a_reader_that_goes_away_ends_the_cli_quietly(tmp_path):
+    db = tmp_path / "log.db"
+    cmd = [sys.executable, "-m", "voicecoach"]
+    text = subprocess.Popen(
+        [*cmd, "text", "--routine", "neck-complex", "--fast", "--log", str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert text.stdin and text.stdout and text.stderr
+    text.stdin.write("yes\n")
+    text.stdin.flush()
+    for line in text.stdout:
+        if line.startswith("coach: Exercise one of ten"):
+            break  # the coach waits for more input before it goes on
+    text.stdout.close()  # as `| head` does once it has its lines
+    text.stdin.write("next\n")  # the coach goes on, speaking to no one
+    text.stdin.close()
+    assert text.wait(timeout=30) == 141
+    assert "Traceback" not in text.stderr.read()
+    [last] = main_json(db)
+    assert last["status"] == "interrupted" and last["ended"] is not None
+    assert last["exercises"] == []
+
+    show = subprocess.Popen(
+        [*cmd, "show", "self-correction"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert show.stdout and show.stderr
+    show.stdout.close()  # gone before it writes a line
+    assert show.wait(timeout=30) == 141
+    assert show.stderr.read() == b""

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import signal
 import sys
 
 from ..errors import VoicecoachError
@@ -51,12 +53,28 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a reader that went away shows here, not at exit
+        return code
     except VoicecoachError as err:
         print(f"voicecoach: {err.message}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _stdout_closed()
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away (``voicecoach show R | head``): stop quietly.
+
+    This is what a command line tool does on SIGPIPE. Python would flush stdout again
+    on exit and print a traceback, so stdout is pointed at nothing first.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE  # the status a shell shows for a tool SIGPIPE ended
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -67,6 +67,11 @@ def run(args: argparse.Namespace) -> int:
         status = "interrupted"
         if recorder is not None:
             recorder.close(status)
+    except BrokenPipeError:
+        # Nobody reads the coach's words any more (`| head`): the session ends here.
+        if recorder is not None:
+            recorder.close("interrupted")
+        raise
     finally:
         if recorder is not None:
             recorder.log.close()
