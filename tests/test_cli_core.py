@@ -216,6 +216,8 @@ def test_next_during_the_intro_still_speaks_the_safety_text(tmp_path):
     out = done.stdout.splitlines()
     heard = out.index("cue: heard")
     assert out[heard + 1 : heard + 3] == [safety, "coach: " + script.CONSENT_QUESTION]
+
+
 def test_sessions_that_do_no_exercise_keep_the_offer_to_continue(tmp_path):
     db = tmp_path / "log.db"
     cmd = ["text", "--routine", "neck-complex", "--fast", "--log", str(db)]
