@@ -10,7 +10,7 @@ from voicecoach.cli import main
 @pytest.mark.parametrize(
     ("argv", "said"),
     [
-        (["check", "--listen", "-1"], "--listen: -1 is out of range: give from 1 to 60 seconds"),
+        (["check", "--listen", "-1"], "--listen: -1 is out of range: give from 0.5 to 60 seconds"),
         (["check", "--listen", "1e9"], "--listen: 1e9 is out of range"),
         (["check", "--listen", "nan"], "--listen: nan is out of range"),
         (["recognize", "--threshold", "7", "x.wav"], "--threshold: 7 is out of range"),

@@ -109,10 +109,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output-device", default=None, metavar="D", help="speaker: name or number")
     p.add_argument(
         "--listen",
-        type=number_in(1, 60, "seconds"),
+        type=number_in(0.5, 60, "seconds"),
         default=3.0,
         metavar="SECONDS",
-        help="how long to listen while you say something (1 to 60; default %(default)g)",
+        help="how long to listen while you say something (0.5 to 60; default %(default)g)",
     )
     _add_mic_gain(p)
     _add_engine(p)
