@@ -193,7 +193,19 @@ def test_prepare_stops_when_the_cache_cannot_be_written(tmp_path: Path) -> None:
     texts = ["One.", "Two.", "Three.", "Four.", "Five.", "Six."]
     result = prepare_prompts(v, VoiceSettings(), PromptCache(blocked), texts)
     assert result.write_failed and result.rendered == 0
-    assert len(v.calls) == GIVE_UP  # did not go on rendering what cannot be stored
+    assert len(v.calls) == 1  # did not go on rendering what cannot be stored
+
+
+def test_prepare_stops_when_every_write_fails_in_a_folder_that_is_there(tmp_path: Path) -> None:
+    # A full or read-only disk fails every write though the folder is there; here a
+    # file sits where each entry's subfolder goes.
+    for n in range(256):
+        (tmp_path / f"{n:02x}").write_text("in the way")
+    v = voice()
+    texts = ["One.", "Two.", "Three.", "Four.", "Five.", "Six."]
+    result = prepare_prompts(v, VoiceSettings(cache_dir=tmp_path), PromptCache(tmp_path), texts)
+    assert result.write_failed and (result.rendered, result.failed) == (0, GIVE_UP)
+    assert len(v.calls) == GIVE_UP
 
 
 def test_prepare_goes_past_an_entry_that_cannot_be_stored(tmp_path: Path) -> None:

@@ -48,8 +48,9 @@ def prepare_prompts(
 
     Texts with a valid entry are skipped (so a second run only reads and verifies);
     missing, corrupt or foreign entries are rendered again. An entry that cannot be
-    stored (a damaged one in the way, say) is counted and the rest go on; if the first
-    :data:`GIVE_UP` writes all fail, the cache is taken as unwritable and it stops.
+    stored (a damaged one in the way, say) is counted and the rest go on; if the cache
+    folder is not a folder, or the first :data:`GIVE_UP` writes all fail (a read-only or
+    full disk), the cache is taken as unwritable and it stops.
     """
     unique = list(dict.fromkeys(t for t in texts if t.strip()))
     cached = rendered = failed = 0
@@ -63,7 +64,8 @@ def prepare_prompts(
                 rendered += 1
             else:
                 failed += 1
-                if failed >= GIVE_UP and rendered == 0:
+                folder_unusable = not cache.folder.is_dir()  # a file in its place, say
+                if folder_unusable or (failed >= GIVE_UP and rendered == 0):
                     return PrepareResult(len(unique), cached, rendered, True, failed)
         if progress is not None:
             progress(done, len(unique), text)
