@@ -725,3 +725,20 @@ def test_skipping_the_intro_never_skips_the_safety_text(intent, heard):
     assert coach.state is State.INTRO
     acts = coach.step(PlaybackFinished(coach._next_id), 20.0)
     assert says(acts) == [script.CONSENT_QUESTION]
+
+
+def test_a_speaker_that_fails_under_the_intro_has_it_said_again_from_the_cut_line():
+    coach = Coach(ROUTINE)
+    acts = coach.step(Start(), 0.0)
+    first, _, safety = [a for a in acts if isinstance(a, Say)]
+    coach.step(PlaybackFinished(first.utterance_id), 3.0)  # line one heard in full
+    # The speaker dies under line two; a new one takes its place, the rest counted cut.
+    again = coach.step(PlaybackFinished(safety.utterance_id, cut=True), 4.0)
+    assert says(again) == [
+        "You will need: a rug; a small pillow.",
+        "Stop if anything hurts.",
+    ]
+    assert coach.state is State.INTRO
+    # Only once the safety text has really played comes the question.
+    done = coach.step(PlaybackFinished(last_say_id(again)), 9.0)
+    assert says(done) == [script.CONSENT_QUESTION]

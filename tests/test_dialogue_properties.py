@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from routine_fixtures import tiny_routine
 
+from voicecoach import script
 from voicecoach.commands import Intent
 from voicecoach.dialogue import Coach, State, exercise_programme, fixed_texts
 from voicecoach.events import (
@@ -41,6 +42,7 @@ steps = st.lists(
         st.just(("noise", None)),
         st.just(("finish", None)),
         st.just(("finish", None)),
+        st.just(("cut", None)),
         st.just(("timer", None)),
         st.just(("timer", None)),
         st.floats(min_value=0.1, max_value=40).map(lambda s: ("wait", s)),
@@ -62,8 +64,19 @@ class Harness:
         self.timers = TimerTable()
         self.ended: list[str] = []
         self.outcomes: list[ExerciseOutcome] = []
+        self.texts: dict[int, str] = {}
+        self.safety = script.intro(self.routine)[-1]
+        self.safety_heard = False  # the safety text played to its end at least once
+        self.cut: set[int] = set()  # utterances silenced or cut before their end
 
     def feed(self, event):
+        if isinstance(event, PlaybackFinished):
+            if event.cut:
+                self.cut |= {u for u in self.texts if u <= event.utterance_id}
+            self.safety_heard |= any(
+                text == self.safety and uid <= event.utterance_id and uid not in self.cut
+                for uid, text in self.texts.items()
+            )
         state_before = self.coach.state
         timers_before = dict(self.timers)
         acts = self.coach.step(event, self.now)
@@ -71,8 +84,12 @@ class Harness:
             self.timers.apply(a)
             if isinstance(a, Say):
                 assert a.text in self.fixed, a.text
+                if a.text == script.CONSENT_QUESTION:
+                    assert self.safety_heard, "asked for consent before the safety text"
                 self.speaking.append(a.utterance_id)
+                self.texts[a.utterance_id] = a.text
             elif isinstance(a, StopSpeaking):
+                self.cut |= set(self.speaking)
                 self.speaking.clear()
             elif isinstance(a, SessionEnded):
                 self.ended.append(a.status)
@@ -129,6 +146,10 @@ def test_random_sessions_keep_the_invariants(script, routine_index, resume):
         elif kind == "finish":
             if h.speaking:
                 h.feed(PlaybackFinished(h.speaking.pop(0)))
+        elif kind == "cut":  # the speaker fails under what it plays; a new one goes on
+            if h.speaking:
+                last, h.speaking = h.speaking[-1], []
+                h.feed(PlaybackFinished(last, cut=True))
         elif kind == "timer":
             due = h.timers.next_due()
             if due is not None:

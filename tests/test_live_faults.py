@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 from tests.test_live_loop import Rig
+from voicecoach import script
 from voicecoach.audio.chunk import AudioChunk
 from voicecoach.audio.sinks import MemorySink, Sink, VirtualClock
 from voicecoach.commands import Intent
@@ -120,8 +121,13 @@ def test_a_failed_speaker_is_reopened_and_the_coach_is_not_left_waiting(tmp_path
     run_steps(runner, rig.clock, 40.0)
     assert len(output.reopened) == 1
     assert rig.session.tap.inner is output.reopened[0]
-    assert SPEAKER_BACK in [line["text"] for line in rig.kinds("said")]
-    # The introduction queued on the dead sink counted as played: the coach asked on.
+    said = [line["text"] for line in rig.kinds("said")]
+    assert SPEAKER_BACK in said
+    # The introduction cut by the dead sink was said again, the safety text to the end,
+    # before the coach asked on.
+    safety = script.intro(rig.coach.routine)[-1]
+    assert said.count(safety) == 2
+    assert said.index(script.CONSENT_QUESTION) > len(said) - 1 - said[::-1].index(safety)
     assert rig.coach.state is State.ASK_CONSENT
 
 

@@ -342,7 +342,7 @@ class Coach:
         if self.state is State.NOT_STARTED:
             return []
         if isinstance(event, PlaybackFinished):
-            return self._playback_finished(event.utterance_id)
+            return self._playback_finished(event.utterance_id, event.cut)
         if isinstance(event, Tick):
             return self._tick(now)
         if isinstance(event, CommandHeard):
@@ -388,15 +388,20 @@ class Coach:
             self._continue_with("listen")
         return acts
 
-    def _playback_finished(self, utterance_id: int) -> list[Action]:
+    def _playback_finished(self, utterance_id: int, cut: bool = False) -> list[Action]:
         # Playback is in order: everything said before this utterance has finished too.
         for uid, line in self._intro_lines.items():
-            if uid <= utterance_id and uid in self._outstanding:  # played, not cut
+            if uid <= utterance_id and uid in self._outstanding and not cut:  # played in full
                 self._intro_heard = max(self._intro_heard, line + 1)
         self._outstanding = {u for u in self._outstanding if u > utterance_id}
         if utterance_id != self._await:
             return []
         self._await = None
+        if cut and self.state is State.INTRO:
+            # The speaker failed under the introduction: say again what was cut, so the
+            # safety text is heard before the consent question.
+            self._then = ""
+            return self._say_intro()
         then, self._then = self._then, ""
         return getattr(self, f"_then_{then}")()
 

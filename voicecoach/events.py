@@ -45,10 +45,16 @@ class Tick:
 
 @dataclass(frozen=True)
 class PlaybackFinished:
-    """The speaker has really finished playing utterance ``utterance_id``."""
+    """The speaker has really finished playing utterance ``utterance_id``.
+
+    ``cut``: it (and what was queued before it) did not play to the end: the speaker
+    failed under it and a new one took its place. The coach goes on, but does not count
+    what was cut as heard (the introduction is said again from the line that was cut).
+    """
 
     type: ClassVar[str] = "playback-finished"
     utterance_id: int
+    cut: bool = False
 
 
 @dataclass(frozen=True)

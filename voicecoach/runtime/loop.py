@@ -548,8 +548,9 @@ class LiveSession:
     def replace_sink(self, sink: Sink) -> None:
         """Carry on with a new output sink (the old one failed).
 
-        What was queued on the old sink is lost; the coach is told it finished so it
-        does not wait for audio that will never play.
+        What was queued on the old sink is lost; the coach is told it finished, cut
+        (``PlaybackFinished(cut=True)``), so it does not wait for audio that will never
+        play and says the introduction again from the line that was cut.
         """
         now = self.clock()
         self._hold = None  # everything queued counts as played, cut or not
@@ -566,7 +567,7 @@ class LiveSession:
             last, self._playing = max(self._playing), set()
             self._lines.clear()
             self._cues_behind = []
-            self._deliver(PlaybackFinished(last))
+            self._deliver(PlaybackFinished(last, cut=True))
 
     def _log_entry(
         self,
