@@ -742,3 +742,47 @@ def test_a_speaker_that_fails_under_the_intro_has_it_said_again_from_the_cut_lin
     # Only once the safety text has really played comes the question.
     done = coach.step(PlaybackFinished(last_say_id(again)), 9.0)
     assert says(done) == [script.CONSENT_QUESTION]
+
+
+def _silent_at_the_stop_question(coach: Coach) -> float:
+    """In exercise one, "stop", then silence until the coach pauses by itself."""
+    t = to_exercise(coach)
+    acts = coach.step(cmd(Intent.STOP), t + 1)
+    assert says(acts) == [script.CONFIRM_STOP]
+    t += 2
+    coach.step(PlaybackFinished(last_say_id(acts)), t)
+    for _ in range(4):
+        t += 21
+        acts = coach.step(Tick(), t)
+        t += 3
+        if acts:
+            coach.step(PlaybackFinished(last_say_id(acts)), t)
+    assert coach.state is State.PAUSED
+    return t
+
+
+def test_paused_by_silence_at_the_stop_question_continue_goes_back_to_the_exercise():
+    coach = Coach(ROUTINE)
+    t = _silent_at_the_stop_question(coach)
+    assert says(coach.step(cmd(Intent.WHERE), t + 1))[0].startswith("Exercise one")
+    acts = coach.step(cmd(Intent.RESUME), t + 2)
+    assert says(acts) == [script.RESUMING]
+    assert coach.state is State.EXERCISE
+
+
+def test_paused_by_silence_at_the_stop_question_pain_asks_about_the_exercise():
+    coach = Coach(ROUTINE)
+    t = _silent_at_the_stop_question(coach)
+    acts = coach.step(cmd(Intent.HURT), t + 1)
+    assert acts[0] == StopSpeaking()
+    assert says(acts) == [script.PAIN_STOP, script.PAIN_ASK]
+    assert coach.state is State.ASK_PAIN
+
+
+def test_paused_by_silence_at_the_stop_question_stop_and_no_do_not_go_round():
+    coach = Coach(ROUTINE)
+    t = _silent_at_the_stop_question(coach)
+    coach.step(cmd(Intent.STOP), t + 1)
+    coach.step(cmd(Intent.NO), t + 2)  # back to the pause
+    acts = coach.step(cmd(Intent.RESUME), t + 3)
+    assert coach.state is State.EXERCISE and says(acts) == [script.RESUMING]

@@ -596,7 +596,7 @@ class Coach:
             return []
         if self._reprompts >= self.options.max_reprompts:
             self._reprompts = 0
-            self._return_to = self.state
+            self._return_to = self._interrupted()
             return self._ask(State.PAUSED, script.PAUSED_SELF)
         self._reprompts += 1
         return self._ask(self.state, *self._question(self.state, again=True))
@@ -719,8 +719,15 @@ class Coach:
 
     def _pause(self) -> list[Action]:
         acts = self._hush()
-        self._return_to = self.state
+        self._return_to = self._interrupted()
         return acts + self._ask(State.PAUSED, script.PAUSED)
+
+    def _interrupted(self) -> State:
+        """What a pause goes back to: the state now, but for the stop question the one
+        it interrupted (a pause leaves the question unanswered: continuing goes back to
+        the exercise, and "where am I", a pain report or a later stop know where that
+        is)."""
+        return self._exercise_context() if self.state is State.CONFIRM_STOP else self.state
 
     def _unpause(self) -> list[Action]:
         return self._hush() + self._return(self._return_to)
