@@ -87,6 +87,17 @@ def test_a_timed_line_held_up_by_the_lines_before_it_is_said_to_be_late(
         ("go back", Intent.PREVIOUS),
         ("that's enough", Intent.STOP),
         ("the weather", None),
+        # A pain report is undone only by the plainest negations.
+        ("no! ouch!", Intent.HURT),
+        ("no ouch", Intent.HURT),
+        ("no, pain", Intent.HURT),
+        ("no pain", None),
+        ("I can't, it hurts", Intent.HURT),
+        ("don't, it hurts", Intent.HURT),
+        ("it doesn't hurt", None),
+        ("not painful", None),
+        ("I can't go on", None),
+        ("never mind, stop", Intent.STOP),
     ],
 )
 def test_typed_lines_are_read_as_a_person_means_them(typed: str, intent: Intent | None) -> None:

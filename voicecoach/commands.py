@@ -83,42 +83,53 @@ def normalize(text: str) -> str:
     return " ".join(word.strip("'") for word in text.split() if word.strip("'"))
 
 
-#: Words that turn the command after them around ("don't stop", "it doesn't hurt").
-_NEGATORS = frozenset({"don't", "dont", "doesn't", "doesnt", "didn't", "not", "never"})
+#: Words that turn the command after them around ("don't stop", "I can't go on").
+_NEGATORS = frozenset(
+    {"don't", "dont", "doesn't", "doesnt", "didn't", "not", "never", "can't", "cant", "cannot"}
+    | {"won't", "wont"}
+)
+#: Of them, those that turn a word of pain right after them around ("it doesn't hurt").
+_PAIN_NEGATORS = frozenset({"don't", "dont", "doesn't", "doesnt", "didn't", "not", "never"})
 #: Words that report pain in a typed line, beyond the spoken phrases ("my neck hurts").
 _PAIN_WORDS = frozenset({"hurt", "hurts", "hurting", "pain", "painful", "ouch"})
+#: Those a negation may turn around ("ouch" never is).
+_NEGATABLE_PAIN = frozenset({"hurt", "hurts", "hurting", "painful"})
 
 
 def typed_intent(text: str) -> Intent | None:
     """The intent of a line a person typed, read as a person would read it.
 
     As :func:`match_intent`, but a command right after a negation is not one ("no,
-    don't stop" is no; "don't skip" is nothing), "no pain" is not a pain report ("yes,
-    no pain" is yes), and any other word of pain is one ("my neck hurts", "it really
-    hurts"). A pain report anywhere in the line still wins over everything else.
+    don't stop" is no; "don't skip" is nothing), and any word of pain is a pain report
+    ("my neck hurts", "it really hurts"), which wins over everything else. A pain report
+    is only undone by the plainest negations, safety first: "no pain" (as two words;
+    "no, pain" is pain), "doesn't hurt", "not painful"; never "ouch", and never a
+    negation before "it hurts" ("I can't, it hurts" is pain).
     """
-    words = normalize(text).split()
+    words = normalize(re.sub(r"\bno\s+pain\b", " nopain ", text.lower())).split()
     kept: list[str] = []
     i = 0
     while i < len(words):
-        word = words[i]
-        rest = words[i + 1 :]
-        negated = word in _NEGATORS or (word == "no" and bool(rest) and rest[0] in _PAIN_WORDS)
-        if negated and rest:
-            # Drop the negation and the command (or pain word) it turns around.
-            span = next(
-                (len(p.split()) for p in _BY_LENGTH if rest[: len(p.split())] == p.split()),
-                1 if rest[0] in _PAIN_WORDS else 0,
-            )
-            kept.append("|")  # so that no phrase is read across the gap
+        word, rest = words[i], words[i + 1 :]
+        span = 0
+        if word in _NEGATORS and rest:
+            if rest[0] in _NEGATABLE_PAIN:
+                span = 1 if word in _PAIN_NEGATORS else 0
+            else:
+                phrase = next((p for p in _BY_LENGTH if rest[: len(p.split())] == p.split()), None)
+                if phrase is not None and _PHRASE_TO_INTENT[phrase] is not Intent.HURT:
+                    span = len(phrase.split())
+        if span:
+            kept.append("|")  # the negation and what it turns around; no phrase across
             i += 1 + span
             continue
         kept.append(word)
         i += 1
     if any(w in _PAIN_WORDS for w in kept):
         return Intent.HURT
-    parts = " ".join(kept).split("|")
-    found = [intent for part in parts if (intent := match_intent(part)) is not None]
+    found = [
+        intent for part in " ".join(kept).split("|") if (intent := match_intent(part)) is not None
+    ]
     for intent in _PRIORITY:
         if intent in found:
             return intent
