@@ -13,7 +13,7 @@ from voicecoach.asr.pocketsphinx import file_level
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
 from voicecoach.audio.devices import DeviceInfo, choose_device, parse_device
 from voicecoach.audio.sd_input import BlockConverter, MicSettings
-from voicecoach.errors import AudioDeviceError
+from voicecoach.errors import DeviceMissing
 
 
 def dev(index: int, name: str, inputs: int = 1, outputs: int = 0) -> DeviceInfo:
@@ -42,11 +42,13 @@ def test_exact_name_wins_and_index_and_default_work() -> None:
 
 
 def test_missing_devices_say_what_to_do() -> None:
-    with pytest.raises(AudioDeviceError, match="voicecoach devices.*voicecoach demo"):
+    # DeviceMissing: `run` waits for such a microphone to be plugged in, and stops for
+    # one that is there but will not open (a plain AudioDeviceError).
+    with pytest.raises(DeviceMissing, match="voicecoach devices.*voicecoach demo"):
         choose_device(None, "input", [])
-    with pytest.raises(AudioDeviceError, match="whose name contains 'webcam'"):
+    with pytest.raises(DeviceMissing, match="whose name contains 'webcam'"):
         choose_device("webcam", "input", DEVICES)
-    with pytest.raises(AudioDeviceError, match="no speaker with number 1"):
+    with pytest.raises(DeviceMissing, match="no speaker with number 1"):
         choose_device(1, "output", DEVICES)  # device 1 has no output channels
 
 

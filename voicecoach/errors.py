@@ -40,6 +40,12 @@ class AudioDeviceError(VoicecoachError):
     exit_code = 5
 
 
+class DeviceMissing(AudioDeviceError):
+    """No connected device is the one asked for (none at all, or none by that name or
+    number): it may yet be plugged in. One that is there but will not open is an
+    :class:`AudioDeviceError`."""
+
+
 class EngineUnavailable(VoicecoachError):
     """An optional engine's Python package is not installed."""
 

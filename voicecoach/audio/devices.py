@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..errors import AudioDeviceError, EngineUnavailable
+from ..errors import DeviceMissing, EngineUnavailable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def choose_device(
     usable = [d for d in devices if d.channels(kind) > 0]
     what = "microphone" if kind == "input" else "speaker"
     if not usable:
-        raise AudioDeviceError(f"no {what} (audio {kind} device) found: {NO_DEVICE_HINT}")
+        raise DeviceMissing(f"no {what} (audio {kind} device) found: {NO_DEVICE_HINT}")
     if spec is None:
         for d in usable:
             if d.index == default:
@@ -136,7 +136,7 @@ def choose_device(
         for d in usable:
             if d.index == spec:
                 return d
-        raise AudioDeviceError(
+        raise DeviceMissing(
             f"no {what} with number {spec} (device numbers change when cards are plugged in; "
             f"a name is safer): {NO_DEVICE_HINT}"
         )
@@ -145,7 +145,7 @@ def choose_device(
     partial = [d for d in usable if wanted in d.name.lower()]
     found = exact or partial
     if not found:
-        raise AudioDeviceError(f"no {what} whose name contains {spec!r}: {NO_DEVICE_HINT}")
+        raise DeviceMissing(f"no {what} whose name contains {spec!r}: {NO_DEVICE_HINT}")
     if len(found) > 1:
         others = ", ".join(repr(d.name) for d in found[1:])
         _LOGGER.warning(

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 from .. import paths
 from ..asr import ENGINES
 from ..asr.base import AsrSettings, Recognizer
-from ..errors import AudioDeviceError, EngineUnavailable, VoicecoachError
+from ..errors import AudioDeviceError, DeviceMissing, EngineUnavailable, VoicecoachError
 from ..runtime.settings import LiveSettings
 from .argtypes import number_in
 from .speak_cmd import add_voice_arguments, voice_settings
@@ -188,7 +188,7 @@ def run_live(args: argparse.Namespace) -> int:
     mic_missing: str | None = None
     try:
         mic_name: str | None = find_device(_device(args.input_device), "input", sd).name
-    except AudioDeviceError as err:
+    except DeviceMissing as err:
         find_device(_device(args.output_device), "output", sd)  # none either: exit
         mic_name, mic_missing = None, err.message
     out_info = find_device(_device(args.output_device), "output", sd)
@@ -215,7 +215,7 @@ def run_live(args: argparse.Namespace) -> int:
         if mic_missing is None:
             try:
                 mic.open()
-            except AudioDeviceError as err:
+            except DeviceMissing as err:  # unplugged since; one that will not open stops
                 mic_missing = err.message
         if mic_missing is not None:
             print(
