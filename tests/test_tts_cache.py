@@ -208,6 +208,25 @@ def test_prepare_stops_when_every_write_fails_in_a_folder_that_is_there(tmp_path
     assert len(v.calls) == GIVE_UP
 
 
+def test_prepare_stops_when_the_disk_fills_part_way(tmp_path: Path) -> None:
+    v = voice()
+    settings = VoiceSettings(cache_dir=tmp_path)
+    cache = PromptCache(tmp_path)
+    folders: dict[Path, str] = {}  # twelve texts whose entries go in twelve subfolders
+    for n in range(1000):
+        text = f"Line {n}."
+        folders.setdefault(cache.path_for(prompt_key(v.identity, settings, text)).parent, text)
+        if len(folders) == 12:
+            break
+    texts = list(folders.values())
+    # The first two are stored; from the third on, every write fails.
+    for folder in list(folders)[2:]:
+        folder.write_text("in the way")
+    result = prepare_prompts(v, settings, cache, texts)
+    assert result.write_failed and (result.rendered, result.failed) == (2, GIVE_UP)
+    assert len(v.calls) == 2 + GIVE_UP  # did not render the other seven for nothing
+
+
 def test_prepare_goes_past_an_entry_that_cannot_be_stored(tmp_path: Path) -> None:
     v = voice()
     settings = VoiceSettings(cache_dir=tmp_path)

@@ -191,8 +191,9 @@ def prepare(
     result = prepare_prompts(voice, settings, cache, texts, ProgressBar(stream, label))
     if result.write_failed:
         print(
-            f"voicecoach: cannot write the prompt cache in {cache.folder}; make it writable or "
-            "choose another folder with --cache-dir (sessions still run, with live synthesis)",
+            f"voicecoach: cannot write the prompt cache in {cache.folder} (the warning above "
+            "says why); make room or make it writable, or choose another folder with "
+            "--cache-dir (sessions still run, with live synthesis)",
             file=stream,
         )
         return 1

@@ -33,8 +33,8 @@ class PrepareResult:
 
 
 GIVE_UP = 3
-"""Failed writes, with none stored before them, after which the cache is taken as
-unwritable (a read-only or full folder fails the same way for every entry)."""
+"""Failed writes in a row after which the cache is taken as unwritable (a read-only or
+full disk fails the same way for every entry, from its first write or part way)."""
 
 
 def prepare_prompts(
@@ -49,11 +49,11 @@ def prepare_prompts(
     Texts with a valid entry are skipped (so a second run only reads and verifies);
     missing, corrupt or foreign entries are rendered again. An entry that cannot be
     stored (a damaged one in the way, say) is counted and the rest go on; if the cache
-    folder is not a folder, or the first :data:`GIVE_UP` writes all fail (a read-only or
-    full disk), the cache is taken as unwritable and it stops.
+    folder is not a folder, or :data:`GIVE_UP` writes in a row fail (a read-only disk,
+    or one that fills up), the cache is taken as unwritable and it stops.
     """
     unique = list(dict.fromkeys(t for t in texts if t.strip()))
-    cached = rendered = failed = 0
+    cached = rendered = failed = in_a_row = 0
     for done, text in enumerate(unique, start=1):
         key = prompt_key(voice.identity, settings, text)
         if cache.contains(key):
@@ -62,10 +62,12 @@ def prepare_prompts(
             audio = join_chunks(list(render_sentences(voice, settings, text)))
             if cache.put(key, audio, text):
                 rendered += 1
+                in_a_row = 0
             else:
                 failed += 1
+                in_a_row += 1
                 folder_unusable = not cache.folder.is_dir()  # a file in its place, say
-                if folder_unusable or (failed >= GIVE_UP and rendered == 0):
+                if folder_unusable or in_a_row >= GIVE_UP:
                     return PrepareResult(len(unique), cached, rendered, True, failed)
         if progress is not None:
             progress(done, len(unique), text)
