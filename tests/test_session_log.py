@@ -278,3 +278,16 @@ def test_a_log_that_fails_mid_session_does_not_stop_the_session(tmp_path, caplog
         assert isinstance(recorder.failed, SessionLogError)
         errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
         assert len(errors) == 1 and "goes on without recording" in errors[0]
+
+
+def test_damage_is_told_from_the_message_where_errors_carry_no_result_code() -> None:
+    # Python 3.10's sqlite3 errors have no sqlite_errorcode (nor the SQLITE_* names):
+    # there SQLite's words for a damaged file decide. (Checked by hand under 3.10.13: a
+    # log with a page of random bytes is reported damaged.)
+    from voicecoach.session import _is_damage
+
+    plain = sqlite3.DatabaseError("database disk image is malformed")
+    assert getattr(plain, "sqlite_errorcode", None) is None  # made here, as on 3.10
+    assert _is_damage(plain)
+    assert _is_damage(sqlite3.DatabaseError("file is not a database"))
+    assert not _is_damage(sqlite3.OperationalError("unable to open database file"))

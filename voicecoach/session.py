@@ -73,12 +73,20 @@ def _now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-# SQLite's result codes for a file that is damaged rather than out of reach.
-_DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+# SQLite's result codes for a file that is damaged rather than out of reach (named in
+# Python's sqlite3 from 3.11; the numbers are SQLite's own).
+_DAMAGE_CODES = frozenset(
+    {getattr(sqlite3, "SQLITE_CORRUPT", 11), getattr(sqlite3, "SQLITE_NOTADB", 26)}
+)
+# What SQLite says for them, for Python 3.10, whose errors carry no result code.
+_DAMAGE_WORDS = ("malformed", "not a database")
 
 
 def _is_damage(err: sqlite3.Error) -> bool:
-    return getattr(err, "sqlite_errorcode", None) in _DAMAGE_CODES
+    code = getattr(err, "sqlite_errorcode", None)
+    if code is not None:
+        return code in _DAMAGE_CODES
+    return any(words in str(err) for words in _DAMAGE_WORDS)
 
 
 def _damage(path: Path) -> str | None:
