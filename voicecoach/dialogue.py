@@ -658,10 +658,7 @@ class Coach:
         self.pending = following
         if self._exercise.advance is Advance.AUTO:
             self.auto = True
-            self.state = State.WAIT_NEXT
-            acts += self._say(*texts, script.AUTO_NEXT)
-            self._continue_with("auto")
-            return acts
+            return acts + self._auto_rest(*texts)
         self.auto = False
         return acts + self._say(*texts) + self._ask(State.WAIT_NEXT, script.WAIT_NEXT)
 
@@ -738,6 +735,13 @@ class Coach:
             return self._go_on()
         return self._unpause()
 
+    def _auto_rest(self, *before: str) -> list[Action]:
+        """The short rest of a routine that moves on by itself (after ``before``)."""
+        self.state = State.WAIT_NEXT
+        acts = self._say(*before, script.AUTO_NEXT)
+        self._continue_with("auto")
+        return acts
+
     def _return(self, state: State) -> list[Action]:
         """Go back to ``state`` after a pause or a cancelled stop, keeping the place."""
         if state is State.INTRO:
@@ -755,10 +759,7 @@ class Coach:
             # Back to waiting: only "next" (or, in a routine that moves on by itself,
             # the rest starting again) leads to the next exercise.
             if self.auto:
-                self.state = State.WAIT_NEXT
-                acts = self._say(script.AUTO_NEXT)
-                self._continue_with("auto")
-                return acts
+                return self._auto_rest()
             return self._ask(State.WAIT_NEXT, script.WAIT_REPROMPT)
         if state is State.PAUSED:
             return self._ask(State.PAUSED, script.PAUSED)
