@@ -25,6 +25,13 @@ def run_cli(args: list[str], stdin: str, tmp_path: Path) -> subprocess.Completed
     )
 
 
+def self_correction(typed: str, tmp_path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    """A typed session of the built-in self-correction routine (``--fast``), logged in
+    ``tmp_path/log.db``."""
+    args = ["text", "--routine", "self-correction", "--fast", *flags]
+    return run_cli([*args, "--log", str(tmp_path / "log.db")], typed, tmp_path)
+
+
 def test_text_session_of_the_built_in_routine(tmp_path):
     db = tmp_path / "log.db"
     lines = "yes\n" + "next\n" * 9
@@ -142,12 +149,7 @@ def test_a_pause_during_the_intro_still_speaks_the_safety_text(tmp_path):
     from voicecoach.routines.loader import builtin_routines
 
     routine = builtin_routines()["self-correction"]
-    done = run_cli(
-        ["text", "--routine", "self-correction", "--fast", "--no-resume"]
-        + ["--log", str(tmp_path / "log.db")],
-        "@5 pause\ncontinue\nyes\n",
-        tmp_path,
-    )
+    done = self_correction("@5 pause\ncontinue\nyes\n", tmp_path, "--no-resume")
     out = done.stdout.splitlines()
     paused = out.index("coach: " + script.PAUSED)
     asked = out.index("coach: " + script.CONSENT_QUESTION)
@@ -159,11 +161,8 @@ def test_a_pause_during_the_intro_still_speaks_the_safety_text(tmp_path):
 def test_at_the_slowest_pace_a_fifteen_second_hold_takes_fifteen_seconds(tmp_path):
     # The reviewer's case: four "slower" before exercise two of self-correction ("Each
     # time, hold for fifteen seconds"). Before, that hold ran 30 s, counted 2 s apart.
-    done = run_cli(
-        ["text", "--routine", "self-correction", "--fast", "--timestamps", "--no-resume"]
-        + ["--log", str(tmp_path / "log.db")],
-        "yes\n" + "slower\n" * 4 + "next\nstop\nyes\n",
-        tmp_path,
+    done = self_correction(
+        "yes\n" + "slower\n" * 4 + "next\nstop\nyes\n", tmp_path, "--timestamps", "--no-resume"
     )
     lines = [(float(line[1:8]), line[10:]) for line in done.stdout.splitlines()]
     start = next(i for i, (_, text) in enumerate(lines) if text.startswith("coach: Exercise two"))
@@ -177,12 +176,7 @@ def test_at_the_slowest_pace_a_fifteen_second_hold_takes_fifteen_seconds(tmp_pat
 def test_stop_then_no_after_a_pain_skip_waits_for_next(tmp_path):
     # The reviewer's case: pain in exercise one, "yes" (skip it), then "stop" -> "no".
     # Before, "no" started exercise two at once, without the user saying "next".
-    done = run_cli(
-        ["text", "--routine", "self-correction", "--fast", "--no-resume"]
-        + ["--log", str(tmp_path / "log.db")],
-        "yes\n@102 it hurts\nyes\nstop\nno\n",
-        tmp_path,
-    )
+    done = self_correction("yes\n@102 it hurts\nyes\nstop\nno\n", tmp_path, "--no-resume")
     out = done.stdout.splitlines()
     asked = out.index("coach: " + script.CONFIRM_STOP)
     assert "coach: " + script.WAIT_AFTER_PAIN in out[:asked]
@@ -207,12 +201,7 @@ def test_next_during_the_intro_still_speaks_the_safety_text(tmp_path):
     from voicecoach.routines.loader import builtin_routines
 
     safety = "coach: " + script.intro(builtin_routines()["self-correction"])[-1]
-    done = run_cli(
-        ["text", "--routine", "self-correction", "--fast", "--no-resume"]
-        + ["--log", str(tmp_path / "log.db")],
-        "@3 next\nyes\n",
-        tmp_path,
-    )
+    done = self_correction("@3 next\nyes\n", tmp_path, "--no-resume")
     out = done.stdout.splitlines()
     heard = out.index("cue: heard")
     assert out[heard + 1 : heard + 3] == [safety, "coach: " + script.CONSENT_QUESTION]
