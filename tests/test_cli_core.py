@@ -54,18 +54,10 @@ def test_text_session_of_the_built_in_routine(tmp_path):
 def test_pain_mid_hold_in_the_built_in_self_correction_routine(tmp_path):
     db = tmp_path / "log.db"
     # Find when the first hold starts, then report pain one second into it.
-    probe = run_cli(
-        ["text", "--routine", "self-correction", "--fast", "--timestamps", "--log", str(db)],
-        "yes\n",
-        tmp_path,
-    )
+    probe = self_correction("yes\n", tmp_path, "--timestamps")
     hold = next(line for line in probe.stdout.splitlines() if line.endswith("coach: Hold."))
     t = float(hold.split("]")[0].strip("[ ")) + 1.0
-    done = run_cli(
-        ["text", "--routine", "self-correction", "--fast", "--no-resume", "--log", str(db)],
-        f"yes\n@{t} it hurts\nyes\n",
-        tmp_path,
-    )
+    done = self_correction(f"yes\n@{t} it hurts\nyes\n", tmp_path, "--no-resume")
     out = done.stdout.splitlines()
     i = out.index("coach: Hold.")
     assert out[i + 1] != "coach: " + script.PAIN_STOP  # one count came first
@@ -186,11 +178,7 @@ def test_stop_then_no_after_a_pain_skip_waits_for_next(tmp_path):
 
 def test_it_hurts_at_the_safety_question_ends_the_session_as_declined(tmp_path):
     db = tmp_path / "log.db"
-    done = run_cli(
-        ["text", "--routine", "self-correction", "--fast", "--no-resume", "--log", str(db)],
-        "it hurts\n",
-        tmp_path,
-    )
+    done = self_correction("it hurts\n", tmp_path, "--no-resume")
     out = done.stdout.splitlines()
     assert out[out.index("coach: " + script.CONSENT_QUESTION) + 1] == "coach: " + script.DECLINED
     [last] = main_json(db)
