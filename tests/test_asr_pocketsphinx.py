@@ -23,16 +23,11 @@ import soundfile as sf
 from tests.espeak_voice import espeak
 from tests.talker_voice import HAVE_FLITE, flite
 from tests.television import active_rms, television
-from voicecoach.asr import choose_engine, load_recognizer
-from voicecoach.asr import pocketsphinx as ps_module
+from voicecoach.asr import choose_engine, load_recognizer, rejection, wholefile
 from voicecoach.asr.base import AsrSettings, Recognition, Recognizer
-from voicecoach.asr.pocketsphinx import (
-    SAFETY_THRESHOLD,
-    PocketSphinxRecognizer,
-    jsgf,
-    least_coverage,
-    loud_span,
-)
+from voicecoach.asr.pocketsphinx import PocketSphinxRecognizer
+from voicecoach.asr.rejection import SAFETY_THRESHOLD, least_coverage, loud_span
+from voicecoach.asr.sphinx import jsgf
 from voicecoach.asr.talk import TALK_HISTORY
 from voicecoach.asr.verify import block_power
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
@@ -161,26 +156,26 @@ def test_a_file_is_brought_into_the_level_range_it_was_tuned_for() -> None:
     def file(db: float) -> AudioChunk:  # a tone whose RMS is db dBFS
         return AudioChunk.from_float((tone * 10 ** ((db + 3.01) / 20)).astype(np.float32), ASR_RATE)
 
-    level = ps_module.file_level
+    level = wholefile.file_level
     assert level(file(-50)) == pytest.approx(-50, abs=0.1)
-    low, high = ps_module.LEVELS
-    assert level(ps_module.at_file_level(file(-50))) == pytest.approx(low, abs=0.1)
+    low, high = wholefile.LEVELS
+    assert level(wholefile.at_file_level(file(-50))) == pytest.approx(low, abs=0.1)
     # Raised by MAX_GAIN at most: a faint room stays faint.
-    assert level(ps_module.at_file_level(file(-70))) == pytest.approx(
-        -70 + ps_module.MAX_GAIN, abs=0.1
+    assert level(wholefile.at_file_level(file(-70))) == pytest.approx(
+        -70 + wholefile.MAX_GAIN, abs=0.1
     )
-    assert level(ps_module.at_file_level(file(-5))) == pytest.approx(high, abs=0.1)
+    assert level(wholefile.at_file_level(file(-5))) == pytest.approx(high, abs=0.1)
     within = file(-25)
-    assert ps_module.at_file_level(within) is within
+    assert wholefile.at_file_level(within) is within
     silent = AudioChunk(bytes(3200), ASR_RATE)
     assert level(silent) is None
-    assert ps_module.at_file_level(silent) is silent
+    assert wholefile.at_file_level(silent) is silent
     # A click 40 dB louder than the words does not set the level.
     words = (tone * 10 ** ((-50 + 3.01) / 20)).astype(np.float32)
     words[8000:8040] = 0.5
     clicked = AudioChunk.from_float(words, ASR_RATE)
     assert level(clicked) == pytest.approx(-50, abs=0.1)
-    assert level(ps_module.at_file_level(clicked)) == pytest.approx(low, abs=0.1)
+    assert level(wholefile.at_file_level(clicked)) == pytest.approx(low, abs=0.1)
 
 
 def test_a_quiet_recording_is_heard() -> None:
@@ -246,8 +241,8 @@ def test_only_a_quiet_background_counts_as_quiet() -> None:
     t = np.arange(ASR_RATE) / ASR_RATE
     words = (0.1 * np.sin(2 * np.pi * 300 * t) * (t > 0.5)).astype(np.float32)
     hiss = np.random.default_rng(1).normal(0.0, 1.0, len(t)).astype(np.float32)
-    assert ps_module.is_quiet_between(AudioChunk.from_float(words + 1e-4 * hiss, ASR_RATE))
-    assert not ps_module.is_quiet_between(AudioChunk.from_float(words + 0.01 * hiss, ASR_RATE))
+    assert wholefile.is_quiet_between(AudioChunk.from_float(words + 1e-4 * hiss, ASR_RATE))
+    assert not wholefile.is_quiet_between(AudioChunk.from_float(words + 0.01 * hiss, ASR_RATE))
 
 
 def test_two_different_commands_in_one_file_are_none(
@@ -308,8 +303,8 @@ def test_the_phone_loop_check_rejects_what_the_grammar_forced(
     assert (r.text, r.intent) == (forced, None)
     assert [r.intent for r in stream(rec, audio)] == [None]
     # Without the check, each would be acted on.
-    monkeypatch.setattr(ps_module, "PHONE_MARGIN", -math.inf)
-    monkeypatch.setattr(ps_module, "SAFETY_PHONE_MARGIN", -math.inf)
+    monkeypatch.setattr(rejection, "PHONE_MARGIN", -math.inf)
+    monkeypatch.setattr(rejection, "SAFETY_PHONE_MARGIN", -math.inf)
     assert rec.recognize_utterance(chunk).intent is Intent(rec.vocabulary[forced])
 
 

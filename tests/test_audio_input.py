@@ -9,7 +9,7 @@ import pytest
 
 from tests.alsa_file_device import make_duplex_device, run_python
 from tests.talker_voice import HAVE_FLITE, flite
-from voicecoach.asr.pocketsphinx import file_level
+from voicecoach.asr.wholefile import file_level
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
 from voicecoach.audio.devices import DeviceInfo, choose_device, parse_device
 from voicecoach.audio.sd_input import BlockConverter, MicSettings

@@ -16,7 +16,7 @@ import pytest
 
 from tests.alsa_file_device import make_device, make_duplex_device
 from tests.talker_voice import HAVE_FLITE, flite
-from voicecoach.asr.pocketsphinx import LEVELS, file_level
+from voicecoach.asr.wholefile import LEVELS, file_level
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
 from voicecoach.cli.live_cmd import TOO_QUIET, judge_microphone_level
 

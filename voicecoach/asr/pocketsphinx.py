@@ -1,139 +1,53 @@
 """PocketSphinx, the embedded default: its English model ships in the ``pocketsphinx`` wheel.
 
-How an utterance becomes a command:
+How an utterance becomes a command (the measurements behind each step, and what was
+tried and dropped, are in ``docs/recognition.md``):
 
-0. Faint noise (-66 dBFS, ``AsrSettings.noise_floor``) fills digital silence, so that
-   a gating microphone's silence sounds like the quiet room the model knows. Then
-   background noise is taken out (``AsrSettings.denoise``, on by default), for the
-   voice activity detection and the decoder alike: in steady noise above about -35
-   dBFS the detector otherwise calls everything speech and no utterance ever ends. A
-   quiet room (noise under -50 dBFS) passes untouched. RNNoise does it
-   (:mod:`voicecoach.audio.rnnoise`, ``AsrSettings.rnnoise``), or where its library is
-   not installed a Wiener filter that takes out only noise that stays the same
-   (:mod:`voicecoach.audio.denoise`).
-1. PocketSphinx's voice activity detection finds speech (:mod:`.endpoint` applies the
-   rules of PocketSphinx's endpointer to its per-frame verdicts, with an easier start,
-   ``START_RATIO``; whole files the same way); only speech (with its pauses and one
-   silent frame after it) is decoded, so silence and steady noise never reach the
-   decoder. While the detector calls nearly everything speech (a television or a
-   radio talks on), only frames clearly louder than that talk count
-   (:class:`.TalkGate`, :mod:`.talk`): otherwise no utterance ever ended and no
-   command was heard.
-   About ``AsrSettings.vad_silence`` of silence ends an utterance. In a shorter pause
-   (``AsrSettings.phrase_silence``, 0.15 s) a whole command ends it, one that no
-   command of another intent starts with ("next", but not "go", which may become "go
-   back"), once the decoder's alignment puts that much silence after the last word.
-   While the coach is heard the live loop keeps this to the safety commands, the only
-   ones acted on then (:meth:`PocketSphinxRecognizer.set_early_end`), and their pause
-   is ``AsrSettings.safety_silence`` (0.1 s), which also gives them alone the early
-   end with ``phrase_silence`` off. Nothing is ended before then, so the verdict is
-   the one the long silence would give (the decoder has heard the same audio); only
-   speech resuming in the pause changes it (see
-   :meth:`PocketSphinxRecognizer._early_end`). Talk with short pauses is then judged
-   in pieces. Streamed, recall / command taken for another /
-   false accepts, and the result's wait after the end the detector reports (median,
-   accepted commands), measured with both pauses at 0.2 s (the figures for 0.15 and
-   0.1 s are with ``AsrSettings``):
-   - test split, safety commands only: 43.6 / 10.6 / 20.4 %, 0.30 s (0.19 s for them);
-     every command (the default): 45.1 / 11.1 / 21.8 %, 0.13 s. Dev split: 38.3 /
-     10.3 / 18.8 % against 39.0 / 10.7 / 20.3 %, 0.12 s. The false accepts added are
-     spread over pause, resume, help and others (next: 4 -> 3 on test), mostly from
-     read speech and sentences (14.0 -> 15.7 % and 10.3 -> 11.9 % of them on test).
-   - ``scripts/bench_live.py``: reply p50 710 -> 432-470 ms, p95 792 -> 491-543 ms
-     (three runs), 69 of 72 commands acted on in each; barge-in unchanged (31 per
-     run: p50 453 ms either way). One run had a self-trigger in the introduction,
-     where the rules are unchanged: the coach's echo read as "hold on" about 5 s in,
-     which the double-talk check let through. It read the same with the early end
-     off, and the check ignored it there.
-   - It was not the default before for one timeline: in ``tests/test_live_demo.py``'s
-     short routine the replies to "yes" and "next" come sooner and everything after
-     them moves, and the user's "it hurts" over the coach's count was missed at both
-     attempts that fitted in (it still is; that test keeps the early end off). Over
-     20 such timelines (two espeak-ng voices, "it hurts" 0.3-3.0 s after "Hold.") the
-     first attempt was heard in 8 with the early end and 11 without, an attempt in
-     14 and 15.
-   Earlier (dev split, before the phone-loop check and the talker voices): no early
-   end 46.0 / 15.4 / 20.8 %; safety commands 45.7 / 15.9 / 21.9 %; every command
-   46.4 / 17.1 / 26.2 %. In the demo's room, an espeak-ng "it hurts" said during the
-   first hold's count at 30 moments 0.3 s apart was acted on the first time at 22 of
-   them with and without the safety early end, and 0.23 s sooner (median of the
-   pairs) with it; a "pause", 20 against 18 of 30, 0.27 s sooner.
-   While only the safety commands may end early (the coach is heard), the first
-   partial result of an utterance that reads a whole safety command and passes the
-   coverage and phone-loop checks of step 3 comes out at once as a provisional result,
-   for the live loop to silence the coach until the final one
-   (:meth:`PocketSphinxRecognizer._provisional`).
-2. The speech is decoded against a closed JSGF grammar of all the command phrases,
-   streaming, so the result is ready as the speech ends; a command that is not active
-   at the moment comes out as not a command (see :meth:`set_active`).
-3. Rejection, because a closed grammar forces every sound onto some command:
-   - a speech span longer than ``AsrSettings.max_utterance`` is not a short command;
-   - a whole file (``voicecoach recognize``) is cut where a stream would be, and each
-     piece of speech is decided as the live loop decides an utterance; the file's
-     command is the one its pieces agree on (:func:`one_command`). Before, a file the
-     endpointer heard as several pieces was taken for talk, so a click or a breath
-     around the words hid the command: Flite commands (2 talkers x 7) with a click at
-     the start, a click after the words or a breath 1.2 s before them, 14 / 12 / 14
-     of 14 heard against none (12 with nothing around them). Whole files, recall /
-     command taken for another / false accepts: dev split 64.8 / 3.0 / 7.0 -> 66.3 /
-     2.6 / 6.7 %, test 62.6 / 3.0 / 10.8 -> 64.1 / 3.1 / 11.3 %;
-   - the command's words must cover at least ``threshold`` (default 0.5; 0.35 for the
-     safety commands; more for the phrases the grammar puts other sounds on,
-     ``PHRASE_RAISE``) of the decoded frames; a command the decoder could only fit by
-     calling most of the sound silence or noise is rejected;
-   - a second pass decodes the same audio as a free sequence of phones (the wheel's
-     phone bigram, ``en-us-phone.lm.bin``), and the command's path must score nearly
-     as well per frame (``PHONE_MARGIN``; ``SAFETY_PHONE_MARGIN`` for the safety
-     commands): "yeast" read as "repeat" or "left" as "next" fit the grammar, but a
-     free phone sequence fits them far better. It costs a second decoder (real-time
-     factor 0.017 -> 0.04 on the evaluation set), only while speech is decoded.
-   - an utterance that is not a command, but whose loud stretch quieter sound
-     surrounds (:func:`loud_span`: talk in the next room, noise), has that stretch
-     decoded again alone and decided the same way (:meth:`PocketSphinxRecognizer._look_again`),
-     while the coach waits in silence;
+0. Faint noise (-66 dBFS, ``AsrSettings.noise_floor``) fills digital silence, so that a
+   gating microphone's silence sounds like the quiet room the model knows. Background
+   noise is then taken out (``AsrSettings.denoise``): RNNoise
+   (:mod:`voicecoach.audio.rnnoise`), or where its library is not installed a Wiener
+   filter (:mod:`voicecoach.audio.denoise`). In steady noise the voice detector
+   otherwise calls everything speech and no utterance ever ends.
+1. PocketSphinx's voice activity detection finds speech (:mod:`.endpoint`, with an
+   easier start, :data:`START_RATIO`); only speech is decoded. While a television or a
+   radio talks on, only frames clearly louder than that talk count (:mod:`.talk`).
+   About ``AsrSettings.vad_silence`` of silence ends an utterance; a whole command that
+   no other intent's command starts with ("next", but not "go", which may become "go
+   back") ends it after a shorter pause (``AsrSettings.phrase_silence``;
+   ``AsrSettings.safety_silence`` for the safety commands, the only ones that may
+   while the coach is heard: :meth:`PocketSphinxRecognizer.set_early_end`). Over the
+   coach, a partial result that reads a whole safety command and passes the checks of
+   step 3 comes out at once as a provisional result, for the live loop to silence the
+   coach (:meth:`PocketSphinxRecognizer._provisional`).
+2. The speech is decoded, streaming, against a closed JSGF grammar of all the command
+   phrases (:mod:`.sphinx`); a command not active at the moment comes out as not a
+   command (:meth:`PocketSphinxRecognizer.set_active`).
+3. Rejection, because a closed grammar forces every sound onto some command
+   (:mod:`.rejection`): too long to be a command; too little of the sound covered by
+   the command's words; a path that scores far below a free sequence of phones; and a
+   second look at an utterance's loud stretch alone when quieter sound surrounds it.
 4. A second model has its say (``AsrSettings.verify``, :mod:`.verify`): a classifier
-   over a speech embedding of the two seconds that end 0.4 s after the last word, where
-   quiet follows it (``verify.AFTER``), else of the stream's last two seconds (of a
-   whole file's piece, the two seconds a stream would have heard by its verdict).
-   A command that passed the checks above stands if the classifier gives it at least
-   0.2 (0.05 for the safety commands); one the grammar read but the checks dropped
-   stands if the classifier gives it at least 0.4 (0.7 for next); and the classifier's
-   own best class stands if it gets at least 0.7 (0.9 for next; see
-   :meth:`PocketSphinxRecognizer._second_opinion`, and :mod:`.verify` for the tuning).
-   Streamed, recall / command taken for another / false accepts: test split 50.0 /
-   13.9 / 24.5 % without it, 46.2 / 4.1 / 9.6 % with a logistic regression as a veto
-   only, 61.8 / 3.6 / 10.3 % now; dev 45.8 / 11.9 / 22.0, 43.9 / 5.0 / 9.3, 66.2 / 2.6
-   / 10.2 %. The LibriVox reader's false accepts (test) were 24.4, 6.7 and 7.8 %. Its
-   embeddings are computed while speech is heard, so a verdict waits for about 2 ms
-   more (``scripts/bench_live.py``). It has no say on the safety commands while the
-   coach is heard, nor on any command while a television talks on (see
-   :meth:`PocketSphinxRecognizer._checked`).
+   over a speech embedding of the two seconds up to just after the last word keeps,
+   vetoes, or supplies the command (:meth:`PocketSphinxRecognizer._second_opinion`).
 
-Measured on the evaluation set (see ``scripts/bench_asr.py``), this still accepts about
-one in ten of the things that must be rejected, most of them single words near a
-command ("snow" as "slower", "top" as "stop": a fifth of those words), and hears about
-half of the commands said in noise (test split, 10 dB SNR: 55.4 %; over babble, several
-voices talking at once, 23.9 %, over white or pink noise 67.6 and 75.0 %): there even the
-closed grammar's best reading is wrong about half the time. PocketSphinx's acoustic
-model fits espeak-ng speech poorly; on the voices built from real talkers' recordings
-(Flite, Festival), which it fits as it fits people, the phone-loop check separates
-commands from other sounds (an earlier try of a phone-loop ratio, tuned on espeak-ng
-alone, did not). A filler-word garbage path and a filler-only score margin did not
-help. Vosk with an English model is the better choice
-where it can be installed.
+A whole file (``voicecoach recognize``) is cut where a stream would be cut and each
+piece decided as a stream decides an utterance (:mod:`.wholefile`).
+
+Measured on the evaluation set (``scripts/bench_asr.py``; figures in the README), this
+still accepts about one in ten of the things that must be rejected and hears about two
+commands in three; in babble, far fewer. PocketSphinx's acoustic model fits espeak-ng
+speech poorly. Vosk with an English model is the better choice where it can be
+installed.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
-import tempfile
 import warnings
 from collections import deque
-from collections.abc import Iterable
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -143,7 +57,7 @@ from ..audio.rnnoise import DELAY as RN_DELAY
 from ..audio.rnnoise import RnNoise
 from ..audio.rnnoise import load_library as load_rnnoise
 from ..commands import SAFETY_INTENTS, Intent, normalize
-from ..errors import EngineUnavailable, ModelError
+from ..errors import ModelError
 from .base import (
     AsrSettings,
     Recognition,
@@ -152,6 +66,28 @@ from .base import (
     default_vocabulary,
 )
 from .endpoint import Mark, Segmenter, TalkGate
+from .rejection import (
+    DEFAULT_THRESHOLD,
+    PHONE_LOOP_WEIGHT,
+    PHONE_MARGIN,
+    PHRASE_RAISE,
+    SAFETY_PHONE_MARGIN,
+    least_coverage,
+    least_phone_margin,
+    loud_span,
+)
+from .sphinx import (
+    SILENCE_PROBABILITY,
+    coverage,
+    import_pocketsphinx,
+    jsgf,
+    load_decoder,
+    model_dir,
+    phone_margin,
+    read_pronunciations,
+    whole_commands,
+    words_end,
+)
 from .talk import level_db, new_talk_gate
 from .verify import (
     AFTER,
@@ -162,174 +98,12 @@ from .verify import (
     MIN_TAIL,
     CommandVerifier,
     StreamEmbeddings,
-    block_power,
     quiet,
     words_window_end,
 )
+from .wholefile import FILE_TAIL, Span, at_file_level, is_quiet_between, one_command, speech_spans
 
 log = logging.getLogger(__name__)
-
-DEFAULT_THRESHOLD = 0.5
-"""Least share of decoded frames the command's words must cover (tuned on the dev split,
-streamed, with the noise suppressor: 0.4 gave about 5 points more recall and 7 more false
-accepts)."""
-
-SAFETY_THRESHOLD = 0.35
-"""The same for the safety commands (stop, pause, it hurts), at most: a missed one costs
-far more than a false one, and said over the coach's voice they cover less of their
-utterance (the echo's residue): at 0.5 the demo's "pause" over an announcement was lost.
-It was 0.4 until the grammar search's silence probability went up
-(``SILENCE_PROBABILITY``), which lowers every coverage: at 0.4 safety commands said over
-the coach (``scripts/bench_aec.py --seconds 600``, echo canceller on) were heard 80 % of
-the time against 93 % before; at 0.35, 91 %, with no safety command from the echo
-alone; at 0.3, 88 % and one from the echo. The cost on the test split, streamed: false
-accepts 25.1 -> 27.5 %, most of them stop, pause or hurt."""
-
-PHRASE_RAISE = {
-    "done": 0.3,
-    "go on": 0.2,
-    "resume": 0.2,
-    "go": 0.1,
-    "help": 0.1,
-    "slower": 0.1,
-    "what can i say": 0.1,
-}
-"""How much more coverage than the threshold these phrases need. They are where the
-closed grammar puts sounds that are not commands: on the dev split, streamed, "done"
-came out for 79 things that were not "done" (noise, single words, "ouch") against 7
-that were, "go on" 102 against 21, "help" 13 against 1. Tuned phrase by phrase on the
-dev split (each raise kept only if recall minus half the false accepts and wrong
-commands went up; "help", which found 0.4, is held at 0.1: asking for help must work,
-and a false one only lists the commands). Dev split, streamed: recall 48.3 -> 45.7 %,
-command taken for another 20.0 -> 14.9 %, false accepts 28.8 -> 20.5 %, hurt/stop
-taken for next 2 -> 1; resume (go on, resume) loses most, 59 -> 37 % on the test split.
-Not for the safety commands, which keep ``SAFETY_THRESHOLD``."""
-
-
-LEVELS = (-34.0, -15.0)
-"""dBFS (RMS): the range a whole file's level (:func:`file_level`, its loudest 30 ms
-but for clicks) is brought into before it is decoded (:func:`at_file_level`): that of
-the evaluation set's commands (10th to 90th percentile; median -25). Much of what
-decides is bound to the level (the noise floor's fill at -66 dBFS, the voice
-detector, the classifier), and a recording's level depends on the microphone and its
-gain. Measured when it was added (the figures with everything since:
-``scripts/bench_recordings.py``, in ``docs/evaluation-set.md``):
-- Clean commands (dev split, whole files) at their own level / 10 / 20 / 35 dB
-  quieter / pushed into clipping, heard: 94 / 89 / 84 / 20 / 88 % as they were,
-  95 / 92 / 93 / 90 / 95 % brought into the range. At 10 dB SNR and 20 dB quieter:
-  52 -> 61 % (62 % at their own level).
-- Flite commands (2 talkers x 7) 40 / 45 dB under their usual level, over hiss at
-  -80 dBFS: 4 / 0 -> 11 / 9 of 14 heard (one of them, rms's "next", taken for "yes").
-- On the set itself nothing changes (whole files, recall / command taken for another
-  / false accepts): dev 66.3 / 2.6 / 6.7 -> 66.4 / 2.6 / 6.7 %, test 64.1 / 3.1 /
-  11.3 -> 64.1 / 3.0 / 11.3 %. One test file of faint distant talk (-58 dBFS), which
-  was dropped, is raised and taken for "hold on" (as it is with 6 dB more).
-- Putting every file at one level (-25 dBFS) did as well outside the range but moved
-  decisions within it (38 single words and noises of the test split changed their
-  verdict): test 64.9 / 3.3 / 12.6 %.
-
-Streams are not scaled: the live microphone's level is set by its gain, and
-``voicecoach check`` measures it."""
-
-FILE_TAIL = 0.5
-"""Seconds of quiet put after a whole file whose background is quiet
-(:func:`is_quiet_between`) before it is decoded (the noise floor fills it), so that
-the voice detector ends speech that runs to the file's end there, as it ends a
-stream's, and the decoder and the classifier hear the words' end.
-- Clean commands (dev split) cut at their last sound: 89.8 -> 93.9 % heard; placed in
-  1 s clips: 91.8 -> 93.9 %; espeak-ng commands cut so (3 voices x 10): 24 -> 30 of
-  30 (a final "t" or "p" was lost).
-- On the set (whole files): dev 66.4 / 2.6 / 6.7 % either way; test 64.1 / 3.0 / 11.3
-  -> 64.0 / 3.0 / 11.2 %, clean commands 83.5 -> 81.7 % (the set's files end 0.35 s
-  after the words, so their verdicts move: 4 of 109 changed in the classifier's
-  second chance, 2 heard fewer).
-- Put after every file, noisy ones too, the sudden quiet after the noise cost: dev
-  66.4 -> 63.0 %, test 64.1 -> 61.4 % recall."""
-
-QUIET_BETWEEN = 30.0
-"""dB under a file's level (:func:`file_level`) its quietest 100 ms must be for its
-background to count as quiet (:func:`is_quiet_between`)."""
-
-MAX_GAIN = 20.0
-"""Most dB a whole file is raised by (:func:`at_file_level`), so that a faint room is
-not raised to the level of speech."""
-
-_LEVEL_BLOCK = 480  # 30 ms
-_LEVEL_RANK = 3  # the third loudest block: a click or a knock fills one or two
-_QUIET_BLOCK = 1600  # 100 ms: the quietest stretch between the words
-
-
-def file_level(chunk: AudioChunk) -> float | None:
-    """dBFS (RMS) of a file's third loudest 30 ms (a click, far louder than the words
-    for a few milliseconds, does not count); None for digital silence or under 30 ms."""
-    power = np.sort(block_power(np.frombuffer(chunk.audio, dtype="<i2"), _LEVEL_BLOCK))
-    if not len(power):
-        return None
-    loud = float(power[-min(_LEVEL_RANK, len(power))])
-    return None if loud <= 0.0 else 10.0 * math.log10(loud / 32768.0**2)
-
-
-def is_quiet_between(chunk: AudioChunk) -> bool:
-    """Whether the file's quietest 100 ms are :data:`QUIET_BETWEEN` dB or more under
-    its level: a quiet room between the words, not noise that goes on."""
-    level = file_level(chunk)
-    blocks = block_power(np.frombuffer(chunk.audio, dtype="<i2"), _QUIET_BLOCK)
-    if level is None or not len(blocks):
-        return True
-    power = float(np.min(blocks))
-    return power <= 0.0 or 10.0 * math.log10(power / 32768.0**2) <= level - QUIET_BETWEEN
-
-
-def at_file_level(chunk: AudioChunk) -> AudioChunk:
-    """A whole file (16 kHz mono) scaled so that its level (:func:`file_level`) falls
-    within :data:`LEVELS`, raised by at most :data:`MAX_GAIN` dB; unchanged where it
-    already does."""
-    level = file_level(chunk)
-    if level is None:
-        return chunk
-    low, high = LEVELS
-    gain = min(low - level, MAX_GAIN) if level < low else min(high - level, 0.0)
-    if gain == 0.0:
-        return chunk
-    x = np.frombuffer(chunk.audio, dtype="<i2").astype(np.float64)
-    y = np.clip(np.rint(x * 10.0 ** (gain / 20.0)), -32768, 32767).astype("<i2")
-    return AudioChunk(y.tobytes(), ASR_RATE, timestamp=chunk.timestamp)
-
-
-class _Span(NamedTuple):
-    """A piece of a whole file's speech as the endpointer found it (seconds in the file)."""
-
-    start: float
-    """Where the endpointer hands it over (a window before the talker)."""
-    talker: float
-    """Where the talker started."""
-    end: float
-    """Its end: after its last speech and one silent frame."""
-    verdict: float
-    """Where a stream's verdict on it would come (the long silence found)."""
-
-
-def one_command(pieces: list[Recognition]) -> Recognition:
-    """A whole file's result from its pieces of speech, each decided alone: the command
-    if every piece that gives one gives the same, else none (words of all pieces)."""
-    taken = [r for r in pieces if r.intent is not None]
-    if taken and all(r.intent is taken[0].intent for r in taken):
-        return taken[0]
-    text = " ".join(r.text for r in pieces if r.text)
-    return Recognition(
-        None, text, max(r.confidence for r in pieces), pieces[0].start, pieces[-1].end
-    )
-
-
-def least_coverage(text: str, intent: Intent | None, threshold: float) -> float:
-    """The coverage the words ``text`` (of ``intent``) need to be acted on."""
-    if intent in SAFETY_INTENTS:
-        return min(threshold, SAFETY_THRESHOLD)
-    return threshold + PHRASE_RAISE.get(text, 0.0)
-
-
-VAD_WINDOW = 0.3
-"""Endpointer window in seconds: about this much silence ends an utterance."""
 
 START_RATIO = 0.6
 """Speech starts when more than this share of the endpointer window's frames are speech
@@ -349,145 +123,6 @@ EARLY_MAX_TAIL = 0.45
 for the utterance to end early (espeak-ng commands: 0.01-0.40, mostly the detector's
 hangover)."""
 
-SILENCE_PROBABILITY = 0.3
-"""PocketSphinx's ``silprob``, the grammar search's probability of silence between
-words (its default 0.005). The search then calls more of a poor fit silence, which is
-what the coverage rejection measures, and it no longer loses every path (no hypothesis
-at all) when an utterance starts with a little silence (an espeak-ng "it hurts" cut
-0.2-0.3 s before its speech gave none). Dev split, streamed: false accepts 35.5 ->
-32.6 %, command taken for another 29.1 -> 27.7 %, recall 44.0 -> 42.3 %."""
-
-PHONE_LOOP_WEIGHT = 2.0
-"""Language weight of the second pass's phone bigram (PocketSphinx's default is 6.5).
-1.0 and 4.0 separated commands from other sounds about as well (dev split, whole
-files, the Flite and Festival voices: recall 35 / 35 / 33 % with at most 10 % false
-accepts at weights 1, 2 and 4, each at its best margin and coverage)."""
-
-PHONE_MARGIN = -13.0
-"""Least per-frame score of a command's path against the free phone sequence
-(:meth:`PocketSphinxRecognizer._phone_margin`) for the command to be acted on, after
-the coverage check. Tuned on the dev split, streamed (with ``SAFETY_PHONE_MARGIN``):
-recall 41.8 -> 38.3 %, command taken for another 15.0 -> 10.3 %, false accepts 28.8 ->
-18.8 %, hurt/stop taken for next 1 -> 0. On the held-out test split: 47.4 -> 43.6 %,
-14.6 -> 10.6 %, 31.2 -> 20.4 %; most of the recall lost is espeak-ng's. The Flite and
-Festival voices (built from recordings of real talkers): recall 56.1 -> 55.0 %, false
-accepts 39.2 -> 23.5 %; Joe (Piper) kept all its recall, 61.9 %, and false accepts went
-47.1 -> 28.4 %. Whole files (``voicecoach recognize``), test split: 48.6 / 19.4 / 38.4 %
--> 43.0 / 10.6 / 20.0 %. -16 kept more recall and rejected less."""
-
-SAFETY_PHONE_MARGIN = -25.0
-"""The same for the safety commands, far looser: a missed "it hurts" costs more than a
-false one, which stops the coach and asks. The loosest margin that still keeps every
-"it hurts" the decoder read right without the check (dev split, streamed: 40.2 % of
-them either way; 37.5 % at -18). Safety commands heard 50.4 % (50.7 % with no check,
-48.2 % at -18, 39.6 % at ``PHONE_MARGIN``); safety commands taken from what must be
-rejected 9.8 % (10.8 %, 7.4 %, 4.2 %). It still rejects the grossest misfits ("precious"
-read as "that hurts" scores 33 per frame below the free phones)."""
-
-_FILLER_PREFIXES = ("<", "[", "+")
-
-LOUD_DROP = 10.0
-"""dB under the utterance's loud level (the 95th percentile of its 20 ms levels) down to
-which a frame counts as part of its loud stretch (:func:`loud_span`). Dev split,
-streamed, recall / command taken for another / false accepts at 6 / 10 / 14 dB:
-68.3 / 3.3 / 10.9, 67.6 / 3.1 / 10.2, 66.9 / 2.8 / 10.4 % (within a point of each
-other, no more than retraining the classifier moves them; 10 kept)."""
-
-LOUD_PAD = 0.2
-"""Seconds kept on each side of the loud stretch: a word's weak first and last sounds.
-Dev split, streamed, recall / command taken for another / false accepts at 0.12 / 0.2 /
-0.3 s: 67.4 / 2.8 / 10.9, 67.6 / 3.1 / 10.2, 66.7 / 2.8 / 10.1 %."""
-
-LOUD_MARGIN = 8.0
-"""dB by which the sound around the loud stretch (its median 20 ms level) must be
-quieter than the stretch (its median) for the stretch to be looked at again alone:
-someone talking well below the user (the next room, a television just turned on), not
-the user's own sentence, whose words are all at about one level. Dev split, streamed,
-recall / command taken for another / false accepts at 6 / 8 / 10 dB: 67.8 / 3.2 / 10.4,
-67.6 / 3.1 / 10.2, 67.3 / 3.0 / 10.4 % (66.3 / 2.6 / 10.4 % without the second look)."""
-
-LOUD_FLOOR = 20.0
-"""dB over one 16-bit step (-70 dBFS) the sound around the loud stretch must reach: in
-near digital silence there is nothing around the words to cut away. (A quiet room at
--60 dBFS is above it: there the second look decodes the words again with less of the
-room around them, at the cost of a decode.)"""
-
-
-def loud_span(samples: np.ndarray) -> tuple[int, int] | None:
-    """The loud stretch of an utterance's audio (16 kHz) as sample offsets, padded by
-    :data:`LOUD_PAD`, when quieter sound surrounds it (:data:`LOUD_MARGIN`,
-    :data:`LOUD_FLOOR`), else None."""
-    block = 320  # 20 ms
-    levels = 10 * np.log10(block_power(samples, block) + 1.0)
-    n = len(levels)
-    if n == 0:
-        return None
-    loud = np.flatnonzero(levels >= np.percentile(levels, 95) - LOUD_DROP)
-    pad = round(LOUD_PAD / 0.02)
-    first, last = max(0, int(loud[0]) - pad), min(n, int(loud[-1]) + 1 + pad)
-    around = np.concatenate([levels[:first], levels[last:]])
-    if len(around) < 10:  # less than 0.2 s around it: nothing to cut
-        return None
-    inside = levels[int(loud[0]) : int(loud[-1]) + 1]
-    quieter = float(np.median(around))
-    if quieter < LOUD_FLOOR or quieter > float(np.median(inside)) - LOUD_MARGIN:
-        return None
-    return first * block, last * block
-
-
-def _import_pocketsphinx() -> Any:
-    try:
-        import pocketsphinx
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise EngineUnavailable(
-            "PocketSphinx is not installed: run `pip install pocketsphinx` "
-            "(scripts/install.sh does it)"
-        ) from exc
-    return pocketsphinx
-
-
-def model_dir(ps: Any) -> Path:
-    """The English model folder inside the pocketsphinx wheel."""
-    return Path(ps.get_model_path()) / "en-us"
-
-
-def read_pronunciations(dictionary: Path, words: Iterable[str]) -> dict[str, list[str]]:
-    """CMUdict lines for ``words`` (alternates such as ``go(2)`` included)."""
-    want = set(words)
-    found: dict[str, list[str]] = {}
-    with dictionary.open(encoding="utf-8") as f:
-        for line in f:
-            head, _, phones = line.partition(" ")
-            if head.split("(")[0] in want:
-                found.setdefault(head.split("(")[0], []).append(f"{head} {phones.strip()}")
-    return found
-
-
-def whole_commands(vocabulary: Vocabulary) -> dict[str, Intent]:
-    """The phrases that may end an utterance after a short silence.
-
-    A phrase qualifies unless a longer phrase of another intent starts with its words:
-    "go" (resume) does not, as the speaker may be saying "go back" (previous); "stop"
-    does, as "stop the session" means the same.
-    """
-    out = {}
-    for phrase, intent in vocabulary.items():
-        words = phrase.split()
-        if not any(
-            other_intent != intent
-            and len(o := other.split()) > len(words)
-            and o[: len(words)] == words
-            for other, other_intent in vocabulary.items()
-        ):
-            out[phrase] = intent
-    return out
-
-
-def jsgf(phrases: Iterable[str]) -> str:
-    """A closed JSGF grammar: exactly one of ``phrases``."""
-    body = " | ".join(sorted(phrases))
-    return f"#JSGF V1.0;\ngrammar commands;\npublic <command> = {body};\n"
-
 
 class PocketSphinxRecognizer:
     """Streaming command recognition with PocketSphinx (see the module doc)."""
@@ -500,7 +135,7 @@ class PocketSphinxRecognizer:
         settings: AsrSettings = AsrSettings(),  # noqa: B008 - frozen, shared safely
     ) -> None:
         """Load the wheel's English model with a dictionary of just the command words."""
-        self._ps = _import_pocketsphinx()
+        self._ps = import_pocketsphinx()
         self.settings = settings
         self.threshold = settings.threshold if settings.threshold is not None else DEFAULT_THRESHOLD
         self.model = model_dir(self._ps)
@@ -525,7 +160,7 @@ class PocketSphinxRecognizer:
         if not self.vocabulary:
             raise ModelError("none of the command phrases is in PocketSphinx's dictionary")
         lines = [line for lines in pron.values() for line in lines]
-        self._decoder = self._load(acoustic, lines, silprob=SILENCE_PROBABILITY)
+        self._decoder = load_decoder(self._ps, acoustic, lines, silprob=SILENCE_PROBABILITY)
         phone_lm = self.model / "en-us-phone.lm.bin"
         if not phone_lm.is_file():
             raise ModelError(
@@ -533,7 +168,9 @@ class PocketSphinxRecognizer:
                 "`pip install --force-reinstall pocketsphinx`"
             )
         # The second pass: the same audio decoded as any sequence of phones.
-        self._phones = self._load(acoustic, lines, allphone=str(phone_lm), lw=PHONE_LOOP_WEIGHT)
+        self._phones = load_decoder(
+            self._ps, acoustic, lines, allphone=str(phone_lm), lw=PHONE_LOOP_WEIGHT
+        )
         self._cmn0 = self._decoder.get_cmn(False)  # the model's initial cepstral mean
         self._decoder.add_jsgf_string("commands", jsgf(self.vocabulary))
         self._decoder.activate_search("commands")
@@ -582,25 +219,6 @@ class PocketSphinxRecognizer:
         self._read_safety = False  # this utterance's provisional result was given
 
     # ---------------------------------------------------------------- set-up
-
-    def _load(self, acoustic: Path, lines: list[str], **search: Any) -> Any:
-        fd, path = tempfile.mkstemp(prefix="voicecoach-", suffix=".dict")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write("\n".join(lines) + "\n")
-            config = self._ps.Config(
-                hmm=str(acoustic),
-                dict=path,
-                samprate=ASR_RATE,
-                loglevel="FATAL",
-                bestpath=False,
-                **search,
-            )
-            return self._ps.Decoder(config)
-        except (RuntimeError, ValueError) as exc:
-            raise ModelError(f"PocketSphinx could not load its model in {acoustic}: {exc}") from exc
-        finally:
-            os.unlink(path)
 
     @staticmethod
     def _rnnoise_loads() -> bool:
@@ -1012,20 +630,10 @@ class PocketSphinxRecognizer:
             self._decode(frame)
 
     def _coverage(self) -> float:
-        """The share of the decoded frames that the decoder's (partial) result puts on
-        words, not on silence or noise."""
-        covered = sum(
-            s.end_frame - s.start_frame + 1
-            for s in self._decoder.seg()
-            if not s.word.startswith(_FILLER_PREFIXES)
-        )
-        return min(covered / max(self._decoder.n_frames(), 1), 1.0)
+        return coverage(self._decoder)
 
     def _phone_margin(self, speech: bytes | None = None) -> float:
-        """How much better (per frame, in the decoder's log units) the command's path
-        scores than the best free sequence of phones over the same audio: near 0 or
-        above when the command's words are what was said, well below when the grammar
-        forced other sounds onto them.
+        """:func:`.sphinx.phone_margin` of the utterance being decided.
 
         A stream's phone pass has heard each frame as it came; a whole file's
         ``speech`` is decoded in it only now, when there is a command to check (the
@@ -1038,11 +646,7 @@ class PocketSphinxRecognizer:
             self._phones.start_utt()
             self._phones.process_raw(speech)
             self._phones.end_utt()
-        hyp, free = self._decoder.hyp(), self._phones.hyp()
-        if hyp is None or free is None or hyp.best_score <= 0 or free.best_score <= 0:
-            return -math.inf
-        log = self._decoder.logmath.log
-        return float(log(hyp.best_score) - log(free.best_score)) / max(self._decoder.n_frames(), 1)
+        return phone_margin(self._decoder, self._phones)
 
     def _start_utt(self, cmn: Any = None) -> None:
         """Start an utterance in both passes (from cepstral mean ``cmn`` if given)."""
@@ -1056,17 +660,7 @@ class PocketSphinxRecognizer:
         self._phones.end_utt()
 
     def _words_end(self) -> float | None:
-        """Seconds from the start of the decoder's last utterance to the end of its last
-        word, as its alignment puts it (None = no word)."""
-        last = max(
-            (
-                s.end_frame
-                for s in self._decoder.seg() or ()
-                if not s.word.startswith(_FILLER_PREFIXES)
-            ),
-            default=None,
-        )
-        return None if last is None else (last + 1) / self._frate
+        return words_end(self._decoder)
 
     def _silence_after_words(self) -> float:
         """Seconds the decoder's alignment of its last utterance puts after the last word."""
@@ -1127,23 +721,23 @@ class PocketSphinxRecognizer:
         which the phone pass has not heard yet, and the file's ``audio`` as given)."""
         hyp = self._decoder.hyp()
         text = hyp.hypstr if hyp is not None else ""
-        coverage = self._coverage() if hyp is not None else 0.0
+        covered = self._coverage() if hyp is not None else 0.0
         intent = self.vocabulary.get(text)
         if intent is not None and not self._on(intent):
             intent = None
         if end - start > self.settings.max_utterance:
-            return Recognition(None, text, coverage, start, end)
+            return Recognition(None, text, covered, start, end)
         least = least_coverage(text, intent, self.threshold)
-        margin = SAFETY_PHONE_MARGIN if intent in SAFETY_INTENTS else PHONE_MARGIN
-        fits = intent is not None and coverage >= least and self._phone_margin(speech) >= margin
+        margin = least_phone_margin(intent)
+        fits = intent is not None and covered >= least and self._phone_margin(speech) >= margin
         heard = self._second_opinion(intent if fits else None, intent, audio)
-        return Recognition(heard, text, coverage, start, end)
+        return Recognition(heard, text, covered, start, end)
 
     def _look_again(
         self, speech: bytes | None, raw: np.ndarray | None, start: float, end: float
     ) -> Recognition | None:
         """A second look at an utterance that is not a command: when quieter sound
-        surrounds its loud stretch (:func:`loud_span`), that stretch alone is decoded
+        surrounds its loud stretch (:func:`.rejection.loud_span`), that stretch alone is decoded
         again and decided as an utterance (the same checks, the classifier hearing the
         stretch and quiet after it); its command, if any, is the utterance's.
 
@@ -1266,7 +860,7 @@ class PocketSphinxRecognizer:
         The file is split where a stream would split it (the same endpointing), and
         each piece of speech is decided as the live loop would decide it, the
         classifier hearing what a stream would have heard by that verdict. The file's
-        command is the one its pieces agree on (see :func:`one_command`).
+        command is the one its pieces agree on (see :func:`.wholefile.one_command`).
         """
         check_format(chunk)
         self.reset()
@@ -1284,26 +878,13 @@ class PocketSphinxRecognizer:
                 padded = np.concatenate([samples, np.zeros(self._delay, np.int16)])
                 audio = self._suppress(padded)[self._delay :].astype("<i2").tobytes()
             # The same endpointing as a stream's (a fresh detector: reset() above).
-            seg, fb, fs = self._new_segmenter(), self._frame_bytes, self._frame_seconds
-            spans: list[_Span] = []
-            talker = 0
-            for i in range(0, len(audio) - fb + 1, fb):
-                mark = seg.push(self._is_speech(audio[i : i + fb]))
-                if mark is Mark.START:
-                    talker = seg.speech_frame
-                elif mark is Mark.END:
-                    spans.append(
-                        _Span(
-                            seg.start_frame * fs, talker * fs, seg.end_frame * fs, seg.frames * fs
-                        )
-                    )
-            if seg.in_speech:
-                # Speech to the end, tail and all: it ends where silence would end it.
-                seg.end()
-                last = seg.end_frame * fs
-                spans.append(
-                    _Span(seg.start_frame * fs, talker * fs, last, len(audio) / 2 / ASR_RATE)
-                )
+            spans = speech_spans(
+                audio,
+                self._frame_bytes,
+                self._frame_seconds,
+                self._new_segmenter(),
+                self._is_speech,
+            )
             if not spans:
                 return Recognition(None, "", 0.0, chunk.timestamp, chunk.end)
             raw = np.frombuffer(chunk.audio, dtype="<i2")
@@ -1317,10 +898,10 @@ class PocketSphinxRecognizer:
             self._active = saved
 
     def _decide_span(
-        self, audio: bytes, raw: np.ndarray, span: _Span, t0: float, duration: float
+        self, audio: bytes, raw: np.ndarray, span: Span, t0: float, duration: float
     ) -> Recognition:
         """One piece of a whole file's speech (``audio`` after the noise floor and
-        suppressor, ``raw`` as given; both with :data:`FILE_TAIL` of quiet after the
+        suppressor, ``raw`` as given; both with :data:`.wholefile.FILE_TAIL` of quiet after the
         file's ``duration``), decided as a stream decides an utterance."""
         start, end = t0 + min(span.talker, duration), t0 + min(span.end, duration)
         if span.end - span.start > self.settings.max_utterance:

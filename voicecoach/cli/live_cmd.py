@@ -407,7 +407,7 @@ def judge_microphone_level(
     it, it is a problem."""
     import numpy as np
 
-    from ..asr.pocketsphinx import LEVELS, file_level
+    from ..asr.wholefile import LEVELS, file_level
     from ..audio.chunk import AudioChunk
     from ..audio.sd_input import MAX_GAIN_DB
 
