@@ -135,6 +135,39 @@ BROKEN = [
         "exercise[1].tempo",
         "below the minimum",
     ),
+    # TOML allows nan and inf; nan compares false with both limits, so it slipped through.
+    (
+        GOOD.replace("repetitions = 3", "repetitions = 3\ntempo = nan"),
+        "exercise[1].tempo",
+        "nan is not a number",
+    ),
+    (
+        GOOD.replace("repetitions = 3", "repetitions = 3\ntempo = -nan"),
+        "exercise[1].tempo",
+        "nan is not a number",
+    ),
+    (
+        GOOD.replace("repetitions = 3", "repetitions = 3\ntempo = inf"),
+        "exercise[1].tempo",
+        "over the limit of 10 seconds per beat",
+    ),
+    (
+        GOOD.replace("repetitions = 3", "repetitions = 3\ntempo = -inf"),
+        "exercise[1].tempo",
+        "below the minimum",
+    ),
+    (
+        GOOD.replace("repetitions = 3", "repetitions = 3\nhold_seconds = nan"),
+        "exercise[1].hold_seconds",
+        "should be a whole number",
+    ),
+    (
+        GOOD.replace(
+            "repetitions = 3", "repetitions = 3\nbreathing = { inhale = nan, exhale = 2 }"
+        ),
+        "exercise[1].breathing.inhale",
+        "should be a whole number",
+    ),
     (
         GOOD.replace("repetitions = 3", 'repetitions = 3\nadvance = "later"'),
         "exercise[1].advance",

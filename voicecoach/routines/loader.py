@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import math
 import re
 import sys
 from dataclasses import dataclass
@@ -210,6 +211,9 @@ class _Checker:
                 return None
             return value
         low, high, unit = _LIMITS[key]
+        if math.isnan(value):  # TOML allows nan, and it passes any comparison with a limit
+            self.add(path, f"{value} is not a number.", f"Use a value from {low:g} to {high:g}.")
+            return None
         if value < low:
             self.add(
                 path,
