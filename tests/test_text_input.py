@@ -6,12 +6,17 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from tests.routine_fixtures import tiny_routine
+from voicecoach import script
 from voicecoach.commands import Intent, typed_intent
-from voicecoach.textsession import parse_line
+from voicecoach.dialogue import Coach
+from voicecoach.routines.model import Advance
+from voicecoach.textsession import TextSession, parse_line
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,3 +123,33 @@ def test_no_dont_stop_keeps_the_session_going(tmp_path: Path) -> None:
     assert "session ended: stopped" not in done.stderr, done.stderr
     after = out[out.index("[  110.0]") :].splitlines()[0]
     assert "Stop the movement" in after, after
+
+
+def typed_session(routine, typed: list[str]) -> tuple[str, list[str]]:
+    """A text session on the virtual clock: its final status and the lines printed."""
+    out: list[str] = []
+    status = TextSession(Coach(routine), out.append).run(typed)
+    return status, out
+
+
+def test_the_automatic_rest_goes_on_to_the_next_exercise_by_itself() -> None:
+    # The input ends at the consent answer; the routine moves on by itself, so the
+    # session does not wait for more at the rest (it ended there as interrupted).
+    status, out = typed_session(tiny_routine(Advance.AUTO), ["yes"])
+    assert out.count("coach: " + script.AUTO_NEXT) == 2
+    assert len([line for line in out if line.startswith("coach: Exercise ")]) == 3
+    assert status == "completed"
+
+
+def test_a_plain_line_waits_for_a_real_wait_not_the_automatic_rest() -> None:
+    # Exercise one moves on by itself; after exercise two the coach waits for "next".
+    routine = tiny_routine()
+    first = replace(routine.exercises[0], advance=Advance.AUTO)
+    routine = replace(routine, exercises=(first, *routine.exercises[1:]))
+    status, out = typed_session(routine, ["yes", "next"])
+    rest = out.index("coach: " + script.AUTO_NEXT)
+    asked = out.index("coach: " + script.WAIT_NEXT)
+    assert rest < asked
+    assert out[rest + 1].startswith("coach: Exercise two of three")  # not cut by "next"
+    assert out[asked + 1] == "cue: heard"  # "next" answered the question
+    assert status == "completed"

@@ -5,7 +5,8 @@ plays each ``Say`` for roughly as long as it would take to speak, then reports
 ``PlaybackFinished``, so the coach behaves as it would with a voice. With a virtual
 clock a whole routine plays in well under a second; with the real clock it waits.
 
-Input lines: a plain line is delivered when the coach next waits for the user; a line
+Input lines: a plain line is delivered when the coach next waits for the user (the
+short rest of a routine that moves on by itself is no wait: it ends by itself); a line
 ``@SECONDS words`` is delivered at that session time (so a pain report can land in
 the middle of a hold). Lines are taken in order, so a timed line waits for the lines
 before it (a warning says when that made it late). Empty lines and ``#`` comments are
@@ -140,7 +141,7 @@ class TextSession:
                     )
                 self._deliver(to_event(head.text))
                 continue
-            if source.exhausted and self.coach.waiting_for_user:
+            if source.exhausted and self._waiting():
                 break
             nxt = self._next_time(head)
             if nxt is None and (source.exhausted or not self.realtime):
@@ -164,7 +165,12 @@ class TextSession:
             return line.at <= self.now
         if self.realtime and typed_intent(line.text) in SAFETY_INTENTS:
             return True  # typed live, a safety command cannot wait its turn
-        return self.coach.waiting_for_user
+        return self._waiting()
+
+    def _waiting(self) -> bool:
+        """The coach waits for the user, and nothing but the user will move it on: the
+        short rest of a routine that moves on by itself ends with the rest's timer."""
+        return self.coach.waiting_for_user and all(name != "auto" for name, _ in self.timers)
 
     def _next_time(self, head: InputLine | None) -> float | None:
         times = [t for t in (self.timers.next_due(),) if t is not None]
