@@ -241,6 +241,22 @@ def test_a_file_that_is_not_utf8_is_told_to_be_saved_as_utf8(tmp_path):
     assert "UTF-8" in problem.fix and "path" not in problem.fix
 
 
+def test_a_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    # Windows Notepad saves UTF-8 with a byte-order mark: invisible, and TOML refuses it.
+    path = tmp_path / "notepad.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.lstrip().encode("utf-8"))
+    assert validate_file(path) == []
+    assert load_routine_file(path).id == "mine"
+    assert list(available_routines(tmp_path)[0]) == ["neck-complex", "self-correction", "mine"]
+
+
+def test_a_bad_byte_after_a_byte_order_mark_is_counted_from_the_files_start(tmp_path):
+    path = tmp_path / "notepad.toml"
+    path.write_bytes(b"\xef\xbb\xbfab\xff")
+    [problem] = validate_file(path)
+    assert "byte 6 cannot be read" in problem.message
+
+
 def test_user_routines_add_and_override_and_broken_ones_are_skipped(tmp_path):
     write(tmp_path, GOOD, "mine.toml")
     write(tmp_path, GOOD.replace('id = "mine"', 'id = "neck-complex"'), "override.toml")

@@ -16,7 +16,7 @@ from voicecoach import script
 from voicecoach.commands import Intent, typed_intent
 from voicecoach.dialogue import Coach
 from voicecoach.routines.model import Advance
-from voicecoach.textsession import TextSession, parse_line
+from voicecoach.textsession import InputLine, TextSession, parse_line
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +50,21 @@ def test_the_readmes_example_lands_the_pain_report_mid_exercise(tmp_path: Path) 
     exercise = [x for x in done.stdout.splitlines() if "coach: Exercise one of" in x]
     assert exercise and float(exercise[0][1:].split("]")[0]) < float(at[1])
     assert "late" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"),
+    [
+        ("\ufeff@5 it hurts\n", InputLine("it hurts", 5.0)),
+        ("\ufeff# typed for the self-correction routine\n", None),
+        ("\ufeffyes\n", InputLine("yes")),
+    ],
+)
+def test_a_file_saved_with_a_byte_order_mark_reads_its_first_line(
+    raw: str, parsed: InputLine | None
+) -> None:
+    # Windows Notepad starts a UTF-8 file with an invisible byte-order mark.
+    assert parse_line(raw) == parsed
 
 
 def test_a_line_starting_with_at_that_gives_no_time_is_skipped_with_a_warning(

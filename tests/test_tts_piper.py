@@ -123,6 +123,14 @@ def test_corrupt_config_names_the_config(tmp_path: Path) -> None:
     assert f"{model}.json" in err.value.message and "corrupt" in err.value.message
 
 
+def test_a_config_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    # A voice's config edited in Windows Notepad starts with a byte-order mark.
+    model = tmp_path / "voice.onnx"
+    model.write_bytes(b"\0" * 100)
+    Path(f"{model}.json").write_bytes(b"\xef\xbb\xbf" + b'{"audio": {"sample_rate": 16000}}')
+    assert PiperVoice(model).sample_rate == 16000
+
+
 def test_corrupt_model_names_the_model(tmp_path: Path) -> None:
     model = tmp_path / "voice.onnx"
     real = default_voice_path()

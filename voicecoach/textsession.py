@@ -59,7 +59,8 @@ class InputLine:
 
 def parse_line(raw: str) -> InputLine | None:
     """Parse one input line; ``None`` for blank lines and comments."""
-    line = raw.strip()
+    # A file of typed lines saved by Windows Notepad starts with a byte-order mark.
+    line = raw.lstrip("\ufeff").strip()
     if not line or line.startswith("#"):
         return None
     m = _TIMED.match(line)

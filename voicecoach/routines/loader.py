@@ -8,6 +8,7 @@ built-ins from loading.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import logging
 import math
@@ -341,9 +342,13 @@ def load_routine_file(path: Path | str) -> Routine:
 
 def _read(path: Path) -> tuple[Routine | None, list[Problem]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        # utf-8-sig: Windows Notepad starts a UTF-8 file with a byte-order mark, which
+        # TOML refuses at line 1, column 1, where nobody can see it.
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        message = f"is not UTF-8 text (byte {err.start + 1} cannot be read)."
+        bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+        message = f"is not UTF-8 text (byte {bom + err.start + 1} cannot be read)."
         fix = "Save it as UTF-8 plain text (any text editor's default)."
         return None, [Problem(str(path), "(file)", message, fix)]
     except OSError as err:

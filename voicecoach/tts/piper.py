@@ -82,7 +82,7 @@ class PiperVoice:
             if not path.is_file():
                 raise ModelError(f"voice file not found: {path}; {self._fix}")
         try:
-            config: dict[str, Any] = json.loads(self.config_path.read_text(encoding="utf-8"))
+            config: dict[str, Any] = json.loads(self.config_path.read_text(encoding="utf-8-sig"))
             self._config = config
             self._rate = int(config["audio"]["sample_rate"])
             self._digest = _file_digest([self.model_path, self.config_path])
