@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,11 @@ from voicecoach.routines import (
     load_routine_file,
     validate_file,
 )
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "routine-format.md"
 
@@ -231,6 +237,56 @@ def test_the_fix_is_one_that_works(tmp_path, text, key, fix):
         assert problem.fix == fix
     else:  # a required list: removing it is no fix
         assert problem.fix == "Add at least one text."
+
+
+HEAD = GOOD.split("[[exercise]]")[0]
+MORE = "repetitions = 3\n"
+AN_EXERCISE = (
+    "at least one [[exercise]] table with its id, title, position, steps and repetitions "
+    "(see docs/routine-format.md)."
+)
+EACH_EXERCISE = "Start each exercise with a line [[exercise]], in double brackets,"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "fix"),
+    [
+        (HEAD, "exercise", "Add " + AN_EXERCISE),  # was "Add exercise = one or more ..."
+        (HEAD + "exercise = []\n", "exercise", "Replace exercise = [] with " + AN_EXERCISE),
+        (HEAD + 'exercise = "turns"\n', "exercise", EACH_EXERCISE),
+        (GOOD.replace("[[exercise]]", "[exercise]"), "exercise", EACH_EXERCISE),
+        (HEAD + "exercise = [1]\n", "exercise[1]", EACH_EXERCISE),
+        (
+            GOOD.replace(MORE, MORE + "breathing = 3\n"),
+            "exercise[1].breathing",
+            "Write breathing = { inhale = 3, exhale = 4 }.",  # was "Write it as a TOML table."
+        ),
+        # An empty id or choice was told: "Write the text the coach should say."
+        (GOOD.replace('id = "mine"', 'id = ""'), "id", "Use lower-case letters, digits"),
+        (GOOD.replace(MORE, MORE + 'advance = ""\n'), "exercise[1].advance", 'Use "wait"'),
+        (
+            GOOD.replace(MORE, MORE + 'breathing = { inhale = 3, exhale = 3, when = " " }\n'),
+            "exercise[1].breathing.when",
+            'Use "before" or "after".',
+        ),
+        (
+            GOOD.replace(MORE, MORE + 'cues = ["Left.", ""]\n'),
+            "exercise[1].cues[2]",
+            "Write the text the coach should say, or remove the item.",
+        ),
+    ],
+)
+def test_the_fix_is_something_to_do_not_a_made_up_key(tmp_path, text, key, fix):
+    [problem] = [p for p in validate_file(write(tmp_path, text)) if p.key_path == key]
+    assert problem.fix.startswith(fix)
+
+
+@pytest.mark.parametrize("text", [text for text, _, _ in BROKEN] + [HEAD, ""])
+def test_every_key_to_add_or_write_is_valid_toml(tmp_path, text):
+    for problem in validate_file(write(tmp_path, text)):
+        wanted = re.match(r"(?:Add|Write) (\w+ = .*)\.$", problem.fix)
+        if wanted:
+            tomllib.loads(wanted[1])  # "Add exercise = one or more [[exercise]] tables." was not
 
 
 def test_a_file_that_is_not_utf8_is_told_to_be_saved_as_utf8(tmp_path):

@@ -115,12 +115,18 @@ class _Checker:
         self.problems.append(Problem(self.file, key, message, fix))
 
     def table(
-        self, data: Any, schema: dict[str, tuple[str, bool]], where: str
+        self,
+        data: Any,
+        schema: dict[str, tuple[str, bool]],
+        where: str,
+        fix: str = "Write it as a TOML table.",
     ) -> dict[str, Any] | None:
-        """Check the keys of a table; return the values that have the right type."""
+        """Check the keys of a table; return the values that have the right type.
+
+        ``fix``: what to do when ``data`` is not a table at all."""
         prefix = f"{where}." if where else ""
         if not isinstance(data, dict):
-            self.add(where or "(file)", "is not a table.", "Write it as a TOML table.")
+            self.add(where or "(file)", "is not a table.", fix)
             return None
         out: dict[str, Any] = {}
         for key in data:
@@ -137,7 +143,7 @@ class _Checker:
             path = prefix + key
             if key not in data:
                 if required:
-                    self.add(path, "is missing.", f"Add {key} = {_example(kind, key)}.")
+                    self.add(path, "is missing.", _add(kind, key))
                 continue
             value = self.value(data[key], kind, path, key, required)
             if value is not None:
@@ -151,20 +157,16 @@ class _Checker:
                 self.add(path, wrong, f"Write {key} = {_example(kind, key)}.")
                 return None
             if not value.strip():
-                self.add(path, "is empty.", "Write the text the coach should say.")
+                self.add(path, "is empty.", _VALUE_FIX[kind])
                 return None
             if kind == "slug" and not _SLUG.match(value):
-                self.add(
-                    path,
-                    f'"{value}" is not a valid id.',
-                    'Use lower-case letters, digits and single dashes, like "neck-turns".',
-                )
+                self.add(path, f'"{value}" is not a valid id.', _VALUE_FIX[kind])
                 return None
             if kind == "advance" and value not in ("wait", "auto"):
-                self.add(path, f'"{value}" is not a way to move on.', 'Use "wait" or "auto".')
+                self.add(path, f'"{value}" is not a way to move on.', _VALUE_FIX[kind])
                 return None
             if kind == "when" and value not in ("before", "after"):
-                self.add(path, f'"{value}" is not allowed.', 'Use "before" or "after".')
+                self.add(path, f'"{value}" is not allowed.', _VALUE_FIX[kind])
                 return None
             return value.strip()
         if kind == "texts":
@@ -181,7 +183,9 @@ class _Checker:
                     self.add(
                         f"{path}[{i + 1}]",
                         f"should be a non-empty text, not {_describe(item)}.",
-                        "Write each item as a text in quotes.",
+                        "Write the text the coach should say, or remove the item."
+                        if isinstance(item, str)
+                        else "Write each item as a text in quotes.",
                     )
                 else:
                     good.append(item.strip())
@@ -193,7 +197,7 @@ class _Checker:
                 return None
             return self.number(value, path, key)
         if kind == "breathing":
-            table = self.table(value, _BREATHING, path)
+            table = self.table(value, _BREATHING, path, f"Write {key} = {_example(kind)}.")
             if table is None or not {"inhale", "exhale"} <= set(table):
                 return None
             return Breathing(table["inhale"], table["exhale"], table.get("when", "after"))
@@ -246,6 +250,31 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
+# The exercises are tables of their own, not a key = value to add.
+_AN_EXERCISE = (
+    "at least one [[exercise]] table with its id, title, position, steps and repetitions "
+    "(see docs/routine-format.md)"
+)
+_EACH_EXERCISE = (
+    "Start each exercise with a line [[exercise]], in double brackets, and its keys "
+    "below it (see docs/routine-format.md)."
+)
+# What to write for a text-like value that is empty or not allowed.
+_VALUE_FIX = {
+    "text": "Write the text the coach should say.",
+    "slug": 'Use lower-case letters, digits and single dashes, like "neck-turns".',
+    "advance": 'Use "wait" or "auto".',
+    "when": 'Use "before" or "after".',
+}
+
+
+def _add(kind: str, key: str) -> str:
+    """The fix for a required key that is missing."""
+    if kind == "exercises":
+        return f"Add {_AN_EXERCISE}."
+    return f"Add {key} = {_example(kind, key)}."
+
+
 def _example(kind: str, key: str = "") -> str:
     if key == "format":
         return str(FORMAT_VERSION)
@@ -255,7 +284,6 @@ def _example(kind: str, key: str = "") -> str:
         "int": "3",
         "number": "2.0",
         "slug": '"my-routine"',
-        "exercises": "one or more [[exercise]] tables",
         "breathing": "{ inhale = 3, exhale = 4 }",
         "advance": '"wait"',
         "when": '"before"',
@@ -277,11 +305,13 @@ def _parse(text: str, file: str) -> tuple[Routine | None, list[Problem]]:
     raw = data.get("exercise")
     if isinstance(raw, list):
         if not raw:
-            check.add("exercise", "has no exercises.", "Add at least one [[exercise]] table.")
+            check.add(
+                "exercise", "has no exercises.", f"Replace exercise = [] with {_AN_EXERCISE}."
+            )
         seen: set[str] = set()
         for i, item in enumerate(raw):
             where = f"exercise[{i + 1}]"
-            fields = check.table(item, _EXERCISE, where)
+            fields = check.table(item, _EXERCISE, where, _EACH_EXERCISE)
             if fields is None:
                 continue
             ex_id = fields.get("id")
@@ -311,7 +341,7 @@ def _parse(text: str, file: str) -> tuple[Routine | None, list[Problem]]:
                 )
             )
     elif "exercise" in data:
-        check.add("exercise", "should be [[exercise]] tables.", "Write each as [[exercise]].")
+        check.add("exercise", "should be [[exercise]] tables.", _EACH_EXERCISE)
     if check.problems or top is None:
         return None, check.problems
     routine = Routine(
