@@ -10,7 +10,8 @@ import pytest
 
 from voicecoach import script
 from voicecoach.cli import main
-from voicecoach.dialogue import fixed_texts
+from voicecoach.cli.routines_cmd import script_text
+from voicecoach.dialogue import exercise_programme, fixed_texts
 from voicecoach.errors import RoutineError
 from voicecoach.routines import (
     available_routines,
@@ -134,7 +135,7 @@ BROKEN = [
     (
         GOOD.replace("repetitions = 3", "repetitions = 3\nbreathing = { inhale = 40, exhale = 2 }"),
         "exercise[1].breathing.inhale",
-        "over the limit",
+        "over the limit of 20 seconds",  # not "counts": nothing is counted aloud
     ),
     (
         GOOD.replace("repetitions = 3", "repetitions = 3\ntempo = 0.1"),
@@ -363,6 +364,17 @@ def test_the_documented_example_is_valid(tmp_path):
     routine = load_routine_file(write(tmp_path, example))
     assert routine.id == "morning-neck"
     assert routine.exercises[1].breathing.when == "before"
+
+
+def test_breathing_is_documented_and_shown_in_seconds_as_the_coach_times_it(tmp_path):
+    # The coach says "Breathe in." and waits inhale seconds, counting nothing aloud.
+    [row] = [line for line in DOC.read_text().splitlines() if line.startswith("| `breathing`")]
+    assert "1 to 20 seconds" in row and "counts" not in row
+    example = re.search(r"```toml\n(.*?)```", DOC.read_text(), re.S).group(1)
+    routine = load_routine_file(write(tmp_path, example))
+    breathing = [b for b in exercise_programme(routine.exercises[1]) if b.rep == 1][1:3]
+    assert [(b.text, b.length) for b in breathing] == [("Breathe in.", 3.0), ("Breathe out.", 3.0)]
+    assert "breathe in three seconds, out three seconds" in script_text(routine)
 
 
 def test_back_lift_says_what_the_article_says():

@@ -67,7 +67,7 @@ def script_text(routine: Routine) -> str:
             details.append(f"relax {seconds(ex.relax_seconds)}")
         if ex.breathing:
             details.append(
-                f"breathe in {ex.breathing.inhale}, out {ex.breathing.exhale} "
+                f"breathe in {seconds(ex.breathing.inhale)}, out {seconds(ex.breathing.exhale)} "
                 f"({ex.breathing.when} the movement)"
             )
         details.append("waits for 'next'" if ex.advance.value == "wait" else "moves on by itself")

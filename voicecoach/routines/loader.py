@@ -86,8 +86,8 @@ _LIMITS: dict[str, tuple[float, float, str]] = {
     "repetitions": (1, MAX_REPETITIONS, "repetitions"),
     "hold_seconds": (0, MAX_HOLD, "seconds"),
     "relax_seconds": (0, MAX_RELAX, "seconds"),
-    "inhale": (1, MAX_BREATH, "counts"),
-    "exhale": (1, MAX_BREATH, "counts"),
+    "inhale": (1, MAX_BREATH, "seconds"),
+    "exhale": (1, MAX_BREATH, "seconds"),
     "tempo": (TEMPO_RANGE[0], TEMPO_RANGE[1], "seconds per beat"),
 }
 

@@ -17,7 +17,8 @@ class Advance(str, Enum):
 
 @dataclass(frozen=True)
 class Breathing:
-    """A breathing cue: breathe in for ``inhale`` counts, out for ``exhale`` counts."""
+    """A breathing cue: "Breathe in.", ``inhale`` seconds later "Breathe out.", then
+    ``exhale`` seconds (silent: nothing is counted aloud)."""
 
     inhale: int
     exhale: int
