@@ -15,6 +15,7 @@ from tests.routine_fixtures import tiny_routine
 from voicecoach import script
 from voicecoach.commands import Intent, typed_intent
 from voicecoach.dialogue import Coach
+from voicecoach.routines import load_routine_file
 from voicecoach.routines.model import Advance
 from voicecoach.textsession import InputLine, TextSession, parse_line
 
@@ -153,6 +154,18 @@ def test_the_automatic_rest_goes_on_to_the_next_exercise_by_itself() -> None:
     status, out = typed_session(tiny_routine(Advance.AUTO), ["yes"])
     assert out.count("coach: " + script.AUTO_NEXT) == 2
     assert len([line for line in out if line.startswith("coach: Exercise ")]) == 3
+    assert status == "completed"
+
+
+def test_the_documented_example_moves_on_by_itself_after_its_first_exercise(
+    tmp_path: Path,
+) -> None:
+    doc = (ROOT / "docs" / "routine-format.md").read_text()
+    example = re.search(r"```toml\n(.*?)```", doc, re.S)
+    assert example is not None
+    (tmp_path / "morning.toml").write_text(example[1])
+    status, out = typed_session(load_routine_file(tmp_path / "morning.toml"), ["yes"])
+    assert out.count("coach: " + script.AUTO_NEXT) == 1
     assert status == "completed"
 
 
