@@ -205,6 +205,7 @@ def child(args: argparse.Namespace) -> None:
         State.CONFIRM_STOP: "no",
         State.ASK_PAIN: "no",
         State.ASK_CONSENT: "yes",
+        State.ASK_PAIN_FREE: "yes",
     }
 
     def steer() -> None:
@@ -270,6 +271,7 @@ def child(args: argparse.Namespace) -> None:
             wait(lambda: coach.state is State.ASK_CONSENT and quiet(0.6), 120)
             phases["coach_only_end"] = now()
             command("yes", "answer", in_state(State.ASK_CONSENT), lambda c: True)
+            command("yes", "answer", in_state(State.ASK_PAIN_FREE), lambda c: True)
 
             # 2. Done early, in the first relax pause.
             def relax() -> bool:

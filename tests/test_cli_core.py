@@ -34,7 +34,7 @@ def self_correction(typed: str, tmp_path: Path, *flags: str) -> subprocess.Compl
 
 def test_text_session_of_the_built_in_routine(tmp_path):
     db = tmp_path / "log.db"
-    lines = "yes\n" + "next\n" * 9
+    lines = "yes\nyes\n" + "next\n" * 9
     done = run_cli(
         ["text", "--routine", "neck-complex", "--fast", "--log", str(db)], lines, tmp_path
     )
@@ -53,11 +53,12 @@ def test_text_session_of_the_built_in_routine(tmp_path):
 
 def test_pain_mid_hold_in_the_built_in_self_correction_routine(tmp_path):
     db = tmp_path / "log.db"
-    # Find when the first hold starts, then report pain one second into it.
-    probe = self_correction("yes\n", tmp_path, "--timestamps")
+    # Find when the first hold starts, then report pain 1.5 s into it: between its first
+    # and second counts (the times printed are rounded to 0.1 s, so not at a count).
+    probe = self_correction("yes\nyes\n", tmp_path, "--timestamps")
     hold = next(line for line in probe.stdout.splitlines() if line.endswith("coach: Hold."))
-    t = float(hold.split("]")[0].strip("[ ")) + 1.0
-    done = self_correction(f"yes\n@{t} it hurts\nyes\n", tmp_path, "--no-resume")
+    t = float(hold.split("]")[0].strip("[ ")) + 1.5
+    done = self_correction(f"yes\nyes\n@{t} it hurts\nyes\n", tmp_path, "--no-resume")
     out = done.stdout.splitlines()
     i = out.index("coach: Hold.")
     assert out[i + 1] != "coach: " + script.PAIN_STOP  # one count came first
@@ -89,9 +90,9 @@ def test_resume_after_the_process_is_killed_mid_session(tmp_path):
         text=True,
     )
     assert proc.stdin and proc.stdout
-    # Answer the safety question and finish exercise 1; keep stdin open, so the coach
+    # Answer the safety questions and finish exercise 1; keep stdin open, so the coach
     # is in the middle of exercise 2 when the process is killed.
-    proc.stdin.write("yes\nnext\n")
+    proc.stdin.write("yes\nyes\nnext\n")
     proc.stdin.flush()
     for line in proc.stdout:
         if line.startswith("coach: Exercise two of ten"):
@@ -104,7 +105,7 @@ def test_resume_after_the_process_is_killed_mid_session(tmp_path):
         assert s.status == "interrupted"
         assert [outcome for _, outcome in s.exercises] == ["done"]
 
-    done = run_cli([*cmd[3:], "--log", str(db)], "yes\nyes\n", tmp_path)
+    done = run_cli([*cmd[3:], "--log", str(db)], "yes\nyes\nyes\n", tmp_path)
     out = done.stdout.splitlines()
     assert "coach: " + script.resume_question(1) in out
     assert out[out.index("coach: " + script.STARTING) + 1].startswith("coach: Exercise two of ten")
@@ -154,7 +155,7 @@ def test_at_the_slowest_pace_a_fifteen_second_hold_takes_fifteen_seconds(tmp_pat
     # The reviewer's case: four "slower" before exercise two of self-correction ("Each
     # time, hold for fifteen seconds"). Before, that hold ran 30 s, counted 2 s apart.
     done = self_correction(
-        "yes\n" + "slower\n" * 4 + "next\nstop\nyes\n", tmp_path, "--timestamps", "--no-resume"
+        "yes\nyes\n" + "slower\n" * 4 + "next\nstop\nyes\n", tmp_path, "--timestamps", "--no-resume"
     )
     lines = [(float(line[1:8]), line[10:]) for line in done.stdout.splitlines()]
     start = next(i for i, (_, text) in enumerate(lines) if text.startswith("coach: Exercise two"))
@@ -168,7 +169,7 @@ def test_at_the_slowest_pace_a_fifteen_second_hold_takes_fifteen_seconds(tmp_pat
 def test_stop_then_no_after_a_pain_skip_waits_for_next(tmp_path):
     # The reviewer's case: pain in exercise one, "yes" (skip it), then "stop" -> "no".
     # Before, "no" started exercise two at once, without the user saying "next".
-    done = self_correction("yes\n@102 it hurts\nyes\nstop\nno\n", tmp_path, "--no-resume")
+    done = self_correction("yes\nyes\n@104.6 it hurts\nyes\nstop\nno\n", tmp_path, "--no-resume")
     out = done.stdout.splitlines()
     asked = out.index("coach: " + script.CONFIRM_STOP)
     assert "coach: " + script.WAIT_AFTER_PAIN in out[:asked]
@@ -180,7 +181,8 @@ def test_it_hurts_at_the_safety_question_ends_the_session_as_declined(tmp_path):
     db = tmp_path / "log.db"
     done = self_correction("it hurts\n", tmp_path, "--no-resume")
     out = done.stdout.splitlines()
-    assert out[out.index("coach: " + script.CONSENT_QUESTION) + 1] == "coach: " + script.DECLINED
+    said = out.index("coach: " + script.CONSENT_QUESTION) + 1
+    assert out[said] == "coach: " + script.DECLINED_PAIN
     [last] = main_json(db)
     assert last["status"] == "declined" and last["pain_reports"] == 1
 
@@ -198,13 +200,13 @@ def test_next_during_the_intro_still_speaks_the_safety_text(tmp_path):
 def test_sessions_that_do_no_exercise_keep_the_offer_to_continue(tmp_path):
     db = tmp_path / "log.db"
     cmd = ["text", "--routine", "neck-complex", "--fast", "--log", str(db)]
-    run_cli(cmd, "yes\nnext\nnext\nnext\n", tmp_path)  # four exercises done, interrupted
+    run_cli(cmd, "yes\nyes\nnext\nnext\nnext\n", tmp_path)  # four exercises done, interrupted
     offer = "coach: " + script.resume_question(4)
     # The input ends at the offer; a "no" to the safety question; the input ends again.
-    for lines in ("yes\n", "no\n", "yes\n"):
+    for lines in ("yes\nyes\n", "no\n", "yes\nyes\n"):
         done = run_cli(cmd, lines, tmp_path)
         assert done.returncode == 0, done.stderr
-        assert (offer in done.stdout.splitlines()) == (lines == "yes\n")
+        assert (offer in done.stdout.splitlines()) == (lines == "yes\nyes\n")
     assert [s["status"] for s in main_json(db)] == [
         "interrupted",
         "declined",
@@ -216,13 +218,13 @@ def test_sessions_that_do_no_exercise_keep_the_offer_to_continue(tmp_path):
 def test_stop_during_an_exercise_is_not_a_skip(tmp_path, capsys):
     db = tmp_path / "log.db"
     cmd = ["text", "--routine", "neck-complex", "--fast", "--log", str(db)]
-    run_cli(cmd, "yes\nnext\nnext\n@250 stop\nyes\n", tmp_path)  # during exercise three
+    run_cli(cmd, "yes\nyes\nnext\nnext\n@252.6 stop\nyes\n", tmp_path)  # during exercise three
     [last] = main_json(db)
     assert last["status"] == "stopped"
     assert [e["outcome"] for e in last["exercises"]] == ["done", "done", "stopped"]
     assert main(["history", "--log", str(db)]) == 0
     assert "2 exercises done, stopped part way through one" in capsys.readouterr().out
-    done = run_cli(cmd, "yes\nyes\n", tmp_path)
+    done = run_cli(cmd, "yes\nyes\nyes\n", tmp_path)
     out = done.stdout.splitlines()
     assert "coach: " + script.resume_question(2) in out
     assert out[out.index("coach: " + script.STARTING) + 1].startswith("coach: Exercise three of")
@@ -231,7 +233,7 @@ def test_stop_during_an_exercise_is_not_a_skip(tmp_path, capsys):
 def test_history_keeps_a_done_exercise_done(tmp_path):
     db = tmp_path / "log.db"
     cmd = ["text", "--routine", "self-correction", "--fast", "--log", str(db)]
-    run_cli(cmd, "yes\nnext\ngo back\nskip\n", tmp_path)
+    run_cli(cmd, "yes\nyes\nnext\ngo back\nskip\n", tmp_path)
     [last] = main_json(db)
     assert last["status"] == "completed"
     assert [e["outcome"] for e in last["exercises"]] == ["done", "done", "done"]
@@ -248,7 +250,7 @@ def damage(db: Path) -> bytes:
 def test_a_damaged_log_stops_neither_a_session_nor_history_with_a_traceback(tmp_path):
     db = tmp_path / "log.db"
     cmd = ["text", "--routine", "neck-complex", "--fast", "--log", str(db)]
-    for lines in ("yes\nnext\n", "yes\n", "no\n"):
+    for lines in ("yes\nyes\nnext\n", "yes\nyes\n", "no\n"):
         run_cli(cmd, lines, tmp_path)
     data = damage(db)
 
@@ -259,7 +261,7 @@ def test_a_damaged_log_stops_neither_a_session_nor_history_with_a_traceback(tmp_
     assert "writable" not in line and "Traceback" not in history.stderr
     assert db.read_bytes() == data
 
-    done = run_cli(cmd, "yes\nnext\n", tmp_path)
+    done = run_cli(cmd, "yes\nyes\nnext\n", tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "coach: " + script.WAIT_NEXT
     [aside] = [p for p in tmp_path.iterdir() if p.name.startswith("log.db.damaged-")]
@@ -281,7 +283,7 @@ def test_a_reader_that_goes_away_ends_the_cli_quietly(tmp_path):
         text=True,
     )
     assert text.stdin and text.stdout and text.stderr
-    text.stdin.write("yes\n")
+    text.stdin.write("yes\nyes\n")
     text.stdin.flush()
     for line in text.stdout:
         if line.startswith("coach: Exercise one of ten"):

@@ -42,16 +42,26 @@ def last_say_id(actions) -> int:
 
 
 def to_consent(coach: Coach) -> float:
-    """Start, play the intro and the question; return the time the coach listens from."""
+    """Start, play the intro and the doctor question; return the time the coach listens
+    from."""
     acts = coach.step(Start(), 0.0)
     acts = coach.step(PlaybackFinished(last_say_id(acts)), 8.0)
     coach.step(PlaybackFinished(last_say_id(acts)), 12.0)
     return 12.0
 
 
-def to_exercise(coach: Coach) -> float:
-    """Answer yes and play the announcement of exercise 1; return the time."""
+def to_pain_free(coach: Coach) -> float:
+    """Answer yes to the doctor question and play the acute pain question; return the
+    time the coach listens from (its "yes" gives consent)."""
     t = to_consent(coach)
+    acts = coach.step(cmd(Intent.YES), t + 0.5)
+    coach.step(PlaybackFinished(last_say_id(acts)), t + 3)
+    return t + 3
+
+
+def to_exercise(coach: Coach) -> float:
+    """Answer yes twice and play the announcement of exercise 1; return the time."""
+    t = to_pain_free(coach)
     acts = coach.step(cmd(Intent.YES), t + 1)
     coach.step(PlaybackFinished(last_say_id(acts)), t + 10)
     return t + 10
@@ -82,25 +92,39 @@ def test_start_speaks_intro_then_asks_consent_then_listens():
     assert coach.waiting_for_user
 
 
-def test_yes_starts_the_first_exercise_and_counts_on_the_beat():
+def test_yes_to_both_questions_starts_the_first_exercise_and_counts_on_the_beat():
     coach = Coach(ROUTINE)
     to_consent(coach)
+    # The doctor and the acute pain are asked about in turn, each answered on its own.
     acts = coach.step(cmd(Intent.YES), 13.0)
+    assert acts == [CancelTimer("reprompt"), PlayCue("heard"), Say(script.PAIN_FREE_QUESTION, 5)]
+    assert coach.state is State.ASK_PAIN_FREE
+    assert coach.step(PlaybackFinished(5), 15.0) == [StartTimer("reprompt", 35.0)]
+    acts = coach.step(cmd(Intent.YES), 16.0)
     assert acts == [
         CancelTimer("reprompt"),
         PlayCue("heard"),
-        Say(script.STARTING, 5),
-        Say(script.announce(ROUTINE, 0), 6),
+        Say(script.STARTING, 6),
+        Say(script.announce(ROUTINE, 0), 7),
     ]
-    assert coach.step(PlaybackFinished(5), 14.0) == []  # not the last one: keep waiting
-    assert coach.step(PlaybackFinished(6), 22.0) == [
-        Say("Repetition one.", 7),
+    assert coach.step(PlaybackFinished(6), 17.0) == []  # not the last one: keep waiting
+    assert coach.step(PlaybackFinished(7), 22.0) == [
+        Say("Repetition one.", 8),
         StartTimer("beat", 23.4),
     ]
     # Ticks before the deadline do nothing; the next beat is scheduled from the
     # deadline, not from the late tick, so counting never drifts.
     assert coach.step(Tick(), 23.0) == []
-    assert coach.step(Tick(), 23.9) == [Say("Turn to the left.", 8), StartTimer("beat", 25.6)]
+    assert coach.step(Tick(), 23.9) == [Say("Turn to the left.", 9), StartTimer("beat", 25.6)]
+
+
+def test_the_consent_questions_ask_one_thing_each():
+    # The one question "have you discussed these exercises with your doctor, and are you
+    # free of acute pain today?" got a "yes" meant for its first half.
+    for text in (script.CONSENT_QUESTION, script.CONSENT_REPROMPT):
+        assert "doctor" in text and "pain" not in text
+    for text in (script.PAIN_FREE_QUESTION, script.PAIN_FREE_REPROMPT):
+        assert "acute pain" in text and "doctor" not in text
 
 
 def test_no_to_consent_declines_politely():
@@ -118,6 +142,22 @@ def test_no_to_consent_declines_politely():
     coach.step(PlaybackFinished(5), 20.0)
     assert coach.finished
     assert coach.step(cmd(Intent.YES), 21.0) == []
+
+
+def test_yes_to_the_doctor_but_no_to_free_of_acute_pain_declines():
+    # The person who has talked to their doctor but is in pain today: before, their
+    # "yes" to the doctor half of one question started the exercises.
+    coach = Coach(ROUTINE, resume_from=1)
+    t = to_pain_free(coach)
+    acts = coach.step(cmd(Intent.NO), t + 1)
+    assert acts == [
+        CancelTimer("reprompt"),
+        PlayCue("heard"),
+        SessionEnded("declined"),
+        Say(script.DECLINED_PAIN, 6),
+        PlayCue("session_end"),
+    ]
+    assert coach.state is State.ENDING and coach.outcomes == {}
 
 
 def test_hold_counts_down_each_second_with_cues():
@@ -225,7 +265,7 @@ def test_pain_before_the_first_exercise_pauses_until_the_user_goes_on():
     # At the resume question: consent is given, no exercise has started. (At the
     # consent question itself pain ends the session: see the test below.)
     coach = Coach(ROUTINE, resume_from=1)
-    t = to_consent(coach)
+    t = to_pain_free(coach)
     coach.step(cmd(Intent.YES), t + 1)
     coach.step(PlaybackFinished(coach._next_id), t + 5)
     acts = coach.step(cmd(Intent.HURT), t + 6)
@@ -238,12 +278,14 @@ def test_pain_before_the_first_exercise_pauses_until_the_user_goes_on():
     assert says(acts) == [script.resume_question(1)]  # back to the question
 
 
+@pytest.mark.parametrize("question", [to_consent, to_pain_free])
 @pytest.mark.parametrize("first", [[], [Intent.PAUSE], [Intent.STOP]])
-def test_pain_at_the_consent_question_declines_as_a_no_would(first):
-    # "are you free of acute pain today?" - "it hurts" is a no. It used to get "Stop
-    # and rest ... Say continue when you want to go on".
+def test_pain_at_the_consent_question_declines_as_a_no_would(first, question):
+    # "are you free of acute pain today?" - "it hurts" is a no, also said at the doctor
+    # question before it. It used to get "Stop and rest ... Say continue when you want
+    # to go on".
     coach = Coach(ROUTINE)
-    t = to_consent(coach)
+    t = question(coach)
     for intent in first:  # paused, or asked whether to stop, at the question
         coach.step(cmd(intent), t + 0.5)
         coach.step(PlaybackFinished(coach._next_id), t + 0.8)
@@ -254,7 +296,7 @@ def test_pain_at_the_consent_question_declines_as_a_no_would(first):
         CancelTimer("reprompt"),
         PainReported(None, 0),
         SessionEnded("declined"),
-        Say(script.DECLINED, n),
+        Say(script.DECLINED_PAIN, n),
         PlayCue("session_end"),
     ]
     assert coach.state is State.ENDING and coach.pain_reports == 1
@@ -353,7 +395,7 @@ def test_not_understood_asks_once_and_keeps_the_place():
     coach.step(PlaybackFinished(5), t + 4)
     assert coach.step(NotUnderstood("house"), t + 5) == [PlayCue("not_understood")]
     assert coach.state is State.ASK_CONSENT
-    assert says(coach.step(cmd(Intent.YES), t + 6))[0] == script.STARTING
+    assert says(coach.step(cmd(Intent.YES), t + 6)) == [script.PAIN_FREE_QUESTION]
 
 
 def test_not_understood_during_exercise_does_not_interrupt_counting():
@@ -399,7 +441,7 @@ def test_auto_advance_moves_on_after_a_pause():
 
 def test_resume_offer_after_consent():
     coach = Coach(ROUTINE, resume_from=2)
-    t = to_consent(coach)
+    t = to_pain_free(coach)
     acts = coach.step(cmd(Intent.YES), t + 1)
     assert says(acts) == [script.resume_question(2)]
     acts = coach.step(cmd(Intent.YES), t + 2)
@@ -408,7 +450,7 @@ def test_resume_offer_after_consent():
 
 def test_resume_declined_starts_from_the_top():
     coach = Coach(ROUTINE, resume_from=1)
-    t = to_consent(coach)
+    t = to_pain_free(coach)
     coach.step(cmd(Intent.YES), t + 1)
     acts = coach.step(cmd(Intent.NO), t + 2)
     assert says(acts) == [script.STARTING, script.announce(ROUTINE, 0)]
@@ -437,7 +479,7 @@ def test_skip_previous_and_repeat_between_exercises():
 
 def test_last_exercise_completes_the_session():
     coach = Coach(ROUTINE, resume_from=2)
-    t = to_consent(coach)
+    t = to_pain_free(coach)
     coach.step(cmd(Intent.YES), t + 1)
     acts = coach.step(cmd(Intent.YES), t + 2)
     coach.step(PlaybackFinished(last_say_id(acts)), t + 10)
@@ -539,7 +581,7 @@ def test_the_pace_changes_the_movement_cues_only_never_holds_breaths_or_rest(pac
     long_hold = Exercise("h", "Hold", "Sit.", ("Hold still.",), 1, hold_seconds=15)
     routine = Routine("r", "R", "Intro.", ("a chair",), "Safety.", (press, long_hold))
     coach = Coach(routine)
-    t = to_consent(coach)
+    t = to_pain_free(coach)
     coach.step(cmd(Intent.YES), t + 1)
     for intent in pace:
         coach.step(cmd(intent), t + 2)
@@ -565,7 +607,7 @@ def test_the_pace_changes_the_movement_cues_only_never_holds_breaths_or_rest(pac
     assert counts == [float(n) for n in range(16)]  # Fourteen ... One, release at 15 s
     # The movement cues do follow the pace.
     coach = Coach(ROUTINE)
-    t = to_consent(coach)
+    t = to_pain_free(coach)
     coach.step(cmd(Intent.YES), t + 1)
     coach.tempo = tempo
     assert _gaps(_timed_lines(coach, 30.0))["Turn to the left."] == round(2.2 * tempo, 6)
@@ -649,7 +691,7 @@ def test_where_after_pain_and_repeat_more_gently_names_the_exercise_to_come():
 def test_where_after_a_pain_skip_of_the_last_exercise_does_not_count_it_done():
     # It used to say "You have done three of three exercises. Zero left."
     coach = Coach(ROUTINE, resume_from=2)
-    t = to_consent(coach)
+    t = to_pain_free(coach)
     coach.step(cmd(Intent.YES), t + 1)
     coach.step(cmd(Intent.YES), t + 2)  # continue from exercise three
     coach.step(cmd(Intent.HURT), t + 3)

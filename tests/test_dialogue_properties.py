@@ -68,6 +68,7 @@ class Harness:
         self.safety = script.intro(self.routine)[-1]
         self.safety_heard = False  # the safety text played to its end at least once
         self.cut: set[int] = set()  # utterances silenced or cut before their end
+        self.yes_to: list[State] = []  # the consent questions answered yes, in order
 
     def feed(self, event):
         if isinstance(event, PlaybackFinished):
@@ -80,6 +81,9 @@ class Harness:
         state_before = self.coach.state
         timers_before = dict(self.timers)
         acts = self.coach.step(event, self.now)
+        yes = isinstance(event, CommandHeard) and event.intent is Intent.YES
+        if yes and state_before in (State.ASK_CONSENT, State.ASK_PAIN_FREE):
+            self.yes_to.append(state_before)
         for a in acts:
             self.timers.apply(a)
             if isinstance(a, Say):
@@ -113,6 +117,9 @@ class Harness:
             assert not any(isinstance(a, StartTimer) for a in acts)
         if coach.state is not State.NOT_STARTED and coach.index >= 0:
             assert 0 <= coach.rep <= self.routine.exercises[coach.index].repetitions
+        if coach.index >= 0:
+            # No exercise without a yes to each consent question, the doctor one first.
+            assert self.yes_to == [State.ASK_CONSENT, State.ASK_PAIN_FREE]
         assert len(self.ended) <= 1
         for o in self.outcomes:
             assert o.outcome in OUTCOMES
@@ -217,7 +224,7 @@ def test_a_late_tick_through_an_exercise_leaves_no_timer_behind():
     h.feed(Start())
     h.feed(CommandHeard(Intent.NEXT, "next"))  # past the intro, to the safety text
     h.feed(PlaybackFinished(h.speaking.pop(0)))  # which plays out; then the question
-    for intent in (Intent.YES, Intent.NEXT):
+    for intent in (Intent.YES, Intent.YES, Intent.NEXT):  # the doctor, the pain, begin
         h.feed(CommandHeard(intent, intent.value))
     assert h.coach.state is State.EXERCISE and dict(h.timers)
     h.now += 12.0

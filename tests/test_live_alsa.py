@@ -112,9 +112,10 @@ def act_like_a_person():
     while time.monotonic() < deadline and not stop.is_set():
         time.sleep(0.05)
         again = time.monotonic() > spoke_at + 2.5
-        if step == 0 and coach.state is State.ASK_CONSENT and quiet_for(0.5) and again:
+        asked = coach.state in (State.ASK_CONSENT, State.ASK_PAIN_FREE)  # the two questions
+        if step == 0 and asked and quiet_for(0.5) and again:
             speak("yes"); spoke_at = time.monotonic()
-        elif step == 0 and "yes" in user and coach.state is not State.ASK_CONSENT:
+        elif step == 0 and "yes" in user and not asked and coach.state is not State.INTRO:
             step = 1  # not before "yes": the coach is in INTRO before it asks
         elif step == 1 and coach.state is State.WAIT_NEXT and quiet_for(0.5) and again:
             speak("next"); spoke_at = time.monotonic()
@@ -185,12 +186,12 @@ def test_yes_next_and_it_hurts_through_real_alsa_streams(tmp_path: Path) -> None
 
     assert result["errors"] == [], result["errors"][0]
     heard = [e["command"] for e in result["transcript"] if e["kind"] == "heard"]
-    assert heard == ["yes", "next", "hurt"], json.dumps(result["transcript"], indent=0)
+    assert heard == ["yes", "yes", "next", "hurt"], json.dumps(result["transcript"], indent=0)
 
     with SessionLog(tmp_path / "log.sqlite3") as db:
         summary = db.sessions()[0]
         commands = [c[1] for c in db.commands(result["session_id"])]
-    assert commands == ["yes", "next", "hurt"]
+    assert commands == ["yes", "yes", "next", "hurt"]
     assert summary.pain_reports == 1
     assert summary.exercises[0] == ("turn", "done")
     assert summary.status == "interrupted"

@@ -82,7 +82,7 @@ def test_the_microphone_fails_and_comes_back_and_the_session_keeps_its_place(
     yes_at = rig.clock() + 1.0
     rig.say_at(Intent.YES, "yes", yes_at)
     run_steps(runner, rig.clock, yes_at + 0.5)
-    assert rig.coach.state is State.ANNOUNCE
+    assert rig.coach.state is State.ASK_PAIN_FREE  # on to the acute pain question
     faults = [line["text"] for line in rig.kinds("fault")]
     assert faults[0].startswith("microphone: the microphone stream ended")
 

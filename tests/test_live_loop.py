@@ -110,6 +110,18 @@ class Rig:
         ):
             self.run(until=self.clock() + 0.1)
 
+    def pain_free_yes(self, limit: float = 60.0) -> None:
+        """After a "yes" to the doctor question (said or about to be), and once the coach
+        has asked about acute pain and waits in silence: "yes"; the exercises begin."""
+        end = self.clock() + 5.0
+        while self.coach.state is State.ASK_CONSENT and self.clock() < end:
+            self.run(until=self.clock() + 0.1)
+        self.run_until_quiet(limit)
+        assert self.coach.state is State.ASK_PAIN_FREE
+        self.say_at(Intent.YES, "yes", self.clock() + 1.0)
+        self.run(until=self.clock() + 1.5)
+        assert self.coach.state is State.ANNOUNCE
+
     def say_at(
         self,
         intent: Intent | None,
@@ -204,21 +216,23 @@ def test_with_echo_cancellation_any_command_barges_in(tmp_path: Path) -> None:
 def test_a_command_after_the_coach_and_its_echo_tail_is_acted_on(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     rig.run(until=60)  # the intro, then the consent question and silence
+    rig.run_until_quiet()  # (a re-prompt may be playing)
     assert rig.coach.state is State.ASK_CONSENT and rig.coach.waiting_for_user
     rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
     rig.run(until=rig.clock() + 1.5)
-    assert rig.coach.state is State.ANNOUNCE
+    assert rig.coach.state is State.ASK_PAIN_FREE  # on to the acute pain question
     assert rig.kinds("heard")[0]["command"] == "yes"
 
 
 def test_a_session_log_that_fails_mid_session_does_not_stop_the_coach(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     rig.run(until=60)
+    rig.run_until_quiet()
     assert rig.coach.state is State.ASK_CONSENT
     rig.log._db.execute("PRAGMA query_only = ON")  # from now on every write fails in SQLite
     rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
     rig.run(until=rig.clock() + 1.5)
-    assert rig.coach.state is State.ANNOUNCE  # the failed write of "yes" changed nothing
+    assert rig.coach.state is State.ASK_PAIN_FREE  # the failed write of "yes" changed nothing
     assert rig.session.recorder is not None and rig.session.recorder.failed is not None
     assert rig.session.end() == "interrupted"
 
@@ -251,7 +265,7 @@ def test_a_recognizer_error_is_spoken_as_a_fallback_and_the_session_keeps_its_pl
     rig.run_until_quiet()
     rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
     rig.run(until=rig.clock() + 1.5)
-    assert rig.coach.state is State.ANNOUNCE
+    assert rig.coach.state is State.ASK_PAIN_FREE
 
 
 class BrokenVoice(FakeVoice):
@@ -295,7 +309,8 @@ def test_only_safety_commands_end_early_while_the_coach_is_heard(
     rig.run(until=0.5)
     assert rig.sink.is_playing()
     assert rig.recognizer.early == (None if echo_cancelled else SAFETY_INTENTS)
-    rig.run(until=60)  # the consent question, then its echo tail is over
+    rig.run(until=60)
+    rig.run_until_quiet()  # the consent question (or a re-prompt), then its echo tail is over
     assert rig.coach.waiting_for_user and rig.clock() > rig.sink.last_audio_end + 0.5
     assert rig.recognizer.early is None
 
@@ -308,10 +323,11 @@ def test_between_the_coachs_cues_only_safety_commands_end_early(tmp_path: Path) 
     rig.run_until_quiet()
     assert rig.coach.state is State.ASK_CONSENT
     rig.say_at(Intent.YES, "yes", end=rig.clock() + 0.6)
+    rig.pain_free_yes()
     tail = LiveSettings().echo_tail
     seen = []
     was_between = False
-    while rig.clock() < 45:  # the first exercise's cues, 2 s apart, from about 25 s
+    while rig.clock() < 45:  # the first exercise's cues, 2 s apart, from about 29 s
         rig.run(until=rig.clock() + 0.1)
         between = not rig.coach.waiting_for_user and not audible(rig.sink, tail)
         if between and was_between:  # not just changed: the last chunk saw the same
@@ -468,7 +484,9 @@ def test_what_the_coach_says_during_a_hold_waits_for_its_end(tmp_path: Path) -> 
     rig.run(until=60)
     rig.run_until_quiet()
     rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
-    rig.run(until=rig.clock() + 12)
+    rig.pain_free_yes()
+    while not any(e["text"] == "Turn to the left." for e in rig.kinds("said")):
+        rig.run(until=rig.clock() + 0.1)
     turn = next(e for e in rig.kinds("said") if e["text"] == "Turn to the left.")
     begin = turn["t"] + 0.3
     rig.user.windows.append((begin, begin + 1.5))
@@ -499,6 +517,7 @@ def test_a_cue_waiting_behind_a_cut_line_plays_after_it_when_the_coach_carries_o
     rig.run(until=1.0)
     rig.run_until_quiet(limit=120)
     rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
+    rig.pain_free_yes(limit=120)
     while not any(e["text"] == "hold_start" for e in rig.kinds("cue")):
         rig.run(until=rig.clock() + 0.1)
     begin = rig.clock() + 0.1

@@ -18,6 +18,7 @@ from voicecoach.session import SessionLog, SessionRecorder, start_recording
 from voicecoach.textsession import TextSession, parse_line
 
 ROUTINE = tiny_routine()
+AGREE = ["yes", "yes"]  # to the doctor question and to the acute pain question
 
 
 def run_text(log: SessionLog, lines: list[str], resume: int | None = None) -> tuple[str, list]:
@@ -30,7 +31,7 @@ def run_text(log: SessionLog, lines: list[str], resume: int | None = None) -> tu
 
 def test_completed_session_is_logged(tmp_path):
     with SessionLog(tmp_path / "s.db") as log:
-        status, out = run_text(log, ["yes", "next", "next"])
+        status, out = run_text(log, [*AGREE, "next", "next"])
         assert status == "completed"
         [s] = log.sessions()
         assert s.to_json() == {
@@ -48,6 +49,7 @@ def test_completed_session_is_logged(tmp_path):
         }
         assert [(i, t) for _, i, t in log.commands(1)] == [
             ("yes", "yes"),
+            ("yes", "yes"),
             ("next", "next"),
             ("next", "next"),
         ]
@@ -56,9 +58,9 @@ def test_completed_session_is_logged(tmp_path):
 
 
 def test_pain_in_the_middle_of_a_hold_is_logged_with_its_repetition(tmp_path):
-    # With the simulated voice, exercise 2's first hold runs from 57.6 s to 60.6 s.
+    # With the simulated voice, exercise 2's first hold runs from 60.2 s to 63.2 s.
     with SessionLog(tmp_path / "s.db") as log:
-        status, out = run_text(log, ["yes", "next", "@58.2 it hurts", "yes", "next"])
+        status, out = run_text(log, [*AGREE, "next", "@60.8 it hurts", "yes", "next"])
         assert status == "completed"
         i = out.index("coach: Hold.")
         assert out[i + 1] == "coach: " + script.PAIN_STOP  # cut into the hold
@@ -71,7 +73,7 @@ def test_pain_in_the_middle_of_a_hold_is_logged_with_its_repetition(tmp_path):
 
 def test_two_pain_reports_end_the_session(tmp_path):
     with SessionLog(tmp_path / "s.db") as log:
-        status, _ = run_text(log, ["yes", "@30 ouch", "no", "next", "@60 that hurts"])
+        status, _ = run_text(log, [*AGREE, "@32.6 ouch", "no", "next", "@62.6 that hurts"])
         assert status == "ended_for_pain"
         [s] = log.sessions()
         assert s.status == "ended_for_pain" and s.pain_reports == 2
@@ -81,8 +83,9 @@ def test_two_pain_reports_end_the_session(tmp_path):
     ("lines", "status"),
     [
         (["no"], "declined"),
-        (["yes", "stop", "yes"], "stopped"),
-        (["yes", "next"], "interrupted"),  # input ends while the coach waits
+        (["yes", "no"], "declined"),
+        ([*AGREE, "stop", "yes"], "stopped"),
+        ([*AGREE, "next"], "interrupted"),  # input ends while the coach waits
         ([], "interrupted"),
     ],
 )
@@ -94,9 +97,9 @@ def test_statuses(tmp_path, lines, status):
 
 def test_resume_point_offers_the_exercise_after_the_last_one_reached(tmp_path):
     with SessionLog(tmp_path / "s.db") as log:
-        run_text(log, ["yes", "next"])  # two exercises done, then the input ends
+        run_text(log, [*AGREE, "next"])  # two exercises done, then the input ends
         assert log.resume_point("tiny", 3) == 2
-        status, out = run_text(log, ["yes", "yes"], resume=2)
+        status, out = run_text(log, [*AGREE, "yes"], resume=2)
         assert "coach: " + script.resume_question(2) in out
         assert "Exercise three of three" in out[out.index("coach: " + script.STARTING) + 1]
         assert status == "completed"
@@ -108,14 +111,14 @@ def test_resume_point_offers_the_exercise_after_the_last_one_reached(tmp_path):
 @pytest.mark.parametrize(
     "lines",
     [
-        ["yes"],  # the input ends at the offer to continue
+        AGREE,  # the input ends at the offer to continue
         ["no"],  # declined at the safety question
         [],  # ended during the introduction (a boot of the Pi, then SIGTERM)
     ],
 )
 def test_a_session_that_did_no_exercise_keeps_the_saved_place(tmp_path, lines):
     with SessionLog(tmp_path / "s.db") as log:
-        run_text(log, ["yes"])  # exercise one done, then the input ends
+        run_text(log, AGREE)  # exercise one done, then the input ends
         assert log.resume_point("tiny", 3) == 1
         run_text(log, lines, resume=1)
         assert log.sessions()[0].exercises == ()
@@ -126,9 +129,9 @@ def test_a_session_that_did_no_exercise_keeps_the_saved_place(tmp_path, lines):
 
 def test_a_resumed_session_that_makes_progress_moves_the_saved_place(tmp_path):
     with SessionLog(tmp_path / "s.db") as log:
-        run_text(log, ["yes"])
+        run_text(log, AGREE)
         run_text(log, [], resume=1)  # nothing done
-        status, out = run_text(log, ["yes", "yes"], resume=1)  # exercise two done
+        status, out = run_text(log, [*AGREE, "yes"], resume=1)  # exercise two done
         assert status == "interrupted"
         assert "Exercise two of three" in out[out.index("coach: " + script.STARTING) + 1]
         assert log.resume_point("tiny", 3) == 2
@@ -136,11 +139,11 @@ def test_a_resumed_session_that_makes_progress_moves_the_saved_place(tmp_path):
 
 def test_stop_in_the_middle_of_an_exercise_offers_that_exercise_next_time(tmp_path):
     with SessionLog(tmp_path / "s.db") as log:
-        status, _ = run_text(log, ["yes", "next", "@58.2 stop", "yes"])  # in exercise two
+        status, _ = run_text(log, [*AGREE, "next", "@60.8 stop", "yes"])  # in exercise two
         assert status == "stopped"
         assert log.sessions()[0].exercises == (("turn", "done"), ("press", "stopped"))
         assert log.resume_point("tiny", 3) == 1
-        _, out = run_text(log, ["yes", "yes"], resume=1)
+        _, out = run_text(log, [*AGREE, "yes"], resume=1)
         assert "coach: " + script.resume_question(1) in out
         assert "Exercise two of three" in out[out.index("coach: " + script.STARTING) + 1]
 
@@ -148,7 +151,7 @@ def test_stop_in_the_middle_of_an_exercise_offers_that_exercise_next_time(tmp_pa
 def test_an_exercise_once_done_stays_done_when_it_is_skipped_later(tmp_path):
     with SessionLog(tmp_path / "s.db") as log:
         # Exercises one and two done; back to one, then "skip" passes over two again.
-        status, out = run_text(log, ["yes", "next", "go back", "skip"])
+        status, out = run_text(log, [*AGREE, "next", "go back", "skip"])
         assert status == "completed"
         assert sum(line.startswith("coach: Exercise two of three") for line in out) == 1
         assert log.sessions()[0].exercises == (
@@ -159,9 +162,9 @@ def test_an_exercise_once_done_stays_done_when_it_is_skipped_later(tmp_path):
 
 
 def test_next_in_the_rest_after_repetition_one_is_recorded_as_ended_early(tmp_path):
-    # With the simulated voice, exercise two relaxes after repetition one from 62.1 s.
+    # With the simulated voice, exercise two relaxes after repetition one from 64.7 s.
     with SessionLog(tmp_path / "s.db") as log:
-        status, out = run_text(log, ["yes", "next", "@63 next", "next"])
+        status, out = run_text(log, [*AGREE, "next", "@65.6 next", "next"])
         assert status == "completed"
         assert "coach: Repetition two. A little further this time." not in out
         assert dict(log.sessions()[0].exercises) == {
@@ -221,7 +224,7 @@ def test_parse_line():
 
 def test_unrecognised_line_is_not_understood_and_the_place_is_kept(tmp_path):
     with SessionLog(tmp_path / "s.db") as log:
-        status, out = run_text(log, ["purple", "yes", "next", "next"])
+        status, out = run_text(log, ["purple", *AGREE, "next", "next"])
         assert "coach: Sorry, I didn't catch that. Please say it again, or say help." in out
         assert status == "completed"
 
@@ -229,7 +232,7 @@ def test_unrecognised_line_is_not_understood_and_the_place_is_kept(tmp_path):
 def damaged_log(path, how: str = "page") -> bytes:
     """A real log with sessions in it, then damaged as a disk or a crash would."""
     with SessionLog(path) as log:
-        for lines in (["yes", "next"], ["yes"], ["no"]):
+        for lines in ([*AGREE, "next"], AGREE, ["no"]):
             run_text(log, lines)
     data = path.read_bytes()
     assert len(data) > 3 * 4096
@@ -260,7 +263,7 @@ def test_a_session_moves_a_damaged_log_aside_and_starts_a_new_one(tmp_path, capl
     assert aside.read_bytes() == data
     [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert str(path) in warning and str(aside) in warning and "damaged" in warning
-    status = TextSession(Coach(ROUTINE), [].append, recorder).run(["yes", "next", "next"])
+    status = TextSession(Coach(ROUTINE), [].append, recorder).run([*AGREE, "next", "next"])
     recorder.log.close()
     assert status == "completed"
     with SessionLog(path) as log:
@@ -272,7 +275,7 @@ def test_a_log_that_fails_mid_session_does_not_stop_the_session(tmp_path, caplog
         recorder = SessionRecorder(log, log.start("tiny"))
         log._db.execute("PRAGMA query_only = ON")  # from now on every write fails in SQLite
         out: list[str] = []
-        status = TextSession(Coach(ROUTINE), out.append, recorder).run(["yes", "next", "next"])
+        status = TextSession(Coach(ROUTINE), out.append, recorder).run([*AGREE, "next", "next"])
         assert status == "completed"
         assert out[-1] == "cue: session_end"
         assert isinstance(recorder.failed, SessionLogError)

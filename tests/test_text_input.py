@@ -82,7 +82,7 @@ def test_a_timed_line_held_up_by_the_lines_before_it_is_said_to_be_late(
     done = subprocess.run(
         [sys.executable, "-m", "voicecoach", "text", "--routine", "self-correction", "--fast"]
         + ["--log", str(tmp_path / "log.db"), "--no-resume"],
-        input="yes\nnext\n@5 it hurts\n",
+        input="yes\nyes\nnext\n@5 it hurts\n",
         capture_output=True,
         text=True,
         timeout=60,
@@ -129,7 +129,7 @@ def test_no_dont_stop_keeps_the_session_going(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "voicecoach", "text", "--routine", "self-correction", "--fast"]
         + ["--log", str(tmp_path / "log.db"), "--no-resume", "--timestamps"],
-        input="yes\n@95 stop\nno, don't stop\n@110 my neck hurts\n",
+        input="yes\nyes\n@97.6 stop\nno, don't stop\n@112.6 my neck hurts\n",
         capture_output=True,
         text=True,
         timeout=60,
@@ -137,7 +137,7 @@ def test_no_dont_stop_keeps_the_session_going(tmp_path: Path) -> None:
     )
     out = done.stdout
     assert "session ended: stopped" not in done.stderr, done.stderr
-    after = out[out.index("[  110.0]") :].splitlines()[0]
+    after = out[out.index("[  112.6]") :].splitlines()[0]
     assert "Stop the movement" in after, after
 
 

@@ -48,7 +48,10 @@ class State(str, Enum):
     INTRO = "intro"
     """Speaking the introduction, preparation and safety texts."""
     ASK_CONSENT = "ask_consent"
-    """Waiting for yes/no to the doctor-and-no-acute-pain question."""
+    """Waiting for yes/no to "have you talked to your doctor about these exercises?"."""
+    ASK_PAIN_FREE = "ask_pain_free"
+    """Waiting for yes/no to "are you free of acute pain today?", asked after the doctor
+    question and apart from it: one question about both got a "yes" for its first half."""
     ASK_RESUME = "ask_resume"
     """Waiting for yes/no to "continue where you stopped last time?"."""
     ANNOUNCE = "announce"
@@ -70,6 +73,7 @@ class State(str, Enum):
 WAITING_STATES = frozenset(
     {
         State.ASK_CONSENT,
+        State.ASK_PAIN_FREE,
         State.ASK_RESUME,
         State.WAIT_NEXT,
         State.PAUSED,
@@ -103,6 +107,13 @@ TRANSITIONS: dict[State, dict[Intent, str]] = {
         **_MOVING,
         Intent.YES: "_consent_yes",
         Intent.NO: "_consent_no",
+        Intent.REPEAT: "_reask",
+    },
+    State.ASK_PAIN_FREE: {
+        **_ANYTIME,
+        **_MOVING,
+        Intent.YES: "_pain_free_yes",
+        Intent.NO: "_pain_free_no",
         Intent.REPEAT: "_reask",
     },
     State.ASK_RESUME: {
@@ -552,12 +563,18 @@ class Coach:
         return self._ask(State.ASK_CONSENT, script.CONSENT_QUESTION)
 
     def _consent_yes(self) -> list[Action]:
+        return self._ask(State.ASK_PAIN_FREE, script.PAIN_FREE_QUESTION)
+
+    def _consent_no(self) -> list[Action]:
+        return self._hush() + self._end("declined", script.DECLINED)
+
+    def _pain_free_yes(self) -> list[Action]:
         if self.resume_from is not None:
             return self._ask(State.ASK_RESUME, script.resume_question(self.resume_from))
         return self._say(script.STARTING) + self._start_exercise(0)
 
-    def _consent_no(self) -> list[Action]:
-        return self._hush() + self._end("declined", script.DECLINED)
+    def _pain_free_no(self) -> list[Action]:
+        return self._hush() + self._end("declined", script.DECLINED_PAIN)
 
     def _resume_yes(self) -> list[Action]:
         assert self.resume_from is not None
@@ -573,6 +590,8 @@ class Coach:
         """What a waiting state asks (``again``: the shorter re-prompt)."""
         if state is State.ASK_CONSENT:
             return (script.CONSENT_REPROMPT if again else script.CONSENT_QUESTION,)
+        if state is State.ASK_PAIN_FREE:
+            return (script.PAIN_FREE_REPROMPT if again else script.PAIN_FREE_QUESTION,)
         if state is State.ASK_RESUME:
             assert self.resume_from is not None
             ask = script.resume_reprompt if again else script.resume_question
@@ -809,9 +828,10 @@ class Coach:
                 acts += self._record("pain")
             return acts + self._end("ended_for_pain", script.PAIN_END)
         self.auto = False
-        if context is State.ASK_CONSENT:
-            # Pain at "are you free of acute pain today?" answers it: no exercise today.
-            return acts + self._end("declined", script.DECLINED)
+        if context in (State.ASK_CONSENT, State.ASK_PAIN_FREE):
+            # Pain before consent is given answers "are you free of acute pain today?"
+            # (asked or still to come): no exercise today.
+            return acts + self._end("declined", script.DECLINED_PAIN)
         if in_exercise:
             return acts + self._say(script.PAIN_STOP) + self._ask(State.ASK_PAIN, script.PAIN_ASK)
         self._return_to = context

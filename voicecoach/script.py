@@ -70,14 +70,19 @@ def seconds(n: int) -> str:
 
 # ------------------------------------------------------------------ session texts
 
+# Two questions, asked in turn, so that each one-word answer answers one thing: a
+# single question about the doctor "and" the pain got a "yes" meant for its first half.
 CONSENT_QUESTION = (
-    "Before we start: have you discussed these exercises with your doctor, "
-    "and are you free of acute pain today? Please say yes or no."
+    "Before we start: have you talked to your doctor about these exercises? Please say yes or no."
 )
-CONSENT_REPROMPT = (
-    "Please answer yes or no. Have you talked to your doctor, and are you free of acute pain today?"
-)
+CONSENT_REPROMPT = "Please answer yes or no. Have you talked to your doctor about these exercises?"
+PAIN_FREE_QUESTION = "And are you free of acute pain today? Please say yes or no."
+PAIN_FREE_REPROMPT = "Please answer yes or no. Are you free of acute pain today?"
 DECLINED = "Then we will not exercise today. Please talk to your doctor first. Take care. Goodbye."
+DECLINED_PAIN = (
+    "Then we will not exercise today: these exercises are not for a day with acute pain. "
+    "Take care. Goodbye."
+)
 STARTING = "Good. Let's begin."
 NOT_UNDERSTOOD = "Sorry, I didn't catch that. Please say it again, or say help."
 PAUSED = "Paused. Take your time. Say continue when you are ready."
@@ -213,7 +218,7 @@ def resume_reprompt(index: int) -> str:
 
 
 def intro(routine: Routine) -> list[str]:
-    """The texts spoken at the start, before the consent question."""
+    """The texts spoken at the start, before the consent questions."""
     prep = "You will need: " + "; ".join(p.rstrip(".") for p in routine.preparation) + "."
     return [_dot(routine.intro), prep, _dot(routine.safety)]
 

@@ -15,7 +15,7 @@ _STATUS_WORDS = {
     "completed": "completed",
     "stopped": "stopped by you",
     "ended_for_pain": "ended for pain",
-    "declined": "not started (safety question)",
+    "declined": "not started (safety questions)",
     "interrupted": "interrupted",
     "running": "running now",
 }

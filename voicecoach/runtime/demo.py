@@ -52,7 +52,8 @@ class ScriptLine:
 
 #: The demo's user, for the ``self-correction`` routine (it has holds to hurt in).
 DEMO_SCRIPT: tuple[ScriptLine, ...] = (
-    ScriptLine("yes"),  # the safety question
+    ScriptLine("yes"),  # the doctor question
+    ScriptLine("yes"),  # the acute pain question
     ScriptLine("it hurts", "after:Hold.", 2.3),  # in the middle of the first hold
     ScriptLine("repeat"),  # "skip it, or gentler?" once more
     ScriptLine("no"),  # gentler
