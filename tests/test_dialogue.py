@@ -688,16 +688,42 @@ def test_where_after_pain_and_repeat_more_gently_names_the_exercise_to_come():
     assert _where(coach, t + 4) == "Next is exercise two of three: Press and hold."
 
 
-def test_where_after_a_pain_skip_of_the_last_exercise_does_not_count_it_done():
-    # It used to say "You have done three of three exercises. Zero left."
+def test_a_pain_skip_of_the_last_exercise_ends_the_session_without_well_done():
+    # It said "Rest as long as you need. Say next when you are ready to go on." with
+    # nothing to go on to, and "next" then gave "That was the last exercise. Well done."
     coach = Coach(ROUTINE, resume_from=2)
     t = to_pain_free(coach)
     coach.step(cmd(Intent.YES), t + 1)
-    coach.step(cmd(Intent.YES), t + 2)  # continue from exercise three
+    coach.step(cmd(Intent.YES), t + 2)  # continue from exercise three, the last
     coach.step(cmd(Intent.HURT), t + 3)
-    coach.step(cmd(Intent.YES), t + 4)  # skip it
-    assert coach.state is State.WAIT_NEXT
-    assert _where(coach, t + 5) == script.WAIT_LAST
+    coach.step(PlaybackFinished(coach._next_id), t + 10)  # the skip-or-repeat question
+    acts = coach.step(cmd(Intent.YES), t + 11)  # skip it
+    n = coach._next_id
+    assert acts == [
+        CancelTimer("reprompt"),
+        PlayCue("heard"),
+        ExerciseOutcome(2, "tilt", "pain"),
+        Say(script.PAIN_SKIPPED, n - 1),
+        SessionEnded("completed"),
+        Say(script.COMPLETED_AFTER_PAIN, n),
+        PlayCue("session_end"),
+    ]
+    assert "Well done" not in script.COMPLETED_AFTER_PAIN
+    assert coach.state is State.ENDING and coach.outcomes == {2: "pain"}
+    coach.step(PlaybackFinished(n), t + 20)
+    assert coach.finished
+
+
+def test_a_pain_skip_before_the_last_exercise_waits_for_next():
+    coach = Coach(ROUTINE, resume_from=1)
+    t = to_pain_free(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    coach.step(cmd(Intent.YES), t + 2)  # continue from exercise two
+    coach.step(cmd(Intent.HURT), t + 3)
+    acts = coach.step(cmd(Intent.YES), t + 4)
+    assert says(acts) == [script.PAIN_SKIPPED, script.WAIT_AFTER_PAIN]
+    assert coach.state is State.WAIT_NEXT and coach.pending == 2
+    assert _where(coach, t + 5) == "Next is exercise three of three: Tilt."
 
 
 def test_where_names_the_place_in_every_state():
@@ -718,7 +744,7 @@ def test_where_names_the_place_in_every_state():
     coach.step(cmd(Intent.PAUSE), t + 9)  # paused at the skip-or-repeat question
     assert _where(coach, t + 10) == "Exercise three of three."
     texts = set(fixed_texts(ROUTINE))
-    assert {script.where_start(ROUTINE), script.WAIT_LAST} <= texts
+    assert script.where_start(ROUTINE) in texts
     assert "Next is exercise three of three: Tilt." in texts
 
 

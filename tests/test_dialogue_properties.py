@@ -117,6 +117,10 @@ class Harness:
             assert not any(isinstance(a, StartTimer) for a in acts)
         if coach.state is not State.NOT_STARTED and coach.index >= 0:
             assert 0 <= coach.rep <= self.routine.exercises[coach.index].repetitions
+        if coach.state is State.WAIT_NEXT:
+            # It never waits for "next" with no exercise to come (after the last one,
+            # done, skipped or skipped for pain, the session ends).
+            assert coach.pending < len(self.routine.exercises)
         if coach.index >= 0:
             # No exercise without a yes to each consent question, the doctor one first.
             assert self.yes_to == [State.ASK_CONSENT, State.ASK_PAIN_FREE]

@@ -841,6 +841,11 @@ class Coach:
         acts = self._hush() + self._record("pain")
         self.pending = self.index + 1
         self.auto = False
+        if self.pending >= len(self.routine.exercises):
+            # Nothing to go on to: the session ends here, as after a last exercise done,
+            # but without "well done" for an exercise that hurt.
+            acts += self._say(script.PAIN_SKIPPED)
+            return acts + self._end("completed", script.COMPLETED_AFTER_PAIN)
         return acts + self._ask(State.WAIT_NEXT, script.PAIN_SKIPPED, script.WAIT_AFTER_PAIN)
 
     def _pain_gentler(self) -> list[Action]:
@@ -915,7 +920,7 @@ def fixed_texts(routine: Routine) -> list[str]:
         texts += [script.where_exercise(routine, index, rep) for rep in range(ex.repetitions + 1)]
         texts += [script.resume_question(index), script.resume_reprompt(index)]
     texts.append(script.where_start(routine))
-    texts += [script.where_next(routine, index) for index in range(n + 1)]
+    texts += [script.where_next(routine, index) for index in range(n)]
     texts += [_help_text(state) for state in State if _speaks_help(state)]
     texts += [
         value for name, value in vars(script).items() if name.isupper() and isinstance(value, str)

@@ -96,9 +96,12 @@ COMPLETED = (
     "That was the last exercise. Well done. "
     "Rest for a moment, breathe calmly, and get up slowly. Goodbye."
 )
+COMPLETED_AFTER_PAIN = (
+    "That was the last exercise, so the session ends here. "
+    "Rest for a moment, breathe calmly, and get up slowly. Goodbye."
+)
 WELL_DONE = "Well done."
 WAIT_NEXT = "When you are ready for the next exercise, say next."
-WAIT_LAST = "That was the last exercise. Say next to finish."
 WAIT_REPROMPT = "Say next when you are ready, or say help."
 WAIT_AFTER_PAIN = "Rest as long as you need. Say next when you are ready to go on."
 AUTO_NEXT = "Rest for a moment. The next exercise starts shortly."
@@ -195,11 +198,10 @@ def where_next(routine: Routine, index: int) -> str:
     """Where the user is between exercises: exercise ``index`` (0-based) comes next.
 
     It names that exercise rather than counting exercises "done", since some before
-    it may have been skipped; past the last one, it says so.
+    it may have been skipped. (The coach never waits between exercises with none to
+    come: the session ends after the last one.)
     """
     total = len(routine.exercises)
-    if index >= total:
-        return WAIT_LAST
     title = _dot(routine.exercises[index].title)
     return f"Next is exercise {number_word(index + 1)} of {number_word(total)}: {title}"
 
