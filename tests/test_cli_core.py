@@ -233,7 +233,8 @@ def test_stop_during_an_exercise_is_not_a_skip(tmp_path, capsys):
 def test_history_keeps_a_done_exercise_done(tmp_path):
     db = tmp_path / "log.db"
     cmd = ["text", "--routine", "self-correction", "--fast", "--log", str(db)]
-    run_cli(cmd, "yes\nyes\nnext\ngo back\nskip\n", tmp_path)
+    # Exercises one and two done; back to two (at 451.4 s), skipped as it is announced.
+    run_cli(cmd, "yes\nyes\nnext\ngo back\n@453 skip\n", tmp_path)
     [last] = main_json(db)
     assert last["status"] == "completed"
     assert [e["outcome"] for e in last["exercises"]] == ["done", "done", "done"]

@@ -477,6 +477,40 @@ def test_skip_previous_and_repeat_between_exercises():
     assert says(coach.step(cmd(Intent.PREVIOUS), 26.0)) == [script.announce(ROUTINE, 0)]
 
 
+def test_go_back_between_exercises_starts_the_one_just_done_and_again_the_one_before():
+    # "go back" after exercise two started exercise one, passing over the one just done.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.NEXT), t + 1)  # exercise one ended early
+    coach.step(cmd(Intent.NEXT), t + 2)  # exercise two is announced,
+    coach.step(cmd(Intent.NEXT), t + 2.5)  # begins now,
+    coach.step(cmd(Intent.NEXT), t + 3)  # and ends early
+    assert coach.state is State.WAIT_NEXT and coach.pending == 2
+    coach.step(PlaybackFinished(coach._next_id), t + 6)
+    acts = coach.step(cmd(Intent.PREVIOUS), t + 7)
+    assert acts == [
+        CancelTimer("reprompt"),
+        PlayCue("heard"),
+        Say(script.announce(ROUTINE, 1), coach._next_id),
+    ]
+    # In that exercise, "go back" goes back one more; "repeat" restarts the exercise.
+    assert says(coach.step(cmd(Intent.PREVIOUS), t + 8)) == [script.announce(ROUTINE, 0)]
+    assert says(coach.step(cmd(Intent.REPEAT), t + 9)) == [script.announce(ROUTINE, 0)]
+
+
+def test_go_back_while_waiting_to_repeat_more_gently_starts_the_one_before():
+    # After "it hurts" and "no" (repeat it more gently) the coach waits to start the same
+    # exercise again: "next" and "repeat" start it, "go back" the one before it.
+    for intent, index in ((Intent.NEXT, 1), (Intent.REPEAT, 1), (Intent.PREVIOUS, 0)):
+        coach = Coach(ROUTINE)
+        t = to_exercise(coach)
+        coach.step(cmd(Intent.SKIP), t + 1)  # to exercise two
+        coach.step(cmd(Intent.HURT), t + 2)
+        coach.step(cmd(Intent.NO), t + 3)
+        assert coach.state is State.WAIT_NEXT and coach.pending == 1
+        assert says(coach.step(cmd(intent), t + 4)) == [script.announce(ROUTINE, index)]
+
+
 def test_last_exercise_completes_the_session():
     coach = Coach(ROUTINE, resume_from=2)
     t = to_pain_free(coach)

@@ -150,7 +150,7 @@ TRANSITIONS: dict[State, dict[Intent, str]] = {
         Intent.RESUME: "_go_on",
         Intent.SKIP: "_skip_pending",
         Intent.REPEAT: "_repeat_last",
-        Intent.PREVIOUS: "_previous_exercise",
+        Intent.PREVIOUS: "_previous_pending",
     },
     State.PAUSED: {
         **_ANYTIME,
@@ -715,6 +715,7 @@ class Coach:
         return self._hush() + self._record("skipped") + self._start_exercise(self.index + 1)
 
     def _previous_exercise(self) -> list[Action]:
+        # In an exercise "go back" means the one before it ("repeat" restarts this one).
         return self._hush() + self._start_exercise(max(self.index - 1, 0))
 
     def _go_on(self) -> list[Action]:
@@ -727,6 +728,13 @@ class Coach:
             self.index = self.pending
             acts += self._record("skipped")
         return acts + self._start_exercise(self.pending + 1)
+
+    def _previous_pending(self) -> list[Action]:
+        # Between exercises "go back" means the one before the exercise "next" starts:
+        # the one just finished (or skipped for pain), as "repeat" does there too; after
+        # "repeat it more gently", which waits to start the same exercise, the one
+        # before it. Said again in the exercise it starts, it goes back one more.
+        return self._hush() + self._start_exercise(max(self.pending - 1, 0))
 
     def _repeat_last(self) -> list[Action]:
         return self._hush() + self._start_exercise(self.index)
