@@ -471,10 +471,31 @@ def test_skip_previous_and_repeat_between_exercises():
     coach.step(cmd(Intent.NEXT), 23.0)  # done early with exercise 1
     assert coach.state is State.WAIT_NEXT and coach.outcomes == {0: "ended_early"}
     assert says(coach.step(cmd(Intent.REPEAT), 24.0)) == [script.announce(ROUTINE, 0)]
-    coach.step(cmd(Intent.SKIP), 25.0)
-    assert coach.outcomes == {0: "skipped"}
+    acts = coach.step(cmd(Intent.SKIP), 25.0)
+    # Skipping it now undoes nothing: it keeps the outcome it ended with (as in the log).
+    assert not any(isinstance(a, ExerciseOutcome) for a in acts)
+    assert coach.outcomes == {0: "ended_early"}
     assert coach.index == 1
     assert says(coach.step(cmd(Intent.PREVIOUS), 26.0)) == [script.announce(ROUTINE, 0)]
+
+
+def test_a_done_exercise_gone_back_to_and_skipped_stays_done():
+    # Coach.outcomes said "skipped" and an ExerciseOutcome said so, while the session
+    # log kept "done".
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    while "beat" in coach._timers:  # exercise one, all its repetitions
+        acts = coach.step(Tick(), coach._timers["beat"])
+    assert ExerciseOutcome(0, "turn", "done") in acts
+    now = coach._now
+    coach.step(cmd(Intent.PREVIOUS), now + 1)  # back to it
+    acts = coach.step(cmd(Intent.SKIP), now + 2)  # and skipped as it is announced
+    assert acts == [
+        StopSpeaking(),
+        PlayCue("heard"),
+        Say(script.announce(ROUTINE, 1), coach._next_id),
+    ]
+    assert coach.outcomes == {0: "done"}
 
 
 def test_go_back_between_exercises_starts_the_one_just_done_and_again_the_one_before():

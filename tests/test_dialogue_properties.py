@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from routine_fixtures import tiny_routine
@@ -26,7 +28,7 @@ from voicecoach.events import (
     Tick,
 )
 from voicecoach.routines.model import Advance
-from voicecoach.session import TimerTable
+from voicecoach.session import SessionLog, SessionRecorder, TimerTable
 
 ROUTINES = [tiny_routine(Advance.WAIT), tiny_routine(Advance.AUTO)]
 FIXED = [set(fixed_texts(r)) for r in ROUTINES]
@@ -69,6 +71,8 @@ class Harness:
         self.safety_heard = False  # the safety text played to its end at least once
         self.cut: set[int] = set()  # utterances silenced or cut before their end
         self.yes_to: list[State] = []  # the consent questions answered yes, in order
+        log = SessionLog(Path(":memory:"))  # the session log, written as the runtime does
+        self.recorder = SessionRecorder(log, log.start(self.routine.id))
 
     def feed(self, event):
         if isinstance(event, PlaybackFinished):
@@ -86,6 +90,7 @@ class Harness:
             self.yes_to.append(state_before)
         for a in acts:
             self.timers.apply(a)
+            self.recorder.apply(a)
             if isinstance(a, Say):
                 assert a.text in self.fixed, a.text
                 if a.text == script.CONSENT_QUESTION:
@@ -127,6 +132,10 @@ class Harness:
         assert len(self.ended) <= 1
         for o in self.outcomes:
             assert o.outcome in OUTCOMES
+        # The coach's record of outcomes is the log's: done stays done, a skip
+        # replaces nothing.
+        rows = self.recorder.log._db.execute("SELECT idx, outcome FROM exercises").fetchall()
+        assert coach.outcomes == dict(rows)
 
     def pain_pending(self) -> bool:
         return self.coach.state is State.ASK_PAIN

@@ -13,7 +13,7 @@ from voicecoach import script
 from voicecoach.commands import Intent
 from voicecoach.dialogue import Coach
 from voicecoach.errors import SessionLogDamaged, SessionLogError
-from voicecoach.events import CommandHeard
+from voicecoach.events import OUTCOMES, CommandHeard, kept_outcome
 from voicecoach.session import SessionLog, SessionRecorder, start_recording
 from voicecoach.textsession import TextSession, parse_line
 
@@ -159,6 +159,57 @@ def test_an_exercise_once_done_stays_done_when_it_is_skipped_later(tmp_path):
             ("press", "done"),
             ("tilt", "done"),
         )
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [*AGREE, "next", "go back", "@88 skip"],  # exercise two done, back to it, skipped
+        [*AGREE, "@30 next", "go back", "@45 skip", "next"],  # one ended early, the same
+        [*AGREE, "@30 it hurts", "yes", "go back", "@60 skip", "next"],  # one hurt, the same
+        [*AGREE, "next", "go back", "@88 stop", "yes"],  # two done, back to it, stopped
+    ],
+)
+def test_the_coachs_record_of_outcomes_agrees_with_the_log(tmp_path, lines):
+    # Coach.outcomes kept the last outcome ("skipped", "stopped") where the log kept
+    # "done" (or the outcome before the skip).
+    with SessionLog(tmp_path / "s.db") as log:
+        coach = Coach(ROUTINE)
+        TextSession(coach, [].append, SessionRecorder(log, log.start(ROUTINE.id))).run(lines)
+        rows = log._db.execute("SELECT idx, outcome FROM exercises").fetchall()
+        assert coach.outcomes == dict(rows)
+        assert "done" in coach.outcomes.values() or "pain" in coach.outcomes.values()
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later", "kept"),
+    [
+        (None, "skipped", "skipped"),
+        ("done", "skipped", "done"),
+        ("done", "pain", "done"),
+        ("done", "stopped", "done"),
+        ("ended_early", "skipped", "ended_early"),
+        ("pain", "skipped", "pain"),
+        ("ended_early", "done", "done"),
+        ("skipped", "done", "done"),
+        ("skipped", "pain", "pain"),
+        ("pain", "stopped", "stopped"),
+    ],
+)
+def test_done_stays_done_and_a_skip_replaces_nothing(earlier, later, kept):
+    assert kept_outcome(earlier, later) == kept
+
+
+@pytest.mark.parametrize("earlier", [None, *OUTCOMES])
+@pytest.mark.parametrize("later", OUTCOMES)
+def test_the_log_keeps_outcomes_by_the_coachs_rule(tmp_path, earlier, later):
+    kept = kept_outcome(earlier, later)
+    with SessionLog(tmp_path / "s.db") as log:
+        sid = log.start("tiny")
+        for outcome in (earlier, later):
+            if outcome is not None:
+                log.exercise(sid, 0, "turn", outcome)
+        assert log.sessions()[0].exercises == (("turn", kept),)
 
 
 def test_next_in_the_rest_after_repetition_one_is_recorded_as_ended_early(tmp_path):

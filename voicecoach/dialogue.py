@@ -35,6 +35,7 @@ from .events import (
     StartTimer,
     StopSpeaking,
     Tick,
+    kept_outcome,
 )
 from .routines.model import Advance, Exercise, Routine
 
@@ -307,6 +308,8 @@ class Coach:
         self.tempo = 1.0
         self.pain_reports = 0
         self.outcomes: dict[int, str] = {}
+        """Each exercise's outcome (by 0-based index) as the session log keeps it
+        (:func:`~.events.kept_outcome`: done stays done, a skip replaces nothing)."""
         self._programme: tuple[Beat, ...] = ()
         self._beat = 0
         self._return_to = State.NOT_STARTED  # what PAUSED / CONFIRM_STOP go back to
@@ -515,10 +518,17 @@ class Coach:
         return []
 
     def _record(self, outcome: str) -> list[Action]:
+        """Record ``outcome`` for the current exercise by the session's rule; the action
+        goes out only when the record changes, so it never says "skipped" of an
+        exercise the record keeps done."""
         if self.index < 0:
             return []
-        self.outcomes[self.index] = outcome
-        return [ExerciseOutcome(self.index, self.routine.exercises[self.index].id, outcome)]
+        earlier = self.outcomes.get(self.index)
+        kept = kept_outcome(earlier, outcome)
+        if kept == earlier:
+            return []
+        self.outcomes[self.index] = kept
+        return [ExerciseOutcome(self.index, self._exercise.id, kept)]
 
     @property
     def _exercise(self) -> Exercise:

@@ -155,6 +155,23 @@ class SessionEnded:
 SESSION_STATUSES = ("completed", "stopped", "ended_for_pain", "declined", "interrupted")
 OUTCOMES = ("done", "skipped", "pain", "stopped", "ended_early")
 
+
+def kept_outcome(earlier: str | None, later: str) -> str:
+    """The outcome a session keeps for an exercise that ends ``later`` after ``earlier``
+    (``None``: it had not ended before in this session).
+
+    A later outcome replaces an earlier one, except that an exercise once ``done``
+    stays done, and ``skipped`` replaces nothing: going back to an exercise and
+    skipping it undoes nothing that was done. The coach's record and the session log
+    both keep outcomes by this rule, so they agree.
+    """
+    if earlier is None:
+        return later
+    if earlier == "done" or later == "skipped":
+        return earlier
+    return later
+
+
 Action = (
     Say
     | PlayCue
@@ -196,5 +213,6 @@ __all__ = [
     "StartTimer",
     "StopSpeaking",
     "Tick",
+    "kept_outcome",
     "to_dict",
 ]

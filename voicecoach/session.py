@@ -29,6 +29,7 @@ from .events import (
     PainReported,
     SessionEnded,
     StartTimer,
+    kept_outcome,
 )
 
 log = logging.getLogger(__name__)
@@ -253,14 +254,20 @@ class SessionLog:
         """Record an exercise's outcome; a later one replaces an earlier one of the session.
 
         Except: an exercise once ``done`` stays done, and ``skipped`` replaces nothing
-        (going back to an exercise and skipping it undoes nothing that was done).
+        (going back to an exercise and skipping it undoes nothing that was done). The
+        rule is :func:`~.events.kept_outcome`, the coach's too.
         """
+        rows = self._read(
+            "SELECT outcome FROM exercises WHERE session_id = ? AND idx = ?", (session_id, index)
+        )
+        earlier = rows[0][0] if rows else None
+        kept = kept_outcome(earlier, outcome)
+        if kept == earlier:
+            return
+        # One process writes a session, so nothing comes between the read and the write.
         self._write(
-            "INSERT INTO exercises VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (session_id, idx) DO UPDATE SET exercise_id = excluded.exercise_id, "
-            "outcome = excluded.outcome, at = excluded.at "
-            "WHERE exercises.outcome != 'done' AND excluded.outcome != 'skipped'",
-            (session_id, index, exercise_id, outcome, _now()),
+            "INSERT OR REPLACE INTO exercises VALUES (?, ?, ?, ?, ?)",
+            (session_id, index, exercise_id, kept, _now()),
         )
 
     def pain(self, session_id: int, exercise_id: str | None, repetition: int) -> None:
