@@ -149,9 +149,9 @@ def typed_session(routine, typed: list[str]) -> tuple[str, list[str]]:
 
 
 def test_the_automatic_rest_goes_on_to_the_next_exercise_by_itself() -> None:
-    # The input ends at the consent answer; the routine moves on by itself, so the
+    # The input ends at the consent answers; the routine moves on by itself, so the
     # session does not wait for more at the rest (it ended there as interrupted).
-    status, out = typed_session(tiny_routine(Advance.AUTO), ["yes"])
+    status, out = typed_session(tiny_routine(Advance.AUTO), ["yes", "yes"])
     assert out.count("coach: " + script.AUTO_NEXT) == 2
     assert len([line for line in out if line.startswith("coach: Exercise ")]) == 3
     assert status == "completed"
@@ -164,7 +164,7 @@ def test_the_documented_example_moves_on_by_itself_after_its_first_exercise(
     example = re.search(r"```toml\n(.*?)```", doc, re.S)
     assert example is not None
     (tmp_path / "morning.toml").write_text(example[1])
-    status, out = typed_session(load_routine_file(tmp_path / "morning.toml"), ["yes"])
+    status, out = typed_session(load_routine_file(tmp_path / "morning.toml"), ["yes", "yes"])
     assert out.count("coach: " + script.AUTO_NEXT) == 1
     assert status == "completed"
 
@@ -174,7 +174,7 @@ def test_a_plain_line_waits_for_a_real_wait_not_the_automatic_rest() -> None:
     routine = tiny_routine()
     first = replace(routine.exercises[0], advance=Advance.AUTO)
     routine = replace(routine, exercises=(first, *routine.exercises[1:]))
-    status, out = typed_session(routine, ["yes", "next"])
+    status, out = typed_session(routine, ["yes", "yes", "next"])
     rest = out.index("coach: " + script.AUTO_NEXT)
     asked = out.index("coach: " + script.WAIT_NEXT)
     assert rest < asked
