@@ -909,3 +909,12 @@ def test_paused_by_silence_at_the_stop_question_stop_and_no_do_not_go_round():
     coach.step(cmd(Intent.NO), t + 2)  # back to the pause
     acts = coach.step(cmd(Intent.RESUME), t + 3)
     assert coach.state is State.EXERCISE and says(acts) == [script.RESUMING]
+
+
+def test_where_at_the_skip_or_repeat_question_says_where_not_the_commands():
+    # It answered with the help list ("You can say: yes, no, ...").
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.HURT), t + 1)
+    assert coach.state is State.ASK_PAIN
+    assert _where(coach, t + 2).startswith("Exercise one of three")

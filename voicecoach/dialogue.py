@@ -179,6 +179,7 @@ TRANSITIONS: dict[State, dict[Intent, str]] = {
         Intent.REPEAT: "_reask",
         Intent.STOP: "_ask_stop",
         Intent.PAUSE: "_pause",
+        Intent.WHERE: "_where",
     },
     State.ENDING: {Intent.HURT: "_hush_goodbye"},
     State.ENDED: {},
