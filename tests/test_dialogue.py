@@ -911,6 +911,31 @@ def test_paused_by_silence_at_the_stop_question_stop_and_no_do_not_go_round():
     assert coach.state is State.EXERCISE and says(acts) == [script.RESUMING]
 
 
+@pytest.mark.parametrize("end", ["stopped", "completed"])
+def test_pain_during_the_goodbye_is_recorded_and_answered(end):
+    # The goodbye tells the person to rest and get up: "it hurts" then only silenced it,
+    # with no word and no record of the report.
+    coach = Coach(ROUTINE, resume_from=2 if end == "completed" else None)
+    t = to_pain_free(coach)
+    if end == "completed":
+        coach.step(cmd(Intent.YES), t + 1)
+        coach.step(cmd(Intent.YES), t + 2)  # continue from exercise three, the last
+        coach.step(cmd(Intent.NEXT), t + 3)  # no more announcement
+        coach.step(cmd(Intent.NEXT), t + 3.5)  # done with it
+    else:
+        coach.step(cmd(Intent.YES), t + 1)
+        coach.step(cmd(Intent.STOP), t + 2)
+        coach.step(cmd(Intent.YES), t + 3)
+    assert coach.state is State.ENDING and coach.status == end
+    acts = coach.step(cmd(Intent.HURT), t + 4)
+    n = coach._next_id
+    exercise = ROUTINE.exercises[coach.index].id
+    assert acts == [StopSpeaking(), PainReported(exercise, 0), Say(script.PAIN_AT_GOODBYE, n)]
+    assert coach.pain_reports == 1 and coach.status == end
+    coach.step(PlaybackFinished(n), t + 10)
+    assert coach.state is State.ENDED
+
+
 def test_where_at_the_skip_or_repeat_question_says_where_not_the_commands():
     # It answered with the help list ("You can say: yes, no, ...").
     coach = Coach(ROUTINE)

@@ -181,7 +181,7 @@ TRANSITIONS: dict[State, dict[Intent, str]] = {
         Intent.PAUSE: "_pause",
         Intent.WHERE: "_where",
     },
-    State.ENDING: {Intent.HURT: "_hush_goodbye"},
+    State.ENDING: {Intent.HURT: "_hurt_at_goodbye"},
     State.ENDED: {},
     State.NOT_STARTED: {},
 }
@@ -506,12 +506,17 @@ class Coach:
         self._continue_with("ended")
         return acts
 
-    def _hush_goodbye(self) -> list[Action]:
-        # The status is already decided; a pain report during the goodbye silences it.
+    def _hurt_at_goodbye(self) -> list[Action]:
+        """A pain report during the goodbye (which may be telling the person to get up):
+        silence it, record the report, and say what to do now. The session's status
+        is already decided and stays as it is."""
         acts: list[Action] = [StopSpeaking()]
         self._outstanding.clear()
-        self._await = None
-        self.state = State.ENDED
+        exercise_id = self._exercise.id if self.index >= 0 else None
+        acts.append(PainReported(exercise_id, 0))
+        self.pain_reports += 1
+        acts += self._say(script.PAIN_AT_GOODBYE)
+        self._continue_with("ended")
         return acts
 
     def _then_ended(self) -> list[Action]:

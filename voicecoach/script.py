@@ -122,6 +122,10 @@ PAIN_REST = (
     "Say continue when you want to go on, or stop to end the session."
 )
 PAIN_SKIPPED = "We'll skip this exercise."
+PAIN_AT_GOODBYE = (
+    "Stop, and rest where you are. Get up only when you are ready, and slowly. "
+    "If the pain stays, please talk to your doctor. Goodbye."
+)
 PAIN_GENTLER = (
     "We'll repeat it more gently and more slowly. "
     "Move only as far as is comfortable, and stop if it hurts."
