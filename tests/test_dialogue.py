@@ -943,3 +943,26 @@ def test_where_at_the_skip_or_repeat_question_says_where_not_the_commands():
     coach.step(cmd(Intent.HURT), t + 1)
     assert coach.state is State.ASK_PAIN
     assert _where(coach, t + 2).startswith("Exercise one of three")
+
+
+@pytest.mark.parametrize("answer", [Intent.NO, Intent.YES])
+def test_an_exercise_that_hurt_goes_no_further_when_done_again(answer):
+    # After "it hurts", repeating it more gently (no), or skipping it (yes) and then
+    # "repeat", said "Repetition two. A little further this time." all the same.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.SKIP), t + 1)  # to exercise two, which has a progression line
+    coach.step(cmd(Intent.HURT), t + 2)
+    coach.step(cmd(answer), t + 3)
+    if answer is Intent.YES:
+        coach.step(cmd(Intent.REPEAT), t + 4)  # between exercises: the one just skipped
+    else:
+        coach.step(cmd(Intent.NEXT), t + 4)
+    coach.step(PlaybackFinished(coach._next_id), t + 10)
+    assert coach.index == 1
+    # Said plainly: run_beats_until fails if "Repetition two." never comes alone.
+    run_beats_until(coach, "Repetition two.", t + 10)
+    # The exercise itself keeps its line: in a new session it goes further again.
+    assert "Repetition two. A little further this time." in [
+        b.text for b in exercise_programme(ROUTINE.exercises[1])
+    ]

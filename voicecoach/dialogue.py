@@ -245,8 +245,9 @@ def _speech_seconds(text: str) -> float:
     return round(0.6 + 0.4 * len(text.split()), 3)
 
 
-def exercise_programme(ex: Exercise) -> tuple[Beat, ...]:
-    """The beats of an exercise, every repetition, at tempo 1.0.
+def exercise_programme(ex: Exercise, progress: bool = True) -> tuple[Beat, ...]:
+    """The beats of an exercise, every repetition, at tempo 1.0; without its
+    ``progression`` line ("a little further this time") when not ``progress``.
 
     Only the movement cues are paced; a hold is counted one second per number and
     takes exactly its ``hold_seconds``, and breathing and relaxing take their seconds.
@@ -254,7 +255,7 @@ def exercise_programme(ex: Exercise) -> tuple[Beat, ...]:
     beats: list[Beat] = []
     for rep in range(1, ex.repetitions + 1):
         first = script.repetition(rep)
-        if rep > 1 and ex.progression:
+        if rep > 1 and ex.progression and progress:
             first = f"{first} {ex.progression}"
         beats.append(Beat(rep, max(1.0, _speech_seconds(first)), text=first))
         if ex.breathing and ex.breathing.when == "before":
@@ -308,6 +309,9 @@ class Coach:
         self.rep = 0
         self.tempo = 1.0
         self.pain_reports = 0
+        self.hurt: set[int] = set()
+        """The exercises (0-based) a pain report came in: done again, they go no further
+        each repetition (no ``progression`` line)."""
         self.outcomes: dict[int, str] = {}
         """Each exercise's outcome (by 0-based index) as the session log keeps it
         (:func:`~.events.kept_outcome`: done stays done, a skip replaces nothing)."""
@@ -644,7 +648,7 @@ class Coach:
             return acts + self._end("completed", script.COMPLETED)
         self.index = max(0, index)
         self.rep = 0
-        self._programme = exercise_programme(self._exercise)
+        self._programme = exercise_programme(self._exercise, progress=self.index not in self.hurt)
         self.state = State.ANNOUNCE
         acts += self._say(script.announce(self.routine, self.index))
         self._continue_with("begin")
@@ -847,6 +851,8 @@ class Coach:
         exercise_id = self._exercise.id if self.index >= 0 else None
         acts.append(PainReported(exercise_id, self.rep if in_exercise else 0))
         self.pain_reports += 1
+        if in_exercise:
+            self.hurt.add(self.index)
         if self.pain_reports >= 2:
             if in_exercise:
                 acts += self._record("pain")
