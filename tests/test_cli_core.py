@@ -273,6 +273,30 @@ def test_a_damaged_log_stops_neither_a_session_nor_history_with_a_traceback(tmp_
     assert [e["outcome"] for e in last["exercises"]] == ["done", "done"]
 
 
+def test_a_log_path_that_is_some_other_file_is_refused_and_left_as_it_is(tmp_path):
+    """A user's notes given as ``--log`` by mistake: run, text and history refuse in one
+    line, before anything starts, and the file stays where it is, unchanged (it was
+    renamed aside as a damaged log and a new log started in its place)."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Physio on Tuesday. Ten minutes of neck exercises a day.\n")
+    data = notes.read_bytes()
+    for cmd in (
+        ["text", "--routine", "self-correction", "--fast"],
+        ["run", "--routine", "self-correction"],
+        ["history"],
+    ):
+        proc = run_cli([*cmd, "--log", str(notes)], "yes\nnext\n", tmp_path)
+        assert proc.returncode == 8 and proc.stdout == "", (cmd, proc.stderr)
+        [line] = proc.stderr.splitlines()
+        assert line == (
+            f"voicecoach: {notes} is not a session log (it is not an SQLite database); it "
+            "was left as it is. Give --log another path (a new file, or a voicecoach "
+            "session log), or leave --log out for the default log."
+        )
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    assert notes.read_bytes() == data
+
+
 def test_a_reader_that_goes_away_ends_the_cli_quietly(tmp_path):
     db = tmp_path / "log.db"
     cmd = [sys.executable, "-m", "voicecoach"]

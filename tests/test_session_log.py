@@ -12,9 +12,9 @@ from routine_fixtures import tiny_routine
 from voicecoach import script
 from voicecoach.commands import Intent
 from voicecoach.dialogue import Coach
-from voicecoach.errors import SessionLogDamaged, SessionLogError
+from voicecoach.errors import NotASessionLog, SessionLogDamaged, SessionLogError
 from voicecoach.events import OUTCOMES, CommandHeard, kept_outcome
-from voicecoach.session import SessionLog, SessionRecorder, start_recording
+from voicecoach.session import SessionLog, SessionRecorder, chosen_log, start_recording
 from voicecoach.textsession import TextSession, parse_line
 
 ROUTINE = tiny_routine()
@@ -319,6 +319,44 @@ def test_a_session_moves_a_damaged_log_aside_and_starts_a_new_one(tmp_path, capl
     assert status == "completed"
     with SessionLog(path) as log:
         assert [s.status for s in log.sessions()] == ["completed"]
+
+
+def test_a_log_given_is_refused_only_when_it_is_some_other_file(tmp_path):
+    """``--log`` names a file: a log (sound or damaged, as long as it still starts as an
+    SQLite database), an empty file or none is used; anything else is refused, unchanged,
+    so a damaged log is set aside but a user's notes never are."""
+    damaged = tmp_path / "damaged.db"
+    damaged_log(damaged)
+    cut = tmp_path / "cut.db"
+    damaged_log(cut, "truncated")
+    sound = tmp_path / "sound.db"
+    SessionLog(sound).close()
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    for path in (damaged, cut, sound, empty, tmp_path / "new.db"):
+        assert chosen_log(path) == path
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Physio on Tuesday. Ten minutes of neck exercises a day.\n")
+    zeroed = tmp_path / "zeroed.db"  # a log whose first page is gone is not told from any file
+    zeroed.write_bytes(bytes(4096) + damaged.read_bytes()[4096:])
+    other = tmp_path / "places.sqlite"  # another program's database, in WAL mode
+    db = sqlite3.connect(other)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE moz_places (url TEXT)")
+    db.commit()
+    db.close()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    for path, detail in (
+        (notes, "it is not an SQLite database"),
+        (zeroed, "it is not an SQLite database"),
+        (other, "it is another program's SQLite database, with moz_places"),
+    ):
+        with pytest.raises(NotASessionLog) as err:
+            chosen_log(path)
+        assert err.value.message.startswith(f"{path} is not a session log ({detail}); ")
+        assert "Give --log another path" in err.value.message
+        assert isinstance(err.value, SessionLogError) and err.value.exit_code == 8
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 def test_a_log_that_fails_mid_session_does_not_stop_the_session(tmp_path, caplog):

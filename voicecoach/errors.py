@@ -67,6 +67,21 @@ class SessionLogError(VoicecoachError):
     exit_code = 8
 
 
+class NotASessionLog(SessionLogError):
+    """The file given as the session log is something else (not an SQLite database, or
+    another program's); it is left as it is."""
+
+    code = "not-a-session-log"
+
+    def __init__(self, path: object, detail: str) -> None:
+        super().__init__(
+            f"{path} is not a session log ({detail}); it was left as it is. Give --log "
+            "another path (a new file, or a voicecoach session log), or leave --log out "
+            "for the default log."
+        )
+        self.detail = detail
+
+
 class SessionLogDamaged(SessionLogError):
     """The session log file is damaged (malformed, or not a database); it is left as it is."""
 

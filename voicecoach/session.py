@@ -20,7 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import SessionLogDamaged, SessionLogError
+from . import paths
+from .errors import NotASessionLog, SessionLogDamaged, SessionLogError
 from .events import (
     Action,
     CancelTimer,
@@ -90,34 +91,86 @@ def _is_damage(err: sqlite3.Error) -> bool:
     return any(words in str(err) for words in _DAMAGE_WORDS)
 
 
-def _damage(path: Path) -> str | None:
-    """What is wrong with an existing log file, found without changing it; None if sound.
-
-    The check reads the file through a read-only connection, so it can neither write to
-    a damaged file nor checkpoint a write-ahead log into it on closing.
-    """
+@contextlib.contextmanager
+def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to an existing database file, which can neither write to
+    it nor checkpoint a write-ahead log into it on closing; the empty journal files it
+    made are removed after, so the file is left as it was found."""
     sidecars = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    had = [side for side in sidecars if side.exists()]
+    db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
     try:
-        if str(path) == ":memory:" or not path.is_file() or path.stat().st_size == 0:
-            return None
-        had = [side for side in sidecars if side.exists()]
-        db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
-    except (OSError, sqlite3.Error):
-        return None  # opening it for real says what is wrong
-    try:
-        rows = db.execute("PRAGMA quick_check").fetchall()
-        found = "; ".join(str(row[0]) for row in rows[:3] if row[0] != "ok") or None
-    except sqlite3.Error as err:
-        found = str(err) if _is_damage(err) else None
+        yield db
     finally:
         db.close()
-    if found is not None:
-        # The empty journal files the check itself made are not part of the damage.
         for side in sidecars:
             if side not in had:
                 with contextlib.suppress(OSError):
                     side.unlink()
-    return found
+
+
+def _damage(path: Path) -> str | None:
+    """What is wrong with an existing log file, found without changing it; None if sound."""
+    try:
+        if str(path) == ":memory:" or not path.is_file() or path.stat().st_size == 0:
+            return None
+        with _read_only(path) as db:
+            try:
+                rows = db.execute("PRAGMA quick_check").fetchall()
+            except sqlite3.Error as err:
+                return str(err) if _is_damage(err) else None
+            return "; ".join(str(row[0]) for row in rows[:3] if row[0] != "ok") or None
+    except (OSError, sqlite3.Error):
+        return None  # opening it for real says what is wrong
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+"""The first 16 bytes of every SQLite database file."""
+
+
+def _not_a_log(path: Path) -> str | None:
+    """Why the existing file ``path`` is not a session log and never was one, or None.
+
+    A file that starts as an SQLite database does is (or was) a log, damaged or not,
+    unless its tables can be read and are another program's. An empty file, or none,
+    can become one. Found without changing the file."""
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return None
+        with path.open("rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError:
+        return None  # opening it for real says what is wrong
+    if header != SQLITE_HEADER:
+        return "it is not an SQLite database"
+    try:
+        with _read_only(path) as db:
+            tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master")]
+            columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
+    except (OSError, sqlite3.Error):
+        return None  # damaged: a log, to be set aside
+    if tables and not {"routine", "started", "status"} <= columns:
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        return f"it is another program's SQLite database, with {shown}"
+    return None
+
+
+def chosen_log(path: Path | None) -> Path:
+    """The session log a command uses: ``path`` if one was given (``--log``), else the
+    default (:func:`~voicecoach.paths.session_log_path`).
+
+    A file given that is something else (a user's notes, another program's database)
+    raises :class:`NotASessionLog` and is left as it is: only a log is set aside when
+    it is damaged (:func:`open_for_session`). Whatever is at the default path, in
+    voicecoach's own folder, is taken as a log.
+    """
+    if path is None:
+        return paths.session_log_path()
+    if str(path) != ":memory:":
+        detail = _not_a_log(path)
+        if detail is not None:
+            raise NotASessionLog(path, detail)
+    return path
 
 
 def _pid_alive(pid: int | None) -> bool:

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .. import paths
-from ..session import SessionLog, SessionSummary
+from ..session import SessionLog, SessionSummary, chosen_log
 from .argtypes import number_in
 
 _STATUS_WORDS = {
@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the sessions, newest first."""
-    path = args.log or paths.session_log_path()
+    path = chosen_log(args.log)
     if not path.exists():
         if not args.json:
             print("No sessions yet. Start one with 'voicecoach run' or 'voicecoach text'.")

@@ -90,7 +90,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="do not subtract the coach's own voice from the microphone signal "
         "(on by default unless --echo-cancelled)",
     )
-    p.add_argument("--log", type=Path, default=None, help="session log database")
+    p.add_argument(
+        "--log",
+        type=Path,
+        default=None,
+        help=f"session log database (default: {paths.session_log_path()})",
+    )
     p.add_argument("--no-resume", action="store_true", help="do not offer to continue")
     add_voice_arguments(p)
     p.set_defaults(func=run_live)
@@ -176,9 +181,10 @@ def run_live(args: argparse.Namespace) -> int:
     from ..routines import get_routine
     from ..runtime.loop import LiveSession
     from ..runtime.realtime import LiveRunner, SoundDeviceOutput
-    from ..session import start_recording
+    from ..session import chosen_log, start_recording
     from ..tts.speaker import Speaker
 
+    log_path = chosen_log(args.log)  # a wrong --log refuses before anything starts
     routine = get_routine(args.routine)
     voice = voice_settings(args)
     live = live_settings(args)
@@ -224,7 +230,7 @@ def run_live(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         recorder, resume = start_recording(
-            args.log or paths.session_log_path(),
+            log_path,
             routine.id,
             len(routine.exercises),
             offer_resume=not args.no_resume,

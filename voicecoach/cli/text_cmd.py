@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import paths
 from ..dialogue import Coach
-from ..session import start_recording
+from ..session import chosen_log, start_recording
 from ..textsession import TextSession, print_to
 
 
@@ -47,9 +47,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the text session; exit 0 whatever the session's status."""
     from ..routines import get_routine
 
+    log_path = chosen_log(args.log)
     routine = get_routine(args.routine)
     recorder, resume = start_recording(
-        args.log or paths.session_log_path(),
+        log_path,
         routine.id,
         len(routine.exercises),
         offer_resume=not args.no_resume,
