@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from pathlib import Path
 
-from tests.test_live_loop import Rig
+import pytest
+
+from tests.test_live_loop import EPOCH, Rig
 from voicecoach import script
 from voicecoach.audio.chunk import AudioChunk
 from voicecoach.audio.sinks import MemorySink, Sink, VirtualClock
@@ -166,13 +169,58 @@ def test_with_no_microphone_at_the_start_the_coach_says_so_and_begins_when_one_c
 
     runner = LiveRunner(rig.session, mic, stop, sleep=sleep, mic_missing="no microphone")
     assert runner.run() == "interrupted"
-    said = [(line["t"], line["text"]) for line in rig.kinds("said")]
-    assert said[0][1] == MIC_MISSING
-    assert said[1][1] == MIC_BACK and said[1][0] >= 9.0
+    said = [line["text"] for line in rig.kinds("said")]
+    assert said[:2] == [MIC_MISSING, MIC_BACK]
     # The introduction came only once the microphone was there to answer it.
-    assert said[2][0] >= said[1][0] and said[2][1] not in (MIC_MISSING, MIC_BACK)
+    assert said[2] == script.intro(rig.coach.routine)[0]
+    assert rig.session.origin >= 9.0
     assert mic.opened == 1
     assert rig.kinds("fault")[0]["text"] == "microphone: no microphone"
+
+
+def test_the_wait_for_a_microphone_is_not_session_time(tmp_path: Path) -> None:
+    """Ten minutes without a microphone, then it comes: the session's times (the
+    transcript's, the commands' in the log), its start in the log and its length count
+    from when the coach began, not from when it began to wait."""
+    rig = Rig(tmp_path)
+    mic = FlakyMic(rig.clock, dies_at=1e9, back_at=600.0)
+    mic.is_open = False
+    stop = threading.Event()
+    read = mic.read
+
+    def read_until(timeout: float = 0.05) -> list[AudioChunk]:
+        if rig.clock() > 700.0:
+            stop.set()
+        return read(timeout)
+
+    mic.read = read_until  # type: ignore[method-assign]
+    rig.say_at(Intent.YES, "yes", 690.0)  # the consent question is asked by then
+
+    def sleep(s: float) -> None:
+        rig.clock.set(rig.clock() + s)
+
+    runner = LiveRunner(rig.session, mic, stop, sleep=sleep, mic_missing="no microphone")
+    assert runner.run() == "interrupted"
+    began = rig.session.origin
+    assert 600.0 <= began < 603.0  # at the first look for it after it came
+    lines = rig.lines
+    assert [(line["t"], line["text"]) for line in lines[:3]] == [
+        (0.0, "microphone: no microphone"),
+        (0.0, MIC_MISSING),
+        (0.0, "microphone: back"),
+    ]
+    assert [line["t"] for line in lines] == sorted(line["t"] for line in lines)
+    [heard] = rig.kinds("heard")
+    assert heard["t"] == pytest.approx(690.0 - began, abs=0.05)
+    assert heard["end"] == pytest.approx(690.0 - began, abs=0.05)
+    [(at, intent, _)] = rig.log.commands(rig.session_id)
+    assert intent == "yes" and at == pytest.approx(690.0 - began, abs=0.05)
+    [session] = rig.log.sessions()
+    started = datetime.fromisoformat(session.started)
+    assert session.ended is not None
+    ended = datetime.fromisoformat(session.ended)
+    assert (started - EPOCH).total_seconds() == pytest.approx(began, abs=1.0)
+    assert (ended - started).total_seconds() == pytest.approx(rig.clock() - began, abs=1.0)
 
 
 def test_stopped_while_waiting_for_a_microphone_the_session_is_saved(tmp_path: Path) -> None:

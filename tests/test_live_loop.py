@@ -7,6 +7,7 @@ MemorySink on a VirtualClock: a minute of session runs in well under a second.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,8 @@ from voicecoach.tts.base import FakeVoice
 from voicecoach.tts.speaker import Speaker
 
 SAFETY_TEXT = "Stop if anything hurts."  # tiny_routine's safety line, said in the intro
+EPOCH = datetime(2024, 5, 6, 9, 0, tzinfo=timezone.utc)
+"""The date and time the rig's session log records at virtual clock time 0."""
 
 
 class FakeUser:
@@ -80,7 +83,10 @@ class Rig:
             for name in ("heard", "not_understood", "hold_start", "hold_end", "session_end")
         }
         self.recognizer = recognizer or FakeRecognizer()
-        self.log = SessionLog(tmp_path / "log.sqlite3")
+        # The log's dates and times run on the virtual clock too.
+        self.log = SessionLog(
+            tmp_path / "log.sqlite3", wall=lambda: EPOCH + timedelta(seconds=self.clock())
+        )
         self.session_id = self.log.start("tiny")
         self.coach = Coach(routine or tiny_routine())
         self.lines: list[dict] = []

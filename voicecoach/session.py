@@ -71,10 +71,6 @@ PRAGMA user_version = 1;
 """
 
 
-def _now() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
 # SQLite's result codes for a file that is damaged rather than out of reach (named in
 # Python's sqlite3 from 3.11; the numbers are SQLite's own).
 _DAMAGE_CODES = frozenset(
@@ -214,13 +210,15 @@ class SessionSummary:
 class SessionLog:
     """The SQLite session log (one file, many sessions)."""
 
-    def __init__(self, path: Path) -> None:
-        """Open (or create) the log at ``path``.
+    def __init__(self, path: Path, wall: Callable[[], datetime] = datetime.now) -> None:
+        """Open (or create) the log at ``path``; ``wall`` gives the date and time
+        recorded (a test passes one on its virtual clock).
 
         Raises :class:`SessionLogDamaged` for a damaged file, which is left unchanged,
         and :class:`SessionLogError` for a log that cannot be opened or written.
         """
         self.path = path
+        self.wall = wall
         damage = _damage(path)
         if damage is not None:
             raise SessionLogDamaged(path, damage)
@@ -253,6 +251,9 @@ class SessionLog:
         if _is_damage(err):
             return SessionLogDamaged(self.path, str(err))
         return SessionLogError(f"cannot {doing} the session log {self.path}: {err}")
+
+    def _now(self) -> str:
+        return self.wall().astimezone().isoformat(timespec="seconds")
 
     def close(self) -> None:
         """Close the database."""
@@ -298,10 +299,15 @@ class SessionLog:
         """Open a new session and return its id."""
         cur = self._write(
             "INSERT INTO sessions (routine, started, pid, resumed_from) VALUES (?, ?, ?, ?)",
-            (routine_id, _now(), os.getpid(), resumed_from),
+            (routine_id, self._now(), os.getpid(), resumed_from),
         )
         assert cur.lastrowid is not None
         return cur.lastrowid
+
+    def began(self, session_id: int) -> None:
+        """Record that the session began now, if it was opened earlier (the coach waited
+        for a microphone): its start time and length leave the wait out."""
+        self._write("UPDATE sessions SET started = ? WHERE id = ?", (self._now(), session_id))
 
     def exercise(self, session_id: int, index: int, exercise_id: str, outcome: str) -> None:
         """Record an exercise's outcome; a later one replaces an earlier one of the session.
@@ -320,28 +326,35 @@ class SessionLog:
         # One process writes a session, so nothing comes between the read and the write.
         self._write(
             "INSERT OR REPLACE INTO exercises VALUES (?, ?, ?, ?, ?)",
-            (session_id, index, exercise_id, kept, _now()),
+            (session_id, index, exercise_id, kept, self._now()),
         )
 
     def pain(self, session_id: int, exercise_id: str | None, repetition: int) -> None:
         """Record a pain report."""
         self._write(
             "INSERT INTO pain_reports VALUES (?, ?, ?, ?)",
-            (session_id, exercise_id, repetition, _now()),
+            (session_id, exercise_id, repetition, self._now()),
         )
 
     def command(self, session_id: int, event: CommandHeard, session_time: float) -> None:
         """Record a command heard."""
         self._write(
             "INSERT INTO commands VALUES (?, ?, ?, ?, ?, ?)",
-            (session_id, _now(), session_time, event.intent.value, event.text, event.confidence),
+            (
+                session_id,
+                self._now(),
+                session_time,
+                event.intent.value,
+                event.text,
+                event.confidence,
+            ),
         )
 
     def end(self, session_id: int, status: str) -> None:
         """Close a session with its final status."""
         self._write(
             "UPDATE sessions SET status = ?, ended = ? WHERE id = ?",
-            (status, _now(), session_id),
+            (status, self._now(), session_id),
         )
 
     # ------------------------------------------------------------------ reads
@@ -497,6 +510,10 @@ class SessionRecorder:
         except SessionLogError as err:
             self.failed = err
             log.error("%s The session goes on without recording.", err.message)
+
+    def began(self) -> None:
+        """Log that the session began now (:meth:`SessionLog.began`)."""
+        self._record(lambda: self.log.began(self.session_id))
 
     def heard(self, event: CommandHeard, session_time: float) -> None:
         """Log a command the user gave."""

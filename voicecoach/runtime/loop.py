@@ -80,7 +80,8 @@ class TranscriptEntry:
     """One line of the session transcript (``transcript.jsonl``)."""
 
     t: float
-    """Seconds into the session."""
+    """Seconds into the session (0 for what came before it began: the notices while
+    the coach waited for a microphone)."""
     kind: str
     """``heard``, ``said``, ``cue``, ``scripted``, ``fault``, ``ignored``, ``held`` (the
     coach silenced for a provisional safety command) or ``resumed`` (the hold ended
@@ -160,7 +161,11 @@ class LiveSession:
         if self.settings.cancel_echo and not self.settings.echo_cancelled:
             self.canceller = EchoCanceller(self.tap.played, ready=self.tap.complete_until)
         self.origin = clock()
-        """Clock time of session time 0 (transcript times are relative to it)."""
+        """Clock time of session time 0, set by :meth:`start` (transcript times are
+        relative to it)."""
+        self.begun = False
+        """True once :meth:`start` has begun the session; before it (waiting for a
+        microphone) session time stays 0."""
         self.acted: list[CommandHeard] = []
         """Commands the coach was given, in order."""
         self.ignored: list[tuple[Recognition, str]] = []
@@ -196,7 +201,10 @@ class LiveSession:
         return self._ended or (self.coach.finished and not self.sink.is_playing())
 
     def session_time(self, at: float | None = None) -> float:
-        """Seconds since the session started, of clock time ``at`` (default now)."""
+        """Seconds since the session began, of clock time ``at`` (default now); 0 before
+        it began."""
+        if not self.begun:
+            return 0.0
         return (self.clock() if at is None else at) - self.origin
 
     def next_deadline(self) -> float | None:
@@ -213,11 +221,13 @@ class LiveSession:
 
     # ----------------------------------------------------------- life cycle
 
-    def start(self, origin: float | None = None) -> None:
-        """Begin: the coach's introduction. Session time 0 is now, or the clock time
-        ``origin`` (to keep what was logged before the start, a device notice, in
-        order)."""
-        self.origin = self.clock() if origin is None else origin
+    def start(self) -> None:
+        """Begin: the coach's introduction. Session time 0 is now, and so is the start
+        in the session log: a wait for the microphone before it is not session time."""
+        self.origin = self.clock()
+        self.begun = True
+        if self.recorder is not None:
+            self.recorder.began()
         self._deliver(Start())
 
     def end(self, status: str = "interrupted") -> str:

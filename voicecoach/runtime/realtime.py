@@ -95,9 +95,7 @@ class LiveRunner:
                     self.step()
                 if self.stop.is_set():
                     return self.session.end()
-                self.session.start(origin=self.session.origin)  # the notice stays at 0
-            else:
-                self.session.start()
+            self.session.start()  # session time, and its start in the log, from now
             while not self.stop.is_set() and not self.session.finished:
                 self.step()
         finally:
