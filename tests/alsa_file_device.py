@@ -50,13 +50,34 @@ class AlsaFileDevice:
         return np.frombuffer(self.output.read_bytes(), dtype="<i2").astype(np.float32) / 32768.0
 
 
-def make_device(folder: Path, rate: int = 22_050) -> AlsaFileDevice:
-    """Write an ALSA config with a file-writing output device into ``folder``."""
+def make_device(folder: Path, rate: int = 22_050, capture: bool = True) -> AlsaFileDevice:
+    """Write an ALSA config with a file-writing output device into ``folder``.
+
+    Every PCM over ALSA's ``null`` can capture too (silence), so PortAudio lists each as
+    a microphone as well; ``capture=False`` defines :data:`DEVICE` alone, playback
+    only (its chain inside it), for a machine with a speaker and no microphone."""
     output = folder / "alsa-out.raw"
     config = folder / "asoundrc"
     # The system config comes first so the usual definitions (and PortAudio's device
     # enumeration) keep working; ours only adds PCMs.
     include = f"<{SYSTEM_CONFIG}>\n" if SYSTEM_CONFIG.exists() else ""
+    if not capture:
+        config.write_text(
+            include
+            + f"""
+pcm.{DEVICE} {{
+    type asym
+    playback.pcm {{
+        type plug
+        slave {{
+            pcm {{ type file slave.pcm {{ type null }} file "{output}" format "raw" }}
+            format S16_LE rate {rate} channels 1
+        }}
+    }}
+}}
+"""
+        )
+        return AlsaFileDevice(config, output, rate)
     config.write_text(
         include
         + f"""

@@ -44,12 +44,22 @@ def test_exact_name_wins_and_index_and_default_work() -> None:
 def test_missing_devices_say_what_to_do() -> None:
     # DeviceMissing: `run` waits for such a microphone to be plugged in, and stops for
     # one that is there but will not open (a plain AudioDeviceError).
-    with pytest.raises(DeviceMissing, match="voicecoach devices.*voicecoach demo"):
-        choose_device(None, "input", [])
-    with pytest.raises(DeviceMissing, match="whose name contains 'webcam'"):
+    with pytest.raises(DeviceMissing, match="voicecoach devices.*voicecoach demo") as err:
+        choose_device("usb pnp", "input", [])
+    assert not err.value.others_connected  # none at all: nothing to choose instead
+    # One chosen that is not there while others are: they are named, with how to
+    # choose one (the name may be mistyped).
+    with pytest.raises(DeviceMissing, match="whose name contains 'webcam'") as err:
         choose_device("webcam", "input", DEVICES)
-    with pytest.raises(DeviceMissing, match="no speaker with number 1"):
+    assert err.value.others_connected and err.value.present == tuple(d.name for d in DEVICES[:3])
+    assert err.value.message.endswith(
+        "; the microphones connected now: 'HDA Intel PCH: ALC3246 Analog (hw:0,0)', "
+        "'USB PnP Sound Device: Audio (hw:2,0)', 'pulse'. Plug in the one chosen, or give "
+        "--input-device one of these names (see `voicecoach devices`)"
+    )
+    with pytest.raises(DeviceMissing, match="no speaker with number 1") as err:
         choose_device(1, "output", DEVICES)  # device 1 has no output channels
+    assert "'HDMI 0'. Plug in the one chosen, or give --output-device" in err.value.message
 
 
 def test_a_name_part_that_matches_two_devices_warns_which_was_taken(

@@ -14,7 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.alsa_file_device import make_device, make_duplex_device
+from tests.alsa_file_device import (
+    AlsaDuplexDevice,
+    AlsaFileDevice,
+    make_device,
+    make_duplex_device,
+)
 from tests.talker_voice import HAVE_FLITE, flite
 from voicecoach.asr.wholefile import LEVELS, file_level
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
@@ -75,18 +80,15 @@ class Listener(threading.Thread):
                     self.voiced += int(np.count_nonzero(np.abs(samples) > 328))
 
 
-@pytest.mark.slow
-def test_run_without_its_microphone_says_so_through_the_speaker_and_waits(
-    tmp_path: Path,
-) -> None:
-    """A USB microphone not plugged in at boot: the person on the floor hears why nothing
-    happens (the service would otherwise exit and restart in silence); SIGTERM still
-    ends it cleanly with the session saved."""
-    dev = make_device(tmp_path)
+def run_until_notice_heard(
+    dev: AlsaFileDevice | AlsaDuplexDevice, log: Path
+) -> tuple[int, str, float]:
+    """``voicecoach run --input-device 'usb pnp'`` through ``dev``'s speaker, read from a
+    named pipe: once the coach's notice has been heard (and 2 s more), SIGTERM. Returns
+    the exit status, stderr and the seconds of voiced audio the speaker played."""
     os.mkfifo(dev.output)
     listener = Listener(dev.output)
     listener.start()
-    log = tmp_path / "l.db"
     proc = subprocess.Popen(
         [sys.executable, "-m", "voicecoach", "run", "--input-device", "usb pnp"]
         + ["--output-device", dev.device, "--routine", "self-correction", "--log", str(log)],
@@ -107,13 +109,50 @@ def test_run_without_its_microphone_says_so_through_the_speaker_and_waits(
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, err
-    assert "no microphone whose name contains 'usb pnp'" in err
+    return proc.returncode, err, listener.voiced / dev.rate
+
+
+@pytest.mark.slow
+def test_run_without_its_microphone_says_so_through_the_speaker_and_waits(
+    tmp_path: Path,
+) -> None:
+    """A USB microphone not plugged in at boot, on a machine with no other (the speaker
+    plays only): the person on the floor hears why nothing happens (the service would
+    otherwise exit and restart in silence); SIGTERM still ends it cleanly with the
+    session saved."""
+    dev = make_device(tmp_path, capture=False)
+    log = tmp_path / "l.db"
+    status, err, voiced = run_until_notice_heard(dev, log)
+    assert status == 0, err
+    assert "no microphone (audio input device) found" in err
     assert "waits for a microphone" in err and "Traceback" not in err
+    assert "connected now" not in err  # there are none to name
     # What the speaker said: the notice, not the introduction (a minute and more).
-    assert 2 * dev.rate < listener.voiced < 10 * dev.rate, listener.voiced / dev.rate
+    assert 2 < voiced < 10, voiced
     history = voicecoach(dev.env(), "history", "--json", "--log", str(log))
     assert '"status": "interrupted"' in history.stdout
+
+
+@pytest.mark.slow
+def test_run_with_a_microphone_name_that_matches_none_names_those_there_and_waits(
+    tmp_path: Path,
+) -> None:
+    """``--input-device`` names no microphone connected while others are (a name
+    mistyped, or that USB microphone unplugged): the terminal and the journal are told
+    in a WARNING which microphones are there and how to choose one, and run still waits
+    for the one chosen, saying so through the speaker."""
+    dev = make_duplex_device(tmp_path)
+    dev.mic.write_bytes(bytes(4))
+    status, err, voiced = run_until_notice_heard(dev, tmp_path / "l.db")
+    assert status == 0, err
+    [warning] = [line for line in err.splitlines() if line.startswith("WARNING")]
+    assert "no microphone whose name contains 'usb pnp'; the microphones connected now: " in (
+        warning
+    )
+    assert "'vcmic'" in warning and "give --input-device one of these names" in warning
+    assert "waiting for one" in warning
+    assert "waits for a microphone" in err and "Traceback" not in err
+    assert 2 < voiced < 10, voiced
 
 
 @pytest.mark.skipif(not HAVE_FLITE, reason="needs flite (scripts/install.sh --test)")

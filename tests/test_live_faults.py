@@ -11,12 +11,22 @@ import pytest
 from tests.test_live_loop import EPOCH, Rig
 from voicecoach import script
 from voicecoach.audio.chunk import AudioChunk
+from voicecoach.audio.devices import DeviceInfo, choose_device
 from voicecoach.audio.sinks import MemorySink, Sink, VirtualClock
 from voicecoach.commands import Intent
 from voicecoach.dialogue import State
-from voicecoach.errors import AudioDeviceError
-from voicecoach.runtime.loop import MIC_BACK, MIC_LOST, MIC_MISSING, SPEAKER_BACK
+from voicecoach.errors import AudioDeviceError, DeviceMissing
+from voicecoach.runtime.loop import (
+    MIC_BACK,
+    MIC_CHOSEN_MISSING,
+    MIC_LOST,
+    MIC_MISSING,
+    SPEAKER_BACK,
+)
 from voicecoach.runtime.realtime import LiveRunner
+
+NO_MIC = DeviceMissing("no microphone")
+"""Why the runner starts without a microphone: none is connected."""
 
 
 class FlakyMic:
@@ -167,7 +177,7 @@ def test_with_no_microphone_at_the_start_the_coach_says_so_and_begins_when_one_c
     def sleep(s: float) -> None:
         rig.clock.set(rig.clock() + s)
 
-    runner = LiveRunner(rig.session, mic, stop, sleep=sleep, mic_missing="no microphone")
+    runner = LiveRunner(rig.session, mic, stop, sleep=sleep, mic_missing=NO_MIC)
     assert runner.run() == "interrupted"
     said = [line["text"] for line in rig.kinds("said")]
     assert said[:2] == [MIC_MISSING, MIC_BACK]
@@ -199,7 +209,7 @@ def test_the_wait_for_a_microphone_is_not_session_time(tmp_path: Path) -> None:
     def sleep(s: float) -> None:
         rig.clock.set(rig.clock() + s)
 
-    runner = LiveRunner(rig.session, mic, stop, sleep=sleep, mic_missing="no microphone")
+    runner = LiveRunner(rig.session, mic, stop, sleep=sleep, mic_missing=NO_MIC)
     assert runner.run() == "interrupted"
     began = rig.session.origin
     assert 600.0 <= began < 603.0  # at the first look for it after it came
@@ -223,6 +233,89 @@ def test_the_wait_for_a_microphone_is_not_session_time(tmp_path: Path) -> None:
     assert (ended - started).total_seconds() == pytest.approx(rig.clock() - began, abs=1.0)
 
 
+class ListedMic:
+    """A microphone opened by name among the devices connected at each clock time, as
+    :class:`~voicecoach.audio.sd_input.Microphone` opens one (``choose_device``)."""
+
+    def __init__(self, clock: VirtualClock, wanted: str, devices: list[tuple[float, str]]):
+        self.clock = clock
+        self.wanted = wanted
+        self.devices = devices  # (clock time it is plugged in, name)
+        self.opened = 0
+        self.is_open = False
+
+    def open(self) -> None:
+        connected = [
+            DeviceInfo(i, name, "ALSA", 2, 0, 48_000.0)
+            for i, (at, name) in enumerate(self.devices)
+            if at <= self.clock()
+        ]
+        choose_device(self.wanted, "input", connected)
+        self.opened += 1
+        self.is_open = True
+
+    def close(self) -> None:
+        self.is_open = False
+
+    def read(self, timeout: float = 0.05) -> list[AudioChunk]:
+        t = self.clock()
+        self.clock.set(t + timeout)
+        frames = int(round(timeout * 16_000))
+        return [AudioChunk(bytes(2 * frames), 16_000, 2, 1, t)] if self.is_open else []
+
+    fault = None
+
+
+def run_for(runner: LiveRunner, seconds: float) -> str:
+    """``runner.run()`` until the virtual clock reaches ``seconds``; the session status."""
+    clock = runner.session.clock
+    assert isinstance(clock, VirtualClock)
+
+    def sleep(s: float) -> None:
+        clock.set(clock() + s)
+
+    def step() -> None:
+        if clock() > seconds:
+            runner.stop.set()
+        LiveRunner.step(runner)
+
+    runner.sleep = sleep
+    runner.step = step  # type: ignore[method-assign]
+    return runner.run()
+
+
+def test_a_chosen_microphone_missing_while_others_are_there_is_told_apart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``--input-device`` names a microphone that is not there, but others are (a name
+    mistyped, or that USB microphone unplugged): the coach says the microphone it was
+    set up with is missing (not that none is), the log names the microphones there and
+    names them again when another is plugged in, and the session begins when the one
+    chosen comes."""
+    rig = Rig(tmp_path)
+    mic = ListedMic(
+        rig.clock, "usb pnp", [(0.0, "vcmic"), (5.0, "USB Audio Device"), (9.0, "USB PnP")]
+    )
+    with pytest.raises(DeviceMissing) as missing:
+        mic.open()
+    assert missing.value.others_connected and missing.value.present == ("vcmic",)
+    runner = LiveRunner(rig.session, mic, threading.Event(), mic_missing=missing.value)
+    with caplog.at_level("WARNING"):
+        run_for(runner, 20.0)
+    said = [line["text"] for line in rig.kinds("said")]
+    assert said[:3] == [MIC_CHOSEN_MISSING, MIC_BACK, script.intro(rig.coach.routine)[0]]
+    assert 9.0 <= rig.session.origin < 11.1 and mic.opened == 1
+    named = [r.getMessage() for r in caplog.records if "connected now" in r.getMessage()]
+    hint = ". Plug in the one chosen, or give --input-device one of these names"
+    assert named == [
+        "no microphone yet (no microphone whose name contains 'usb pnp'; the microphones "
+        f"connected now: 'vcmic'{hint} (see `voicecoach devices`)); waiting for one",
+        "no microphone whose name contains 'usb pnp'; the microphones connected now: "
+        f"'vcmic', 'USB Audio Device'{hint} (see `voicecoach devices`); still waiting for "
+        "the one chosen",
+    ]
+
+
 def test_stopped_while_waiting_for_a_microphone_the_session_is_saved(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     mic = FlakyMic(rig.clock, dies_at=1e9, back_at=1e9)  # never comes
@@ -233,7 +326,7 @@ def test_stopped_while_waiting_for_a_microphone_the_session_is_saved(tmp_path: P
         if rig.clock() > 5.0:
             stop.set()
 
-    runner = LiveRunner(rig.session, mic, stop, sleep=sleep, mic_missing="no microphone")
+    runner = LiveRunner(rig.session, mic, stop, sleep=sleep, mic_missing=NO_MIC)
     assert runner.run() == "interrupted"
     assert [line["text"] for line in rig.kinds("said")] == [MIC_MISSING]
     assert rig.log.sessions()[0].status == "interrupted"

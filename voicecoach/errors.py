@@ -45,6 +45,21 @@ class DeviceMissing(AudioDeviceError):
     number): it may yet be plugged in. One that is there but will not open is an
     :class:`AudioDeviceError`."""
 
+    def __init__(
+        self, message: str, wanted: int | str | None = None, present: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.wanted = wanted
+        """The number or (part of the) name asked for; None for the default device."""
+        self.present = present
+        """The names of the devices of the kind asked for that are connected."""
+
+    @property
+    def others_connected(self) -> bool:
+        """True when the device asked for by name or number is not there but others of
+        its kind are: it is unplugged, or the name or number is wrong."""
+        return self.wanted is not None and bool(self.present)
+
 
 class EngineUnavailable(VoicecoachError):
     """An optional engine's Python package is not installed."""

@@ -126,7 +126,7 @@ def choose_device(
     usable = [d for d in devices if d.channels(kind) > 0]
     what = "microphone" if kind == "input" else "speaker"
     if not usable:
-        raise DeviceMissing(f"no {what} (audio {kind} device) found: {NO_DEVICE_HINT}")
+        raise DeviceMissing(f"no {what} (audio {kind} device) found: {NO_DEVICE_HINT}", spec)
     if spec is None:
         for d in usable:
             if d.index == default:
@@ -136,16 +136,19 @@ def choose_device(
         for d in usable:
             if d.index == spec:
                 return d
-        raise DeviceMissing(
-            f"no {what} with number {spec} (device numbers change when cards are plugged in; "
-            f"a name is safer): {NO_DEVICE_HINT}"
+        raise _chosen_missing(
+            f"no {what} with number {spec} (device numbers change when cards are plugged "
+            "in; a name is safer)",
+            spec,
+            kind,
+            usable,
         )
     wanted = spec.lower()
     exact = [d for d in usable if d.name.lower() == wanted]
     partial = [d for d in usable if wanted in d.name.lower()]
     found = exact or partial
     if not found:
-        raise DeviceMissing(f"no {what} whose name contains {spec!r}: {NO_DEVICE_HINT}")
+        raise _chosen_missing(f"no {what} whose name contains {spec!r}", spec, kind, usable)
     if len(found) > 1:
         others = ", ".join(repr(d.name) for d in found[1:])
         _LOGGER.warning(
@@ -157,6 +160,22 @@ def choose_device(
             others,
         )
     return found[0]
+
+
+def _chosen_missing(
+    missing: str, spec: int | str, kind: Kind, usable: list[DeviceInfo]
+) -> DeviceMissing:
+    """The device chosen is not there, but these others of its kind are: name them, for
+    a name or number that may be wrong (a USB card may also just be unplugged)."""
+    names = tuple(d.name for d in usable)
+    what = "microphones" if kind == "input" else "speakers"
+    return DeviceMissing(
+        f"{missing}; the {what} connected now: {', '.join(repr(n) for n in names)}. Plug "
+        f"in the one chosen, or give --{kind}-device one of these names "
+        "(see `voicecoach devices`)",
+        spec,
+        names,
+    )
 
 
 def find_device(spec: int | str | None, kind: Kind, sd: Any = None) -> DeviceInfo:

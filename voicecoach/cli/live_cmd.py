@@ -191,12 +191,12 @@ def run_live(args: argparse.Namespace) -> int:
     sd = import_sounddevice()
     # Devices first: on a machine without any, fail before loading models. With a
     # speaker but no microphone (not plugged in yet), the coach says so and waits.
-    mic_missing: str | None = None
+    mic_missing: DeviceMissing | None = None
     try:
         mic_name: str | None = find_device(_device(args.input_device), "input", sd).name
     except DeviceMissing as err:
         find_device(_device(args.output_device), "output", sd)  # none either: exit
-        mic_name, mic_missing = None, err.message
+        mic_name, mic_missing = None, err
     out_info = find_device(_device(args.output_device), "output", sd)
     print(f"microphone: {mic_name or '(none yet)'}; speaker: {out_info.name}", file=sys.stderr)
     recognizer = load_recognizer(args.engine)
@@ -222,10 +222,10 @@ def run_live(args: argparse.Namespace) -> int:
             try:
                 mic.open()
             except DeviceMissing as err:  # unplugged since; one that will not open stops
-                mic_missing = err.message
+                mic_missing = err
         if mic_missing is not None:
             print(
-                f"voicecoach: {mic_missing}\nThe coach has said so and waits for a "
+                f"voicecoach: {mic_missing.message}\nThe coach has said so and waits for a "
                 "microphone (Ctrl-C to quit).",
                 file=sys.stderr,
             )

@@ -63,6 +63,12 @@ RECOGNIZER_FALLBACK = "Sorry, I had trouble listening. Please say that again."
 VOICE_FALLBACK = "Sorry, my voice failed for a moment."
 MIC_LOST = "I can't hear you: the microphone stopped. I'll keep trying."
 MIC_MISSING = "I can't hear you: no microphone is connected. Please plug it in, and we'll begin."
+# Other microphones are there (on a Pi with PipeWire always, as "pulse" and "default"):
+# the one chosen is unplugged or misnamed; the log names the others.
+MIC_CHOSEN_MISSING = (
+    "I can't hear you: the microphone I was set up with is not connected. "
+    "Please plug it in, and we'll begin."
+)
 MIC_BACK = "I can hear you again."
 SPEAKER_BACK = "Sorry, the speaker stopped for a moment. Let's carry on."
 FALLBACK_TEXTS = (
@@ -70,6 +76,7 @@ FALLBACK_TEXTS = (
     VOICE_FALLBACK,
     MIC_LOST,
     MIC_MISSING,
+    MIC_CHOSEN_MISSING,
     MIC_BACK,
     SPEAKER_BACK,
 )
@@ -542,12 +549,13 @@ class LiveSession:
         if what == "microphone":
             self.say_own(MIC_LOST)
 
-    def device_missing(self, what: str, reason: str) -> None:
-        """An audio device is not there at the start; say so, and log it."""
+    def device_missing(self, what: str, reason: str, chosen: bool = False) -> None:
+        """An audio device is not there at the start; say so, and log it. ``chosen``:
+        the one asked for by name or number is not there, but others are."""
         log.warning("no %s yet (%s); waiting for one", what, reason)
         self._log_entry("fault", f"{what}: {reason}")
         if what == "microphone":
-            self.say_own(MIC_MISSING)
+            self.say_own(MIC_CHOSEN_MISSING if chosen else MIC_MISSING)
 
     def device_back(self, what: str) -> None:
         """A failed device works again."""

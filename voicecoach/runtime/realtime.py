@@ -19,7 +19,7 @@ from typing import Protocol
 
 from ..audio.chunk import AudioChunk
 from ..audio.sinks import Sink
-from ..errors import AudioDeviceError
+from ..errors import AudioDeviceError, DeviceMissing
 from .loop import LiveSession
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class LiveRunner:
         output: OutputSource | None = None,
         sleep: Callable[[float], None] = time.sleep,
         read_timeout: float = 0.02,
-        mic_missing: str | None = None,
+        mic_missing: DeviceMissing | None = None,
     ) -> None:
         """``mic_missing``: why the microphone could not be opened before the start, if
         it could not (the runner then waits for it, see the module doc)."""
@@ -83,6 +83,8 @@ class LiveRunner:
         self.mic_missing = mic_missing
         self.mic_down = mic_missing is not None
         self.output_down = False
+        # The other microphones last named in the log while the chosen one is missing.
+        self._others: tuple[str, ...] = () if mic_missing is None else mic_missing.present
         self._next_try = 0.0
         self._next_out = 0.0
 
@@ -90,7 +92,10 @@ class LiveRunner:
         """Run until the session ends or ``stop`` is set; returns the session status."""
         try:
             if self.mic_missing is not None:
-                self.session.device_missing("microphone", self.mic_missing)
+                missing = self.mic_missing
+                self.session.device_missing(
+                    "microphone", missing.message, chosen=missing.others_connected
+                )
                 while self.mic_down and not self.stop.is_set():
                     self.step()
                 if self.stop.is_set():
@@ -128,6 +133,7 @@ class LiveRunner:
             self.mic.open()
         except AudioDeviceError as err:
             log.info("microphone still unavailable: %s", err)
+            self._name_others(err)
             # A replugged card is only seen after re-reading the device list, which
             # restarts the speaker too: do it only while the coach is quiet (nothing
             # playing, and nothing on its way to the speaker, such as the notice).
@@ -138,9 +144,18 @@ class LiveRunner:
                 self.mic.open()
             except AudioDeviceError as err2:
                 log.info("microphone still unavailable after a device rescan: %s", err2)
+                self._name_others(err2)
                 return
         self.mic_down = False
         self.session.device_back("microphone")
+
+    def _name_others(self, err: AudioDeviceError) -> None:
+        """The microphone chosen is still missing: if the others connected are not the
+        ones last named (another was plugged in, which may be the one meant under
+        another name), name them in the log, with how to choose one."""
+        if isinstance(err, DeviceMissing) and err.others_connected and err.present != self._others:
+            self._others = err.present
+            log.warning("%s; still waiting for the one chosen", err.message)
 
     def _check_output(self) -> None:
         if self.output is None:
