@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from tests.talker_voice import HAVE_FLITE, flite
 from voicecoach.asr.wholefile import LEVELS, file_level
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
 from voicecoach.cli.live_cmd import TOO_QUIET, judge_microphone_level
+from voicecoach.runtime.loop import MIC_CHOSEN_MISSING
 
 
 def voicecoach(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -153,6 +155,73 @@ def test_run_with_a_microphone_name_that_matches_none_names_those_there_and_wait
     assert "waiting for one" in warning
     assert "waits for a microphone" in err and "Traceback" not in err
     assert 2 < voiced < 10, voiced
+
+
+# ``voicecoach`` itself, in a process whose ALSA speaker is drained at real-time pace
+# (PacedPipes must start before sounddevice is imported).
+_PACED_CLI = r"""
+import sys
+from pathlib import Path
+from tests.alsa_file_device import AlsaDuplexDevice, PacedPipes
+dev = AlsaDuplexDevice(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), 22050, 48000, 2)
+PacedPipes(dev, 960, Path(sys.argv[4])).start_clock()
+from voicecoach.cli import main
+sys.exit(main(sys.argv[5:]))
+"""
+
+
+def voiced_seconds(samples: np.ndarray, rate: int) -> float:
+    """Seconds of int16 ``samples`` louder than -40 dBFS (as :class:`Listener` counts)."""
+    return int(np.count_nonzero(np.abs(samples.astype(np.int32)) > 328)) / rate
+
+
+@pytest.mark.slow
+def test_no_device_rescan_cuts_the_coach_while_it_speaks(tmp_path: Path) -> None:
+    """Waiting for its microphone, run re-reads the device list every 2 s (a replugged
+    card is only seen then), which reopens the speaker: never while the coach's audio
+    plays, so the notice (longer than 2 s) is heard whole through a speaker that plays
+    at real-time pace, and the first rescan comes after it. (Never either while the
+    voice is still rendering it: without that, the unpaced tests above hear nothing.)"""
+    notice = tmp_path / "notice.wav"
+    said = voicecoach(dict(os.environ), "say", MIC_CHOSEN_MISSING, "--out", str(notice))
+    assert said.returncode == 0, said.stderr
+    with wave.open(str(notice)) as w:
+        rate = w.getframerate()
+        whole = voiced_seconds(np.frombuffer(w.readframes(w.getnframes()), "<i2"), rate)
+    assert whole > 2.5  # outlasts a look for the microphone
+    dev = make_duplex_device(tmp_path, paced=True)
+    recording = tmp_path / "speaker.raw"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _PACED_CLI, str(dev.config), str(dev.output), str(dev.mic)]
+        + [str(recording), "-v", "run", "--input-device", "usb pnp", "--output-device"]
+        + [dev.device, "--routine", "self-correction", "--log", str(tmp_path / "l.db")],
+        env=dev.env(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # until the speaker is opened again: the first rescan
+            lines.append(line)
+            if sum("output stream open" in x for x in lines) == 2:
+                break
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = "".join(lines) + err
+    assert proc.returncode == 0, err
+    assert sum("output stream open" in x for x in err.splitlines()) >= 2, err
+    played = voiced_seconds(np.frombuffer(recording.read_bytes(), "<i2"), rate)
+    # A rescan while the notice played would cut it within 2 s of its start: 1.3 s of
+    # voice at most. This rig plays later than the sink reckons (ALSA's file plugin
+    # reports no latency, and audio waits in its buffer and the pipe), and the rescan
+    # after the notice drops what still waits there: up to the last 0.7 s of voice
+    # (in about one run in three). Piper's voice varies a little from one rendering to
+    # the next.
+    assert whole - 1.5 < played < 1.1 * whole, (played, whole)
 
 
 @pytest.mark.skipif(not HAVE_FLITE, reason="needs flite (scripts/install.sh --test)")

@@ -316,6 +316,46 @@ def test_a_chosen_microphone_missing_while_others_are_there_is_told_apart(
     ]
 
 
+class RescanOutput:
+    """A speaker that works; a device rescan (:meth:`reopen`) gives a fresh sink, and
+    notes what the coach's audio was doing when it came."""
+
+    def __init__(self, rig: Rig) -> None:
+        self.rig = rig
+        self.rescans: list[tuple[float, bool, bool]] = []
+        """(clock time, audio still playing, voice still busy) at each rescan."""
+
+    def fault(self, sink: Sink) -> None:
+        return None
+
+    def reopen(self, old: Sink) -> Sink:
+        self.rescans.append((self.rig.clock(), old.is_playing(), self.rig.speaker.busy))
+        return MemorySink(22_050, self.rig.clock)
+
+
+def test_no_device_rescan_cuts_the_notice_while_waiting_for_a_microphone(
+    tmp_path: Path,
+) -> None:
+    """Waiting for a microphone, the runner re-reads the device list every 2 s (a
+    replugged card is only seen then), which reopens the speaker too: never while the
+    notice plays, so it is heard to the end; once it is over, the rescans go on. (On
+    the virtual clock, with the real runner, session, speaker and sink; the voice is
+    not threaded here, so its busy part is tested end to end, in test_live_cli.)"""
+    rig = Rig(tmp_path)
+    mic = FlakyMic(rig.clock, dies_at=1e9, back_at=1e9)  # never comes
+    mic.is_open = False
+    output = RescanOutput(rig)
+    runner = LiveRunner(rig.session, mic, threading.Event(), output=output, mic_missing=NO_MIC)
+    run_for(runner, 20.0)
+    notice = [seg for seg in rig.sink.segments if seg.utterance_id == -1]
+    ends = notice[-1].end(rig.sink.rate)
+    assert ends > 4.0  # longer than two looks for the microphone
+    assert not any(seg.stopped for seg in notice)  # heard to the end
+    assert output.rescans, "no rescan once the notice was over"
+    assert all(not playing and not busy for _, playing, busy in output.rescans)
+    assert output.rescans[0][0] >= ends
+
+
 def test_stopped_while_waiting_for_a_microphone_the_session_is_saved(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     mic = FlakyMic(rig.clock, dies_at=1e9, back_at=1e9)  # never comes
