@@ -119,6 +119,9 @@ def run_python(device: AlsaFileDevice, code: str, timeout: float = 60.0) -> dict
 # ----------------------------------------------------------- microphone from a file
 
 MIC_DEVICE = "vcmic"
+REFUSING_MIC = "vcmic_mulaw"
+"""A microphone that is listed but will not open: it captures only mu-law, which
+PortAudio cannot take (``make_duplex_device(..., refusing_mic=True)``)."""
 
 
 @dataclass(frozen=True)
@@ -154,9 +157,11 @@ def make_duplex_device(
     mic_rate: int = 48_000,
     mic_channels: int = 2,
     paced: bool = False,
+    refusing_mic: bool = False,
 ) -> AlsaDuplexDevice:
     """Write an ALSA config with a speaker writing ``folder/alsa-out.raw`` (or pipe) and a
-    microphone reading ``folder/mic.raw`` (or pipe)."""
+    microphone reading ``folder/mic.raw`` (or pipe); ``refusing_mic`` adds
+    :data:`REFUSING_MIC`, on the same file."""
     output = folder / ("alsa-out.fifo" if paced else "alsa-out.raw")
     mic = folder / ("mic.fifo" if paced else "mic.raw")
     if paced:
@@ -194,6 +199,11 @@ pcm.{MIC_DEVICE} {{
     slave {{ pcm "vcmic_raw" format S16_LE rate {mic_rate} channels {mic_channels} }}
 }}
 """
+        + (
+            f'pcm.{REFUSING_MIC} {{ type mulaw slave {{ pcm "vcmic_raw" format S16_LE }} }}\n'
+            if refusing_mic
+            else ""
+        )
     )
     return AlsaDuplexDevice(config, output, mic, rate, mic_rate, mic_channels)
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from tests.alsa_file_device import (
+    REFUSING_MIC,
     AlsaDuplexDevice,
     AlsaFileDevice,
     make_device,
@@ -155,6 +156,39 @@ def test_run_with_a_microphone_name_that_matches_none_names_those_there_and_wait
     assert "waiting for one" in warning
     assert "waits for a microphone" in err and "Traceback" not in err
     assert 2 < voiced < 10, voiced
+
+
+@pytest.mark.slow
+def test_run_with_a_microphone_that_will_not_open_stops_with_status_5(tmp_path: Path) -> None:
+    """A microphone that is connected but refuses to open (here one PortAudio cannot
+    read): run does not wait for it as for a missing one, but stops with status 5 and
+    one line saying what to do; no session is logged, and the speaker said nothing."""
+    dev = make_duplex_device(tmp_path, refusing_mic=True)
+    dev.mic.write_bytes(bytes(4))
+    log = tmp_path / "l.db"
+    proc = voicecoach(
+        dev.env(),
+        "run",
+        "--input-device",
+        REFUSING_MIC,
+        "--output-device",
+        dev.device,
+        "--routine",
+        "self-correction",
+        "--log",
+        str(log),
+    )
+    assert proc.returncode == 5, proc.stderr
+    [line] = [x for x in proc.stderr.splitlines() if x.startswith("voicecoach:")]
+    assert line.startswith(f"voicecoach: cannot open the microphone '{REFUSING_MIC}' (")
+    assert line.endswith(
+        "): it is connected but will not open. Close any other program that uses it, or "
+        "choose another with --input-device (see `voicecoach devices`)"
+    )
+    assert "Traceback" not in proc.stderr and "waits for a microphone" not in proc.stderr
+    assert not log.exists()
+    played = dev.output.read_bytes() if dev.output.exists() else b""
+    assert voiced_seconds(np.frombuffer(played, "<i2"), dev.rate) == 0
 
 
 # ``voicecoach`` itself, in a process whose ALSA speaker is drained at real-time pace

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import AudioDeviceError
 from .chunk import ASR_RATE, AudioChunk, StreamResampler
-from .devices import NO_DEVICE_HINT, DeviceInfo, find_device, import_sounddevice
+from .devices import DeviceInfo, find_device, import_sounddevice
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -137,8 +137,11 @@ class Microphone:
 
     # -- life cycle
 
-    def open(self) -> None:
-        """Find the device by its setting and start the stream at its native format."""
+    def open(self, start: bool = True) -> None:
+        """Find the device by its setting and open the stream at its native format; start
+        it, unless ``start`` is False (then :meth:`start` does). Raises
+        :class:`~voicecoach.errors.DeviceMissing` if it is not connected, and
+        :class:`AudioDeviceError` if it is but will not open."""
         sd = import_sounddevice()
         self.device = find_device(self.settings.device, "input", sd)
         rate = int(self.device.default_samplerate)
@@ -155,17 +158,38 @@ class Microphone:
                 callback=self._callback,
                 finished_callback=self._finished,
             )
-            self._stream.start()
         except Exception as err:  # PortAudioError, ValueError: the device refused
             self._stream = None
-            raise AudioDeviceError(
-                f"cannot open the microphone {self.device.name!r}: {err}; {NO_DEVICE_HINT}"
-            ) from err
+            raise self._refused(err) from err
         self._converter = BlockConverter(
             rate, channels, self.settings.resync_after, self.settings.gain_db
         )
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start the stream :meth:`open` opened with ``start=False``."""
+        assert self._stream is not None and self.device is not None
+        try:
+            self._stream.start()
+        except Exception as err:  # PortAudioError: the device refused
+            self.close()
+            raise self._refused(err) from err
         self._last_data = self.clock()
-        _LOGGER.info("microphone open: %s, %d Hz, %d ch", self.device.name, rate, channels)
+        _LOGGER.info(
+            "microphone open: %s, %d Hz, %d ch",
+            self.device.name,
+            self._stream.samplerate,
+            self._stream.channels,
+        )
+
+    def _refused(self, err: Exception) -> AudioDeviceError:
+        name = self.device.name if self.device is not None else self.settings.device
+        return AudioDeviceError(
+            f"cannot open the microphone {name!r} ({err}): it is connected but will not "
+            "open. Close any other program that uses it, or choose another with "
+            "--input-device (see `voicecoach devices`)"
+        )
 
     def close(self) -> None:
         """Stop and close the stream (safe to call twice, and after a failure)."""

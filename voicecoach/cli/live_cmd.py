@@ -201,11 +201,6 @@ def run_live(args: argparse.Namespace) -> int:
     print(f"microphone: {mic_name or '(none yet)'}; speaker: {out_info.name}", file=sys.stderr)
     recognizer = load_recognizer(args.engine)
     clock = time.monotonic
-    # Reopen by the name found, so a renumbered card is found again after a replug.
-    output = SoundDeviceOutput(
-        _device(args.output_device) if args.output_device else out_info.name, 22_050, clock
-    )
-    sink = output.open()
     mic = Microphone(
         MicSettings(
             device=_device(args.input_device) if args.input_device else mic_name,
@@ -213,16 +208,30 @@ def run_live(args: argparse.Namespace) -> int:
         ),
         clock,
     )
+    # The microphone's stream is opened before the speaker's runs and started after:
+    # PortAudio 19.6 can crash (SIGSEGV) when a stream fails to open while another one
+    # runs, where it should report the failure (seen with ALSA, now and then).
+    if mic_missing is None:
+        try:
+            mic.open(start=False)
+        except DeviceMissing as err:  # unplugged since; one that will not open stops
+            mic_missing = err
+    try:
+        # Reopen by the name found, so a renumbered card is found again after a replug.
+        output = SoundDeviceOutput(
+            _device(args.output_device) if args.output_device else out_info.name, 22_050, clock
+        )
+        sink = output.open()
+    except BaseException:
+        mic.close()
+        raise
     speaker = Speaker.from_settings(voice, sink)
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     recorder = None
     try:
-        if mic_missing is None:
-            try:
-                mic.open()
-            except DeviceMissing as err:  # unplugged since; one that will not open stops
-                mic_missing = err
+        if mic.is_open:
+            mic.start()
         if mic_missing is not None:
             print(
                 f"voicecoach: {mic_missing.message}\nThe coach has said so and waits for a "
