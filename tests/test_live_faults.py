@@ -71,6 +71,24 @@ def run_steps(runner: LiveRunner, clock: VirtualClock, until: float) -> None:
         runner.step()
 
 
+def run_for(runner: LiveRunner, seconds: float) -> str:
+    """``runner.run()`` until the virtual clock reaches ``seconds``; the session status."""
+    clock = runner.session.clock
+    assert isinstance(clock, VirtualClock)
+
+    def sleep(s: float) -> None:
+        clock.set(clock() + s)
+
+    def step() -> None:
+        if clock() > seconds:
+            runner.stop.set()
+        LiveRunner.step(runner)
+
+    runner.sleep = sleep
+    runner.step = step  # type: ignore[method-assign]
+    return runner.run()
+
+
 def test_the_microphone_fails_and_comes_back_and_the_session_keeps_its_place(
     tmp_path: Path,
 ) -> None:
@@ -164,21 +182,8 @@ def test_with_no_microphone_at_the_start_the_coach_says_so_and_begins_when_one_c
     rig = Rig(tmp_path)
     mic = FlakyMic(rig.clock, dies_at=1e9, back_at=9.0)  # plugged in 9 s after the start
     mic.is_open = False
-    stop = threading.Event()
-    read = mic.read
-
-    def read_until_30(timeout: float = 0.05) -> list[AudioChunk]:
-        if rig.clock() > 30.0:
-            stop.set()
-        return read(timeout)
-
-    mic.read = read_until_30  # type: ignore[method-assign]
-
-    def sleep(s: float) -> None:
-        rig.clock.set(rig.clock() + s)
-
-    runner = LiveRunner(rig.session, mic, stop, sleep=sleep, mic_missing=NO_MIC)
-    assert runner.run() == "interrupted"
+    runner = LiveRunner(rig.session, mic, threading.Event(), mic_missing=NO_MIC)
+    assert run_for(runner, 30.0) == "interrupted"
     said = [line["text"] for line in rig.kinds("said")]
     assert said[:2] == [MIC_MISSING, MIC_BACK]
     # The introduction came only once the microphone was there to answer it.
@@ -195,22 +200,9 @@ def test_the_wait_for_a_microphone_is_not_session_time(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     mic = FlakyMic(rig.clock, dies_at=1e9, back_at=600.0)
     mic.is_open = False
-    stop = threading.Event()
-    read = mic.read
-
-    def read_until(timeout: float = 0.05) -> list[AudioChunk]:
-        if rig.clock() > 700.0:
-            stop.set()
-        return read(timeout)
-
-    mic.read = read_until  # type: ignore[method-assign]
     rig.say_at(Intent.YES, "yes", 690.0)  # the consent question is asked by then
-
-    def sleep(s: float) -> None:
-        rig.clock.set(rig.clock() + s)
-
-    runner = LiveRunner(rig.session, mic, stop, sleep=sleep, mic_missing=NO_MIC)
-    assert runner.run() == "interrupted"
+    runner = LiveRunner(rig.session, mic, threading.Event(), mic_missing=NO_MIC)
+    assert run_for(runner, 700.0) == "interrupted"
     began = rig.session.origin
     assert 600.0 <= began < 603.0  # at the first look for it after it came
     lines = rig.lines
@@ -264,24 +256,6 @@ class ListedMic:
         return [AudioChunk(bytes(2 * frames), 16_000, 2, 1, t)] if self.is_open else []
 
     fault = None
-
-
-def run_for(runner: LiveRunner, seconds: float) -> str:
-    """``runner.run()`` until the virtual clock reaches ``seconds``; the session status."""
-    clock = runner.session.clock
-    assert isinstance(clock, VirtualClock)
-
-    def sleep(s: float) -> None:
-        clock.set(clock() + s)
-
-    def step() -> None:
-        if clock() > seconds:
-            runner.stop.set()
-        LiveRunner.step(runner)
-
-    runner.sleep = sleep
-    runner.step = step  # type: ignore[method-assign]
-    return runner.run()
 
 
 def test_a_chosen_microphone_missing_while_others_are_there_is_told_apart(
@@ -359,14 +333,7 @@ def test_no_device_rescan_cuts_the_notice_while_waiting_for_a_microphone(
 def test_stopped_while_waiting_for_a_microphone_the_session_is_saved(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     mic = FlakyMic(rig.clock, dies_at=1e9, back_at=1e9)  # never comes
-    stop = threading.Event()
-
-    def sleep(s: float) -> None:
-        rig.clock.set(rig.clock() + s)
-        if rig.clock() > 5.0:
-            stop.set()
-
-    runner = LiveRunner(rig.session, mic, stop, sleep=sleep, mic_missing=NO_MIC)
-    assert runner.run() == "interrupted"
+    runner = LiveRunner(rig.session, mic, threading.Event(), mic_missing=NO_MIC)
+    assert run_for(runner, 5.0) == "interrupted"
     assert [line["text"] for line in rig.kinds("said")] == [MIC_MISSING]
     assert rig.log.sessions()[0].status == "interrupted"
