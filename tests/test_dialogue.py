@@ -177,6 +177,22 @@ def test_hold_counts_down_each_second_with_cues():
     assert second[0] == "Repetition two. A little further this time."
 
 
+def test_a_held_breath_is_held_for_the_hold_and_let_out_at_its_release():
+    from dataclasses import replace
+
+    press = replace(ROUTINE.exercises[1], breathing=None, hold_breath=True)
+    first_rep = [(b.text, b.cue, b.length) for b in exercise_programme(press) if b.rep == 1]
+    assert first_rep == [
+        ("Repetition one.", "", 1.4),
+        ("Breathe in, and hold.", "hold_start", 1.0),
+        ("Two.", "", 1.0),
+        ("One.", "", 1.0),
+        ("Breathe out, and release.", "hold_end", 1.5),
+        ("Relax for two seconds.", "", 2.0),
+    ]
+    assert {script.HOLD_BREATH, script.RELEASE_BREATH} <= set(fixed_texts(ROUTINE))
+
+
 def test_counting_has_no_drift_over_a_long_hold():
     from voicecoach.routines.model import Exercise, Routine
 

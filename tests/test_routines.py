@@ -180,6 +180,21 @@ BROKEN = [
         "exercise[1].advance",
         'Use "wait" or "auto"',
     ),
+    (
+        GOOD.replace("repetitions = 3", 'repetitions = 3\nhold_seconds = 5\nhold_breath = "yes"'),
+        "exercise[1].hold_breath",
+        "should be true or false",
+    ),
+    (
+        GOOD.replace("repetitions = 3", "repetitions = 3\nhold_breath = true"),
+        "exercise[1].hold_breath",
+        "needs a hold",
+    ),
+    (
+        GOOD.replace("repetitions = 3", "repetitions = 3\nhold_seconds = 30\nhold_breath = true"),
+        "exercise[1].hold_seconds",
+        "too long to hold the breath",
+    ),
     (GOOD.replace("format = 1", "format = 2"), "format", "not supported"),
     (GOOD.replace('id = "mine"', 'id = "My Routine"'), "id", "not a valid id"),
     (GOOD.replace('steps = ["Move."]', "steps = []"), "exercise[1].steps", "empty list"),
@@ -357,6 +372,18 @@ def test_routines_and_show_cli(capsys):
     out = capsys.readouterr().out
     assert "hold ten seconds" in out and "relax five seconds" in out
     assert "Head glide backwards" in out
+
+
+def test_a_held_breath_is_loaded_and_a_wrong_hold_is_reported_once(tmp_path):
+    held = GOOD.replace("repetitions = 3", "repetitions = 3\nhold_seconds = 20\nhold_breath = true")
+    [ex] = load_routine_file(write(tmp_path, held)).exercises
+    assert ex.hold_breath and ex.hold_seconds == 20
+    assert not load_routine_file(write(tmp_path, GOOD)).exercises[0].hold_breath
+    # A hold that is itself wrong is reported as such, not again as a missing hold.
+    wrong = held.replace("hold_seconds = 20", "hold_seconds = -1")
+    assert [p.key_path for p in validate_file(write(tmp_path, wrong))] == [
+        "exercise[1].hold_seconds"
+    ]
 
 
 def test_the_documented_example_is_valid(tmp_path):

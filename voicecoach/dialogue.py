@@ -263,10 +263,16 @@ def exercise_programme(ex: Exercise, progress: bool = True) -> tuple[Beat, ...]:
         for cue in ex.cues:
             beats.append(Beat(rep, max(ex.tempo, _speech_seconds(cue)), text=cue, paced=True))
         if ex.hold_seconds:
-            beats.append(Beat(rep, 1.0, text=script.HOLD, cue="hold_start"))
+            # A held breath is held for the hold only: in as it begins, out at release.
+            hold, release = (
+                (script.HOLD_BREATH, script.RELEASE_BREATH)
+                if ex.hold_breath
+                else (script.HOLD, script.RELEASE)
+            )
+            beats.append(Beat(rep, 1.0, text=hold, cue="hold_start"))
             for left in range(ex.hold_seconds - 1, 0, -1):
                 beats.append(Beat(rep, 1.0, text=script.count(left)))
-            beats.append(Beat(rep, 1.5, text=script.RELEASE, cue="hold_end"))
+            beats.append(Beat(rep, 1.5, text=release, cue="hold_end"))
         if ex.breathing and ex.breathing.when != "before":
             beats += _breathing(rep, ex)
         if ex.relax_seconds:

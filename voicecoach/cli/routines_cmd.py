@@ -62,7 +62,8 @@ def script_text(routine: Routine) -> str:
         out += [wrap.fill(f"  {n}) {step}") for n, step in enumerate(ex.steps, 1)]
         details = [f"{times(ex.repetitions)}"]
         if ex.hold_seconds:
-            details.append(f"hold {seconds(ex.hold_seconds)}")
+            held = ", breath held" if ex.hold_breath else ""
+            details.append(f"hold {seconds(ex.hold_seconds)}{held}")
         if ex.relax_seconds:
             details.append(f"relax {seconds(ex.relax_seconds)}")
         if ex.breathing:

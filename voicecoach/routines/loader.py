@@ -35,6 +35,7 @@ MAX_HOLD = 120
 MAX_RELAX = 120
 MAX_REPETITIONS = 50
 MAX_BREATH = 20
+MAX_BREATH_HOLD = 20
 TEMPO_RANGE = (0.5, 10.0)
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -54,7 +55,7 @@ class Problem:
 
 # ----------------------------------------------------------------- the schema
 # Each field: (kind, required, check). Kinds: "text", "texts", "int", "number",
-# "slug", "choice", "table". Limits are checked in _check_number.
+# "bool", "slug", "choice", "table". Limits are checked in _check_number.
 
 _TOP = {
     "format": ("int", True),
@@ -73,6 +74,7 @@ _EXERCISE = {
     "repetitions": ("int", True),
     "cues": ("texts", False),
     "hold_seconds": ("int", False),
+    "hold_breath": ("bool", False),
     "relax_seconds": ("int", False),
     "breathing": ("breathing", False),
     "tempo": ("number", False),
@@ -96,6 +98,7 @@ _TYPE_NAMES = {
     "texts": 'a list of texts, like ["one", "two"]',
     "int": "a whole number",
     "number": "a number",
+    "bool": "true or false",
     "slug": "an id in quotes",
     "exercises": "[[exercise]] tables",
     "breathing": "a table like { inhale = 3, exhale = 4 }",
@@ -190,6 +193,11 @@ class _Checker:
                 else:
                     good.append(item.strip())
             return tuple(good) if len(good) == len(value) else None
+        if kind == "bool":
+            if not isinstance(value, bool):
+                self.add(path, wrong, f"Write {key} = {_example(kind, key)}.")
+                return None
+            return value
         if kind in ("int", "number"):
             ok = isinstance(value, int) if kind == "int" else isinstance(value, (int, float))
             if isinstance(value, bool) or not ok:
@@ -283,6 +291,7 @@ def _example(kind: str, key: str = "") -> str:
         "texts": '["...", "..."]',
         "int": "3",
         "number": "2.0",
+        "bool": "true",
         "slug": '"my-routine"',
         "breathing": "{ inhale = 3, exhale = 4 }",
         "advance": '"wait"',
@@ -321,6 +330,7 @@ def _parse(text: str, file: str) -> tuple[Routine | None, list[Problem]]:
                 )
             if ex_id is not None:
                 seen.add(ex_id)
+            _check_held_breath(check, item, fields, where)
             if not all(k in fields for k, (_, required) in _EXERCISE.items() if required):
                 continue  # its problems are recorded; build nothing from it
             exercises.append(
@@ -332,6 +342,7 @@ def _parse(text: str, file: str) -> tuple[Routine | None, list[Problem]]:
                     repetitions=int(fields["repetitions"]),
                     cues=fields.get("cues", ()),
                     hold_seconds=int(fields.get("hold_seconds", 0)),
+                    hold_breath=fields.get("hold_breath", False),
                     relax_seconds=int(fields.get("relax_seconds", 0)),
                     breathing=fields.get("breathing"),
                     tempo=float(fields.get("tempo", 2.0)),
@@ -355,6 +366,28 @@ def _parse(text: str, file: str) -> tuple[Routine | None, list[Problem]]:
         source=file,
     )
     return routine, []
+
+
+def _check_held_breath(
+    check: _Checker, raw: dict[str, Any], fields: dict[str, Any], where: str
+) -> None:
+    """A held breath needs a hold, and one short enough to hold the breath through."""
+    if not fields.get("hold_breath") or ("hold_seconds" in raw and "hold_seconds" not in fields):
+        return  # no held breath, or a hold_seconds already reported as wrong
+    hold = fields.get("hold_seconds", 0)
+    if not hold:
+        check.add(
+            f"{where}.hold_breath",
+            "needs a hold: the breath is held for the hold's seconds.",
+            "Give it a hold, like hold_seconds = 10, or remove hold_breath.",
+        )
+    elif hold > MAX_BREATH_HOLD:
+        check.add(
+            f"{where}.hold_seconds",
+            f"{hold} seconds is too long to hold the breath "
+            f"(with hold_breath the limit is {MAX_BREATH_HOLD} seconds).",
+            f"Use a hold from 1 to {MAX_BREATH_HOLD} seconds, or remove hold_breath.",
+        )
 
 
 def validate_file(path: Path | str) -> list[Problem]:

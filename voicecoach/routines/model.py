@@ -41,6 +41,8 @@ class Exercise:
     """Short phrases spoken on the beat in every repetition ("Turn to the left.")."""
     hold_seconds: int = 0
     """Hold the position this long in every repetition (counted down); 0 = no hold."""
+    hold_breath: bool = False
+    """Hold the breath through the hold: breathe in as it begins, out at its release."""
     relax_seconds: int = 0
     """Relax this long after every repetition (announced and timed); 0 = none."""
     breathing: Breathing | None = None
