@@ -56,11 +56,13 @@ def test_pain_mid_hold_in_the_built_in_self_correction_routine(tmp_path):
     # Find when the first hold starts, then report pain 1.5 s into it: between its first
     # and second counts (the times printed are rounded to 0.1 s, so not at a count).
     probe = self_correction("yes\nyes\n", tmp_path, "--timestamps")
-    hold = next(line for line in probe.stdout.splitlines() if line.endswith("coach: Hold."))
+    # (Exercise one holds the breath: its hold begins "Breathe in, and hold.".)
+    held = "coach: " + script.HOLD_BREATH
+    hold = next(line for line in probe.stdout.splitlines() if line.endswith(held))
     t = float(hold.split("]")[0].strip("[ ")) + 1.5
     done = self_correction(f"yes\nyes\n@{t} it hurts\nyes\n", tmp_path, "--no-resume")
     out = done.stdout.splitlines()
-    i = out.index("coach: Hold.")
+    i = out.index(held)
     assert out[i + 1] != "coach: " + script.PAIN_STOP  # one count came first
     assert out[i + 2] == "coach: " + script.PAIN_STOP
     assert "coach: " + script.PAIN_ASK in out

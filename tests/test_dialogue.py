@@ -24,6 +24,7 @@ from voicecoach.events import (
     StopSpeaking,
     Tick,
 )
+from voicecoach.routines import builtin_routines
 from voicecoach.routines.model import Advance
 
 ROUTINE = tiny_routine()
@@ -682,6 +683,57 @@ def test_the_pace_changes_the_movement_cues_only_never_holds_breaths_or_rest(pac
     coach.step(cmd(Intent.YES), t + 1)
     coach.tempo = tempo
     assert _gaps(_timed_lines(coach, 30.0))["Turn to the left."] == round(2.2 * tempo, 6)
+
+
+@pytest.mark.parametrize("slower", [0, 4])
+def test_the_head_glide_holds_the_breath_for_its_ten_seconds_only_at_any_pace(slower):
+    # The review's case (self-correction, exercise one): "Breathe in, and hold your
+    # breath." was a cue before the movement cue, so the breath was held for that cue
+    # (4.6 s, 9.2 s at the slowest pace) and the ten-second count, about 17.6 s at the
+    # normal pace, and no line said to breathe out.
+    routine = builtin_routines()["self-correction"]
+    coach = Coach(routine)
+    t = to_consent(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    for _ in range(slower):
+        coach.step(cmd(Intent.SLOWER), t + 2)
+    assert coach.tempo == 1.0 + 0.25 * slower
+    seen = _timed_lines(coach, 60.0)
+    breath = [
+        (at, text)
+        for at, text in seen
+        if "breathe in" in text.lower() or "breathe out" in text.lower()
+    ]
+    assert [text for _, text in breath] == [script.HOLD_BREATH, script.RELEASE_BREATH] * 5
+    held = {
+        round(out - into, 6) for (into, _), (out, _) in zip(breath[::2], breath[1::2], strict=True)
+    }
+    assert held == {float(routine.exercises[0].hold_seconds)} == {10.0}
+    # The breath is taken after the movement, as the hold begins.
+    texts = [text for _, text in seen]
+    first = texts.index(script.HOLD_BREATH)
+    assert texts[first - 1] == routine.exercises[0].cues[-1]
+    assert texts[first + 1 : first + 10] == [script.count(n) for n in range(9, 0, -1)]
+
+
+def test_no_built_in_exercise_holds_the_breath_past_its_hold():
+    # Walk every built-in exercise's schedule at the normal and the slowest pace: a
+    # line that says to hold the breath is followed by one that says to breathe out,
+    # no later than the hold's seconds plus one short line.
+    for routine in builtin_routines().values():
+        for ex in routine.exercises:
+            for tempo in (1.0, CoachOptions().max_tempo):
+                at, holding = 0.0, None
+                for beat in exercise_programme(ex):
+                    said = beat.text.lower()
+                    if holding is not None and "breathe out" in said:
+                        assert at - holding <= ex.hold_seconds + 1.5, (ex.id, tempo)
+                        holding = None
+                    if "hold your breath" in said or said == script.HOLD_BREATH.lower():
+                        assert holding is None, ex.id
+                        holding = at
+                    at += beat.length * tempo if beat.paced else beat.length
+                assert holding is None, f"{ex.id}: nothing says to breathe out"
 
 
 def _to_wait_next(coach: Coach, after_pain: bool) -> float:

@@ -54,7 +54,7 @@ class ScriptLine:
 DEMO_SCRIPT: tuple[ScriptLine, ...] = (
     ScriptLine("yes"),  # the doctor question
     ScriptLine("yes"),  # the acute pain question
-    ScriptLine("it hurts", "after:Hold.", 2.3),  # in the middle of the first hold
+    ScriptLine("it hurts", "after:Breathe in, and hold.", 2.3),  # in the middle of the first hold
     ScriptLine("repeat"),  # "skip it, or gentler?" once more
     ScriptLine("no"),  # gentler
     ScriptLine("where am i"),
