@@ -405,12 +405,21 @@ def test_breathing_is_documented_and_shown_in_seconds_as_the_coach_times_it(tmp_
 
 
 def test_back_lift_says_what_the_article_says():
-    # The article: "lift your back to the horizontal line. Try not to bend back." The
-    # script said "lift your upper body until your back is straight and level ... Do
-    # not arch your back": lifting the upper body lying face down is arching it.
+    # The article: "Lie down on your pillow. The feet must be fixed. Pull your hands
+    # along your hips and lift your back to the horizontal line. Try not to bend back."
+    # The script said "lift your upper body until your back is straight and level ...
+    # Do not arch your back", then "Lie on your stomach ... feet fixed in place, for
+    # example hooked under a sofa": lying face down on the floor the back is already
+    # horizontal, so any lift is the bend the article forbids; and neither the
+    # stomach nor the sofa is in the article.
     r = builtin_routines()["neck-complex"]
     [back] = [ex for ex in r.exercises if ex.id == "back-lift"]
     said = script.announce(r, r.exercises.index(back)) + " " + " ".join(back.cues)
-    assert "until your back is horizontal, and no higher" in said
+    assert "Lie down on the pillow. Your feet must be fixed in place." in said
+    assert "Stretch your arms along your hips" in said
+    assert "lift your back until it is horizontal, and no higher" in said
     assert "Try not to bend backwards" in said
-    assert "arch" not in said and "level" not in said
+    for added in ("arch", "level", "stomach", "sofa", "upper body", "arms back"):
+        assert added not in said
+    # The pillow it lies on is one the list of things needed names.
+    assert "a pillow for under your hips" in r.preparation
