@@ -92,6 +92,19 @@ def test_built_in_texts_are_short_spoken_sentences():
         assert all(len(t) < 600 for t in fixed_texts(r))
 
 
+def test_every_built_in_exercise_says_its_own_position():
+    # After "skip", "go back" or resuming a saved session, the exercise before is not
+    # the one just done: "Stay sitting on the chair.", "Lie on your back again" and
+    # "as in the last exercise" were wrong there.
+    relative = re.compile(r"\b(again|stay|still|now|last|previous|before|same)\b", re.I)
+    for r in builtin_routines().values():
+        for ex in r.exercises:
+            assert ex.position.startswith(("Sit ", "Lie ", "Kneel ")), ex.id
+            assert not relative.search(ex.position), ex.id
+            for step in ex.steps:
+                assert not re.search(r"last exercise|previous|as before", step, re.I), ex.id
+
+
 BROKEN = [
     ('format = 1\nid = "x"\ntitle = ', "(file)", "not valid TOML"),
     (
