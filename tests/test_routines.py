@@ -105,6 +105,23 @@ def test_every_built_in_exercise_says_its_own_position():
                 assert not re.search(r"last exercise|previous|as before", step, re.I), ex.id
 
 
+def test_each_repetitions_cues_are_right_in_order():
+    # Self-correction three: "Press a little more firmly this time" was followed by the
+    # cue "Press gently, and tilt ..." (the article: "gradually increase the pressure").
+    # Neck-complex four: each repetition ended "Lower your arms, and relax." and the
+    # next began "Elbows back.", with the hands never put behind the head again.
+    routines = builtin_routines()
+    for r in routines.values():
+        for ex in r.exercises:
+            if "firmly" in ex.progression or "further" in ex.progression:
+                assert not [c for c in ex.cues if re.search(r"gently|a little", c)], ex.id
+    [press] = [ex for ex in routines["self-correction"].exercises if ex.id == "hand-press-tilt"]
+    assert "more firmly" in press.progression and "more firmly" in " ".join(press.steps)
+    [elbows] = [ex for ex in routines["neck-complex"].exercises if ex.id == "elbows-back"]
+    assert elbows.cues[0] == "Hands behind your head, fingers linked."
+    assert elbows.cues[-1] == "Lower your arms, and relax."
+
+
 BROKEN = [
     ('format = 1\nid = "x"\ntitle = ', "(file)", "not valid TOML"),
     (
