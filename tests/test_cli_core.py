@@ -34,7 +34,7 @@ def self_correction(typed: str, tmp_path: Path, *flags: str) -> subprocess.Compl
 
 def test_text_session_of_the_built_in_routine(tmp_path):
     db = tmp_path / "log.db"
-    lines = "yes\nyes\n" + "next\n" * 9
+    lines = "yes\nyes\n" + "next\n" * 10
     done = run_cli(
         ["text", "--routine", "neck-complex", "--fast", "--log", str(db)], lines, tmp_path
     )
@@ -43,12 +43,12 @@ def test_text_session_of_the_built_in_routine(tmp_path):
     assert all(line.startswith(("coach: ", "cue: ")) for line in out)
     assert "coach: " + script.CONSENT_QUESTION in out
     announced = [line for line in out if line.startswith("coach: Exercise ") and ":" in line[7:]]
-    assert len(announced) == 10
+    assert len(announced) == 11
     assert out[-1] == "cue: session_end"
     assert "session ended: completed" in done.stderr
     history = main_json(db)
     assert history[0]["status"] == "completed"
-    assert [e["outcome"] for e in history[0]["exercises"]] == ["done"] * 10
+    assert [e["outcome"] for e in history[0]["exercises"]] == ["done"] * 11
 
 
 def test_pain_mid_hold_in_the_built_in_self_correction_routine(tmp_path):
@@ -97,7 +97,7 @@ def test_resume_after_the_process_is_killed_mid_session(tmp_path):
     proc.stdin.write("yes\nyes\nnext\n")
     proc.stdin.flush()
     for line in proc.stdout:
-        if line.startswith("coach: Exercise two of ten"):
+        if line.startswith("coach: Exercise two of eleven"):
             break
     proc.kill()
     proc.wait(timeout=10)
@@ -110,7 +110,9 @@ def test_resume_after_the_process_is_killed_mid_session(tmp_path):
     done = run_cli([*cmd[3:], "--log", str(db)], "yes\nyes\nyes\n", tmp_path)
     out = done.stdout.splitlines()
     assert "coach: " + script.resume_question(1) in out
-    assert out[out.index("coach: " + script.STARTING) + 1].startswith("coach: Exercise two of ten")
+    assert out[out.index("coach: " + script.STARTING) + 1].startswith(
+        "coach: Exercise two of eleven"
+    )
 
 
 def test_history_for_a_person_and_as_json(tmp_path, capsys):
@@ -313,7 +315,7 @@ def test_a_reader_that_goes_away_ends_the_cli_quietly(tmp_path):
     text.stdin.write("yes\nyes\n")
     text.stdin.flush()
     for line in text.stdout:
-        if line.startswith("coach: Exercise one of ten"):
+        if line.startswith("coach: Exercise one of eleven"):
             break  # the coach waits for more input before it goes on
     text.stdout.close()  # as `| head` does once it has its lines
     text.stdin.write("next\n")  # the coach goes on, speaking to no one

@@ -53,9 +53,18 @@ def write(tmp_path: Path, text: str, name: str = "r.toml") -> Path:
 
 def test_neck_complex_has_the_ten_exercises_three_times_each():
     r = builtin_routines()["neck-complex"]
-    assert len(r.exercises) == 10
+    # The article's ten, its third ("Lie on your back. Turn the head to the left, then
+    # to the right. Also, do the sitting exercise.") done lying, then sitting.
+    assert len(r.exercises) == 11
     assert {ex.repetitions for ex in r.exercises} == {3}
-    assert len({ex.id for ex in r.exercises}) == 10
+    assert len({ex.id for ex in r.exercises}) == 11
+    lying, sitting = r.exercises[2:4]
+    assert (lying.id, sitting.id) == ("head-turns", "head-turns-sitting")
+    assert lying.position.startswith("Lie on your back")
+    assert sitting.position.startswith("Sit on the chair")
+    assert lying.cues == sitting.cues and lying.steps == sitting.steps
+    assert "sitting" in lying.after
+    assert "eleven" in r.intro
     text = " ".join(r.preparation).lower()
     for item in ("flat surface", "rug", "chair", "knees", "hands", "pillow", "towel"):
         assert item in text
