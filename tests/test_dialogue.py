@@ -188,7 +188,7 @@ def test_a_held_breath_is_held_for_the_hold_and_let_out_at_its_release():
         ("Breathe in, and hold.", "hold_start", 1.0),
         ("Two.", "", 1.0),
         ("One.", "", 1.0),
-        ("Breathe out, and release.", "hold_end", 1.5),
+        ("Breathe out, and release.", "hold_end", 2.2),  # the time its four words take
         ("Relax for two seconds.", "", 2.0),
     ]
     assert {script.HOLD_BREATH, script.RELEASE_BREATH} <= set(fixed_texts(ROUTINE))

@@ -272,7 +272,10 @@ def exercise_programme(ex: Exercise, progress: bool = True) -> tuple[Beat, ...]:
             beats.append(Beat(rep, 1.0, text=hold, cue="hold_start"))
             for left in range(ex.hold_seconds - 1, 0, -1):
                 beats.append(Beat(rep, 1.0, text=script.count(left)))
-            beats.append(Beat(rep, 1.5, text=release, cue="hold_end"))
+            # A longer release line ("Breathe out, and release.") gets the time it takes.
+            beats.append(
+                Beat(rep, max(1.5, _speech_seconds(release)), text=release, cue="hold_end")
+            )
         if ex.breathing and ex.breathing.when != "before":
             beats += _breathing(rep, ex)
         if ex.relax_seconds:
