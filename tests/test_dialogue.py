@@ -693,7 +693,7 @@ def test_the_head_glide_holds_the_breath_for_its_ten_seconds_only_at_any_pace(sl
     # normal pace, and no line said to breathe out.
     routine = builtin_routines()["self-correction"]
     coach = Coach(routine)
-    t = to_consent(coach)
+    t = to_pain_free(coach)
     coach.step(cmd(Intent.YES), t + 1)
     for _ in range(slower):
         coach.step(cmd(Intent.SLOWER), t + 2)
