@@ -7,7 +7,14 @@ from routine_fixtures import tiny_routine
 
 from voicecoach import script
 from voicecoach.commands import Intent
-from voicecoach.dialogue import Coach, CoachOptions, State, exercise_programme, fixed_texts
+from voicecoach.dialogue import (
+    Coach,
+    CoachOptions,
+    State,
+    counted,
+    exercise_programme,
+    fixed_texts,
+)
 from voicecoach.events import (
     CancelTimer,
     CommandHeard,
@@ -677,12 +684,13 @@ def test_the_pace_changes_the_movement_cues_only_never_holds_breaths_or_rest(pac
     release = next(at for at, text in seen if text == "And release.")
     counts = [round(at - hold, 6) for at, _ in seen if hold <= at <= release]
     assert counts == [float(n) for n in range(16)]  # Fourteen ... One, release at 15 s
-    # The movement cues do follow the pace.
+    # The movement cues do follow the pace, but never get less time than they take to
+    # say ("Turn to the left.": 2.2 s).
     coach = Coach(ROUTINE)
     t = to_pain_free(coach)
     coach.step(cmd(Intent.YES), t + 1)
     coach.tempo = tempo
-    assert _gaps(_timed_lines(coach, 30.0))["Turn to the left."] == round(2.2 * tempo, 6)
+    assert _gaps(_timed_lines(coach, 30.0))["Turn to the left."] == max(round(2.2 * tempo, 6), 2.2)
 
 
 @pytest.mark.parametrize("slower", [0, 4])
@@ -1033,4 +1041,41 @@ def test_an_exercise_that_hurt_goes_no_further_when_done_again(answer):
     # The exercise itself keeps its line: in a new session it goes further again.
     assert "Repetition two. A little further this time." in [
         b.text for b in exercise_programme(ROUTINE.exercises[1])
+    ]
+
+
+def test_at_the_fastest_pace_every_cue_still_has_the_time_it_takes_to_say():
+    # The review's case: at the fastest pace the head glide's cues came back to back
+    # and the coach fell up to 12.7 s behind its own schedule.
+    routine = builtin_routines()["self-correction"]
+    coach = Coach(routine)
+    t = to_pain_free(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    for _ in range(4):
+        coach.step(cmd(Intent.FASTER), t + 2)
+    assert coach.tempo == 0.5
+    seen = _timed_lines(coach, 60.0)
+    cues = set(routine.exercises[0].cues)
+    for (at, text), (after, _) in zip(seen, seen[1:], strict=False):
+        if text in cues:
+            assert after - at >= 0.6 + 0.4 * len(text.split()) - 1e-9, (text, after - at)
+
+
+def test_a_long_hold_says_only_the_numbers_there_is_time_to_say():
+    # A two-minute hold counted "One hundred and nineteen." one second after "Hold.":
+    # saying the numbers took longer than the seconds they counted.
+    from voicecoach.routines.model import Exercise
+
+    ex = Exercise("h", "Hold", "Sit.", ("Hold still.",), 1, hold_seconds=120)
+    beats = exercise_programme(ex)
+    start = next(i for i, b in enumerate(beats) if b.text == script.HOLD)
+    hold = beats[start : start + 120]
+    assert [b.length for b in hold] == [1.0] * 120  # still two minutes, a second a beat
+    said = [120 - i for i, b in enumerate(hold) if b.text and i > 0]
+    assert said == [*range(110, 60, -10), *range(60, 20, -5), *range(20, 0, -1)]
+    assert all(counted(n) for n in said)
+    assert [b.text for b in hold if b.text][1:4] == [
+        "One hundred and ten.",
+        "One hundred.",
+        "Ninety.",
     ]

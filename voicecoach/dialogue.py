@@ -245,6 +245,14 @@ def _speech_seconds(text: str) -> float:
     return round(0.6 + 0.4 * len(text.split()), 3)
 
 
+def counted(left: int) -> bool:
+    """Whether a hold's count says the number ``left`` (seconds to go) aloud: every one
+    up to twenty; above that every fifth, and above sixty every tenth, since "seventy-
+    three" or "one hundred and nineteen" take a second or more to say and the next
+    number is due a second later. The silent seconds are still counted."""
+    return left <= 20 or left % (10 if left > 60 else 5) == 0
+
+
 def exercise_programme(ex: Exercise, progress: bool = True) -> tuple[Beat, ...]:
     """The beats of an exercise, every repetition, at tempo 1.0; without its
     ``progression`` line ("a little further this time") when not ``progress``.
@@ -271,7 +279,7 @@ def exercise_programme(ex: Exercise, progress: bool = True) -> tuple[Beat, ...]:
             )
             beats.append(Beat(rep, 1.0, text=hold, cue="hold_start"))
             for left in range(ex.hold_seconds - 1, 0, -1):
-                beats.append(Beat(rep, 1.0, text=script.count(left)))
+                beats.append(Beat(rep, 1.0, text=script.count(left) if counted(left) else ""))
             # A longer release line ("Breathe out, and release.") gets the time it takes.
             beats.append(
                 Beat(rep, max(1.5, _speech_seconds(release)), text=release, cue="hold_end")
@@ -686,7 +694,11 @@ class Coach:
             acts.append(PlayCue(beat.cue))
         if beat.text:
             acts += self._say(beat.text)
-        length = beat.length * self.tempo if beat.paced else beat.length
+        length = beat.length
+        if beat.paced:
+            # Faster never makes a cue's slot shorter than the cue takes to say: the
+            # coach would fall behind its own schedule, with no time left to move.
+            length = max(beat.length * self.tempo, _speech_seconds(beat.text))
         return acts + self._timer("beat", at + length)
 
     def _timer_beat(self, at: float) -> list[Action]:
