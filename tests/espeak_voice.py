@@ -65,12 +65,12 @@ class EspeakVoice:
                 yield AudioChunk(w.readframes(w.getnframes()), self.sample_rate, 2, 1)
 
 
-def espeak(text: str, speed: int = 150) -> np.ndarray:
-    """``text`` in espeak-ng's en-us+f3 voice at ``speed`` words a minute: the recognizer's
+def espeak(text: str, speed: int = 150, voice: str = "en-us+f3") -> np.ndarray:
+    """``text`` in espeak-ng's ``voice`` at ``speed`` words a minute: the recognizer's
     16 kHz, float, peak 0.5."""
     _settle()
     proc = subprocess.run(
-        ["espeak-ng", "-v", "en-us+f3", "-s", str(speed), "--stdout", text],
+        ["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
         capture_output=True,
         check=True,
     )

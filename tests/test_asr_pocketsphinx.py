@@ -283,7 +283,7 @@ def test_a_file_that_ends_in_speech_keeps_its_end(
     [
         ("yeast", "awb", "repeat"),
         ("left", "slt", "next"),
-        ("precious", "slt", "that hurts"),
+        ("precious", "slt", "yes"),
         ("the bus stop is around the corner", "awb", "what can i say"),
     ],
 )
@@ -306,6 +306,35 @@ def test_the_phone_loop_check_rejects_what_the_grammar_forced(
     monkeypatch.setattr(rejection, "PHONE_MARGIN", -math.inf)
     monkeypatch.setattr(rejection, "SAFETY_PHONE_MARGIN", -math.inf)
     assert rec.recognize_utterance(chunk).intent is Intent(rec.vocabulary[forced])
+
+
+def test_it_hurts_begun_over_the_residue_of_a_count_word_is_heard() -> None:
+    """The demo's hold count: the user's "it hurts" starts while what the echo canceller
+    leaves of the coach's "Five." still sounds, and the two make one utterance. At
+    PocketSphinx's default beams the grammar search dropped every path that would have
+    ended in a whole command and gave no hypothesis at all (``sphinx.BEAM``)."""
+    rec = PocketSphinxRecognizer(settings=AsrSettings())
+    rec.set_early_end(SAFETY_INTENTS)  # as while the coach is heard
+    user = 0.7 * espeak("it hurts")  # peak 0.35, the demo's user
+    residue = 0.12 * espeak("five", 160, "en-gb+m3")  # about 24 dB under its level
+    # First the words alone, as a stream has heard speech before (the decoder's
+    # cepstral mean adapts to it; a recognizer that has heard nothing yet decides
+    # differently).
+    alone = np.concatenate([silence(0.5), user, silence(1.0)])
+    assert [r.intent for r in stream(rec, with_room(alone)) if not r.partial] == [Intent.HURT]
+    heard = []
+    for seed in range(5):  # the room's noise, drawn anew
+        audio = np.random.default_rng(seed).normal(0, 0.002, int(3.5 * ASR_RATE))
+        audio = audio.astype(np.float32)
+        at = ASR_RATE
+        audio[at : at + len(residue)] += residue
+        at += int(0.3 * ASR_RATE)
+        audio[at : at + len(user)] += user
+        rec.reset()
+        heard.append([r.intent for r in stream(rec, audio, block=320) if not r.partial])
+    # Most, not all: the outcome of each depends on what the decoder adapted to before
+    # (with the default beams none was heard, here or after other warm-ups).
+    assert heard.count([Intent.HURT]) >= 3, heard
 
 
 def test_safety_commands_keep_their_own_threshold(speech: dict) -> None:
@@ -699,7 +728,9 @@ def test_a_safety_command_is_read_provisionally_before_its_final_result(words: s
     assert p.partial and p.provisional and not r.provisional
     assert (p.intent, p.text) == (r.intent, r.text) == (match_intent(words), words)
     assert p.start == pytest.approx(r.start)
-    assert p_at <= words_end + 0.1 and at - p_at >= 0.15
+    # Here the final result came 0.12-0.42 s after the provisional one (0.12 s for "it
+    # hurts" since the grammar search's wider beams, sphinx.BEAM; 0.26 s before).
+    assert p_at <= words_end + 0.1 and at - p_at >= 0.1
     # Not while every command may end early (the coach is quiet, nothing to silence).
     [(r_all, _)] = results_at(PocketSphinxRecognizer(), audio, provisional=True)
     assert (r_all.intent, r_all.text) == (r.intent, r.text)

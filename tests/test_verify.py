@@ -206,8 +206,8 @@ def test_safety_commands_are_not_vetoed_while_the_coach_is_heard() -> None:
     # The reader, read by PocketSphinx as "it hurts", which the check vetoes; over the
     # coach (the early end kept to the safety commands, as the live loop does while
     # the coach is heard) a pain report is never vetoed.
-    audio, _ = sf.read(LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0920.wav", dtype="int16")
-    chunk = AudioChunk(audio[int(3.5 * ASR_RATE) : int(5.4 * ASR_RATE)].tobytes(), ASR_RATE)
+    audio, _ = sf.read(LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0890.wav", dtype="int16")
+    chunk = AudioChunk(audio[int(2.0 * ASR_RATE) : int(3.9 * ASR_RATE)].tobytes(), ASR_RATE)
     rec = PocketSphinxRecognizer()
     assert rec.recognize_utterance(chunk).intent is None
     rec.set_early_end(SAFETY_INTENTS)

@@ -77,7 +77,9 @@ from .rejection import (
     loud_span,
 )
 from .sphinx import (
+    BEAM,
     SILENCE_PROBABILITY,
+    WORD_BEAM,
     coverage,
     import_pocketsphinx,
     jsgf,
@@ -160,7 +162,9 @@ class PocketSphinxRecognizer:
         if not self.vocabulary:
             raise ModelError("none of the command phrases is in PocketSphinx's dictionary")
         lines = [line for lines in pron.values() for line in lines]
-        self._decoder = load_decoder(self._ps, acoustic, lines, silprob=SILENCE_PROBABILITY)
+        self._decoder = load_decoder(
+            self._ps, acoustic, lines, silprob=SILENCE_PROBABILITY, beam=BEAM, wbeam=WORD_BEAM
+        )
         phone_lm = self.model / "en-us-phone.lm.bin"
         if not phone_lm.is_file():
             raise ModelError(
