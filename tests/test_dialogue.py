@@ -1079,3 +1079,29 @@ def test_a_long_hold_says_only_the_numbers_there_is_time_to_say():
         "One hundred.",
         "Ninety.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("intent", "then"),
+    [
+        (Intent.HURT, script.PAIN_STOP),
+        (Intent.PAUSE, script.PAUSED),
+        (Intent.STOP, script.CONFIRM_STOP),
+        (Intent.NEXT, None),
+    ],
+)
+def test_a_held_breath_cut_short_is_let_go_first(intent, then):
+    # A pause, stop, pain report or "next" during the head glide's held breath left the
+    # person holding it while the coach talked on or asked a question.
+    routine = builtin_routines()["self-correction"]
+    coach = Coach(routine)
+    t = to_pain_free(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    coach.step(PlaybackFinished(coach._await), t + 20)
+    at = run_beats_until(coach, script.HOLD_BREATH, t + 20)
+    texts = says(coach.step(cmd(intent), at + 3.5))
+    assert texts[0] == script.BREATHE_OUT
+    if then is not None:
+        assert texts[1] == then
+    # Once only, and not outside a held breath.
+    assert script.BREATHE_OUT not in says(coach.step(cmd(Intent.PAUSE), at + 20))

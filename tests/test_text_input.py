@@ -137,8 +137,9 @@ def test_no_dont_stop_keeps_the_session_going(tmp_path: Path) -> None:
     )
     out = done.stdout
     assert "session ended: stopped" not in done.stderr, done.stderr
-    after = out[out.index("[  112.6]") :].splitlines()[0]
-    assert "Stop the movement" in after, after
+    after = out[out.index("[  112.6]") :].splitlines()[:2]
+    assert after[0].endswith("coach: " + script.BREATHE_OUT), after  # a held breath
+    assert "Stop the movement" in after[1], after
 
 
 def typed_session(routine, typed: list[str]) -> tuple[str, list[str]]:

@@ -346,6 +346,7 @@ class Coach:
         self._now = 0.0
         self._intro_lines: dict[int, int] = {}  # utterance id -> line of script.intro
         self._intro_heard = 0  # intro lines played to the end, in order
+        self._breath_held = False  # "Breathe in, and hold." said, its release not yet
 
     # ------------------------------------------------------------ public view
 
@@ -503,7 +504,16 @@ class Coach:
             acts += self._cancel(name)
         self._await = None
         self._then = ""
-        return acts
+        return acts + self._let_breath_go()
+
+    def _let_breath_go(self) -> list[Action]:
+        """ "Breathe out." if the person is holding their breath for a hold that is now
+        cut short (pause, stop, a pain report, next, ...): nobody should be left holding
+        it while the coach asks a question."""
+        if not self._breath_held:
+            return []
+        self._breath_held = False
+        return self._say(script.BREATHE_OUT)
 
     def _ask(self, state: State, *texts: str) -> list[Action]:
         """Switch to a waiting ``state`` and say ``texts``; listen once they are played."""
@@ -689,6 +699,8 @@ class Coach:
         """Carry out the current beat, scheduled at ``at``; wake up for the next one."""
         beat = self._programme[self._beat]
         self.rep = beat.rep
+        if beat.text in (script.HOLD_BREATH, script.RELEASE_BREATH):
+            self._breath_held = beat.text == script.HOLD_BREATH
         acts: list[Action] = []
         if beat.cue:
             acts.append(PlayCue(beat.cue))
@@ -867,6 +879,7 @@ class Coach:
             acts += self._cancel(name)
         self._await = None
         self._then = ""
+        acts += self._let_breath_go()
         context = self._exercise_context()
         in_exercise = self._in_exercise(context) or self.state is State.ASK_PAIN
         exercise_id = self._exercise.id if self.index >= 0 else None
