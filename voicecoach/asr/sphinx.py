@@ -48,7 +48,12 @@ and is read as "it hurts" with these beams. Measured with ``BEAM`` 1e-60 and
   (both runs shared the machine with other work). Peak memory and CPU streaming a 300 s
   stream: the same (278 MB, 1.1 % of a core).
 - Safety commands said alone (28, four voices), provisional results: 23 either way, at
-  the median 19 / 26 ms before the words' end."""
+  the median 19 / 26 ms before the words' end.
+- The cost: over the coach the first result of a barge-in comes a little later in the
+  tail (``bench_aec.py`` streams above, from the end of the words: 90th percentile
+  214 -> 223 and 203 -> 222 ms, the longest 350 -> 414 and 225 -> 492 ms), and
+  ``scripts/bench_live.py`` had one barge-in stopped 446 ms after the words (its
+  longest had been 154-193 ms)."""
 
 WORD_BEAM = 1e-40
 """The same for paths at a word's end (PocketSphinx's ``wbeam``; its default 7e-29)."""
