@@ -1105,3 +1105,13 @@ def test_a_held_breath_cut_short_is_let_go_first(intent, then):
         assert texts[1] == then
     # Once only, and not outside a held breath.
     assert script.BREATHE_OUT not in says(coach.step(cmd(Intent.PAUSE), at + 20))
+
+
+def test_the_tilt_is_held_the_fifteen_seconds_it_announces():
+    # A cue "Try to relax your neck." came after the tilt and before "Hold.": the head
+    # stayed tilted 2-4 s more than the fifteen seconds the coach announced.
+    ex = builtin_routines()["self-correction"].exercises[1]
+    beats = exercise_programme(ex)
+    hold = next(i for i, b in enumerate(beats) if b.text == script.HOLD)
+    assert "tilt your head" in beats[hold - 1].text
+    assert "relax your neck" in beats[hold - 1].text.lower()  # the article's advice kept
