@@ -543,9 +543,7 @@ class Coach:
         is already decided and stays as it is."""
         acts: list[Action] = [StopSpeaking()]
         self._outstanding.clear()
-        exercise_id = self._exercise.id if self.index >= 0 else None
-        acts.append(PainReported(exercise_id, 0))
-        self.pain_reports += 1
+        acts.append(self._report_pain(0))
         acts += self._say(script.PAIN_AT_GOODBYE)
         self._continue_with("ended")
         return acts
@@ -871,6 +869,12 @@ class Coach:
             state = self._return_to
         return state
 
+    def _report_pain(self, repetition: int) -> PainReported:
+        """Count a pain report; the event that records it (in the current or last
+        exercise, if any)."""
+        self.pain_reports += 1
+        return PainReported(self._exercise.id if self.index >= 0 else None, repetition)
+
     def _hurt(self) -> list[Action]:
         # Safety first: silence and cancel everything, unconditionally.
         acts: list[Action] = [StopSpeaking()]
@@ -882,9 +886,7 @@ class Coach:
         acts += self._let_breath_go()
         context = self._exercise_context()
         in_exercise = self._in_exercise(context) or self.state is State.ASK_PAIN
-        exercise_id = self._exercise.id if self.index >= 0 else None
-        acts.append(PainReported(exercise_id, self.rep if in_exercise else 0))
-        self.pain_reports += 1
+        acts.append(self._report_pain(self.rep if in_exercise else 0))
         if in_exercise:
             self.hurt.add(self.index)
         if self.pain_reports >= 2:
