@@ -15,6 +15,7 @@ import pytest
 
 from tests.espeak_voice import EspeakVoice
 from tests.routine_fixtures import tiny_routine
+from voicecoach import script
 from voicecoach.asr.base import FakeRecognizer, Recognition
 from voicecoach.audio.chunk import AudioChunk
 from voicecoach.audio.sinks import MemorySink, VirtualClock, audible
@@ -550,6 +551,42 @@ def test_a_cue_waiting_behind_a_cut_line_plays_after_it_when_the_coach_carries_o
     cue = played(None, 3000)
     assert len(cue) == 1 and cue[0] > begin  # it never played before the hold
     assert max(played(breathe_out)) < cue[0] < min(played(hold))
+
+
+def test_a_hold_over_a_count_skips_the_counts_it_silenced(tmp_path: Path) -> None:
+    """A provisional "pause" over "Seven." that turns out to be nothing: the coach
+    carries on with the count it has reached, and the counts keep a second apart (said
+    again back to back, "Seven. Six. Five. Four." came 0.4 s apart)."""
+    tiny = tiny_routine()
+    press = replace(tiny.exercises[1], repetitions=1, hold_seconds=10, breathing=None)
+    rig = Rig(tmp_path, routine=replace(tiny, exercises=(press,)))
+    rig.run(until=1.0)
+    rig.run_until_quiet(limit=120)
+    rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
+    rig.pain_free_yes(limit=120)
+    while not any(e["text"] == "Seven." for e in rig.kinds("said")):
+        rig.run(until=rig.clock() + 0.05)
+    begin = rig.clock() + 0.1
+    rig.user.windows.append((begin, begin + 0.3))
+    rig.recognizer.script += [
+        provisional(Intent.PAUSE, "pause", begin, begin + 0.2),
+        Recognition(None, "paws", 0.4, begin, begin + 2.7),
+    ]
+    rig.run(until=begin + 15)
+    assert rig.kinds("held") and rig.kinds("resumed")
+    said = [e["text"] for e in rig.kinds("said")]
+    counts = [t for t in said if t in {script.count(n) for n in range(1, 10)}]
+    # "Seven." cut; "Six." and "Five." came during the hold, and their seconds are
+    # over when it ends (2.5 s later): the count goes on with "Four." when it is due.
+    assert counts == ["Nine.", "Eight.", "Seven.", "Four.", "Three.", "Two.", "One."]
+    # Played after the hold: one segment per line, the counts a second apart.
+    firsts: dict[int, float] = {}
+    for seg in rig.sink.segments:
+        if seg.start > begin + 0.2 and seg.utterance_id is not None and not seg.stopped:
+            firsts.setdefault(seg.utterance_id, seg.start)
+    starts = sorted(firsts.values())[:4]  # "Four." to "One."
+    assert len(starts) == 4
+    assert all(b - a > 0.9 for a, b in zip(starts, starts[1:], strict=False))
 
 
 def test_a_hold_with_no_final_result_ends_on_its_own(tmp_path: Path) -> None:

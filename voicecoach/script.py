@@ -53,6 +53,15 @@ def count(n: int) -> str:
     return number_word(n).capitalize() + "."
 
 
+_COUNTS = frozenset(count(n) for n in range(1000))
+
+
+def is_count(text: str) -> bool:
+    """Whether ``text`` is a hold's count (:func:`count`): a line that says only what
+    second it is, stale once its second has passed."""
+    return text in _COUNTS
+
+
 def repetition(n: int) -> str:
     """Announce a repetition: "Repetition two."."""
     return f"Repetition {number_word(n)}."

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import script
 from ..asr.base import Recognition, Recognizer
 from ..audio.aec import EchoCanceller
 from ..audio.chunk import AudioChunk
@@ -132,8 +133,14 @@ class _Hold:
     cues: list[tuple[int, str]] = field(default_factory=list)
     """The cues that were queued behind those lines and so never played (the utterance
     id of the line each followed, cue name)."""
-    later: list[Say | PlayCue] = field(default_factory=list)
-    """What the coach said or played meanwhile (``Say``, ``PlayCue``), in order."""
+    later: list[tuple[float, Say | PlayCue]] = field(default_factory=list)
+    """What the coach said or played meanwhile (``Say``, ``PlayCue``), in order, each
+    with the clock time it was due."""
+
+
+COUNT_FRESH = 0.5
+"""Seconds after it was due that a hold's count ("Seven.") is still said when the coach
+carries on after a hold; an older one is dropped (:meth:`LiveSession._carry_on`)."""
 
 
 class LiveSession:
@@ -314,18 +321,35 @@ class LiveSession:
     def _carry_on(self) -> None:
         """End a hold the coach did not act on: the lines it cut, again from their
         start, each followed by the cues that were queued behind it, then what the
-        coach said meanwhile."""
+        coach said meanwhile.
+
+        But not a count (:func:`.script.is_count`) due more than :data:`COUNT_FRESH`
+        ago: said again back to back after a hold of up to :data:`HOLD_LIMIT` seconds,
+        "Seven. Six. Five. Four." came 0.4 s apart where the person holds for a second
+        each. A count only says what second it is; the next one comes on time. (The
+        coach never waits for a count's playback: its beats run on timers.)
+        """
         hold, self._hold = self._hold, None
         if hold is None:
             return
-        self._resumed_at = self.clock()
-        self._log_entry("resumed", " ".join(text for _, text in hold.lines))
+        now = self._resumed_at = self.clock()
+        replay: list[tuple[float, Say | PlayCue]] = []
         for uid, text in hold.lines:
             if uid in self._playing:
-                self._say(uid, text)
-                for name in (name for after, name in hold.cues if after == uid):
-                    self._sound(PlayCue(name))
-        for action in hold.later:
+                replay.append((hold.since, Say(text, uid)))
+                replay += [(hold.since, PlayCue(name)) for after, name in hold.cues if after == uid]
+        kept: list[Say | PlayCue] = []
+        for due, action in replay + hold.later:
+            late = now - due > COUNT_FRESH
+            if late and isinstance(action, Say) and script.is_count(action.text):
+                self._playing.discard(action.utterance_id)
+                self._lines.pop(action.utterance_id, None)
+                continue
+            kept.append(action)
+        cut = {uid for uid, _ in hold.lines}
+        again = [a.text for a in kept if isinstance(a, Say) and a.utterance_id in cut]
+        self._log_entry("resumed", " ".join(again))
+        for action in kept:
             self._sound(action)
 
     def _partial(self, r: Recognition) -> None:
@@ -482,7 +506,7 @@ class LiveSession:
     def _sound(self, action: Say | PlayCue) -> None:
         """Say a line or play a cue, or keep it for the end of a hold."""
         if self._hold is not None:
-            self._hold.later.append(action)
+            self._hold.later.append((self.clock(), action))
         elif isinstance(action, Say):
             self._say(action.utterance_id, action.text)
         else:
