@@ -1044,6 +1044,24 @@ def test_an_exercise_that_hurt_goes_no_further_when_done_again(answer):
     ]
 
 
+def test_repeated_more_gently_the_press_against_the_hand_asks_for_no_more_pressure():
+    # After "it hurts" and "no" (repeat it more gently) in self-correction three, the
+    # announcement said again "Each time you repeat it, press a little more firmly."
+    routine = builtin_routines()["self-correction"]
+    coach = Coach(routine)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.SKIP), t + 1)
+    coach.step(cmd(Intent.SKIP), t + 2)
+    assert routine.exercises[coach.index].id == "hand-press-tilt"
+    coach.step(cmd(Intent.HURT), t + 3)
+    coach.step(cmd(Intent.NO), t + 4)
+    said = says(coach.step(cmd(Intent.NEXT), t + 5))
+    assert said == [script.announce(routine, 2)]
+    said += [text for _, text in _timed_lines(coach, t + 20)]
+    assert "Repetition five." in said
+    assert not [text for text in said if "firmly" in text or "each time you" in text.lower()]
+
+
 def test_at_the_fastest_pace_every_cue_still_has_the_time_it_takes_to_say():
     # The review's case: at the fastest pace the head glide's cues came back to back
     # and the coach fell up to 12.7 s behind its own schedule.
