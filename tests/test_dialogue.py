@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+import itertools
+
 import pytest
 from routine_fixtures import tiny_routine
 
@@ -576,6 +579,42 @@ def test_every_spoken_text_is_a_fixed_text():
     assert "Repetition two. A little further this time." in texts
     assert "Fourteen." not in texts  # the tiny routine has no 15 s hold
     assert "Exercise three of three, repetition one of one." in texts
+
+
+def test_every_variant_of_every_programme_is_a_fixed_text():
+    # "Repetition two." ... "Repetition five." (the self-correction exercises repeated
+    # more gently after a pain report, without their progression line) were missing,
+    # so a Pi synthesised them live right after the pain report. Every flag of
+    # exercise_programme is a variant the coach can say: all of them are enumerated.
+    flags = list(inspect.signature(exercise_programme).parameters.values())[1:]
+    assert flags and all(isinstance(f.default, bool) for f in flags), flags
+    for routine in (ROUTINE, *builtin_routines().values()):
+        texts = set(fixed_texts(routine))
+        for ex in routine.exercises:
+            for values in itertools.product((True, False), repeat=len(flags)):
+                kwargs = {f.name: v for f, v in zip(flags, values, strict=True)}
+                said = {b.text for b in exercise_programme(ex, **kwargs) if b.text}
+                assert not said - texts, (routine.id, ex.id, kwargs, said - texts)
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_everything_said_repeating_an_exercise_more_gently_is_a_fixed_text(index):
+    # The session itself: "it hurts", "no" (repeat it more gently), "next", and the
+    # exercise done again to its end, in a routine where every exercise has a
+    # progression line (so "Repetition two." is said alone only there).
+    routine = builtin_routines()["self-correction"]
+    assert all(ex.progression for ex in routine.exercises)
+    texts = set(fixed_texts(routine))
+    coach = Coach(routine)
+    t = to_exercise(coach)
+    for _ in range(index):
+        coach.step(cmd(Intent.SKIP), t + 1)
+    said = says(coach.step(cmd(Intent.HURT), t + 2))
+    said += says(coach.step(cmd(Intent.NO), t + 3))
+    said += says(coach.step(cmd(Intent.NEXT), t + 4))
+    said += [text for _, text in _timed_lines(coach, t + 20)]
+    assert "Repetition two." in said
+    assert not [text for text in said if text not in texts]
 
 
 def test_routine_without_exercises_is_refused():

@@ -980,7 +980,10 @@ def fixed_texts(routine: Routine) -> list[str]:
     n = len(routine.exercises)
     for index, ex in enumerate(routine.exercises):
         texts.append(script.announce(routine, index))
-        texts += [beat.text for beat in exercise_programme(ex) if beat.text]
+        # Both ways an exercise is counted: with its progression line, and without it
+        # once it hurt (repeated more gently: "Repetition two." alone).
+        for progress in (True, False):
+            texts += [beat.text for beat in exercise_programme(ex, progress) if beat.text]
         if ex.after:
             texts.append(ex.after)
         texts += [script.where_exercise(routine, index, rep) for rep in range(ex.repetitions + 1)]
