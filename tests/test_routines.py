@@ -412,6 +412,88 @@ def test_user_routines_add_and_override_and_broken_ones_are_skipped(tmp_path):
     assert [p.file for p in problems] == [str(tmp_path / "broken.toml")]
 
 
+def _example() -> str:
+    return re.search(r"```toml\n(.*?)```", DOC.read_text(), re.S).group(1)
+
+
+def test_two_user_files_with_one_id_are_reported_naming_both(tmp_path, caplog):
+    # The docs' example copied with another title: one file was silently left out.
+    first = write(tmp_path, _example(), "morning.toml")
+    copy = write(tmp_path, _example().replace("A short morning", "My own"), "morning-copy.toml")
+    routines, problems = available_routines(tmp_path)
+    assert routines["morning-neck"].source == str(first)  # its name sorts last
+    [problem] = problems
+    assert problem.file == str(copy) and problem.key_path == "id"
+    assert str(first) in problem.message and "uses morning.toml" in problem.message
+    assert "leaves this file out" in problem.message
+    assert 'another id (id = "morning-neck-2", say)' in problem.fix
+    # Loading by id (as run, text and show do) logs it.
+    with caplog.at_level("WARNING"):
+        assert get_routine("morning-neck", tmp_path).title == "A short morning routine"
+    assert [r.message for r in caplog.records] == [str(problem)]
+
+
+def test_validate_reports_an_id_that_two_files_share(tmp_path, capsys):
+    first = write(tmp_path, _example(), "morning.toml")
+    copy = write(tmp_path, _example().replace("A short morning", "My own"), "morning-copy.toml")
+    assert main(["validate", str(first), str(copy)]) == 3
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{first}: OK"
+    assert out[1].startswith(f'{copy}: id: "morning-neck" is also the id of {first}')
+    assert "voicecoach uses morning.toml" in out[1] and "Fix: Give one of them" in out[1]
+    assert len(out) == 2
+
+
+@pytest.fixture
+def routines_folder():
+    """The (test-private) user routines folder, emptied after the test."""
+    from voicecoach import paths
+
+    folder = paths.user_routines_dir()
+    folder.mkdir(parents=True)
+    yield folder
+    for path in folder.glob("*.toml"):
+        path.unlink()
+    folder.rmdir()
+
+
+def test_validate_one_file_checks_its_id_against_the_others_in_the_routines_folder(
+    routines_folder, capsys
+):
+    old = write(routines_folder, _example(), "a-morning.toml")
+    new = write(routines_folder, _example().replace("A short morning", "My own"), "b-morning.toml")
+    assert main(["validate", str(new)]) == 3  # the one used: the other is left out
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"{new}: OK", out[1]]
+    assert out[1].startswith(f'{old}: id: "morning-neck" is also the id of {new}')
+    assert main(["validate", str(old)]) == 3
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith(f'{old}: id: "morning-neck" is also the id of {new}')
+    assert main(["routines"]) == 0
+    listed = capsys.readouterr()
+    assert f"(from {new})" in listed.out and "My own" in listed.out
+    assert listed.err.startswith(f"warning: {old}: id: ")
+
+
+def test_a_user_routine_with_a_built_in_id_is_said_to_replace_it(routines_folder, caplog, capsys):
+    text = GOOD.replace('id = "mine"', 'id = "self-correction"')
+    mine = write(routines_folder, text, "mine.toml")
+    with caplog.at_level("WARNING"):
+        routines, problems = available_routines()
+    assert routines["self-correction"].source == str(mine) and problems == []
+    [record] = caplog.records
+    assert record.message == (
+        f'{mine} replaces the built-in routine "self-correction" (it has the same id); '
+        "give it another id to keep both."
+    )
+    assert main(["validate", str(mine)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f'{mine}: OK (id "self-correction" is a built-in routine\'s: ')
+    assert "replaces that built-in; give it another id to keep both" in out
+    assert main(["routines"]) == 0
+    assert f"(from {mine}, instead of the built-in)" in capsys.readouterr().out
+
+
 def test_unknown_routine_names_the_available_ones():
     with pytest.raises(RoutineError, match="neck-complex, self-correction"):
         get_routine("nope")

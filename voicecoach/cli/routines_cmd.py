@@ -9,7 +9,13 @@ from pathlib import Path
 
 from .. import paths
 from ..dialogue import exercise_programme
-from ..routines import Routine, available_routines, get_routine, validate_file
+from ..routines import (
+    Routine,
+    available_routines,
+    builtin_routines,
+    get_routine,
+    validate_files,
+)
 from ..script import seconds, times
 
 
@@ -32,9 +38,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_list(args: argparse.Namespace) -> int:
     """Print routine ids and titles; warn about broken user files."""
     routines, problems = available_routines()
+    builtin = builtin_routines()
     width = max(len(r) for r in routines)
     for routine in sorted(routines.values(), key=lambda r: r.id):
         source = "" if routine.source == "built-in" else f"  (from {routine.source})"
+        if source and routine.id in builtin:
+            source = f"  (from {routine.source}, instead of the built-in)"
         n = len(routine.exercises)
         print(f"{routine.id:<{width}}  {routine.title} ({n} exercises){source}")
     for problem in problems:
@@ -86,14 +95,25 @@ def script_text(routine: Routine) -> str:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    """Print each problem on its own line; exit 3 if any file has problems."""
-    bad = False
-    for path in args.files:
-        problems = validate_file(path)
-        if problems:
-            bad = True
-            for problem in problems:
-                print(problem)
-        else:
-            print(f"{path}: OK")
-    return 3 if bad else 0
+    """Print each problem on its own line (an id two files share included); exit 3 if
+    there is any."""
+    checked, problems = validate_files(args.files)
+    builtin = builtin_routines()
+    shown: set[int] = set()
+    for path, routine in checked:
+        own = [p for p in problems if p.file == str(path)]
+        for problem in own:
+            print(problem)
+        shown |= {id(p) for p in own}
+        if routine is not None and not own:
+            note = ""
+            if routine.id in builtin:
+                note = (
+                    f' (id "{routine.id}" is a built-in routine\'s: in {paths.user_routines_dir()}'
+                    " this file replaces that built-in; give it another id to keep both)"
+                )
+            print(f"{path}: OK{note}")
+    for problem in problems:  # about files not given: one of them shares an id
+        if id(problem) not in shown:
+            print(problem)
+    return 3 if problems else 0

@@ -7,6 +7,7 @@ from .loader import (
     get_routine,
     load_routine_file,
     validate_file,
+    validate_files,
 )
 from .model import Advance, Breathing, Exercise, Routine
 
@@ -21,4 +22,5 @@ __all__ = [
     "get_routine",
     "load_routine_file",
     "validate_file",
+    "validate_files",
 ]

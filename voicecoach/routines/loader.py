@@ -446,22 +446,106 @@ def available_routines(
     """Built-ins plus the user's routines (a user routine overrides a built-in by id).
 
     A broken user file is reported in the problems and skipped; the built-in it
-    meant to override stays in place.
+    meant to override stays in place. Of user files that share an id, one is used
+    (see :func:`_one_per_id`) and each other one is reported in the problems, naming
+    both files. Replacing a built-in is logged as a warning.
     """
     routines = builtin_routines()
     problems: list[Problem] = []
     folder = user_dir if user_dir is not None else paths.user_routines_dir()
     if folder.is_dir():
+        loaded: list[Routine] = []
         for path in sorted(folder.glob("*.toml")):
             routine, found = _read(path)
             if routine is None:
                 problems += found
                 log.warning("skipping broken routine file %s", path)
                 continue
+            loaded.append(routine)
+        used, left_out = _one_per_id(loaded)
+        problems += [_same_id(routine, kept) for routine, kept in left_out]
+        for routine in used:
             if routine.id in routines:
-                log.info("%s overrides the built-in routine %r", path, routine.id)
+                log.warning(
+                    '%s replaces the built-in routine "%s" (it has the same id); '
+                    "give it another id to keep both.",
+                    routine.source,
+                    routine.id,
+                )
             routines[routine.id] = routine
     return routines, problems
+
+
+def _one_per_id(
+    routines: list[Routine],
+) -> tuple[list[Routine], list[tuple[Routine, Routine]]]:
+    """Of user routines that share an id, the one from the file whose name sorts last
+    is used (a later file won before this was reported, and still does).
+
+    Returns the routines used, in the order given, and (left out, used instead) for
+    each one left out.
+    """
+    last: dict[str, Routine] = {}
+    for routine in sorted(routines, key=_file_order):
+        last[routine.id] = routine
+    left_out = [
+        (routine, last[routine.id])
+        for routine in sorted(routines, key=_file_order)
+        if last[routine.id] is not routine
+    ]
+    return [r for r in routines if last[r.id] is r], left_out
+
+
+def _same_id(routine: Routine, used: Routine) -> Problem:
+    return Problem(
+        routine.source,
+        "id",
+        f'"{routine.id}" is also the id of {used.source}, and only one routine can have '
+        f"an id: voicecoach uses {Path(used.source).name} (of files with the same id, the "
+        "one whose name sorts last) and leaves this file out.",
+        f'Give one of them another id (id = "{routine.id}-2", say), '
+        "or remove the one you do not want.",
+    )
+
+
+def _file_order(routine: Routine) -> tuple[str, str]:
+    return Path(routine.source).name, routine.source
+
+
+def validate_files(
+    files: list[Path], user_dir: Path | None = None
+) -> tuple[list[tuple[Path, Routine | None]], list[Problem]]:
+    """Check routine files together: each file's routine (``None`` if it has problems
+    of its own) and every problem, with the ids the files share.
+
+    An id is checked against the other files given, and, for a file in the user
+    routines folder, against the other files there: of files sharing an id only one
+    is used (:func:`_one_per_id`), so the others are problems.
+    """
+    folder = user_dir if user_dir is not None else paths.user_routines_dir()
+    checked: list[tuple[Path, Routine | None]] = []
+    problems: list[Problem] = []
+    candidates: dict[Path, Routine] = {}
+    for path in files:
+        routine, found = _read(path)
+        checked.append((path, routine))
+        problems += found
+        if routine is not None:
+            candidates.setdefault(path.resolve(), routine)
+    if folder.is_dir() and any(p.parent == folder.resolve() for p in candidates):
+        for path in sorted(folder.glob("*.toml")):
+            if path.resolve() not in candidates:
+                routine, _ = _read(path)  # its own problems are not asked about here
+                if routine is not None:
+                    candidates[path.resolve()] = routine
+    given = {id(r) for _, r in checked if r is not None}
+    _, left_out = _one_per_id(list(candidates.values()))
+    problems += [
+        _same_id(routine, used)
+        for routine, used in left_out
+        if id(routine) in given or id(used) in given
+    ]
+    return checked, problems
 
 
 def get_routine(routine_id: str, user_dir: Path | None = None) -> Routine:
