@@ -8,7 +8,8 @@
 # Run it as the user who will exercise (not root); it uses sudo for apt and linger.
 # What it does:
 #   1. apt: PortAudio, ALSA tools, espeak-ng (the demo's user), Python venv
-#   2. a virtual environment in ./.venv with voicecoach and its engines
+#   2. a virtual environment in ./.venv with voicecoach and its engines; then the
+#      --routine is checked (scripts/check-routine.sh): a wrong id stops the install
 #   3. voicecoach prepare --all: every fixed prompt rendered ahead (a few minutes)
 #   4. voicecoach check (non-fatal): devices, mic level, recognizer, voice, cache
 #   5. a systemd *user* service, voicecoach.service, Restart=on-failure, enabled, and
@@ -70,6 +71,9 @@ echo "== 2/5 virtual environment"
 # packages the wheel asks for (voicecoach loads only its ONNX files; see
 # voicecoach/asr/verify.py).
 .venv/bin/python -m pip install -q --no-deps 'openwakeword==0.5.1'
+# The service would run a mistyped --routine and fail every 10 s with nothing said:
+# refuse it now, listing the routines there are (the user's own included).
+scripts/check-routine.sh "$routine" .venv/bin/voicecoach
 
 echo "== 3/5 rendering prompts (voicecoach prepare --all)"
 .venv/bin/voicecoach prepare --all || echo "   prompt rendering failed; the coach will synthesize live"
