@@ -1172,3 +1172,91 @@ def test_the_tilt_is_held_the_fifteen_seconds_it_announces():
     hold = next(i for i, b in enumerate(beats) if b.text == script.HOLD)
     assert "tilt your head" in beats[hold - 1].text
     assert "relax your neck" in beats[hold - 1].text.lower()  # the article's advice kept
+
+
+def _in_the_rest(coach: Coach, rep: int) -> float:
+    """Tick exercise one (the head glide) of self-correction to the relaxation after
+    repetition ``rep``; return its time."""
+    t = to_pain_free(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    coach.step(PlaybackFinished(coach._await), t + 20)
+    while True:
+        at = run_beats_until(coach, script.relax(5), t + 20)
+        if coach.rep == rep:
+            return at
+
+
+@pytest.mark.parametrize("detour", [[Intent.PAUSE, Intent.RESUME], [Intent.STOP, Intent.NO]])
+def test_a_pause_in_the_rest_after_a_repetition_goes_on_with_the_next(detour):
+    # The review's case (`@115 pause`, then "continue"): "Relax for five seconds.",
+    # "Paused.", "Let's continue." and "Repetition one." again: the person did the
+    # repetition they had finished a second time.
+    routine = builtin_routines()["self-correction"]
+    coach = Coach(routine)
+    at = _in_the_rest(coach, 1)
+    for intent in detour:
+        acts = coach.step(cmd(intent), at + 1.2)
+    assert says(acts) == [script.RESUMING]
+    acts = coach.step(PlaybackFinished(coach._next_id), at + 3)
+    n = coach._next_id
+    assert acts == [
+        Say("Repetition two. Move a little further this time, if it feels comfortable.", n),
+        StartTimer("beat", round(at + 3 + 5.4, 6)),  # the time its twelve words take
+    ]
+    assert coach.state is State.EXERCISE and coach.rep == 2
+
+
+def test_a_pause_in_the_rest_after_the_last_repetition_ends_the_exercise_done():
+    routine = builtin_routines()["self-correction"]
+    coach = Coach(routine)
+    at = _in_the_rest(coach, 5)
+    coach.step(cmd(Intent.PAUSE), at + 1)
+    coach.step(cmd(Intent.RESUME), at + 10)
+    acts = coach.step(PlaybackFinished(coach._next_id), at + 12)
+    assert ExerciseOutcome(0, "head-back-glide", "done") in acts
+    assert says(acts) == [routine.exercises[0].after, script.WELL_DONE, script.WAIT_NEXT]
+    assert coach.state is State.WAIT_NEXT and coach.pending == 1
+
+
+def test_a_pause_in_the_breathing_after_the_movement_goes_on_with_the_next_repetition():
+    # neck-complex, `@130 pause` in repetition one's last "Breathe out.": "continue"
+    # started the whole thirty-second repetition again.
+    routine = builtin_routines()["neck-complex"]
+    coach = Coach(routine)
+    t = to_pain_free(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    coach.step(PlaybackFinished(coach._await), t + 40)
+    at = run_beats_until(coach, script.BREATHE_OUT, t + 40)
+    assert coach.rep == 1
+    coach.step(cmd(Intent.PAUSE), at + 1)
+    coach.step(cmd(Intent.RESUME), at + 5)
+    acts = coach.step(PlaybackFinished(coach._next_id), at + 7)
+    assert says(acts) == ["Repetition two."]
+
+
+@pytest.mark.parametrize("detour", [[Intent.PAUSE, Intent.RESUME], [Intent.STOP, Intent.NO]])
+def test_a_pause_in_a_hold_still_does_that_repetition_again(detour):
+    # Going on in the middle of a hold is not safe: the repetition starts again.
+    routine = builtin_routines()["self-correction"]
+    coach = Coach(routine)
+    at = _in_the_rest(coach, 1)
+    at = run_beats_until(coach, script.HOLD_BREATH, at)
+    assert coach.rep == 2
+    for intent in detour:
+        coach.step(cmd(intent), at + 3)
+    acts = coach.step(PlaybackFinished(coach._next_id), at + 6)
+    assert says(acts) == [
+        "Repetition two. Move a little further this time, if it feels comfortable."
+    ]
+
+
+def test_repeat_in_the_rest_after_a_repetition_does_that_one_again():
+    # "repeat" asks for the repetition just done, also after a pause before it starts.
+    routine = builtin_routines()["self-correction"]
+    coach = Coach(routine)
+    at = _in_the_rest(coach, 1)
+    assert says(coach.step(cmd(Intent.REPEAT), at + 1)) == [script.RESTART_REP]
+    coach.step(cmd(Intent.PAUSE), at + 2)
+    coach.step(cmd(Intent.RESUME), at + 3)
+    acts = coach.step(PlaybackFinished(coach._next_id), at + 5)
+    assert says(acts) == ["Repetition one."]

@@ -237,6 +237,10 @@ class Beat:
     paced: bool = False
     """A movement cue: "slower" and "faster" stretch or shrink its length. Holds,
     breathing and rest keep the seconds the routine (and the coach) states."""
+    rest: bool = False
+    """After the repetition's movement and hold: the hold's release, the breathing
+    after it and the relaxation. A repetition interrupted here is done: going on
+    starts the next one."""
 
 
 def _speech_seconds(text: str) -> float:
@@ -282,20 +286,27 @@ def exercise_programme(ex: Exercise, progress: bool = True) -> tuple[Beat, ...]:
                 beats.append(Beat(rep, 1.0, text=script.count(left) if counted(left) else ""))
             # A longer release line ("Breathe out, and release.") gets the time it takes.
             beats.append(
-                Beat(rep, max(1.5, _speech_seconds(release)), text=release, cue="hold_end")
+                Beat(
+                    rep,
+                    max(1.5, _speech_seconds(release)),
+                    text=release,
+                    cue="hold_end",
+                    rest=True,
+                )
             )
         if ex.breathing and ex.breathing.when != "before":
-            beats += _breathing(rep, ex)
+            beats += _breathing(rep, ex, rest=True)
         if ex.relax_seconds:
-            beats.append(Beat(rep, float(ex.relax_seconds), text=script.relax(ex.relax_seconds)))
+            relax = script.relax(ex.relax_seconds)
+            beats.append(Beat(rep, float(ex.relax_seconds), text=relax, rest=True))
     return tuple(beats)
 
 
-def _breathing(rep: int, ex: Exercise) -> list[Beat]:
+def _breathing(rep: int, ex: Exercise, rest: bool = False) -> list[Beat]:
     assert ex.breathing is not None
     return [
-        Beat(rep, float(ex.breathing.inhale), text=script.BREATHE_IN),
-        Beat(rep, float(ex.breathing.exhale), text=script.BREATHE_OUT),
+        Beat(rep, float(ex.breathing.inhale), text=script.BREATHE_IN, rest=rest),
+        Beat(rep, float(ex.breathing.exhale), text=script.BREATHE_OUT, rest=rest),
     ]
 
 
@@ -673,6 +684,7 @@ class Coach:
             return acts + self._end("completed", script.COMPLETED)
         self.index = max(0, index)
         self.rep = 0
+        self._beat = 0
         self._programme = exercise_programme(self._exercise, progress=self.index not in self.hurt)
         self.state = State.ANNOUNCE
         acts += self._say(script.announce(self.routine, self.index))
@@ -746,17 +758,34 @@ class Coach:
         return self._hush() + self._exercise_done("ended_early")
 
     def _restart_repetition(self) -> list[Action]:
+        # "repeat" means this repetition again, also in the rest after it.
         acts = self._hush()
         self.state = State.EXERCISE
+        self._beat = self._first_beat(max(self.rep, 1))
         acts += self._say(script.RESTART_REP)
         self._continue_with("repetition")
         return acts
 
+    def _first_beat(self, rep: int) -> int:
+        return next(i for i, beat in enumerate(self._programme) if beat.rep == rep)
+
     def _then_repetition(self) -> list[Action]:
         self.state = State.EXERCISE
-        self._beat = next(
-            i for i, beat in enumerate(self._programme) if beat.rep == max(self.rep, 1)
-        )
+        self._beat = self._first_beat(max(self.rep, 1))
+        return self._fire(self._now)
+
+    def _then_resume(self) -> list[Action]:
+        """Go on after a pause or a cancelled stop in an exercise. A repetition cut in
+        its movement or hold is done again from its start (safer than going on in the
+        middle of a hold); one cut in its rest (``Beat.rest``: its release, the
+        breathing after it, the relaxation) is done, so the next one starts, or the
+        exercise ends if it was the last."""
+        if not self._programme[self._beat].rest:
+            return self._then_repetition()
+        self.state = State.EXERCISE
+        if self.rep >= self._exercise.repetitions:
+            return self._exercise_done()
+        self._beat = self._first_beat(self.rep + 1)
         return self._fire(self._now)
 
     def _restart_exercise(self) -> list[Action]:
@@ -831,7 +860,7 @@ class Coach:
         if state is State.EXERCISE:
             self.state = State.EXERCISE
             acts = self._say(script.RESUMING)
-            self._continue_with("repetition")
+            self._continue_with("resume")
             return acts
         if state is State.WAIT_NEXT:
             # Back to waiting: only "next" (or, in a routine that moves on by itself,
