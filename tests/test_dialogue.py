@@ -1260,3 +1260,24 @@ def test_repeat_in_the_rest_after_a_repetition_does_that_one_again():
     coach.step(cmd(Intent.RESUME), at + 3)
     acts = coach.step(PlaybackFinished(coach._next_id), at + 5)
     assert says(acts) == ["Repetition one."]
+
+
+@pytest.mark.parametrize(("rep", "outcome"), [(5, "done"), (4, "ended_early")])
+def test_next_in_the_rest_after_the_last_repetition_records_the_exercise_done(rep, outcome):
+    # The review's case (`@225 next`): every repetition had been done, yet the log said
+    # ended_early, which the README defines as "next" before the repetitions were over.
+    routine = builtin_routines()["self-correction"]
+    coach = Coach(routine)
+    at = _in_the_rest(coach, rep)
+    acts = coach.step(cmd(Intent.NEXT), at + 1)
+    n = coach._next_id
+    assert acts == [
+        StopSpeaking(),
+        CancelTimer("beat"),
+        PlayCue("heard"),
+        ExerciseOutcome(0, "head-back-glide", outcome),
+        Say(routine.exercises[0].after, n - 2),
+        Say(script.WELL_DONE, n - 1),
+        Say(script.WAIT_NEXT, n),
+    ]
+    assert coach.outcomes == {0: outcome}

@@ -754,8 +754,14 @@ class Coach:
 
     def _finish_early(self) -> list[Action]:
         # The user says they are done with this one: go on, and say in the record
-        # that it ended before its repetitions did.
-        return self._hush() + self._exercise_done("ended_early")
+        # that it ended before its repetitions did, unless they were all done (said
+        # in the rest after the last one).
+        return self._hush() + self._exercise_done("done" if self._all_done() else "ended_early")
+
+    def _all_done(self) -> bool:
+        """Whether every repetition's movement and hold is over: the coach is in the
+        rest after the last one (``Beat.rest``)."""
+        return self._programme[self._beat].rest and self.rep >= self._exercise.repetitions
 
     def _restart_repetition(self) -> list[Action]:
         # "repeat" means this repetition again, also in the rest after it.
@@ -783,7 +789,7 @@ class Coach:
         if not self._programme[self._beat].rest:
             return self._then_repetition()
         self.state = State.EXERCISE
-        if self.rep >= self._exercise.repetitions:
+        if self._all_done():
             return self._exercise_done()
         self._beat = self._first_beat(self.rep + 1)
         return self._fire(self._now)
