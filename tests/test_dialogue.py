@@ -257,8 +257,8 @@ def test_pain_then_yes_skips_and_waits_for_next():
     assert says(acts) == [script.PAIN_SKIPPED, script.WAIT_AFTER_PAIN]
     assert coach.state is State.WAIT_NEXT and coach.pending == 1
     coach.step(PlaybackFinished(coach._next_id), 40.0)
-    # Even a routine that moves on by itself waits after pain: only re-prompts come.
-    assert coach._timers == {"reprompt": 60.0}
+    # Even a routine that moves on by itself waits after pain, quietly: no timer runs.
+    assert coach._timers == {}
 
 
 def test_pain_then_no_repeats_the_exercise_more_slowly():
@@ -818,7 +818,9 @@ def test_between_exercises_a_pause_or_cancelled_stop_goes_back_to_waiting_for_ne
     assert says(acts) == [script.WAIT_REPROMPT]
     assert coach.state is State.WAIT_NEXT
     coach.step(PlaybackFinished(coach._next_id), t + 3)
-    assert coach._timers == {"reprompt": t + 23}  # it listens; nothing starts by itself
+    # It listens; nothing starts by itself, and after pain nothing re-prompts either.
+    hurt = after_pain or Intent.HURT in detour
+    assert coach._timers == ({} if hurt else {"reprompt": t + 23})
     assert says(coach.step(cmd(Intent.NEXT), t + 4)) == [script.announce(ROUTINE, 1)]
 
 
@@ -1281,3 +1283,34 @@ def test_next_in_the_rest_after_the_last_repetition_records_the_exercise_done(re
         Say(script.WAIT_NEXT, n),
     ]
     assert coach.outcomes == {0: outcome}
+
+
+@pytest.mark.parametrize("answer", [Intent.YES, Intent.NO])
+def test_after_pain_the_coach_waits_quietly_for_next(answer):
+    # The review's case (`@105 it hurts`, "no", then `@300 next`): after "Rest as long as
+    # you need. Say next when you are ready to go on." came three re-prompts and "I
+    # haven't heard from you, so I'll pause here." to a person resting after pain.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.SKIP), t + 1)  # exercise two, not the last
+    coach.step(cmd(Intent.HURT), t + 2)
+    coach.step(PlaybackFinished(coach._next_id), t + 10)
+    acts = coach.step(cmd(answer), t + 11)
+    assert says(acts)[-1] == script.WAIT_AFTER_PAIN
+    assert coach.state is State.WAIT_NEXT
+    assert coach.step(PlaybackFinished(coach._next_id), t + 20) == []
+    for later in (40, 100, 300, 1000):
+        assert coach.step(Tick(), t + later) == []
+    assert coach.state is State.WAIT_NEXT and coach.waiting_for_user
+    # Something not understood is answered once, and the quiet goes on.
+    assert says(coach.step(NotUnderstood("mm"), t + 1001)) == [script.NOT_UNDERSTOOD]
+    assert coach.step(PlaybackFinished(coach._next_id), t + 1004) == []
+    assert coach.step(Tick(), t + 2000) == []
+    pending = 2 if answer is Intent.YES else 1
+    assert says(coach.step(cmd(Intent.NEXT), t + 2001)) == [script.announce(ROUTINE, pending)]
+    # The quiet is for the wait after pain only: the next wait for "next" re-prompts.
+    coach.step(cmd(Intent.NEXT), t + 2002)  # begin now
+    coach.step(cmd(Intent.NEXT), t + 2003)  # and end it early
+    coach.step(PlaybackFinished(coach._next_id), t + 2005)
+    if coach.state is State.WAIT_NEXT:
+        assert coach._timers == {"reprompt": t + 2025}

@@ -70,6 +70,18 @@ class State(str, Enum):
     ENDED = "ended"
 
 
+class Rest(str, Enum):
+    """How the wait between exercises (``State.WAIT_NEXT``) ends."""
+
+    ASK = "ask"
+    """On "next"; a silence brings a re-prompt, and a long one the self-pause."""
+    AUTO = "auto"
+    """By itself after a short rest (a routine that moves on by itself), or on "next"."""
+    QUIET = "quiet"
+    """On "next" only, after a pain report: the coach stays quiet as long as the person
+    rests, as when paused, with no re-prompt and no "I'll pause here"."""
+
+
 #: States in which the coach is waiting for the user to answer or go on.
 WAITING_STATES = frozenset(
     {
@@ -333,7 +345,8 @@ class Coach:
         """The exercise being done or last done (0-based); -1 before the first."""
         self.pending = 0
         """In WAIT_NEXT: the exercise "next" starts."""
-        self.auto = False
+        self.rest = Rest.ASK
+        """In WAIT_NEXT: how the wait ends."""
         self.rep = 0
         self.tempo = 1.0
         self.pain_reports = 0
@@ -534,6 +547,8 @@ class Coach:
         return acts
 
     def _then_listen(self) -> list[Action]:
+        if self.state is State.WAIT_NEXT and self.rest is Rest.QUIET:
+            return []  # after pain: no re-prompt, the person rests as long as they need
         return self._timer("reprompt", self._now + self.options.reprompt_after)
 
     def _end_status(self, status: str) -> list[Action]:
@@ -739,16 +754,16 @@ class Coach:
             return acts + self._say(*texts[:-1]) + self._end("completed", script.COMPLETED)
         self.pending = following
         if self._exercise.advance is Advance.AUTO:
-            self.auto = True
+            self.rest = Rest.AUTO
             return acts + self._auto_rest(*texts)
-        self.auto = False
+        self.rest = Rest.ASK
         return acts + self._say(*texts) + self._ask(State.WAIT_NEXT, script.WAIT_NEXT)
 
     def _then_auto(self) -> list[Action]:
         return self._timer("auto", self._now + self.options.auto_advance_after)
 
     def _timer_auto(self, at: float) -> list[Action]:
-        if self.state is not State.WAIT_NEXT or not self.auto:
+        if self.state is not State.WAIT_NEXT or self.rest is not Rest.AUTO:
             return []
         return self._start_exercise(self.pending)
 
@@ -871,7 +886,7 @@ class Coach:
         if state is State.WAIT_NEXT:
             # Back to waiting: only "next" (or, in a routine that moves on by itself,
             # the rest starting again) leads to the next exercise.
-            if self.auto:
+            if self.rest is Rest.AUTO:
                 return self._auto_rest()
             return self._ask(State.WAIT_NEXT, script.WAIT_REPROMPT)
         if state is State.PAUSED:
@@ -928,7 +943,7 @@ class Coach:
             if in_exercise:
                 acts += self._record("pain")
             return acts + self._end("ended_for_pain", script.PAIN_END)
-        self.auto = False
+        self.rest = Rest.QUIET  # whatever comes next waits for the person, quietly
         if context in (State.ASK_CONSENT, State.ASK_PAIN_FREE):
             # Pain before consent is given answers "are you free of acute pain today?"
             # (asked or still to come): no exercise today.
@@ -941,7 +956,7 @@ class Coach:
     def _pain_skip(self) -> list[Action]:
         acts = self._hush() + self._record("pain")
         self.pending = self.index + 1
-        self.auto = False
+        self.rest = Rest.QUIET
         if self.pending >= len(self.routine.exercises):
             # Nothing to go on to: the session ends here, as after a last exercise done,
             # but without "well done" for an exercise that hurt.
@@ -953,7 +968,7 @@ class Coach:
         acts = self._hush()
         self.tempo = min(self.tempo + self.options.tempo_step, self.options.max_tempo)
         self.pending = self.index
-        self.auto = False
+        self.rest = Rest.QUIET
         return acts + self._ask(State.WAIT_NEXT, script.PAIN_GENTLER, script.WAIT_AFTER_PAIN)
 
     # ------------------------------------------------ help, where, tempo
