@@ -11,6 +11,7 @@ from routine_fixtures import tiny_routine
 from voicecoach import script
 from voicecoach.commands import Intent
 from voicecoach.dialogue import (
+    QUESTION_STATES,
     Coach,
     CoachOptions,
     State,
@@ -362,7 +363,8 @@ def test_help_names_the_commands_that_make_sense_now():
     acts = coach.step(cmd(Intent.HELP), 13.0)
     assert says(acts) == [
         "You can say: yes, no, repeat, pause, where am I, stop. "
-        "And say it hurts at any moment to stop."
+        "And say it hurts at any moment to stop.",
+        script.CONSENT_REPROMPT,  # and the question, asked again
     ]
     to_exercise(coach2 := Coach(ROUTINE))
     text = says(coach2.step(cmd(Intent.HELP), 23.0))[0]
@@ -845,7 +847,9 @@ def test_a_paused_automatic_rest_starts_its_rest_again():
 
 
 def _where(coach: Coach, now: float) -> str:
-    [text] = says(coach.step(cmd(Intent.WHERE), now))
+    """The answer to "where am I" (at a question, the question asked again follows)."""
+    text, *again = says(coach.step(cmd(Intent.WHERE), now))
+    assert len(again) == (coach.state in QUESTION_STATES)
     return text
 
 
@@ -1314,3 +1318,50 @@ def test_after_pain_the_coach_waits_quietly_for_next(answer):
     coach.step(PlaybackFinished(coach._next_id), t + 2005)
     if coach.state is State.WAIT_NEXT:
         assert coach._timers == {"reprompt": t + 2025}
+
+
+def _at_question(question: State) -> tuple[Coach, float]:
+    """A coach asking ``question``, played to its end; the time it listens from."""
+    coach = Coach(ROUTINE, resume_from=1)
+    if question is State.ASK_CONSENT:
+        return coach, to_consent(coach)
+    t = to_pain_free(coach)
+    if question is State.ASK_RESUME:
+        coach.step(cmd(Intent.YES), t + 1)
+    elif question in (State.ASK_PAIN, State.CONFIRM_STOP):
+        coach.step(cmd(Intent.YES), t + 1)
+        coach.step(cmd(Intent.YES), t + 2)  # start from the top
+        coach.step(cmd(Intent.HURT if question is State.ASK_PAIN else Intent.STOP), t + 3)
+    coach.step(PlaybackFinished(coach._next_id), t + 10)
+    assert coach.state is question and coach.waiting_for_user
+    return coach, t + 10
+
+
+@pytest.mark.parametrize(
+    ("question", "again"),
+    [
+        (State.ASK_CONSENT, script.CONSENT_REPROMPT),
+        (State.ASK_PAIN_FREE, script.PAIN_FREE_REPROMPT),
+        (State.ASK_RESUME, script.resume_reprompt(1)),
+        (State.ASK_PAIN, script.PAIN_ASK_REPROMPT),
+        (State.CONFIRM_STOP, script.CONFIRM_STOP_REPROMPT),
+    ],
+)
+@pytest.mark.parametrize("intent", [Intent.HELP, Intent.WHERE, Intent.NEXT])
+def test_an_answer_at_a_question_is_followed_by_the_question_again(question, again, intent):
+    # The review's case (`@105 it hurts`, "where am i"): "Exercise one of three,
+    # repetition one of five." and then silence; "help" at the resume question listed
+    # the commands and never asked again. "next", which no question takes, gets the
+    # help text, and the question again too.
+    coach, t = _at_question(question)
+    acts = coach.step(cmd(intent), t + 1)
+    n = coach._next_id
+    takes = intent in coach.listening_for()
+    heard = [PlayCue("heard")] if takes else []  # the earcon for a command it takes
+    answer = says(acts)[0]
+    assert answer.startswith("You can say") is (intent is not Intent.WHERE or not takes)
+    assert acts == [CancelTimer("reprompt"), *heard, Say(answer, n - 1), Say(again, n)]
+    assert coach.state is question and not coach.waiting_for_user
+    # Once asked, the coach listens as after any question, re-prompt and all.
+    assert coach.step(PlaybackFinished(n), t + 9) == [StartTimer("reprompt", t + 29)]
+    assert says(coach.step(cmd(Intent.REPEAT), t + 10)) == list(coach._question(question, False))

@@ -95,6 +95,18 @@ WAITING_STATES = frozenset(
     }
 )
 
+#: The waiting states that ask a question: an answer to "help" or "where am I" there
+#: is followed by the question again (its short form), so it is never left unasked.
+QUESTION_STATES = frozenset(
+    {
+        State.ASK_CONSENT,
+        State.ASK_PAIN_FREE,
+        State.ASK_RESUME,
+        State.CONFIRM_STOP,
+        State.ASK_PAIN,
+    }
+)
+
 _ANYTIME = {Intent.HURT: "_hurt", Intent.HELP: "_help"}
 _MOVING = {
     Intent.PAUSE: "_pause",
@@ -977,9 +989,13 @@ class Coach:
         return self._answer(_help_text(self.state))
 
     def _answer(self, text: str) -> list[Action]:
-        """Say ``text`` without changing the flow; a waiting state listens again after."""
+        """Say ``text`` without changing the flow; a waiting state listens again after,
+        and a question is asked again (its short form) first."""
         acts = self._say(text)
-        if self.waiting_for_user or (self.state in WAITING_STATES and self._then == "listen"):
+        if self.state in QUESTION_STATES:
+            acts += self._say(*self._question(self.state, again=True))
+            self._continue_with("listen")
+        elif self.waiting_for_user or (self.state in WAITING_STATES and self._then == "listen"):
             self._continue_with("listen")
         return acts
 
