@@ -351,10 +351,13 @@ def test_pause_and_continue_restart_the_current_repetition():
 def test_where_reports_exercise_and_repetition():
     coach = Coach(ROUTINE)
     to_exercise(coach)
-    run_beats_until(coach, "Repetition two.", 22.0)
-    acts = coach.step(cmd(Intent.WHERE), 40.0)
-    assert says(acts) == ["Exercise one of three, repetition two of two."]
-    assert coach.state is State.EXERCISE and "beat" in coach._timers
+    at = run_beats_until(coach, "Repetition two.", 22.0)
+    timers = dict(coach._timers)
+    # Counting, the answer waits for the end of the repetition (see the tests of
+    # answers during an exercise below), and the schedule runs on as it was.
+    assert coach.step(cmd(Intent.WHERE), at + 0.5) == [PlayCue("heard")]
+    assert coach.state is State.EXERCISE and coach._timers == timers
+    assert _said_at_the_next_rest(coach) == ["Exercise one of three, repetition two of two."]
 
 
 def test_help_names_the_commands_that_make_sense_now():
@@ -367,7 +370,8 @@ def test_help_names_the_commands_that_make_sense_now():
         script.CONSENT_REPROMPT,  # and the question, asked again
     ]
     to_exercise(coach2 := Coach(ROUTINE))
-    text = says(coach2.step(cmd(Intent.HELP), 23.0))[0]
+    coach2.step(cmd(Intent.HELP), 23.0)
+    [text] = _said_at_the_next_rest(coach2)
     assert "skip" in text and "slower" in text and "yes," not in text
 
 
@@ -437,19 +441,32 @@ def test_not_understood_during_exercise_does_not_interrupt_counting():
 
 def test_slower_and_faster_are_bounded():
     coach = Coach(ROUTINE, CoachOptions(tempo_step=0.5, max_tempo=2.0, min_tempo=0.5))
-    to_exercise(coach)
-    assert says(coach.step(cmd(Intent.SLOWER), 22.1)) == [script.SLOWER]
-    assert says(coach.step(cmd(Intent.SLOWER), 22.2)) == [script.SLOWER]
-    assert says(coach.step(cmd(Intent.SLOWER), 22.3)) == [script.SLOWEST]
+    t = to_pain_free(coach)
+    coach.step(cmd(Intent.YES), t + 1)  # during the announcement: answered at once
+    assert says(coach.step(cmd(Intent.SLOWER), t + 2.1)) == [script.SLOWER]
+    assert says(coach.step(cmd(Intent.SLOWER), t + 2.2)) == [script.SLOWER]
+    assert says(coach.step(cmd(Intent.SLOWER), t + 2.3)) == [script.SLOWEST]
     assert coach.tempo == 2.0
-    # The next beat is stretched by the new tempo.
-    at = coach._timers["beat"]
-    acts = coach.step(Tick(), at)
-    assert StartTimer("beat", round(at + 2.2 * 2.0, 6)) in acts
-    for _ in range(3):
-        coach.step(cmd(Intent.FASTER), at + 1)
-    assert says(coach.step(cmd(Intent.FASTER), at + 2)) == [script.FASTEST]
+    # The exercise begins once the answers have been played; the next beat is
+    # stretched by the new tempo.
+    acts = coach.step(PlaybackFinished(coach._next_id), 30.0)
+    assert acts == [Say("Repetition one.", coach._next_id), StartTimer("beat", 31.4)]
+    acts = coach.step(Tick(), 31.4)
+    assert StartTimer("beat", round(31.4 + 2.2 * 2.0, 6)) in acts
+    for _ in range(4):  # counting: the pace changes at once, the answer waits
+        assert coach.step(cmd(Intent.FASTER), 32.0) == [PlayCue("heard")]
     assert coach.tempo == 0.5
+    assert _said_at_the_next_rest(coach) == [script.FASTEST]  # the latest answer only
+
+
+def _said_at_the_next_rest(coach: Coach) -> list[str]:
+    """Tick along the schedule until the coach says something other than a beat of
+    its programme; return what it says then."""
+    beats = {b.text for b in coach._programme}
+    while True:
+        texts = says(coach.step(Tick(), coach._timers["beat"]))
+        if set(texts) - beats:
+            return texts
 
 
 def test_auto_advance_moves_on_after_a_pause():
@@ -1365,3 +1382,143 @@ def test_an_answer_at_a_question_is_followed_by_the_question_again(question, aga
     # Once asked, the coach listens as after any question, re-prompt and all.
     assert coach.step(PlaybackFinished(n), t + 9) == [StartTimer("reprompt", t + 29)]
     assert says(coach.step(cmd(Intent.REPEAT), t + 10)) == list(coach._question(question, False))
+
+
+_GLIDE = builtin_routines()["self-correction"]
+_ANSWERS = {
+    Intent.HELP: "You can say: next, repeat, pause, skip, go back, slower, faster, where am I, "
+    "stop. And say it hurts at any moment to stop.",
+    Intent.WHERE: "Exercise one of three, repetition one of five.",
+    Intent.SLOWER: script.SLOWER,
+    Intent.FASTER: script.FASTER,
+}
+
+
+def _glide_started() -> tuple[Coach, float]:
+    """The head glide (self-correction, exercise one) begun; the time."""
+    coach = Coach(_GLIDE)
+    t = to_pain_free(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    coach.step(PlaybackFinished(coach._await), t + 20)
+    return coach, t + 20
+
+
+def _tick_until(coach: Coach, text: str, since: float) -> list[tuple[float, list[str]]]:
+    """Tick along the schedule until the coach says ``text``: (seconds since
+    ``since``, texts) at each beat."""
+    seen: list[tuple[float, list[str]]] = []
+    while True:
+        at = coach._timers["beat"]
+        seen.append((round(at - since, 6), says(coach.step(Tick(), at))))
+        if text in seen[-1][1]:
+            return seen
+
+
+@pytest.mark.parametrize("intent", list(_ANSWERS))
+@pytest.mark.parametrize("when", ["hold", "cue"])
+def test_an_answer_in_a_held_breath_waits_for_its_release_and_the_rest_keeps_its_time(intent, when):
+    # The review's case: "help" (or "where am I") 3.5 s into the head glide's held
+    # breath was said at once; the speaker queued the counts behind it, so the breath
+    # was held about 15 s instead of the ten announced, the counts came 0.4 s apart and
+    # the five-second relaxation shrank to 1.4 s. Said during the movement cue, the
+    # answer waits the same way: after the cue comes the held breath.
+    coach, t = _glide_started()
+    asked = run_beats_until(coach, _GLIDE.exercises[0].cues[0], t) + 0.5
+    if when == "hold":
+        hold = run_beats_until(coach, script.HOLD_BREATH, t)
+        asked = hold + 3.5
+    timers = dict(coach._timers)
+    # At once only the "heard" earcon; the schedule runs on untouched.
+    assert coach.step(cmd(intent), asked) == [PlayCue("heard")]
+    assert coach._timers == timers
+    if when == "cue":
+        hold = run_beats_until(coach, script.HOLD_BREATH, t)
+    counts = [(float(s), [script.count(10 - s)]) for s in range(1, 10)]
+    assert _tick_until(coach, script.RELEASE_BREATH, hold) == [
+        *counts,
+        (10.0, [script.RELEASE_BREATH]),  # the breath held exactly its ten seconds
+    ]
+    # After the release (its 2.2 s), the answer; the schedule waits for it to be played.
+    at = coach._timers["beat"]
+    assert at == round(hold + 12.2, 6)
+    acts = coach.step(Tick(), at)
+    n = coach._next_id
+    assert acts == [Say(_ANSWERS[intent], n)]
+    assert coach._timers == {}
+    assert coach.step(Tick(), at + 5) == []  # nothing happens while it is said
+    # Played at `done`, the relaxation starts and takes its full five seconds.
+    done = at + 6.3
+    assert coach.step(PlaybackFinished(n), done) == [
+        Say(script.relax(5), n + 1),
+        StartTimer("beat", round(done + 5, 6)),
+    ]
+    assert says(coach.step(Tick(), round(done + 5, 6)))[0].startswith("Repetition two.")
+
+
+def test_an_answer_in_the_relaxation_waits_for_its_end_and_the_next_repetition_for_it():
+    coach, t = _glide_started()
+    relax = run_beats_until(coach, script.relax(5), t)
+    assert coach.step(cmd(Intent.WHERE), relax + 1) == [PlayCue("heard")]
+    at = coach._timers["beat"]
+    assert at == relax + 5  # the relaxation keeps its five seconds
+    acts = coach.step(Tick(), at)
+    n = coach._next_id
+    assert acts == [Say("Exercise one of three, repetition one of five.", n)]
+    acts = coach.step(PlaybackFinished(n), at + 3)
+    assert says(acts)[0].startswith("Repetition two.")
+
+
+def test_an_answer_after_the_last_repetition_comes_before_the_exercise_ends():
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    run_beats_until(coach, "Repetition two.", 22.0)
+    coach.step(cmd(Intent.HELP), coach._now + 0.5)
+    assert _said_at_the_next_rest(coach) == [_ANSWERS[Intent.HELP]]
+    acts = coach.step(PlaybackFinished(coach._next_id), coach._now + 8)
+    assert ExerciseOutcome(0, "turn", "done") in acts
+    assert says(acts) == [script.WELL_DONE, script.WAIT_NEXT]
+
+
+def test_several_answers_kept_back_are_given_once_each_the_latest_of_a_kind():
+    coach, t = _glide_started()
+    hold = run_beats_until(coach, script.HOLD_BREATH, t)
+    for intent in (Intent.WHERE, Intent.SLOWER, Intent.HELP, Intent.FASTER, Intent.WHERE):
+        assert coach.step(cmd(intent), hold + 2) == [PlayCue("heard")]
+    assert coach.tempo == 1.0
+    # In the order last asked; "slower" then "faster": the pace is back where it was.
+    assert _said_at_the_next_rest(coach) == [
+        _ANSWERS[Intent.HELP],
+        script.FASTER,
+        _ANSWERS[Intent.WHERE],
+    ]
+
+
+@pytest.mark.parametrize("intent", [Intent.PAUSE, Intent.NEXT, Intent.HURT])
+def test_an_answer_kept_back_is_dropped_when_the_flow_changes(intent):
+    coach, t = _glide_started()
+    hold = run_beats_until(coach, script.HOLD_BREATH, t)
+    coach.step(cmd(Intent.WHERE), hold + 2)
+    acts = coach.step(cmd(intent), hold + 3)
+    assert _ANSWERS[Intent.WHERE] not in says(acts)
+    if intent is Intent.PAUSE:
+        coach.step(cmd(Intent.RESUME), hold + 10)
+        coach.step(PlaybackFinished(coach._next_id), hold + 12)
+        assert _ANSWERS[Intent.WHERE] not in [
+            t for _, ts in _tick_until(coach, script.relax(5), hold) for t in ts
+        ]
+
+
+def test_an_answer_during_the_announcement_comes_before_the_first_repetition():
+    # The exercise's schedule began when the announcement ended, with the answer still
+    # to play: "Repetition one." and the cue after it queued behind it and came late.
+    coach = Coach(ROUTINE)
+    t = to_pain_free(coach)
+    acts = coach.step(cmd(Intent.YES), t + 1)
+    announcement = last_say_id(acts)
+    acts = coach.step(cmd(Intent.WHERE), t + 2)
+    assert says(acts) == ["Exercise one of three."]
+    assert coach.step(PlaybackFinished(announcement), t + 10) == []
+    assert coach.step(PlaybackFinished(coach._next_id), t + 12) == [
+        Say("Repetition one.", coach._next_id),
+        StartTimer("beat", t + 13.4),
+    ]

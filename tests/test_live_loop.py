@@ -21,6 +21,7 @@ from voicecoach.audio.chunk import AudioChunk
 from voicecoach.audio.sinks import MemorySink, VirtualClock, audible
 from voicecoach.commands import SAFETY_INTENTS, Intent
 from voicecoach.dialogue import Coach, State
+from voicecoach.routines import builtin_routines
 from voicecoach.routines.model import Routine
 from voicecoach.runtime.demo import DemoSettings, Room
 from voicecoach.runtime.loop import (
@@ -663,3 +664,47 @@ def test_after_a_hold_that_came_to_nothing_the_next_safety_command_acts_on_its_f
     assert rig.sink.stops[1] == pytest.approx(begin + 2.2, abs=0.021)  # not at 1.9
     assert [c.intent for c in rig.session.acted] == [Intent.HURT]
     assert HOLD_REST > 2.2 - 0.7
+
+
+@pytest.mark.parametrize(("intent", "text"), [(Intent.HELP, "help"), (Intent.WHERE, "where am i")])
+def test_help_in_a_held_breath_leaves_the_hold_and_the_rest_their_seconds(
+    tmp_path: Path, intent: Intent, text: str
+) -> None:
+    """The review's case, heard at the speaker: with echo cancellation (any command
+    may barge in) "help" 3.5 s into the head glide's held breath was said at once; the
+    counts queued behind it, so the breath was let out about 15 s after it was taken,
+    and the five-second relaxation lasted 1.4 s. The answer now comes after the
+    release, and the schedule waits for it."""
+    rig = Rig(
+        tmp_path,
+        LiveSettings(echo_cancelled=True),
+        routine=builtin_routines()["self-correction"],
+    )
+    rig.run(until=60)
+    rig.run_until_quiet(120)
+    rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
+    rig.pain_free_yes()
+    while not any(e["text"] == "Breathe in, and hold." for e in rig.kinds("said")):
+        rig.run(until=rig.clock() + 0.1)
+    hold, _ = rig.segment_of("Breathe in, and hold.")
+    rig.say_at(intent, text, hold + 3.5)
+    rig.run(until=hold + 40)
+    assert [c.intent for c in rig.session.acted][-1] is intent
+    starts = {}
+    for line in rig.said_with_ids():
+        segs = [s for s in rig.sink.segments if s.utterance_id == line["uid"]]
+        if segs and segs[0].start >= hold:
+            starts.setdefault(line["text"], segs[0].start)
+    # Every count a second after the one before (the first comes when the longer line
+    # "Breathe in, and hold." has been said), and the breath let out ten seconds after
+    # it was taken.
+    for n in range(7, 0, -1):
+        assert starts[script.count(n)] - starts[script.count(n + 1)] == pytest.approx(1.0)
+    assert starts["Breathe out, and release."] - hold == pytest.approx(10.0, abs=0.05)
+    answer = next(t for t in starts if t.startswith(("You can say", "Exercise one")))
+    _, answer_end = rig.segment_of(answer)
+    assert starts[answer] > starts["Breathe out, and release."]
+    relax = starts["Relax for five seconds."]
+    assert relax >= answer_end
+    next_rep = next(at for t, at in starts.items() if t.startswith("Repetition two."))
+    assert next_rep - relax == pytest.approx(5.0, abs=0.05)

@@ -335,7 +335,16 @@ def _breathing(rep: int, ex: Exercise, rest: bool = False) -> list[Beat]:
 
 
 class Coach:
-    """Coaches one routine. Feed it events with :meth:`step`; carry out what it returns."""
+    """Coaches one routine. Feed it events with :meth:`step`; carry out what it returns.
+
+    While an exercise counts, nothing but its beats is said: an answer to "help",
+    "where am I", "slower" or "faster" (whose pace changes at once) is kept, and given
+    at the next rest, after a hold's release or at the end of the repetition; the
+    schedule waits for it there, so a hold (a held breath above all) lasts the seconds
+    the coach said, every count keeps its second and the relaxation its length. The
+    "heard" earcon acknowledges the command at once; a change of flow (pause, stop,
+    next, it hurts, ...) drops an answer not yet given.
+    """
 
     def __init__(
         self,
@@ -383,6 +392,7 @@ class Coach:
         self._intro_lines: dict[int, int] = {}  # utterance id -> line of script.intro
         self._intro_heard = 0  # intro lines played to the end, in order
         self._breath_held = False  # "Breathe in, and hold." said, its release not yet
+        self._deferred: dict[str, str] = {}  # answers kept for the next rest, by kind
 
     # ------------------------------------------------------------ public view
 
@@ -540,6 +550,7 @@ class Coach:
             acts += self._cancel(name)
         self._await = None
         self._then = ""
+        self._deferred.clear()  # the flow changes: an answer kept back is not given
         return acts + self._let_breath_go()
 
     def _let_breath_go(self) -> list[Action]:
@@ -753,10 +764,35 @@ class Coach:
     def _timer_beat(self, at: float) -> list[Action]:
         if self.state is not State.EXERCISE:
             return []
+        if self._deferred and self._at_rest():
+            # The answers kept back are given now; the schedule waits until they have
+            # been played, so no hold, breath or relaxation is shortened by them.
+            acts = self._say(*self._deferred.values())
+            self._deferred.clear()
+            self._continue_with("next_beat")
+            return acts
+        return self._next_beat(at)
+
+    def _next_beat(self, at: float) -> list[Action]:
         self._beat += 1
         if self._beat >= len(self._programme):
             return self._exercise_done()
         return self._fire(at)
+
+    def _then_next_beat(self) -> list[Action]:
+        return self._next_beat(self._now)
+
+    def _at_rest(self) -> bool:
+        """Whether the beat just over leaves the person at rest, where the schedule can
+        make room for an answer: a hold's release, or the end of a repetition (after
+        its relaxation, if it has one)."""
+        beat = self._programme[self._beat]
+        following = self._beat + 1
+        return (
+            beat.cue == "hold_end"
+            or following >= len(self._programme)
+            or self._programme[following].rep != beat.rep
+        )
 
     def _exercise_done(self, outcome: str = "done") -> list[Action]:
         acts = self._record(outcome)
@@ -945,6 +981,7 @@ class Coach:
             acts += self._cancel(name)
         self._await = None
         self._then = ""
+        self._deferred.clear()
         acts += self._let_breath_go()
         context = self._exercise_context()
         in_exercise = self._in_exercise(context) or self.state is State.ASK_PAIN
@@ -986,16 +1023,31 @@ class Coach:
     # ------------------------------------------------ help, where, tempo
 
     def _help(self) -> list[Action]:
-        return self._answer(_help_text(self.state))
+        return self._answer(_help_text(self.state), "help")
 
-    def _answer(self, text: str) -> list[Action]:
-        """Say ``text`` without changing the flow; a waiting state listens again after,
-        and a question is asked again (its short form) first."""
+    def _answer(self, text: str, kind: str) -> list[Action]:
+        """Say ``text`` (an answer of ``kind``: help, where or tempo) without changing
+        the flow.
+
+        While the exercise's schedule runs it is kept for the next rest (see
+        :meth:`_at_rest`), one of each kind, the latest: said at once, it would queue
+        before the counts, which would then come late and rush, and a held breath
+        would be held longer than the coach said. Whatever was to follow the line being
+        said (the exercise's first beat after its announcement, the consent question
+        after the introduction) follows the answer. A question is asked again (its
+        short form) after it; a waiting state listens again.
+        """
+        if self.state is State.EXERCISE and self._await is None:
+            self._deferred.pop(kind, None)
+            self._deferred[kind] = text
+            return []
         acts = self._say(text)
         if self.state in QUESTION_STATES:
             acts += self._say(*self._question(self.state, again=True))
             self._continue_with("listen")
-        elif self.waiting_for_user or (self.state in WAITING_STATES and self._then == "listen"):
+        elif self._await is not None:
+            self._await = self._next_id
+        elif self.state in WAITING_STATES:
             self._continue_with("listen")
         return acts
 
@@ -1008,19 +1060,19 @@ class Coach:
             text = script.where_next(self.routine, self.pending)
         else:  # the introduction and the questions before the first exercise
             text = script.where_start(self.routine)
-        return self._answer(text)
+        return self._answer(text, "where")
 
     def _slower(self) -> list[Action]:
         if self.tempo >= self.options.max_tempo:
-            return self._answer(script.SLOWEST)
+            return self._answer(script.SLOWEST, "tempo")
         self.tempo = min(self.tempo + self.options.tempo_step, self.options.max_tempo)
-        return self._answer(script.SLOWER)
+        return self._answer(script.SLOWER, "tempo")
 
     def _faster(self) -> list[Action]:
         if self.tempo <= self.options.min_tempo:
-            return self._answer(script.FASTEST)
+            return self._answer(script.FASTEST, "tempo")
         self.tempo = max(self.tempo - self.options.tempo_step, self.options.min_tempo)
-        return self._answer(script.FASTER)
+        return self._answer(script.FASTER, "tempo")
 
 
 def _help_text(state: State) -> str:
