@@ -116,6 +116,71 @@ def test_resume_after_the_process_is_killed_mid_session(tmp_path):
     )
 
 
+# Neck-complex as it was before the sitting head turns became their own exercise (the
+# fourth): a log written then numbers every exercise after the third one lower.
+TEN = [
+    "lying-relax",
+    "shoulder-shrugs",
+    "head-turns",
+    "elbows-back",
+    "folded-arms",
+    "kneeling-slide",
+    "shoulder-blades",
+    "head-and-shoulders-lift",
+    "lift-and-turn",
+    "back-lift",
+]
+
+
+def saved_session(db: Path, outcomes: list[tuple[str, str]], status: str = "interrupted") -> None:
+    """Log a neck-complex session with these (exercise id, outcome), numbered in order."""
+    with SessionLog(db) as log:
+        sid = log.start("neck-complex")
+        for index, (ex_id, outcome) in enumerate(outcomes):
+            log.exercise(sid, index, ex_id, outcome)
+        log.end(sid, status)
+
+
+def test_resume_finds_its_place_by_the_exercise_not_its_number(tmp_path):
+    db = tmp_path / "log.db"
+    cmd = ["text", "--routine", "neck-complex", "--fast", "--log", str(db)]
+    # Saved with ten exercises, four done: the next is folded arms (the sixth of eleven
+    # now, the fifth then). By number the coach offered the fifth, elbows back, again.
+    saved_session(db, [(ex, "done") for ex in TEN[:4]])
+    out = run_cli(cmd, "yes\nyes\nyes\n", tmp_path).stdout.splitlines()
+    assert "coach: " + script.resume_question(5) in out
+    started = out[out.index("coach: " + script.STARTING) + 1]
+    assert started.startswith("coach: Exercise six of eleven: Folded arms, sitting.")
+    # Stopped in elbows back (then the fourth): offered elbows back, not the sitting turns.
+    saved_session(db, [(ex, "done") for ex in TEN[:3]] + [("elbows-back", "stopped")], "stopped")
+    out = run_cli(cmd, "yes\nyes\nyes\n", tmp_path).stdout.splitlines()
+    assert "coach: " + script.resume_question(4) in out
+    started = out[out.index("coach: " + script.STARTING) + 1]
+    assert started.startswith("coach: Exercise five of eleven: Elbows back, sitting.")
+
+
+def test_a_saved_place_no_longer_in_the_routine_is_said_and_the_session_starts_over(tmp_path):
+    db = tmp_path / "log.db"
+    cmd = ["text", "--routine", "neck-complex", "--fast", "--log", str(db)]
+    # An exercise taken out of the routine since: continued after the last one still in it.
+    saved_session(db, [(ex, "done") for ex in TEN[:2]] + [("chin-tucks", "stopped")], "stopped")
+    out = run_cli(cmd, "yes\nyes\nyes\n", tmp_path).stdout.splitlines()
+    assert "coach: " + script.resume_question(2) in out
+    started = out[out.index("coach: " + script.STARTING) + 1]
+    assert started.startswith("coach: Exercise three of eleven: Head turns, lying down.")
+    # None of the session's exercises is there: the coach says so and starts at one.
+    saved_session(db, [("chin-tucks", "done"), ("nods", "done")])
+    done = run_cli(cmd, "yes\nyes\n", tmp_path)
+    out = done.stdout.splitlines()
+    assert not any("Last time you stopped" in line for line in out)
+    i = out.index("coach: " + script.PLACE_LOST)
+    assert out[i - 2 : i] == ["coach: " + script.PAIN_FREE_QUESTION, "cue: heard"]
+    assert out[i + 1] == "coach: " + script.STARTING
+    assert out[i + 2].startswith("coach: Exercise one of eleven")
+    assert "cannot find where the last session of neck-complex stopped" in done.stderr
+    assert "'nods'" in done.stderr
+
+
 def test_history_for_a_person_and_as_json(tmp_path, capsys):
     db = tmp_path / "log.db"
     with SessionLog(db) as log:

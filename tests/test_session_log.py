@@ -18,6 +18,7 @@ from voicecoach.session import SessionLog, SessionRecorder, chosen_log, start_re
 from voicecoach.textsession import TextSession, parse_line
 
 ROUTINE = tiny_routine()
+IDS = [ex.id for ex in ROUTINE.exercises]
 AGREE = ["yes", "yes"]  # to the doctor question and to the acute pain question
 
 
@@ -98,14 +99,14 @@ def test_statuses(tmp_path, lines, status):
 def test_resume_point_offers_the_exercise_after_the_last_one_reached(tmp_path):
     with SessionLog(tmp_path / "s.db") as log:
         run_text(log, [*AGREE, "next"])  # two exercises done, then the input ends
-        assert log.resume_point("tiny", 3) == 2
+        assert log.resume_point("tiny", IDS).index == 2
         status, out = run_text(log, [*AGREE, "yes"], resume=2)
         assert "coach: " + script.resume_question(2) in out
         assert "Exercise three of three" in out[out.index("coach: " + script.STARTING) + 1]
         assert status == "completed"
-        assert log.resume_point("tiny", 3) is None  # completed: nothing to offer
+        assert log.resume_point("tiny", IDS) is None  # completed: nothing to offer
         run_text(log, ["no"])
-        assert log.resume_point("tiny", 3) is None  # declined: nothing to offer
+        assert log.resume_point("tiny", IDS) is None  # declined: nothing to offer
 
 
 @pytest.mark.parametrize(
@@ -119,12 +120,12 @@ def test_resume_point_offers_the_exercise_after_the_last_one_reached(tmp_path):
 def test_a_session_that_did_no_exercise_keeps_the_saved_place(tmp_path, lines):
     with SessionLog(tmp_path / "s.db") as log:
         run_text(log, AGREE)  # exercise one done, then the input ends
-        assert log.resume_point("tiny", 3) == 1
+        assert log.resume_point("tiny", IDS).index == 1
         run_text(log, lines, resume=1)
         assert log.sessions()[0].exercises == ()
-        assert log.resume_point("tiny", 3) == 1
+        assert log.resume_point("tiny", IDS).index == 1
         run_text(log, lines, resume=1)  # and again: still there
-        assert log.resume_point("tiny", 3) == 1
+        assert log.resume_point("tiny", IDS).index == 1
 
 
 def test_a_resumed_session_that_makes_progress_moves_the_saved_place(tmp_path):
@@ -134,7 +135,7 @@ def test_a_resumed_session_that_makes_progress_moves_the_saved_place(tmp_path):
         status, out = run_text(log, [*AGREE, "yes"], resume=1)  # exercise two done
         assert status == "interrupted"
         assert "Exercise two of three" in out[out.index("coach: " + script.STARTING) + 1]
-        assert log.resume_point("tiny", 3) == 2
+        assert log.resume_point("tiny", IDS).index == 2
 
 
 def test_stop_in_the_middle_of_an_exercise_offers_that_exercise_next_time(tmp_path):
@@ -142,7 +143,7 @@ def test_stop_in_the_middle_of_an_exercise_offers_that_exercise_next_time(tmp_pa
         status, _ = run_text(log, [*AGREE, "next", "@60.8 stop", "yes"])  # in exercise two
         assert status == "stopped"
         assert log.sessions()[0].exercises == (("turn", "done"), ("press", "stopped"))
-        assert log.resume_point("tiny", 3) == 1
+        assert log.resume_point("tiny", IDS).index == 1
         _, out = run_text(log, [*AGREE, "yes"], resume=1)
         assert "coach: " + script.resume_question(1) in out
         assert "Exercise two of three" in out[out.index("coach: " + script.STARTING) + 1]
@@ -240,7 +241,7 @@ def test_a_session_left_running_by_a_dead_process_reads_as_interrupted(tmp_path)
     with SessionLog(path) as log:
         [s] = log.sessions()
         assert s.status == "interrupted" and s.ended is not None
-        assert log.resume_point("tiny", 3) == 1
+        assert log.resume_point("tiny", IDS).index == 1
 
 
 def test_the_log_uses_wal(tmp_path):
@@ -308,7 +309,7 @@ def test_a_damaged_log_is_reported_as_damaged_and_left_unchanged(tmp_path, how):
 def test_a_session_moves_a_damaged_log_aside_and_starts_a_new_one(tmp_path, caplog):
     path = tmp_path / "s.db"
     data = damaged_log(path)
-    recorder, resume = start_recording(path, "tiny", 3)
+    recorder, resume = start_recording(path, "tiny", IDS)
     assert recorder is not None and resume is None
     [aside] = [p for p in tmp_path.iterdir() if p.name.startswith("s.db.damaged-")]
     assert aside.read_bytes() == data

@@ -351,7 +351,11 @@ class Coach:
         routine: Routine,
         options: CoachOptions | None = None,
         resume_from: int | None = None,
+        place_lost: bool = False,
     ) -> None:
+        """``resume_from``: the exercise (0-based) to offer to continue from;
+        ``place_lost``: the last session's place was not found in the routine (it was
+        edited since), which the coach says before it starts from the first exercise."""
         if not routine.exercises:
             raise ValueError(f"routine {routine.id!r} has no exercises")
         self.routine = routine
@@ -359,6 +363,7 @@ class Coach:
         self.resume_from = (
             resume_from if resume_from and 0 < resume_from < len(routine.exercises) else None
         )
+        self.place_lost = place_lost and self.resume_from is None
         self.state = State.NOT_STARTED
         self.status: str | None = None
         """The session's final status once decided (see ``events.SESSION_STATUSES``)."""
@@ -665,6 +670,8 @@ class Coach:
     def _pain_free_yes(self) -> list[Action]:
         if self.resume_from is not None:
             return self._ask(State.ASK_RESUME, script.resume_question(self.resume_from))
+        if self.place_lost:
+            return self._say(script.PLACE_LOST, script.STARTING) + self._start_exercise(0)
         return self._say(script.STARTING) + self._start_exercise(0)
 
     def _pain_free_no(self) -> list[Action]:

@@ -98,6 +98,10 @@ PAUSED = "Paused. Take your time. Say continue when you are ready."
 PAUSED_SELF = "I haven't heard from you, so I'll pause here. Say continue when you are ready."
 PAUSED_REPROMPT = "I'm paused. Say continue when you are ready, or stop to end the session."
 RESUMING = "Let's continue."
+PLACE_LOST = (
+    "I can't find where you stopped last time: the exercises have changed since. "
+    "We'll start from the first one."
+)
 CONFIRM_STOP = "Do you want to end the session now? Please say yes or no."
 CONFIRM_STOP_REPROMPT = "Should I end the session? Please say yes or no."
 STOPPED = "All right, we'll stop here. Rest for a moment before you get up. Goodbye."

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -207,6 +207,22 @@ class SessionSummary:
         }
 
 
+@dataclass(frozen=True)
+class SavedPlace:
+    """Where the last session of a routine stopped, found in the routine as it is now."""
+
+    index: int | None
+    """The exercise (0-based) to offer to continue from; ``None`` when the place is
+    lost: no exercise that session did is in the routine any more."""
+    exercise_id: str
+    """The exercise that session got to, by id (as the log recorded it)."""
+
+    @property
+    def lost(self) -> bool:
+        """Whether the place cannot be found in the routine (the user is told)."""
+        return self.index is None
+
+
 class SessionLog:
     """The SQLite session log (one file, many sessions)."""
 
@@ -382,15 +398,22 @@ class SessionLog:
             (session_id,),
         )
 
-    def resume_point(self, routine_id: str, exercise_count: int) -> int | None:
-        """Where the last session of ``routine_id`` stopped, if it should be offered.
+    def resume_point(self, routine_id: str, exercise_ids: Sequence[str]) -> SavedPlace | None:
+        """Where the last session of ``routine_id`` stopped, if it should be offered,
+        found in the routine as it is now (``exercise_ids``, in order).
 
         The newest session that recorded an exercise outcome decides; sessions that
         recorded none (declined, or ended before an exercise was over, such as a boot
         of the Pi with nobody there) are passed over, so they keep the saved place.
-        When that session was stopped or interrupted part way, returns the 0-based
-        index of the first exercise after the last one it got to, or of the exercise
-        it was stopped in; else ``None``.
+        When that session was stopped or interrupted part way, the place is the
+        exercise after the last one it got to, or the exercise it was stopped in; else
+        there is nothing to offer (``None``).
+
+        The place is found by the exercise's id, not its number, so a routine edited
+        since (an exercise added, moved or taken out) is continued at the right one.
+        If the exercise the session got to is no longer in the routine, the place is
+        taken from the furthest one it recorded that still is; if none is, the place
+        is lost (:attr:`SavedPlace.lost`).
         """
         rows = self._read(
             "SELECT id, status FROM sessions WHERE routine = ? AND status != 'running' "
@@ -400,14 +423,39 @@ class SessionLog:
         )
         if not rows or rows[0][1] not in ("stopped", "interrupted"):
             return None
-        [(after,)] = self._read(
-            "SELECT MAX(CASE outcome WHEN 'stopped' THEN idx ELSE idx + 1 END) "
-            "FROM exercises WHERE session_id = ?",
+        # Furthest first: an exercise stopped in is the place itself, any other outcome
+        # puts the place after it (its number is the routine's as that session ran).
+        recorded = self._read(
+            "SELECT exercise_id, outcome = 'stopped' FROM exercises WHERE session_id = ? "
+            "ORDER BY (CASE outcome WHEN 'stopped' THEN idx ELSE idx + 1 END) DESC, "
+            "outcome = 'stopped' DESC",
             (rows[0][0],),
         )
-        if after is None or after >= exercise_count:
-            return None
-        return int(after)
+        position = {ex_id: i for i, ex_id in enumerate(exercise_ids)}
+        reached = recorded[0][0]
+        for ex_id, here in recorded:
+            if ex_id not in position:
+                continue
+            index = position[ex_id] + (0 if here else 1)
+            if ex_id != reached:
+                log.info(
+                    "the exercise %r the last session of %s got to is not in the routine "
+                    "any more; continuing after %r, the furthest one it did that still is",
+                    reached,
+                    routine_id,
+                    ex_id,
+                )
+            if index >= len(exercise_ids):
+                return None
+            return SavedPlace(index, reached)
+        log.warning(
+            "cannot find where the last session of %s stopped: exercise %r, and every "
+            "other one it did, is no longer in the routine (edited since); the session "
+            "starts from the first exercise",
+            routine_id,
+            reached,
+        )
+        return SavedPlace(None, reached)
 
 
 def set_aside(path: Path) -> Path:
@@ -469,20 +517,21 @@ def open_for_session(path: Path) -> SessionLog | None:
 
 
 def start_recording(
-    path: Path, routine_id: str, exercise_count: int, offer_resume: bool = True
-) -> tuple[SessionRecorder | None, int | None]:
+    path: Path, routine_id: str, exercise_ids: Sequence[str], offer_resume: bool = True
+) -> tuple[SessionRecorder | None, SavedPlace | None]:
     """Open the log (:func:`open_for_session`) and start a session in it.
 
-    Returns the recorder (``None`` when the log cannot be used) and the exercise to
-    offer to continue from (:meth:`SessionLog.resume_point`). The caller closes
-    ``recorder.log``.
+    Returns the recorder (``None`` when the log cannot be used) and the place to offer
+    to continue from (:meth:`SessionLog.resume_point`, found by ``exercise_ids``, the
+    routine's exercises in order). The caller closes ``recorder.log``.
     """
     db = open_for_session(path)
     if db is None:
         return None, None
     try:
-        resume = db.resume_point(routine_id, exercise_count) if offer_resume else None
-        return SessionRecorder(db, db.start(routine_id, resume)), resume
+        place = db.resume_point(routine_id, exercise_ids) if offer_resume else None
+        index = place.index if place is not None else None
+        return SessionRecorder(db, db.start(routine_id, index)), place
     except SessionLogError as err:
         db.close()
         log.warning("%s This session is not recorded.", err.message)

@@ -238,13 +238,17 @@ def run_live(args: argparse.Namespace) -> int:
                 "microphone (Ctrl-C to quit).",
                 file=sys.stderr,
             )
-        recorder, resume = start_recording(
+        recorder, place = start_recording(
             log_path,
             routine.id,
-            len(routine.exercises),
+            [ex.id for ex in routine.exercises],
             offer_resume=not args.no_resume,
         )
-        coach = Coach(routine, resume_from=resume)
+        coach = Coach(
+            routine,
+            resume_from=place.index if place is not None else None,
+            place_lost=place is not None and place.lost,
+        )
         session = LiveSession(coach, recognizer, speaker, clock, recorder, live)
         status = LiveRunner(session, mic, stop, output, mic_missing=mic_missing).run()
     finally:

@@ -49,14 +49,18 @@ def run(args: argparse.Namespace) -> int:
 
     log_path = chosen_log(args.log)
     routine = get_routine(args.routine)
-    recorder, resume = start_recording(
+    recorder, place = start_recording(
         log_path,
         routine.id,
-        len(routine.exercises),
+        [ex.id for ex in routine.exercises],
         offer_resume=not args.no_resume,
     )
     session = TextSession(
-        Coach(routine, resume_from=resume),
+        Coach(
+            routine,
+            resume_from=place.index if place is not None else None,
+            place_lost=place is not None and place.lost,
+        ),
         print_to(sys.stdout),
         recorder,
         realtime=not args.fast,

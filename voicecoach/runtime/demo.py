@@ -393,7 +393,7 @@ def run_demo(
     recorder, _ = start_recording(
         out_dir / "sessions.sqlite3" if out_dir else Path(":memory:"),
         routine.id,
-        len(routine.exercises),
+        [ex.id for ex in routine.exercises],
         offer_resume=False,
     )
     session = LiveSession(
