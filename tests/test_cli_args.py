@@ -17,6 +17,9 @@ from voicecoach.cli import main
         (["history", "-n", "-1"], "--limit: -1 is out of range"),
         (["history", "-n", "two"], "--limit: 'two' is not a whole number"),
         (["models", "fetch", "vosk-small-en", "--timeout", "-1"], "--timeout: -1 is out"),
+        (["recognize", "--jobs", "-1", "x.wav"], "--jobs: -1 is out of range: give 0 or more"),
+        (["recognize", "--jobs", "two", "x.wav"], "--jobs: 'two' is not a whole number (0 or"),
+        (["run", "--mic-gain", "loud"], "--mic-gain: not a number of decibels: 'loud' (use -20"),
     ],
 )
 def test_out_of_range_values_are_refused_with_the_range(
@@ -26,6 +29,33 @@ def test_out_of_range_values_are_refused_with_the_range(
         main(argv)
     assert info.value.code == 2
     assert said in capsys.readouterr().err
+
+
+VOICE_OPTIONS = {
+    "--length-scale": "from 0.2 to 5",
+    "--sentence-pause": "from 0 to 5 seconds",
+    "--volume": "from 0 to 4",
+}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["say", "hi", "--out", "x.wav"], ["prepare", "--all"], ["run"], ["check"], ["demo"]],
+)
+@pytest.mark.parametrize("option", sorted(VOICE_OPTIONS))
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "1e999", "9", "loud"])
+def test_a_bad_voice_option_is_refused_by_the_name_typed_with_its_range(
+    command: list[str], option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each command that speaks refuses a bad voice setting before it does anything,
+    naming the option as typed (it said "volume must be within 0..4", the settings'
+    field, once the command had begun: ``check`` after checking the devices)."""
+    with pytest.raises(SystemExit) as info:
+        main([*command, f"{option}={value}"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"error: argument {option}: " in err and VOICE_OPTIONS[option] in err
+    assert "_" not in err.splitlines()[-1]  # no settings field (length_scale, ...)
 
 
 def test_the_help_of_check_and_demo_explains_every_option(

@@ -8,10 +8,14 @@ from collections.abc import Callable
 
 
 def number_in(
-    low: float, high: float, unit: str = "", whole: bool = False
+    low: float, high: float = math.inf, unit: str = "", whole: bool = False
 ) -> Callable[[str], float]:
-    """An argparse ``type``: a number from ``low`` to ``high`` (a whole one if ``whole``)."""
-    span = f"from {low:g} to {high:g}{' ' + unit if unit else ''}"
+    """An argparse ``type``: a number from ``low`` to ``high`` (a whole one if ``whole``).
+
+    Its errors say the range; argparse puts the option as typed in front of them.
+    """
+    unit = " " + unit if unit else ""
+    span = f"{low:g}{unit} or more" if math.isinf(high) else f"from {low:g} to {high:g}{unit}"
 
     def parse(text: str) -> float:
         try:

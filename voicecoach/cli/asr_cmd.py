@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument(
         "--jobs",
-        type=int,
+        type=number_in(0, whole=True),
         default=1,
         metavar="N",
         help="decide N files at a time, each process with its own engine (0 = one per "
@@ -165,9 +165,6 @@ def run_recognize(args: argparse.Namespace) -> int:
     from ..asr import load_recognizer
 
     settings = AsrSettings(engine=args.engine, vosk_model=args.vosk_model, threshold=args.threshold)
-    if args.jobs < 0:
-        print("--jobs must be 0 (one per core) or more", file=sys.stderr)
-        return 2
     jobs = min(args.jobs or os.cpu_count() or 1, len(args.files))
     recognizer = load_recognizer(settings)  # here too: a missing model is reported once
     print(f"engine: {recognizer.describe()}", file=sys.stderr)

@@ -41,12 +41,14 @@ def _add_engine(p: argparse.ArgumentParser) -> None:
 
 def _mic_gain(value: str) -> float:
     """``--mic-gain``'s value, checked as the microphone's settings check it."""
-    from ..audio.sd_input import MicSettings
+    from ..audio.sd_input import MAX_GAIN_DB, MIN_GAIN_DB, MicSettings
 
     try:
         gain = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of decibels: {value!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"not a number of decibels: {value!r} (use {MIN_GAIN_DB:g} to {MAX_GAIN_DB:g} dB)"
+        ) from None
     try:
         return MicSettings(gain_db=gain).gain_db
     except ValueError as err:

@@ -9,34 +9,42 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..tts.base import VoiceSettings
+from ..tts.base import LENGTH_SCALE_RANGE, SENTENCE_PAUSE_RANGE, VOLUME_RANGE, VoiceSettings
+from .argtypes import number_in
 
 VOICE_HELP = "a Piper .onnx voice, its .onnx.json next to it (default: the joe voice)"
 
 
 def add_voice_arguments(p: argparse.ArgumentParser) -> None:
-    """The options that build :class:`VoiceSettings` (shared with other subcommands)."""
+    """The options that build :class:`VoiceSettings` (shared with other subcommands).
+
+    Their values are checked here, against the settings' own ranges, so a bad one is
+    refused naming the option as typed, before the command does anything.
+    """
     g = p.add_argument_group("voice")
     g.add_argument("--voice", type=Path, default=None, metavar="PATH", help=VOICE_HELP)
     g.add_argument(
         "--length-scale",
-        type=float,
+        type=number_in(*LENGTH_SCALE_RANGE),
         default=None,
         metavar="X",
-        help="speaking rate: above 1 slower, below 1 faster (default: the voice's own)",
+        help="speaking rate: above 1 slower, below 1 faster, {:g} to {:g} (default: the "
+        "voice's own)".format(*LENGTH_SCALE_RANGE),
     )
     g.add_argument(
         "--sentence-pause",
-        type=float,
+        type=number_in(*SENTENCE_PAUSE_RANGE, "seconds"),
         default=VoiceSettings.sentence_pause,
         metavar="SECONDS",
-        help="silence between sentences (default: %(default)s)",
+        help="silence between sentences, {:g} to {:g} (default: %(default)s)".format(
+            *SENTENCE_PAUSE_RANGE
+        ),
     )
     g.add_argument(
         "--volume",
-        type=float,
+        type=number_in(*VOLUME_RANGE),
         default=VoiceSettings.volume,
-        help="gain, 1.0 = as rendered (default: %(default)s)",
+        help="gain, 1.0 = as rendered, {:g} to {:g} (default: %(default)s)".format(*VOLUME_RANGE),
     )
     g.add_argument(
         "--cache-dir",

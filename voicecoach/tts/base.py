@@ -63,12 +63,25 @@ class VoiceSettings:
     """Read and write pre-rendered prompts; False always synthesizes live."""
 
     def __post_init__(self) -> None:
-        if self.length_scale is not None and not 0.2 <= self.length_scale <= 5.0:
-            raise ValueError(f"length_scale must be within 0.2..5, got {self.length_scale}")
-        if not 0.0 <= self.sentence_pause <= 5.0:
-            raise ValueError(f"sentence_pause must be within 0..5 s, got {self.sentence_pause}")
-        if not 0.0 <= self.volume <= 4.0:
-            raise ValueError(f"volume must be within 0..4, got {self.volume}")
+        low, high = LENGTH_SCALE_RANGE
+        if self.length_scale is not None and not low <= self.length_scale <= high:
+            raise ValueError(
+                f"length_scale must be within {low:g}..{high:g}, got {self.length_scale}"
+            )
+        low, high = SENTENCE_PAUSE_RANGE
+        if not low <= self.sentence_pause <= high:
+            raise ValueError(
+                f"sentence_pause must be within {low:g}..{high:g} s, got {self.sentence_pause}"
+            )
+        low, high = VOLUME_RANGE
+        if not low <= self.volume <= high:
+            raise ValueError(f"volume must be within {low:g}..{high:g}, got {self.volume}")
+
+
+# The ranges VoiceSettings accepts; the command line refuses values outside them.
+LENGTH_SCALE_RANGE = (0.2, 5.0)
+SENTENCE_PAUSE_RANGE = (0.0, 5.0)
+VOLUME_RANGE = (0.0, 4.0)
 
 
 # A sentence ends at . ! ? (possibly repeated, possibly with a closing quote) and space.
