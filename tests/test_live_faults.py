@@ -118,6 +118,67 @@ def test_the_microphone_fails_and_comes_back_and_the_session_keeps_its_place(
     assert faults[0].startswith("microphone: the microphone stream ended")
 
 
+class StillbornMic(FlakyMic):
+    """A :class:`FlakyMic` that, until ``works_from``, opens and then fails at once: its
+    stream delivers one block and ends (a microphone half plugged in, or whose driver
+    gives up as soon as it starts)."""
+
+    def __init__(
+        self, clock: VirtualClock, dies_at: float, back_at: float, works_from: float
+    ) -> None:
+        super().__init__(clock, dies_at, back_at)
+        self.works_from = works_from
+
+    def read(self, timeout: float = 0.05) -> list[AudioChunk]:
+        chunks = super().read(timeout)
+        if self.clock() < self.works_from and self.opened and chunks:
+            self.dead = True
+        return chunks
+
+
+def test_a_microphone_that_opens_and_fails_at_once_is_announced_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It fails at 70 s; from 72 s it opens every 2 s and fails at once, until 78 s: the
+    user hears one notice for the loss and one when it works again, not a pair each
+    retry; the retries are logged."""
+    rig = Rig(tmp_path)
+    mic = StillbornMic(rig.clock, dies_at=70.0, back_at=72.0, works_from=78.0)
+    runner = LiveRunner(
+        rig.session, mic, threading.Event(), sleep=lambda s: rig.clock.set(rig.clock() + s)
+    )
+    rig.session.start()
+    with caplog.at_level("INFO", logger="voicecoach.runtime.realtime"):
+        run_steps(runner, rig.clock, 90.0)
+    assert mic.opened >= 4  # at about 72, 74, 76 and 78 s
+    said = [line["text"] for line in rig.kinds("said") if line.get("fallback")]
+    assert said == [MIC_LOST, MIC_BACK]
+    back = next(line for line in rig.lines if line["text"] == "microphone: back")
+    assert rig.session.origin + back["t"] >= 79.0  # after a second of its audio
+    retries = [r for r in caplog.records if "failed again" in r.getMessage()]
+    assert len(retries) == mic.opened - 1
+    assert [line["text"] for line in rig.kinds("fault")][0].startswith("microphone: the")
+    assert len(rig.kinds("fault")) == 2  # lost, back: the retries are not faults told
+    assert not runner.mic_down and rig.coach.state is State.ASK_CONSENT
+
+
+def test_waiting_to_begin_a_microphone_that_opens_and_fails_at_once_is_not_back(
+    tmp_path: Path,
+) -> None:
+    """Plugged in at 9 s but failing at once until 15 s: the coach says it hears again,
+    and begins, only when it works."""
+    rig = Rig(tmp_path)
+    mic = StillbornMic(rig.clock, dies_at=1e9, back_at=9.0, works_from=15.0)
+    mic.is_open = False
+    runner = LiveRunner(rig.session, mic, threading.Event(), mic_missing=NO_MIC)
+    assert run_for(runner, 30.0) == "interrupted"
+    said = [line["text"] for line in rig.kinds("said")]
+    assert said[:3] == [MIC_MISSING, MIC_BACK, script.intro(rig.coach.routine)[0]]
+    assert said.count(MIC_BACK) == 1
+    assert rig.session.origin >= 16.0
+    assert mic.opened >= 3
+
+
 class DyingOutput:
     """A speaker whose first sink stops at ``dies_at``; reopening gives a fresh sink."""
 

@@ -3,7 +3,9 @@
 The runner reads the microphone (blocking briefly on its queue), feeds the session and
 polls it, until the session ends or the stop event is set (Ctrl-C, SIGTERM). A failed
 microphone is closed, announced, and reopened by name every
-``reconnect_interval`` seconds; a failed speaker is reopened and swapped in. The
+``reconnect_interval`` seconds; it is back (and said to be) once it has delivered
+``mic_trial`` seconds of audio, so one that opens and fails at once is retried without
+a word more (each retry is logged). A failed speaker is reopened and swapped in. The
 session keeps its place throughout. With no microphone at the start (a USB microphone
 not plugged in when the Pi boots), the coach says so and waits for one before it
 begins, instead of exiting to be restarted in silence.
@@ -82,6 +84,9 @@ class LiveRunner:
         self.read_timeout = read_timeout
         self.mic_missing = mic_missing
         self.mic_down = mic_missing is not None
+        self._trial: float | None = None
+        """Seconds of audio the microphone delivered since it was reopened, until it is
+        taken to work again (``LiveSettings.mic_trial``); None when not on trial."""
         self.output_down = False
         # The other microphones last named in the log while the chosen one is missing.
         self._others: tuple[str, ...] = () if mic_missing is None else mic_missing.present
@@ -96,7 +101,7 @@ class LiveRunner:
                 self.session.device_missing(
                     "microphone", missing.message, chosen=missing.others_connected
                 )
-                while self.mic_down and not self.stop.is_set():
+                while (self.mic_down or self._trial is not None) and not self.stop.is_set():
                     self.step()
                 if self.stop.is_set():
                     return self.session.end()
@@ -113,16 +118,38 @@ class LiveRunner:
             self.sleep(self.read_timeout)
             self._try_mic()
         else:
-            for chunk in self.mic.read(self.read_timeout):
-                self.session.feed(chunk)
+            chunks = self.mic.read(self.read_timeout)
+            if self.session.begun:  # waiting to begin, nothing is listened for
+                for chunk in chunks:
+                    self.session.feed(chunk)
             fault = self.mic.fault
             if fault is not None:
-                self.mic.close()
-                self.mic_down = True
-                self._next_try = self.clock() + self.session.settings.reconnect_interval
-                self.session.device_lost("microphone", fault)
+                self._mic_failed(fault)
+            elif self._trial is not None:
+                self._trial += sum(chunk.duration for chunk in chunks)
+                if self._trial >= self.session.settings.mic_trial:
+                    self._trial = None
+                    self.session.device_back("microphone")
         self._check_output()
         self.session.poll()
+
+    def _mic_failed(self, reason: str) -> None:
+        """The microphone failed: close it and try again later. The loss is said once:
+        a microphone that fails again before it worked (on trial) is only logged."""
+        self.mic.close()
+        self.mic_down = True
+        interval = self.session.settings.reconnect_interval
+        self._next_try = self.clock() + interval
+        if self._trial is None:
+            self.session.device_lost("microphone", reason)
+            return
+        log.info(
+            "the microphone failed again after %.2f s of audio (%s); retrying in %g s",
+            self._trial,
+            reason,
+            interval,
+        )
+        self._trial = None
 
     def _try_mic(self) -> None:
         now = self.clock()
@@ -146,8 +173,10 @@ class LiveRunner:
                 log.info("microphone still unavailable after a device rescan: %s", err2)
                 self._name_others(err2)
                 return
+        # Back only once it delivers audio (step): some open and fail at once.
+        log.info("microphone reopened; waiting for its audio")
         self.mic_down = False
-        self.session.device_back("microphone")
+        self._trial = 0.0
 
     def _name_others(self, err: AudioDeviceError) -> None:
         """The microphone chosen is still missing: if the others connected are not the
@@ -183,8 +212,7 @@ class LiveRunner:
             try:
                 self.mic.open()
             except AudioDeviceError as err:
-                self.mic_down = True
-                self.session.device_lost("microphone", str(err))
+                self._mic_failed(str(err))
         self.session.device_back("speaker")
 
 

@@ -33,9 +33,19 @@ class LiveSettings:
     """At most one spoken fallback (after a recognizer or voice error) this often."""
     reconnect_interval: float = 2.0
     """Seconds between attempts to reopen a failed audio device."""
+    mic_trial: float = 1.0
+    """Seconds of audio a reopened microphone must deliver, without failing, before the
+    coach says it hears again: one that opens and fails at once is retried in silence
+    (logged), so the user hears one notice per loss, not one every retry."""
 
     def __post_init__(self) -> None:
-        for name in ("echo_tail", "echo_slack", "fallback_interval", "reconnect_interval"):
+        for name in (
+            "echo_tail",
+            "echo_slack",
+            "fallback_interval",
+            "reconnect_interval",
+            "mic_trial",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.words_per_second <= 0:
