@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -121,8 +122,8 @@ def test_run_without_its_microphone_says_so_through_the_speaker_and_waits(
 ) -> None:
     """A USB microphone not plugged in at boot, on a machine with no other (the speaker
     plays only): the person on the floor hears why nothing happens (the service would
-    otherwise exit and restart in silence); SIGTERM still ends it cleanly with the
-    session saved."""
+    otherwise exit and restart in silence); SIGTERM still ends it cleanly, the session
+    logged as never begun, with no length (the wait is no session)."""
     dev = make_device(tmp_path, capture=False)
     log = tmp_path / "l.db"
     status, err, voiced = run_until_notice_heard(dev, log)
@@ -132,8 +133,13 @@ def test_run_without_its_microphone_says_so_through_the_speaker_and_waits(
     assert "connected now" not in err  # there are none to name
     # What the speaker said: the notice, not the introduction (a minute and more).
     assert 2 < voiced < 10, voiced
+    assert "session ended: not_begun" in err
     history = voicecoach(dev.env(), "history", "--json", "--log", str(log))
-    assert '"status": "interrupted"' in history.stdout
+    [session] = [json.loads(line) for line in history.stdout.splitlines()]
+    assert session["status"] == "not_begun" and session["exercises"] == []
+    assert session["ended"] == session["started"]
+    shown = voicecoach(dev.env(), "history", "--log", str(log)).stdout
+    assert "not started (no microphone)" in shown and " min" not in shown
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ from voicecoach import script
 from voicecoach.audio.chunk import AudioChunk
 from voicecoach.audio.devices import DeviceInfo, choose_device
 from voicecoach.audio.sinks import MemorySink, Sink, VirtualClock
+from voicecoach.cli.history_cmd import describe
 from voicecoach.commands import Intent
 from voicecoach.dialogue import State
 from voicecoach.errors import AudioDeviceError, DeviceMissing
@@ -24,6 +25,7 @@ from voicecoach.runtime.loop import (
     SPEAKER_BACK,
 )
 from voicecoach.runtime.realtime import LiveRunner
+from voicecoach.session import NOT_BEGUN
 
 NO_MIC = DeviceMissing("no microphone")
 """Why the runner starts without a microphone: none is connected."""
@@ -391,10 +393,21 @@ def test_no_device_rescan_cuts_the_notice_while_waiting_for_a_microphone(
     assert output.rescans[0][0] >= ends
 
 
-def test_stopped_while_waiting_for_a_microphone_the_session_is_saved(tmp_path: Path) -> None:
+def test_stopped_while_waiting_for_a_microphone_the_session_is_logged_as_not_begun(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C or SIGTERM ten minutes into the wait for a microphone: the log keeps the
+    session as never begun, with no length (it kept the wait as an interrupted
+    session's length), and ``voicecoach history`` says so."""
     rig = Rig(tmp_path)
     mic = FlakyMic(rig.clock, dies_at=1e9, back_at=1e9)  # never comes
     runner = LiveRunner(rig.session, mic, threading.Event(), mic_missing=NO_MIC)
-    assert run_for(runner, 5.0) == "interrupted"
+    assert run_for(runner, 600.0) == NOT_BEGUN
     assert [line["text"] for line in rig.kinds("said")] == [MIC_MISSING]
-    assert rig.log.sessions()[0].status == "interrupted"
+    [session] = rig.log.sessions()
+    assert session.status == NOT_BEGUN and session.exercises == ()
+    assert session.ended == session.started  # no length
+    assert (datetime.fromisoformat(session.started) - EPOCH).total_seconds() == 0.0
+    line = describe(session)
+    assert line.endswith("not started (no microphone)") and "min" not in line
+    assert rig.coach.state is State.NOT_STARTED

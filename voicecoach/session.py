@@ -35,6 +35,10 @@ from .events import (
 
 log = logging.getLogger(__name__)
 
+NOT_BEGUN = "not_begun"
+"""The status of a live session stopped (Ctrl-C, SIGTERM) while the coach still waited
+for a microphone, before it began: logged with no length and no exercise."""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -367,7 +371,14 @@ class SessionLog:
         )
 
     def end(self, session_id: int, status: str) -> None:
-        """Close a session with its final status."""
+        """Close a session with its final status. One that never began
+        (:data:`NOT_BEGUN`) ends when it started: it has no length."""
+        if status == NOT_BEGUN:
+            self._write(
+                "UPDATE sessions SET status = ?, ended = started WHERE id = ?",
+                (status, session_id),
+            )
+            return
         self._write(
             "UPDATE sessions SET status = ?, ended = ? WHERE id = ?",
             (status, self._now(), session_id),

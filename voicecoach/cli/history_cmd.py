@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .. import paths
-from ..session import SessionLog, SessionSummary, chosen_log
+from ..session import NOT_BEGUN, SessionLog, SessionSummary, chosen_log
 from .argtypes import number_in
 
 _STATUS_WORDS = {
@@ -17,6 +17,7 @@ _STATUS_WORDS = {
     "ended_for_pain": "ended for pain",
     "declined": "not started (safety questions)",
     "interrupted": "interrupted",
+    NOT_BEGUN: "not started (no microphone)",
     "running": "running now",
 }
 
@@ -60,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
 def describe(s: SessionSummary) -> str:
     """One line a person can read."""
     started = _when(s.started)
+    status = _STATUS_WORDS.get(s.status, s.status)
+    if s.status == NOT_BEGUN:  # stopped while waiting for a microphone: nothing to count
+        return f"#{s.id}  {started}  {s.routine:<16} {status}"
     done = sum(1 for _, outcome in s.exercises if outcome == "done")
     skipped = sum(1 for _, outcome in s.exercises if outcome == "skipped")
     early = sum(1 for _, outcome in s.exercises if outcome == "ended_early")
@@ -77,7 +81,6 @@ def describe(s: SessionSummary) -> str:
     if s.ended:
         minutes = (_parse(s.ended) - _parse(s.started)).total_seconds() / 60
         length = f", {minutes:.0f} min"
-    status = _STATUS_WORDS.get(s.status, s.status)
     return f"#{s.id}  {started}  {s.routine:<16} {status:<30} {', '.join(parts)}{length}"
 
 

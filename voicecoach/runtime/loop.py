@@ -50,7 +50,7 @@ from ..events import (
     StopSpeaking,
     Tick,
 )
-from ..session import SessionRecorder, TimerTable
+from ..session import NOT_BEGUN, SessionRecorder, TimerTable
 from ..tts.speaker import Speaker
 from .doubletalk import DoubleTalk, TapSink
 from .echo import EchoGuard
@@ -245,11 +245,18 @@ class LiveSession:
         self._deliver(Start())
 
     def end(self, status: str = "interrupted") -> str:
-        """End the session now (Ctrl-C, SIGTERM, end of the demo); returns the status."""
+        """End the session now (Ctrl-C, SIGTERM, end of the demo); returns the status.
+
+        One that never began (stopped while waiting for a microphone) is
+        :data:`~voicecoach.session.NOT_BEGUN`, whatever ``status`` says: nothing was
+        coached, so the coach is not told, and the log gives it no length.
+        """
+        if not self.begun:
+            status = NOT_BEGUN
         if not self._ended:
             self._ended = True
             self._hold = None
-            if not self.coach.finished:
+            if self.begun and not self.coach.finished:
                 self._deliver(InputEnded())
             try:
                 self.speaker.stop()
