@@ -27,7 +27,7 @@ from tests.talker_voice import HAVE_FLITE, flite
 from voicecoach.asr.wholefile import LEVELS, file_level
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
 from voicecoach.cli.live_cmd import TOO_QUIET, judge_microphone_level
-from voicecoach.runtime.loop import MIC_CHOSEN_MISSING
+from voicecoach.runtime.loop import MIC_BACK, MIC_CHOSEN_MISSING, MIC_LOST
 
 
 def voicecoach(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -195,6 +195,76 @@ def test_run_with_a_microphone_that_will_not_open_stops_with_status_5(tmp_path: 
     assert not log.exists()
     played = dev.output.read_bytes() if dev.output.exists() else b""
     assert voiced_seconds(np.frombuffer(played, "<i2"), dev.rate) == 0
+
+
+# The real runner, session, speaker (SoundDeviceSink) and Microphone, on a microphone
+# that is listed but will not open, lost from the start of the session: the runner
+# tries to reopen it at every turn the coach is quiet (reconnect_interval 0), each try
+# two opens with a device rescan between. The process prints how many opens it made
+# and at how many the speaker's stream was running.
+_REOPEN_CHILD = r"""
+import json, sys, threading, time
+from tests.routine_fixtures import tiny_routine
+from voicecoach.asr.base import FakeRecognizer
+from voicecoach.audio.sd_input import Microphone, MicSettings
+from voicecoach.dialogue import Coach
+from voicecoach.runtime.loop import LiveSession
+from voicecoach.runtime.realtime import LiveRunner, SoundDeviceOutput
+from voicecoach.runtime.settings import LiveSettings
+from voicecoach.tts.base import FakeVoice
+from voicecoach.tts.speaker import Speaker
+
+speaker_name, mic_name, tries = sys.argv[1], sys.argv[2], int(sys.argv[3])
+output = SoundDeviceOutput(speaker_name, 22050)
+stop = threading.Event()
+opens = []
+
+class Watched(Microphone):
+    def open(self, start=True):
+        opens.append(bool(session.sink.active))
+        if len(opens) >= tries:
+            stop.set()
+        super().open(start)
+
+mic = Watched(MicSettings(device=mic_name))  # never opened: found closed at once
+speaker = Speaker(FakeVoice(amplitude=0.2), output.open(), cues={})
+session = LiveSession(Coach(tiny_routine()), FakeRecognizer(), speaker, time.monotonic,
+                      None, LiveSettings(reconnect_interval=0.0))
+said = []
+session.transcript = lambda e: said.append(e.text)
+status = LiveRunner(session, mic, stop, output).run()
+active = bool(session.sink.active)
+mic.close(); speaker.close(); session.sink.close()
+print(json.dumps({"status": status, "opens": len(opens), "running": sum(opens),
+                  "active": active, "said": said}))
+"""
+
+
+@pytest.mark.slow
+def test_a_microphone_reopened_mid_session_opens_with_the_speakers_stream_stopped(
+    tmp_path: Path,
+) -> None:
+    """PortAudio 19.6 now and then crashed (SIGSEGV in Pa_OpenStream) when a microphone
+    failed to open while the speaker's stream ran: 9 of 60 bare sounddevice processes
+    of ten such opens each here. The runner stops the speaker's stream for each open
+    and starts it again after: 40 failed opens (each try re-reads the device list, about
+    a second here), none with the stream running, no crash, and the speaker's stream
+    running after."""
+    dev = make_duplex_device(tmp_path, refusing_mic=True)
+    dev.mic.write_bytes(bytes(4))
+    proc = subprocess.run(
+        [sys.executable, "-c", _REOPEN_CHILD, dev.device, REFUSING_MIC, "40"],
+        env=dev.env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]  # -11: SIGSEGV
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert result["opens"] >= 40
+    assert result["running"] == 0
+    assert result["active"]  # the speaker's stream runs again after the last
+    assert result["said"].count(MIC_LOST) == 1 and MIC_BACK not in result["said"]
 
 
 # ``voicecoach`` itself, in a process whose ALSA speaker is drained at real-time pace

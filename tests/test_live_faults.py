@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -199,6 +201,9 @@ class DyingOutput:
         self.reopened.append(new)
         return new
 
+    def paused(self, sink: Sink) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
+
 
 def test_a_failed_speaker_is_reopened_and_the_coach_is_not_left_waiting(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
@@ -223,6 +228,80 @@ def test_a_failed_speaker_is_reopened_and_the_coach_is_not_left_waiting(tmp_path
     assert said.count(safety) == 2
     assert said.index(script.CONSENT_QUESTION) > len(said) - 1 - said[::-1].index(safety)
     assert rig.coach.state is State.ASK_CONSENT
+
+
+class PausingOutput:
+    """A speaker that works, whose stream the runner can pause (as
+    :meth:`~voicecoach.audio.sd_output.SoundDeviceSink.paused` stops a real one)."""
+
+    def __init__(self, rig: Rig) -> None:
+        self.rig = rig
+        self.is_paused = False
+        self.pauses: list[float] = []
+        """Clock times the stream was stopped."""
+
+    def fault(self, sink: Sink) -> None:
+        return None
+
+    def reopen(self, old: Sink) -> Sink:
+        return MemorySink(22_050, self.rig.clock)
+
+    @contextlib.contextmanager
+    def paused(self, sink: Sink) -> Iterator[None]:
+        assert sink is self.rig.session.sink and not self.is_paused
+        self.pauses.append(self.rig.clock())
+        self.is_paused = True
+        try:
+            yield
+        finally:
+            self.is_paused = False
+
+
+class WatchedMic(FlakyMic):
+    """A :class:`FlakyMic` that notes, at each open, whether the speaker's stream was
+    stopped and whether the coach's audio was playing."""
+
+    def __init__(self, rig: Rig, output: PausingOutput, dies_at: float, back_at: float):
+        super().__init__(rig.clock, dies_at, back_at)
+        self.rig = rig
+        self.output = output
+        self.opens: list[tuple[float, bool, bool]] = []
+        """(clock time, the speaker's stream stopped, the coach's audio playing)."""
+
+    def open(self) -> None:
+        playing = self.rig.session.sink.is_playing()
+        self.opens.append((self.clock(), self.output.is_paused, playing))
+        super().open()
+
+
+def test_the_microphone_is_reopened_only_with_the_speakers_stream_stopped(
+    tmp_path: Path,
+) -> None:
+    """Lost mid-session and reopened: each try to open it (it is back from 72 s, while
+    the 'I can't hear you' notice still plays) waits until the coach is quiet and stops
+    the speaker's stream meanwhile; PortAudio 19.6 can crash opening a stream, when
+    the open fails, while another runs. The notice is heard whole."""
+    rig = Rig(tmp_path)
+    output = PausingOutput(rig)
+    mic = WatchedMic(rig, output, dies_at=70.0, back_at=72.0)
+    runner = LiveRunner(
+        rig.session,
+        mic,
+        threading.Event(),
+        output,
+        sleep=lambda s: rig.clock.set(rig.clock() + s),
+    )
+    rig.session.start()
+    run_steps(runner, rig.clock, 90.0)
+    said = [line["text"] for line in rig.kinds("said") if line.get("fallback")]
+    assert said == [MIC_LOST, MIC_BACK]
+    notice = [seg for seg in rig.sink.segments if seg.utterance_id == -1]
+    assert notice and not any(seg.stopped for seg in notice)
+    assert mic.opens, "never reopened"
+    assert all(stopped and not playing for _, stopped, playing in mic.opens), mic.opens
+    assert mic.opens[0][0] >= notice[-1].end(rig.sink.rate)  # after the notice
+    assert len(output.pauses) == len(mic.opens)
+    assert not output.is_paused and not runner.mic_down
 
 
 def test_stop_event_ends_the_session_saved(tmp_path: Path) -> None:
@@ -368,6 +447,9 @@ class RescanOutput:
     def reopen(self, old: Sink) -> Sink:
         self.rescans.append((self.rig.clock(), old.is_playing(), self.rig.speaker.busy))
         return MemorySink(22_050, self.rig.clock)
+
+    def paused(self, sink: Sink) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
 
 
 def test_no_device_rescan_cuts_the_notice_while_waiting_for_a_microphone(

@@ -365,6 +365,27 @@ def test_output_buffer_hands_over_what_it_wrote_with_the_time_it_plays() -> None
     assert buf.take_played() == []  # each block once
 
 
+def test_output_buffer_restarted_after_a_pause_is_placed_at_its_new_times() -> None:
+    """The stream stopped while the microphone opened (SoundDeviceSink.paused) and
+    started again 5 s later: its frames no longer follow on in time from those before,
+    so the first block after anchors the timeline afresh. Otherwise what plays then was
+    placed (echo reference, finish times) as long before it played as the pause lasted,
+    until a window of reports moved the line."""
+    buf = OutputBuffer(RATE)
+    drive(buf, 10, 0.0)
+    buf.restart()
+    a = np.full(300, 0.2, dtype=np.float32)
+    buf.play(a, 1)
+    buf.end(1)
+    t = 5.0 + 10 * BLOCK / RATE
+    drive(buf, 3, t, latency=0.02)
+    played = buf.take_played()
+    assert played[0].time == pytest.approx(t + 0.02)
+    assert played[0].frame == 10 * BLOCK  # the frames still count on
+    end = t + 0.02 + 300 / RATE
+    assert buf.poll(end - 0.001) == [] and buf.poll(end + 0.001) == [1]
+
+
 def output_timeline(reports: list[float]) -> list[float]:
     """Where an OutputBuffer playing all along puts frame 0, block by block, given the
     time reported for each block (the callback's ``dac_time``)."""

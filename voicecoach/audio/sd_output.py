@@ -28,11 +28,13 @@ block by block in tests exactly as PortAudio drives it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -139,6 +141,13 @@ class OutputBuffer:
                 if gen == self._gen or at <= self._stopped_at.get(gen, -math.inf):
                     done.append(uid)
             return done
+
+    def restart(self) -> None:
+        """The stream starts again after a stop: its frames no longer follow on in time
+        from those written before, so the next block anchors the timeline afresh.
+        (Called while the stream is stopped: no callback runs meanwhile.)"""
+        self._anchor = None
+        self._reports.clear()
 
     def busy(self) -> bool:
         """True while samples or end marks wait to be written."""
@@ -322,6 +331,30 @@ class SoundDeviceSink:
     def last_audio_end(self) -> float:
         """Clock time when the latest written audio leaves the speaker."""
         return self._buffer.last_end
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The stream stopped for the duration, and started again after.
+
+        For opening another stream: with this one running, PortAudio 19.6 (ALSA) now
+        and then crashes (SIGSEGV in Pa_OpenStream) when the other fails to open,
+        instead of reporting it. Pause only while nothing plays: while stopped the
+        stream writes nothing, and queued audio waits. Started again, its timeline is
+        anchored afresh (:meth:`OutputBuffer.restart`). A stream that will not start
+        again is left stopped: :attr:`active` is False, and the speaker is reopened.
+        """
+        try:
+            self._stream.stop()  # what the device has taken plays out first
+        except Exception as err:  # a vanished device may refuse even this
+            _LOGGER.debug("stopping the output stream: %s", err)
+        try:
+            yield
+        finally:
+            self._buffer.restart()
+            try:
+                self._stream.start()
+            except Exception as err:
+                _LOGGER.warning("the output stream did not start again: %s", err)
 
     def close(self) -> None:
         """Stop and close the stream."""

@@ -9,14 +9,25 @@ a word more (each retry is logged). A failed speaker is reopened and swapped in.
 session keeps its place throughout. With no microphone at the start (a USB microphone
 not plugged in when the Pi boots), the coach says so and waits for one before it
 begins, instead of exiting to be restarted in silence.
+
+The microphone is reopened only while the coach is quiet, with the speaker's stream
+stopped meanwhile (``OutputSource.paused``): with an output stream running, PortAudio
+19.6 (ALSA) now and then crashes with SIGSEGV in Pa_OpenStream when an input stream
+fails to open (a microphone listed but refusing), where it should report the failure.
+In a bare sounddevice probe with tests/alsa_file_device.py's mu-law microphone, 9 of
+60 processes making ten such opens each crashed with the output running, and none of
+2100 opens with it stopped. ``voicecoach run`` opens the microphone before the speaker
+at the start for the same reason.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from ..audio.chunk import AudioChunk
@@ -57,6 +68,10 @@ class OutputSource(Protocol):
 
     def reopen(self, old: Sink) -> Sink:
         """Close ``old`` and open the device again (re-reading the device list)."""
+        ...
+
+    def paused(self, sink: Sink) -> AbstractContextManager[object]:
+        """``sink``'s stream stopped for the duration (while the microphone opens)."""
         ...
 
 
@@ -155,20 +170,25 @@ class LiveRunner:
         now = self.clock()
         if now < self._next_try:
             return
+        # Opening it stops the speaker's stream, and a rescan restarts the speaker:
+        # only while the coach is quiet (nothing playing, and nothing on its way to the
+        # speaker, such as the notice). Without a speaker to stop, at once.
+        if self.output is not None and (
+            self.session.sink.is_playing() or self.session.speaker.busy
+        ):
+            return
         self._next_try = now + self.session.settings.reconnect_interval
         try:
-            self.mic.open()
+            self._open_mic()
         except AudioDeviceError as err:
             log.info("microphone still unavailable: %s", err)
             self._name_others(err)
-            # A replugged card is only seen after re-reading the device list, which
-            # restarts the speaker too: do it only while the coach is quiet (nothing
-            # playing, and nothing on its way to the speaker, such as the notice).
-            if self.output is None or self.session.sink.is_playing() or self.session.speaker.busy:
+            # A replugged card is only seen after re-reading the device list.
+            if self.output is None:
                 return
             self.session.replace_sink(self.output.reopen(self.session.sink))
             try:
-                self.mic.open()
+                self._open_mic()
             except AudioDeviceError as err2:
                 log.info("microphone still unavailable after a device rescan: %s", err2)
                 self._name_others(err2)
@@ -177,6 +197,15 @@ class LiveRunner:
         log.info("microphone reopened; waiting for its audio")
         self.mic_down = False
         self._trial = 0.0
+
+    def _open_mic(self) -> None:
+        """Open the microphone; with the speaker's stream stopped meanwhile, if there is
+        a speaker to stop (see the module doc)."""
+        if self.output is None:
+            self.mic.open()
+            return
+        with self.output.paused(self.session.sink):
+            self.mic.open()
 
     def _name_others(self, err: AudioDeviceError) -> None:
         """The microphone chosen is still missing: if the others connected are not the
@@ -210,7 +239,7 @@ class LiveRunner:
             # Re-reading the device list invalidated the microphone's stream too.
             self.mic.close()
             try:
-                self.mic.open()
+                self._open_mic()
             except AudioDeviceError as err:
                 self._mic_failed(str(err))
         self.session.device_back("speaker")
@@ -250,6 +279,13 @@ class SoundDeviceOutput:
             log.debug("closing the old output: %s", err)
         refresh()
         return self.open()
+
+    def paused(self, sink: Sink) -> AbstractContextManager[object]:
+        """``sink``'s stream stopped, and started again after
+        (:meth:`~voicecoach.audio.sd_output.SoundDeviceSink.paused`); a sink with no
+        stream of its own is left as it is."""
+        pause = getattr(sink, "paused", None)
+        return pause() if callable(pause) else contextlib.nullcontext()
 
 
 __all__ = ["LiveRunner", "MicSource", "OutputSource", "SoundDeviceOutput"]
