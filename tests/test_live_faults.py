@@ -20,6 +20,7 @@ from voicecoach.commands import Intent
 from voicecoach.dialogue import State
 from voicecoach.errors import AudioDeviceError, DeviceMissing
 from voicecoach.runtime.loop import (
+    FALLBACK_TEXTS,
     MIC_BACK,
     MIC_CHOSEN_MISSING,
     MIC_LOST,
@@ -493,3 +494,14 @@ def test_stopped_while_waiting_for_a_microphone_the_session_is_logged_as_not_beg
     line = describe(session)
     assert line.endswith("not started (no microphone)") and "min" not in line
     assert rig.coach.state is State.NOT_STARTED
+
+
+def test_the_loops_own_lines_are_rendered_ahead_with_the_routines() -> None:
+    """``voicecoach prepare`` renders what the loop says itself (its fallbacks and the
+    devices' notices) with each routine's texts: "my voice failed" synthesized live would
+    need the voice that just failed, and on a Pi a live line comes late."""
+    from voicecoach.dialogue import fixed_texts
+    from voicecoach.routines import builtin_routines
+
+    for routine in builtin_routines().values():
+        assert set(FALLBACK_TEXTS) <= set(fixed_texts(routine)), routine.id

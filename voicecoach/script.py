@@ -247,3 +247,22 @@ def intro(routine: Routine) -> list[str]:
 def _dot(text: str) -> str:
     text = " ".join(text.split())
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+# ---------------------------------------------------------------- the live loop's own
+# Said by the live loop (:mod:`voicecoach.runtime.loop`), not the coach: a fallback
+# when the recognizer or the voice fails, and the devices' notices. Here so that
+# ``voicecoach prepare`` renders them too (:func:`voicecoach.dialogue.fixed_texts`):
+# a Pi that synthesized "my voice failed" live would need the voice that just failed.
+RECOGNIZER_FALLBACK = "Sorry, I had trouble listening. Please say that again."
+VOICE_FALLBACK = "Sorry, my voice failed for a moment."
+MIC_LOST = "I can't hear you: the microphone stopped. I'll keep trying."
+MIC_MISSING = "I can't hear you: no microphone is connected. Please plug it in, and we'll begin."
+# Other microphones are there (on a Pi with PipeWire always, as "pulse" and "default"):
+# the one chosen is unplugged or misnamed; the log names the others.
+MIC_CHOSEN_MISSING = (
+    "I can't hear you: the microphone I was set up with is not connected. "
+    "Please plug it in, and we'll begin."
+)
+MIC_BACK = "I can hear you again."
+SPEAKER_BACK = "Sorry, the speaker stopped for a moment. Let's carry on."

@@ -50,6 +50,15 @@ from ..events import (
     StopSpeaking,
     Tick,
 )
+from ..script import (
+    MIC_BACK,
+    MIC_CHOSEN_MISSING,
+    MIC_LOST,
+    MIC_MISSING,
+    RECOGNIZER_FALLBACK,
+    SPEAKER_BACK,
+    VOICE_FALLBACK,
+)
 from ..session import NOT_BEGUN, SessionRecorder, TimerTable
 from ..tts.speaker import Speaker
 from .doubletalk import DoubleTalk, TapSink
@@ -58,20 +67,8 @@ from .settings import LiveSettings
 
 log = logging.getLogger(__name__)
 
-# Short, so they can be said quickly with live synthesis; ids below zero mark the
-# loop's own utterances, which the coach never hears about.
-RECOGNIZER_FALLBACK = "Sorry, I had trouble listening. Please say that again."
-VOICE_FALLBACK = "Sorry, my voice failed for a moment."
-MIC_LOST = "I can't hear you: the microphone stopped. I'll keep trying."
-MIC_MISSING = "I can't hear you: no microphone is connected. Please plug it in, and we'll begin."
-# Other microphones are there (on a Pi with PipeWire always, as "pulse" and "default"):
-# the one chosen is unplugged or misnamed; the log names the others.
-MIC_CHOSEN_MISSING = (
-    "I can't hear you: the microphone I was set up with is not connected. "
-    "Please plug it in, and we'll begin."
-)
-MIC_BACK = "I can hear you again."
-SPEAKER_BACK = "Sorry, the speaker stopped for a moment. Let's carry on."
+# The loop's own lines (in script, so that the voice renders them ahead with the
+# coach's); ids below zero mark them, and the coach never hears about them.
 FALLBACK_TEXTS = (
     RECOGNIZER_FALLBACK,
     VOICE_FALLBACK,
@@ -633,4 +630,16 @@ class LiveSession:
         self.transcript(TranscriptEntry(self.session_time(), kind, text, command, extra))
 
 
-__all__ = ["FALLBACK_TEXTS", "LiveSession", "Transcript", "TranscriptEntry"]
+__all__ = [
+    "FALLBACK_TEXTS",
+    "MIC_BACK",
+    "MIC_CHOSEN_MISSING",
+    "MIC_LOST",
+    "MIC_MISSING",
+    "RECOGNIZER_FALLBACK",
+    "SPEAKER_BACK",
+    "VOICE_FALLBACK",
+    "LiveSession",
+    "Transcript",
+    "TranscriptEntry",
+]
