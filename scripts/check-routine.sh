@@ -8,7 +8,11 @@
 set -euo pipefail
 routine="$1"
 shift
-if why=$("$@" show "$routine" 2>&1 >/dev/null); then
+# An id that starts with "-" is an option to `voicecoach run` (`--routine -h` fails
+# there), and `show` would take it as one too (`show -h` prints help and succeeds).
+if [[ -z "$routine" || "$routine" == -* ]]; then
+  why="a routine id is never empty and never starts with \"-\""
+elif why=$("$@" show "$routine" 2>&1 >/dev/null); then
   exit 0
 fi
 {

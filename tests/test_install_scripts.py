@@ -68,6 +68,15 @@ def test_a_mistyped_routine_is_refused_with_the_routines_there_are(tmp_path: Pat
     assert listed[-1] == "Run the installer again with --routine set to one of these ids."
 
 
+@pytest.mark.parametrize("routine", ["-h", "--all", ""])
+def test_an_option_or_nothing_is_refused_as_a_routine(routine: str, tmp_path: Path) -> None:
+    # `show -h` succeeds (it prints help), where the service's `run --routine -h` fails.
+    proc = check_routine(routine, tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert 'never starts with "-"' in proc.stderr
+    assert "Run the installer again with --routine set to one of these ids." in proc.stderr
+
+
 def test_a_built_in_or_a_users_own_routine_passes(tmp_path: Path) -> None:
     assert check_routine("neck-complex", tmp_path).returncode == 0
     folder = tmp_path / "voicecoach" / "routines"
