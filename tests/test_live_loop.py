@@ -590,6 +590,51 @@ def test_a_hold_over_a_count_skips_the_counts_it_silenced(tmp_path: Path) -> Non
     assert all(b - a > 0.9 for a, b in zip(starts, starts[1:], strict=False))
 
 
+def test_counts_due_while_a_cut_line_is_said_again_are_left_out(tmp_path: Path) -> None:
+    """A provisional "stop" in the movement cue before a hold, then nothing: the cue is
+    said again, and the hold's counts that came due meanwhile are left out, so the rest
+    keep a second apart (they queued behind it and came 0.4 s apart)."""
+    tiny = tiny_routine()
+    cue = "Press, and move your head back, keeping your chin level."
+    press = replace(
+        tiny.exercises[1], repetitions=1, cues=(cue,), tempo=2.0, hold_seconds=10, breathing=None
+    )
+    rig = Rig(tmp_path, routine=replace(tiny, exercises=(press,)))
+    uid_of: dict[int, str] = {}  # what the speaker was given, by utterance id
+    say = rig.speaker.say
+
+    def given(text: str, uid: int) -> None:
+        uid_of[uid] = text
+        say(text, uid)
+
+    rig.speaker.say = given  # type: ignore[method-assign]
+    rig.run(until=1.0)
+    rig.run_until_quiet(limit=120)
+    rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
+    rig.pain_free_yes(limit=120)
+    while not any(e["text"] == cue for e in rig.kinds("said")):
+        rig.run(until=rig.clock() + 0.05)
+    begin = rig.clock() + 1.0
+    rig.user.windows.append((begin, begin + 0.3))
+    rig.recognizer.script += [
+        provisional(Intent.STOP, "stop", begin, begin + 0.2),
+        Recognition(None, "top", 0.3, begin, begin + 2.6),
+    ]
+    rig.run(until=begin + 20)
+    assert rig.kinds("held") and [e["text"] for e in rig.kinds("resumed")] == [cue]
+    said = [e["text"] for e in rig.kinds("said")]
+    counts = [t for t in said if script.is_count(t)]
+    assert counts and counts == sorted(set(counts), key=counts.index)  # each once
+    assert "Nine." not in counts  # due while the cue was said again
+    firsts: dict[int, float] = {}
+    for seg in rig.sink.segments:
+        if seg.start > begin and seg.utterance_id is not None and not seg.stopped:
+            firsts.setdefault(seg.utterance_id, seg.start)
+    count_starts = sorted(t for uid, t in firsts.items() if script.is_count(uid_of.get(uid, "")))
+    assert len(count_starts) == len(counts)
+    assert all(b - a > 0.9 for a, b in zip(count_starts, count_starts[1:], strict=False))
+
+
 def test_a_hold_with_no_final_result_ends_on_its_own(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     begin = rig.into_second_line()

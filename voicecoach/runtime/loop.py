@@ -198,6 +198,9 @@ class LiveSession:
         self._last_said = 0  # utterance id of the last line given to the speaker
         self._hold: _Hold | None = None  # the coach silenced for a provisional command
         self._resumed_at = -math.inf  # clock time the last hold ended without acting
+        # After a hold's lines are said again: counts are dropped until the speaker has
+        # caught up (see _carry_on).
+        self._catching_up = False
 
     # ---------------------------------------------------------------- state
 
@@ -331,7 +334,10 @@ class LiveSession:
         ago: said again back to back after a hold of up to :data:`HOLD_LIMIT` seconds,
         "Seven. Six. Five. Four." came 0.4 s apart where the person holds for a second
         each. A count only says what second it is; the next one comes on time. (The
-        coach never waits for a count's playback: its beats run on timers.)
+        coach never waits for a count's playback: its beats run on timers.) Nor a
+        count that comes due while the lines said again still play, or what queued
+        behind them (:meth:`_sound`): a movement cue said again took 3.7 s, and the
+        hold's counts then came 0.4 s apart and its breath was held 4.5 s, not ten.
         """
         hold, self._hold = self._hold, None
         if hold is None:
@@ -355,6 +361,7 @@ class LiveSession:
         self._log_entry("resumed", " ".join(again))
         for action in kept:
             self._sound(action)
+        self._catching_up = any(isinstance(a, Say) for a in kept)
 
     def _partial(self, r: Recognition) -> None:
         """An early result: a safety command over the coach acts now, without waiting for
@@ -501,6 +508,7 @@ class LiveSession:
             self._sound(action)
         elif isinstance(action, StopSpeaking):
             self._hold = None  # what was cut stays cut
+            self._catching_up = False
             self.speaker.stop()
             self.echo.stopped(now)
             self._playing.clear()
@@ -508,9 +516,16 @@ class LiveSession:
             self._cues_behind = []
 
     def _sound(self, action: Say | PlayCue) -> None:
-        """Say a line or play a cue, or keep it for the end of a hold."""
+        """Say a line or play a cue, or keep it for the end of a hold; after a hold,
+        drop a count while the speaker catches up (:meth:`_carry_on`)."""
+        if self._catching_up and not self.sink.is_playing():
+            self._catching_up = False
         if self._hold is not None:
             self._hold.later.append((self.clock(), action))
+        elif self._catching_up and isinstance(action, Say) and script.is_count(action.text):
+            log.debug("count %r dropped: the speaker is still behind after a hold", action.text)
+            self._playing.discard(action.utterance_id)
+            self._lines.pop(action.utterance_id, None)
         elif isinstance(action, Say):
             self._say(action.utterance_id, action.text)
         else:
@@ -600,6 +615,7 @@ class LiveSession:
         """
         now = self.clock()
         self._hold = None  # everything queued counts as played, cut or not
+        self._catching_up = False
         self.speaker.stop()
         self.tap = TapSink(sink)
         self.speaker.sink = self.tap
