@@ -8,13 +8,16 @@ Time inside the coach is explicit: to be woken later it emits ``StartTimer(name,
 and the runtime sends a ``Tick`` at (or after) ``at``. Counting sits on a fixed schedule:
 each beat's deadline is computed from the previous deadline, never from when a Tick
 happened to arrive or from how long a spoken count took, so counting does not drift.
+
+This module holds :class:`Coach`, its :class:`CoachOptions` and :func:`fixed_texts`
+(every text a session can say). The states and the transition table live in
+:mod:`voicecoach.states`, an exercise's timed programme in :mod:`voicecoach.programme`.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from enum import Enum
 
 from . import script
 from .commands import Intent
@@ -37,194 +40,29 @@ from .events import (
     Tick,
     kept_outcome,
 )
+from .programme import Beat, counted, exercise_programme, speech_seconds
 from .routines.model import Advance, Exercise, Routine
+from .states import (
+    QUESTION_STATES,
+    TRANSITIONS,
+    WAITING_STATES,
+    Rest,
+    State,
+    help_text,
+    speaks_help,
+)
+
+__all__ = [
+    "QUESTION_STATES",
+    "Coach",
+    "CoachOptions",
+    "State",
+    "counted",
+    "exercise_programme",
+    "fixed_texts",
+]
 
 log = logging.getLogger(__name__)
-
-
-class State(str, Enum):
-    """Where the conversation is."""
-
-    NOT_STARTED = "not_started"
-    INTRO = "intro"
-    """Speaking the introduction, preparation and safety texts."""
-    ASK_CONSENT = "ask_consent"
-    """Waiting for yes/no to "have you talked to your doctor about these exercises?"."""
-    ASK_PAIN_FREE = "ask_pain_free"
-    """Waiting for yes/no to "are you free of acute pain today?", asked after the doctor
-    question and apart from it: one question about both got a "yes" for its first half."""
-    ASK_RESUME = "ask_resume"
-    """Waiting for yes/no to "continue where you stopped last time?"."""
-    ANNOUNCE = "announce"
-    """Speaking an exercise's title, position and steps."""
-    EXERCISE = "exercise"
-    """Counting repetitions, holds, relaxation and breathing on the beat."""
-    WAIT_NEXT = "wait_next"
-    """Between exercises, waiting for "next"."""
-    PAUSED = "paused"
-    CONFIRM_STOP = "confirm_stop"
-    ASK_PAIN = "ask_pain"
-    """After a pain report: skip this exercise (yes) or repeat it more gently (no)?"""
-    ENDING = "ending"
-    """Saying goodbye; the session's status is already decided."""
-    ENDED = "ended"
-
-
-class Rest(str, Enum):
-    """How the wait between exercises (``State.WAIT_NEXT``) ends."""
-
-    ASK = "ask"
-    """On "next"; a silence brings a re-prompt, and a long one the self-pause."""
-    AUTO = "auto"
-    """By itself after a short rest (a routine that moves on by itself), or on "next"."""
-    QUIET = "quiet"
-    """On "next" only, after a pain report: the coach stays quiet as long as the person
-    rests, as when paused, with no re-prompt and no "I'll pause here"."""
-
-
-#: States in which the coach is waiting for the user to answer or go on.
-WAITING_STATES = frozenset(
-    {
-        State.ASK_CONSENT,
-        State.ASK_PAIN_FREE,
-        State.ASK_RESUME,
-        State.WAIT_NEXT,
-        State.PAUSED,
-        State.CONFIRM_STOP,
-        State.ASK_PAIN,
-    }
-)
-
-#: The waiting states that ask a question: an answer to "help" or "where am I" there
-#: is followed by the question again (its short form), so it is never left unasked.
-QUESTION_STATES = frozenset(
-    {
-        State.ASK_CONSENT,
-        State.ASK_PAIN_FREE,
-        State.ASK_RESUME,
-        State.CONFIRM_STOP,
-        State.ASK_PAIN,
-    }
-)
-
-_ANYTIME = {Intent.HURT: "_hurt", Intent.HELP: "_help"}
-_MOVING = {
-    Intent.PAUSE: "_pause",
-    Intent.STOP: "_ask_stop",
-    Intent.WHERE: "_where",
-}
-_TEMPO = {Intent.SLOWER: "_slower", Intent.FASTER: "_faster"}
-
-#: The transition table: in each state, which intents are handled and by what.
-#: An intent missing from a state's row is answered with that state's help text
-#: when the coach is waiting, and ignored (logged) while it is speaking or counting.
-TRANSITIONS: dict[State, dict[Intent, str]] = {
-    State.INTRO: {
-        **_ANYTIME,
-        **_MOVING,
-        Intent.NEXT: "_skip_intro",
-        Intent.YES: "_skip_intro",
-        Intent.SKIP: "_skip_intro",
-        Intent.REPEAT: "_start_intro",
-    },
-    State.ASK_CONSENT: {
-        **_ANYTIME,
-        **_MOVING,
-        Intent.YES: "_consent_yes",
-        Intent.NO: "_consent_no",
-        Intent.REPEAT: "_reask",
-    },
-    State.ASK_PAIN_FREE: {
-        **_ANYTIME,
-        **_MOVING,
-        Intent.YES: "_pain_free_yes",
-        Intent.NO: "_pain_free_no",
-        Intent.REPEAT: "_reask",
-    },
-    State.ASK_RESUME: {
-        **_ANYTIME,
-        **_MOVING,
-        Intent.YES: "_resume_yes",
-        Intent.NO: "_resume_no",
-        Intent.REPEAT: "_reask",
-    },
-    State.ANNOUNCE: {
-        **_ANYTIME,
-        **_MOVING,
-        **_TEMPO,
-        Intent.NEXT: "_begin_now",
-        Intent.REPEAT: "_restart_exercise",
-        Intent.SKIP: "_skip_exercise",
-        Intent.PREVIOUS: "_previous_exercise",
-    },
-    State.EXERCISE: {
-        **_ANYTIME,
-        **_MOVING,
-        **_TEMPO,
-        Intent.NEXT: "_finish_early",
-        Intent.REPEAT: "_restart_repetition",
-        Intent.SKIP: "_skip_exercise",
-        Intent.PREVIOUS: "_previous_exercise",
-    },
-    State.WAIT_NEXT: {
-        **_ANYTIME,
-        **_MOVING,
-        **_TEMPO,
-        Intent.NEXT: "_go_on",
-        Intent.YES: "_go_on",
-        Intent.RESUME: "_go_on",
-        Intent.SKIP: "_skip_pending",
-        Intent.REPEAT: "_repeat_last",
-        Intent.PREVIOUS: "_previous_pending",
-    },
-    State.PAUSED: {
-        **_ANYTIME,
-        Intent.RESUME: "_unpause",
-        Intent.NEXT: "_unpause_next",
-        Intent.YES: "_unpause",
-        Intent.PAUSE: "_reask",
-        Intent.REPEAT: "_reask",
-        Intent.STOP: "_ask_stop",
-        Intent.WHERE: "_where",
-    },
-    State.CONFIRM_STOP: {
-        **_ANYTIME,
-        Intent.YES: "_stop_yes",
-        Intent.STOP: "_stop_yes",
-        Intent.NO: "_stop_no",
-        Intent.RESUME: "_stop_no",
-        Intent.REPEAT: "_reask",
-    },
-    State.ASK_PAIN: {
-        **_ANYTIME,
-        Intent.YES: "_pain_skip",
-        Intent.SKIP: "_pain_skip",
-        Intent.NO: "_pain_gentler",
-        Intent.REPEAT: "_reask",
-        Intent.STOP: "_ask_stop",
-        Intent.PAUSE: "_pause",
-        Intent.WHERE: "_where",
-    },
-    State.ENDING: {Intent.HURT: "_hurt_at_goodbye"},
-    State.ENDED: {},
-    State.NOT_STARTED: {},
-}
-
-# Help lists these, in this order, where the state handles them.
-_HELP_ORDER = (
-    Intent.YES,
-    Intent.NO,
-    Intent.NEXT,
-    Intent.RESUME,
-    Intent.REPEAT,
-    Intent.PAUSE,
-    Intent.SKIP,
-    Intent.PREVIOUS,
-    Intent.SLOWER,
-    Intent.FASTER,
-    Intent.WHERE,
-    Intent.STOP,
-)
 
 
 @dataclass(frozen=True)
@@ -244,94 +82,6 @@ class CoachOptions:
     Holds, breathing and rest are never paced: they take the seconds the coach says."""
     max_tempo: float = 2.0
     """The slowest pace, as a multiplier of the movement cues' beat (2.0 = half as fast)."""
-
-
-@dataclass(frozen=True)
-class Beat:
-    """One step of an exercise's timed programme."""
-
-    rep: int
-    """The repetition this beat belongs to (1-based)."""
-    length: float
-    """Seconds until the next beat (a paced beat's at tempo 1.0)."""
-    text: str = ""
-    """What to say at the beat, if anything."""
-    cue: str = ""
-    """Which earcon to play at the beat, if any."""
-    paced: bool = False
-    """A movement cue: "slower" and "faster" stretch or shrink its length. Holds,
-    breathing and rest keep the seconds the routine (and the coach) states."""
-    rest: bool = False
-    """After the repetition's movement and hold: the hold's release, the breathing
-    after it and the relaxation. A repetition interrupted here is done: going on
-    starts the next one."""
-
-
-def _speech_seconds(text: str) -> float:
-    # A generous estimate of how long a phrase takes to say, so a long cue gets a
-    # longer slot. It shapes the schedule only; it is never waited for.
-    return round(0.6 + 0.4 * len(text.split()), 3)
-
-
-def counted(left: int) -> bool:
-    """Whether a hold's count says the number ``left`` (seconds to go) aloud: every one
-    up to twenty; above that every fifth, and above sixty every tenth, since "seventy-
-    three" or "one hundred and nineteen" take a second or more to say and the next
-    number is due a second later. The silent seconds are still counted."""
-    return left <= 20 or left % (10 if left > 60 else 5) == 0
-
-
-def exercise_programme(ex: Exercise, progress: bool = True) -> tuple[Beat, ...]:
-    """The beats of an exercise, every repetition, at tempo 1.0; without its
-    ``progression`` line ("a little further this time") when not ``progress``.
-
-    Only the movement cues are paced; a hold is counted one second per number and
-    takes exactly its ``hold_seconds``, and breathing and relaxing take their seconds.
-    """
-    beats: list[Beat] = []
-    for rep in range(1, ex.repetitions + 1):
-        first = script.repetition(rep)
-        if rep > 1 and ex.progression and progress:
-            first = f"{first} {ex.progression}"
-        beats.append(Beat(rep, max(1.0, _speech_seconds(first)), text=first))
-        if ex.breathing and ex.breathing.when == "before":
-            beats += _breathing(rep, ex)
-        for cue in ex.cues:
-            beats.append(Beat(rep, max(ex.tempo, _speech_seconds(cue)), text=cue, paced=True))
-        if ex.hold_seconds:
-            # A held breath is held for the hold only: in as it begins, out at release.
-            hold, release = (
-                (script.HOLD_BREATH, script.RELEASE_BREATH)
-                if ex.hold_breath
-                else (script.HOLD, script.RELEASE)
-            )
-            beats.append(Beat(rep, 1.0, text=hold, cue="hold_start"))
-            for left in range(ex.hold_seconds - 1, 0, -1):
-                beats.append(Beat(rep, 1.0, text=script.count(left) if counted(left) else ""))
-            # A longer release line ("Breathe out, and release.") gets the time it takes.
-            beats.append(
-                Beat(
-                    rep,
-                    max(1.5, _speech_seconds(release)),
-                    text=release,
-                    cue="hold_end",
-                    rest=True,
-                )
-            )
-        if ex.breathing and ex.breathing.when != "before":
-            beats += _breathing(rep, ex, rest=True)
-        if ex.relax_seconds:
-            relax = script.relax(ex.relax_seconds)
-            beats.append(Beat(rep, float(ex.relax_seconds), text=relax, rest=True))
-    return tuple(beats)
-
-
-def _breathing(rep: int, ex: Exercise, rest: bool = False) -> list[Beat]:
-    assert ex.breathing is not None
-    return [
-        Beat(rep, float(ex.breathing.inhale), text=script.BREATHE_IN, rest=rest),
-        Beat(rep, float(ex.breathing.exhale), text=script.BREATHE_OUT, rest=rest),
-    ]
 
 
 class Coach:
@@ -765,7 +515,7 @@ class Coach:
         if beat.paced:
             # Faster never makes a cue's slot shorter than the cue takes to say: the
             # coach would fall behind its own schedule, with no time left to move.
-            length = max(beat.length * self.tempo, _speech_seconds(beat.text))
+            length = max(beat.length * self.tempo, speech_seconds(beat.text))
         return acts + self._timer("beat", at + length)
 
     def _timer_beat(self, at: float) -> list[Action]:
@@ -1030,7 +780,7 @@ class Coach:
     # ------------------------------------------------ help, where, tempo
 
     def _help(self) -> list[Action]:
-        return self._answer(_help_text(self.state), "help")
+        return self._answer(help_text(self.state), "help")
 
     def _answer(self, text: str, kind: str) -> list[Action]:
         """Say ``text`` (an answer of ``kind``: help, where or tempo) without changing
@@ -1082,18 +832,6 @@ class Coach:
         return self._answer(script.FASTER, "tempo")
 
 
-def _help_text(state: State) -> str:
-    """The help a state gives: the commands it handles, in the order help lists them."""
-    row = TRANSITIONS[state]
-    return script.help_text(tuple(i for i in _HELP_ORDER if i in row))
-
-
-def _speaks_help(state: State) -> bool:
-    """Whether help can be spoken in ``state``: asked for, or when the coach waits and
-    hears a command the state does not handle. (Saying goodbye, it cannot.)"""
-    return Intent.HELP in TRANSITIONS[state] or state in WAITING_STATES
-
-
 def fixed_texts(routine: Routine) -> list[str]:
     """Every text the coach can say in a session of ``routine``, without duplicates.
 
@@ -1115,7 +853,7 @@ def fixed_texts(routine: Routine) -> list[str]:
         texts += [script.resume_question(index), script.resume_reprompt(index)]
     texts.append(script.where_start(routine))
     texts += [script.where_next(routine, index) for index in range(n)]
-    texts += [_help_text(state) for state in State if _speaks_help(state)]
+    texts += [help_text(state) for state in State if speaks_help(state)]
     texts += [
         value for name, value in vars(script).items() if name.isupper() and isinstance(value, str)
     ]

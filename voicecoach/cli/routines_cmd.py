@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 from .. import paths
-from ..dialogue import exercise_programme
+from ..programme import exercise_programme
 from ..routines import (
     Routine,
     available_routines,
