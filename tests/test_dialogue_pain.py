@@ -1,0 +1,286 @@
+"""Transcript tests of the dialogue manager's safety: "it hurts" at any moment, the skip
+or repeat-more-gently question, and what the coach says and records after it."""
+
+from __future__ import annotations
+
+import pytest
+from dialogue_helpers import (
+    ROUTINE,
+    cmd,
+    run_beats_until,
+    says,
+    to_consent,
+    to_exercise,
+    to_pain_free,
+    where,
+)
+
+from voicecoach import script
+from voicecoach.commands import Intent
+from voicecoach.dialogue import Coach, State, exercise_programme
+from voicecoach.events import (
+    CancelTimer,
+    ExerciseOutcome,
+    NotUnderstood,
+    PainReported,
+    PlaybackFinished,
+    PlayCue,
+    Say,
+    SessionEnded,
+    StartTimer,
+    StopSpeaking,
+    Tick,
+)
+
+
+def test_pain_during_a_hold_stops_everything_and_asks_to_skip():
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    coach.step(cmd(Intent.SKIP), 23.0)  # to exercise 2, which has a hold
+    coach.step(PlaybackFinished(coach._next_id), 30.0)
+    t = run_beats_until(coach, "Hold.", 30.0)
+    acts = coach.step(cmd(Intent.HURT), t + 0.5)
+    n = coach._next_id
+    assert acts == [
+        StopSpeaking(),
+        CancelTimer("beat"),
+        PainReported("press", 1),
+        Say(script.PAIN_STOP, n - 1),
+        Say(script.PAIN_ASK, n),
+    ]
+    assert coach.state is State.ASK_PAIN
+    # Nothing moves on by itself: no timer runs until the question has been played,
+    # and then only the re-prompt.
+    assert coach.step(Tick(), t + 100) == []
+    assert coach.step(PlaybackFinished(n), t + 101) == [StartTimer("reprompt", t + 121)]
+
+
+def test_pain_then_yes_skips_and_waits_for_next():
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    coach.step(cmd(Intent.HURT), 23.0)
+    coach.step(PlaybackFinished(coach._next_id), 30.0)
+    acts = coach.step(cmd(Intent.YES), 31.0)
+    assert ExerciseOutcome(0, "turn", "pain") in acts
+    assert says(acts) == [script.PAIN_SKIPPED, script.WAIT_AFTER_PAIN]
+    assert coach.state is State.WAIT_NEXT and coach.pending == 1
+    coach.step(PlaybackFinished(coach._next_id), 40.0)
+    # Even a routine that moves on by itself waits after pain, quietly: no timer runs.
+    assert coach._timers == {}
+
+
+def test_pain_then_no_repeats_the_exercise_more_slowly():
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    coach.step(cmd(Intent.HURT), 23.0)
+    acts = coach.step(cmd(Intent.NO), 31.0)
+    assert says(acts) == [script.PAIN_GENTLER, script.WAIT_AFTER_PAIN]
+    assert coach.tempo == 1.25
+    acts = coach.step(cmd(Intent.NEXT), 40.0)
+    assert says(acts) == [script.announce(ROUTINE, 0)]
+
+
+def test_second_pain_report_ends_the_session():
+    coach = Coach(ROUTINE)
+    to_exercise(coach)
+    coach.step(cmd(Intent.HURT), 23.0)
+    coach.step(cmd(Intent.NO), 24.0)
+    coach.step(cmd(Intent.NEXT), 25.0)
+    coach.step(PlaybackFinished(coach._next_id), 30.0)
+    acts = coach.step(cmd(Intent.HURT), 31.0)
+    assert acts[0] == StopSpeaking()
+    assert PainReported("turn", 1) in acts
+    assert ExerciseOutcome(0, "turn", "pain") in acts
+    assert SessionEnded("ended_for_pain") in acts
+    assert script.PAIN_END in says(acts)
+    assert coach.status == "ended_for_pain"
+
+
+def test_pain_before_the_first_exercise_pauses_until_the_user_goes_on():
+    # At the resume question: consent is given, no exercise has started. (At the
+    # consent question itself pain ends the session: see the test below.)
+    coach = Coach(ROUTINE, resume_from=1)
+    t = to_pain_free(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 5)
+    acts = coach.step(cmd(Intent.HURT), t + 6)
+    assert acts[:3] == [StopSpeaking(), CancelTimer("reprompt"), PainReported(None, 0)]
+    assert says(acts) == [script.PAIN_REST]
+    assert coach.state is State.PAUSED
+    coach.step(PlaybackFinished(coach._next_id), 20.0)
+    assert coach.step(Tick(), 500.0) == []  # paused: no re-prompts, nothing moves
+    acts = coach.step(cmd(Intent.RESUME), 501.0)
+    assert says(acts) == [script.resume_question(1)]  # back to the question
+
+
+@pytest.mark.parametrize("question", [to_consent, to_pain_free])
+@pytest.mark.parametrize("first", [[], [Intent.PAUSE], [Intent.STOP]])
+def test_pain_at_the_consent_question_declines_as_a_no_would(first, question):
+    # "are you free of acute pain today?" - "it hurts" is a no, also said at the doctor
+    # question before it. It used to get "Stop and rest ... Say continue when you want
+    # to go on".
+    coach = Coach(ROUTINE)
+    t = question(coach)
+    for intent in first:  # paused, or asked whether to stop, at the question
+        coach.step(cmd(intent), t + 0.5)
+        coach.step(PlaybackFinished(coach._next_id), t + 0.8)
+    acts = coach.step(cmd(Intent.HURT), t + 1)
+    n = coach._next_id
+    assert acts == [
+        StopSpeaking(),
+        CancelTimer("reprompt"),
+        PainReported(None, 0),
+        SessionEnded("declined"),
+        Say(script.DECLINED_PAIN, n),
+        PlayCue("session_end"),
+    ]
+    assert coach.state is State.ENDING and coach.pain_reports == 1
+
+
+def test_where_after_pain_and_repeat_more_gently_names_the_exercise_to_come():
+    # The demo's case: "it hurts" in exercise two, "no" (repeat it more gently), "where
+    # am I". It used to answer "We have not started yet. There are three exercises."
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.SKIP), t + 1)
+    coach.step(cmd(Intent.HURT), t + 2)
+    coach.step(cmd(Intent.NO), t + 3)
+    assert where(coach, t + 4) == "Next is exercise two of three: Press and hold."
+
+
+def test_a_pain_skip_of_the_last_exercise_ends_the_session_without_well_done():
+    # It said "Rest as long as you need. Say next when you are ready to go on." with
+    # nothing to go on to, and "next" then gave "That was the last exercise. Well done."
+    coach = Coach(ROUTINE, resume_from=2)
+    t = to_pain_free(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    coach.step(cmd(Intent.YES), t + 2)  # continue from exercise three, the last
+    coach.step(cmd(Intent.HURT), t + 3)
+    coach.step(PlaybackFinished(coach._next_id), t + 10)  # the skip-or-repeat question
+    acts = coach.step(cmd(Intent.YES), t + 11)  # skip it
+    n = coach._next_id
+    assert acts == [
+        CancelTimer("reprompt"),
+        PlayCue("heard"),
+        ExerciseOutcome(2, "tilt", "pain"),
+        Say(script.PAIN_SKIPPED, n - 1),
+        SessionEnded("completed"),
+        Say(script.COMPLETED_AFTER_PAIN, n),
+        PlayCue("session_end"),
+    ]
+    assert "Well done" not in script.COMPLETED_AFTER_PAIN
+    assert coach.state is State.ENDING and coach.outcomes == {2: "pain"}
+    coach.step(PlaybackFinished(n), t + 20)
+    assert coach.finished
+
+
+def test_a_pain_skip_before_the_last_exercise_waits_for_next():
+    coach = Coach(ROUTINE, resume_from=1)
+    t = to_pain_free(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    coach.step(cmd(Intent.YES), t + 2)  # continue from exercise two
+    coach.step(cmd(Intent.HURT), t + 3)
+    acts = coach.step(cmd(Intent.YES), t + 4)
+    assert says(acts) == [script.PAIN_SKIPPED, script.WAIT_AFTER_PAIN]
+    assert coach.state is State.WAIT_NEXT and coach.pending == 2
+    assert where(coach, t + 5) == "Next is exercise three of three: Tilt."
+
+
+def test_after_pain_the_advice_and_the_offer_to_repeat_now_agree():
+    # PAIN_STOP said "Next time, make the movement smaller", and the coach then offered
+    # to repeat the exercise now.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    assert says(coach.step(cmd(Intent.HURT), t + 1)) == [
+        "Stop the movement now. Relax and rest. "
+        "If you try it again, make the movement smaller and gentler.",
+        "Do you want to skip this exercise? Say yes to skip it, or no to repeat it more gently.",
+    ]
+
+
+@pytest.mark.parametrize("end", ["stopped", "completed"])
+def test_pain_during_the_goodbye_is_recorded_and_answered(end):
+    # The goodbye tells the person to rest and get up: "it hurts" then only silenced it,
+    # with no word and no record of the report.
+    coach = Coach(ROUTINE, resume_from=2 if end == "completed" else None)
+    t = to_pain_free(coach)
+    if end == "completed":
+        coach.step(cmd(Intent.YES), t + 1)
+        coach.step(cmd(Intent.YES), t + 2)  # continue from exercise three, the last
+        coach.step(cmd(Intent.NEXT), t + 3)  # no more announcement
+        coach.step(cmd(Intent.NEXT), t + 3.5)  # done with it
+    else:
+        coach.step(cmd(Intent.YES), t + 1)
+        coach.step(cmd(Intent.STOP), t + 2)
+        coach.step(cmd(Intent.YES), t + 3)
+    assert coach.state is State.ENDING and coach.status == end
+    acts = coach.step(cmd(Intent.HURT), t + 4)
+    n = coach._next_id
+    exercise = ROUTINE.exercises[coach.index].id
+    assert acts == [StopSpeaking(), PainReported(exercise, 0), Say(script.PAIN_AT_GOODBYE, n)]
+    assert coach.pain_reports == 1 and coach.status == end
+    coach.step(PlaybackFinished(n), t + 10)
+    assert coach.state is State.ENDED
+
+
+def test_where_at_the_skip_or_repeat_question_says_where_not_the_commands():
+    # It answered with the help list ("You can say: yes, no, ...").
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.HURT), t + 1)
+    assert coach.state is State.ASK_PAIN
+    assert where(coach, t + 2).startswith("Exercise one of three")
+
+
+@pytest.mark.parametrize("answer", [Intent.NO, Intent.YES])
+def test_an_exercise_that_hurt_goes_no_further_when_done_again(answer):
+    # After "it hurts", repeating it more gently (no), or skipping it (yes) and then
+    # "repeat", said "Repetition two. A little further this time." all the same.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.SKIP), t + 1)  # to exercise two, which has a progression line
+    coach.step(cmd(Intent.HURT), t + 2)
+    coach.step(cmd(answer), t + 3)
+    if answer is Intent.YES:
+        coach.step(cmd(Intent.REPEAT), t + 4)  # between exercises: the one just skipped
+    else:
+        coach.step(cmd(Intent.NEXT), t + 4)
+    coach.step(PlaybackFinished(coach._next_id), t + 10)
+    assert coach.index == 1
+    # Said plainly: run_beats_until fails if "Repetition two." never comes alone.
+    run_beats_until(coach, "Repetition two.", t + 10)
+    # The exercise itself keeps its line: in a new session it goes further again.
+    assert "Repetition two. A little further this time." in [
+        b.text for b in exercise_programme(ROUTINE.exercises[1])
+    ]
+
+
+@pytest.mark.parametrize("answer", [Intent.YES, Intent.NO])
+def test_after_pain_the_coach_waits_quietly_for_next(answer):
+    # The review's case (`@105 it hurts`, "no", then `@300 next`): after "Rest as long as
+    # you need. Say next when you are ready to go on." came three re-prompts and "I
+    # haven't heard from you, so I'll pause here." to a person resting after pain.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.SKIP), t + 1)  # exercise two, not the last
+    coach.step(cmd(Intent.HURT), t + 2)
+    coach.step(PlaybackFinished(coach._next_id), t + 10)
+    acts = coach.step(cmd(answer), t + 11)
+    assert says(acts)[-1] == script.WAIT_AFTER_PAIN
+    assert coach.state is State.WAIT_NEXT
+    assert coach.step(PlaybackFinished(coach._next_id), t + 20) == []
+    for later in (40, 100, 300, 1000):
+        assert coach.step(Tick(), t + later) == []
+    assert coach.state is State.WAIT_NEXT and coach.waiting_for_user
+    # Something not understood is answered once, and the quiet goes on.
+    assert says(coach.step(NotUnderstood("mm"), t + 1001)) == [script.NOT_UNDERSTOOD]
+    assert coach.step(PlaybackFinished(coach._next_id), t + 1004) == []
+    assert coach.step(Tick(), t + 2000) == []
+    pending = 2 if answer is Intent.YES else 1
+    assert says(coach.step(cmd(Intent.NEXT), t + 2001)) == [script.announce(ROUTINE, pending)]
+    # The quiet is for the wait after pain only: the next wait for "next" re-prompts.
+    coach.step(cmd(Intent.NEXT), t + 2002)  # begin now
+    coach.step(cmd(Intent.NEXT), t + 2003)  # and end it early
+    coach.step(PlaybackFinished(coach._next_id), t + 2005)
+    if coach.state is State.WAIT_NEXT:
+        assert coach._timers == {"reprompt": t + 2025}
