@@ -266,6 +266,8 @@ class Coach:
         for name in list(self._timers):
             acts += self._cancel(name)
         if self.status is None:
+            if self._at_hurt_exercise():
+                acts += self._record("pain")
             acts += self._end_status("interrupted")
         self.state = State.ENDED
         return acts
@@ -706,7 +708,7 @@ class Coach:
     def _stop_yes(self) -> list[Action]:
         acts = self._hush()
         context = self._exercise_context()
-        if context is State.ASK_PAIN:
+        if self._at_hurt_exercise():
             acts += self._record("pain")
         elif self._in_exercise(context):
             acts += self._record("stopped")  # not skipped: it is where to go on from
@@ -723,6 +725,17 @@ class Coach:
         if state is State.PAUSED:
             state = self._return_to
         return state
+
+    def _at_hurt_exercise(self) -> bool:
+        """Whether the session is still at the exercise a pain report stopped, with no
+        outcome for it yet: at the question whether to skip it or repeat it more gently,
+        or, after "repeat it more gently", waiting to start it again. A session stopped
+        or cut off here records it as ``pain``, as the question's "skip" does: it was
+        not stopped part way (``stopped``, offered to continue from), it hurt."""
+        context = self._exercise_context()
+        return context is State.ASK_PAIN or (
+            context is State.WAIT_NEXT and self.pending == self.index
+        )
 
     def _report_pain(self, repetition: int) -> PainReported:
         """Count a pain report; the event that records it (in the current or last

@@ -1,0 +1,88 @@
+"""Transcript tests of the dialogue manager for the second review's findings."""
+
+from __future__ import annotations
+
+from tests.dialogue_helpers import ROUTINE, cmd, says, to_exercise
+from voicecoach import script
+from voicecoach.commands import Intent
+from voicecoach.dialogue import Coach, State
+from voicecoach.events import (
+    ExerciseOutcome,
+    InputEnded,
+    PlaybackFinished,
+    SessionEnded,
+)
+
+
+def hurt_then_gentler(coach: Coach) -> float:
+    """A pain report in exercise 1, "no" (repeat it more gently) and its lines played;
+    return the time the coach waits from."""
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.HURT), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 8)
+    acts = coach.step(cmd(Intent.NO), t + 9)
+    assert says(acts) == [script.PAIN_GENTLER, script.WAIT_AFTER_PAIN]
+    coach.step(PlaybackFinished(coach._next_id), t + 15)
+    assert coach.state is State.WAIT_NEXT and coach.pending == 0
+    return t + 15
+
+
+def test_a_stop_while_waiting_to_repeat_the_exercise_that_hurt_records_it_as_pain():
+    # It recorded nothing, so the next start offered an older session's place.
+    coach = Coach(ROUTINE)
+    t = hurt_then_gentler(coach)
+    coach.step(cmd(Intent.STOP), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 3)
+    acts = coach.step(cmd(Intent.YES), t + 4)
+    assert ExerciseOutcome(0, "turn", "pain") in acts
+    assert SessionEnded("stopped") in acts
+    assert coach.outcomes == {0: "pain"}
+
+
+def test_a_stop_from_a_pause_while_waiting_to_repeat_it_records_it_as_pain():
+    coach = Coach(ROUTINE)
+    t = hurt_then_gentler(coach)
+    coach.step(cmd(Intent.PAUSE), t + 1)
+    coach.step(cmd(Intent.STOP), t + 2)
+    acts = coach.step(cmd(Intent.YES), t + 4)
+    assert ExerciseOutcome(0, "turn", "pain") in acts
+    assert coach.outcomes == {0: "pain"}
+
+
+def test_a_session_cut_off_while_waiting_to_repeat_the_exercise_that_hurt_records_pain():
+    coach = Coach(ROUTINE)
+    t = hurt_then_gentler(coach)
+    acts = coach.step(InputEnded(), t + 1)
+    assert acts == [ExerciseOutcome(0, "turn", "pain"), SessionEnded("interrupted")]
+
+
+def test_a_session_cut_off_at_the_pain_question_records_pain():
+    # As a stop answered there does.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.HURT), t + 1)
+    acts = coach.step(InputEnded(), t + 2)
+    assert ExerciseOutcome(0, "turn", "pain") in acts
+    assert acts[-1] == SessionEnded("interrupted")
+
+
+def test_the_exercise_that_hurt_stopped_part_way_through_its_repeat_is_stopped():
+    coach = Coach(ROUTINE)
+    t = hurt_then_gentler(coach)
+    coach.step(cmd(Intent.NEXT), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 5)
+    acts = coach.step(cmd(Intent.STOP), t + 6)
+    acts = coach.step(cmd(Intent.YES), t + 7)
+    # Stopped part way through the repeat: it is where to go on from.
+    assert ExerciseOutcome(0, "turn", "stopped") in acts
+
+
+def test_a_stop_between_exercises_after_one_done_records_nothing_more():
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    acts = coach.step(cmd(Intent.NEXT), t + 1)  # ends exercise 1 early
+    assert ExerciseOutcome(0, "turn", "ended_early") in acts
+    coach.step(PlaybackFinished(coach._next_id), t + 5)
+    coach.step(cmd(Intent.STOP), t + 6)
+    acts = coach.step(cmd(Intent.YES), t + 7)
+    assert not any(isinstance(a, ExerciseOutcome) for a in acts)
