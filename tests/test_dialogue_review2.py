@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.dialogue_helpers import ROUTINE, cmd, says, to_exercise
+from tests.dialogue_helpers import ROUTINE, cmd, run_beats_until, says, to_exercise
 from voicecoach import script
 from voicecoach.commands import Intent
 from voicecoach.dialogue import Coach, State
@@ -86,3 +86,63 @@ def test_a_stop_between_exercises_after_one_done_records_nothing_more():
     coach.step(cmd(Intent.STOP), t + 6)
     acts = coach.step(cmd(Intent.YES), t + 7)
     assert not any(isinstance(a, ExerciseOutcome) for a in acts)
+
+
+# -- an answer given at the end of a repetition of an exercise with no rest beats
+
+
+def test_next_while_an_answer_is_given_after_the_last_repetition_of_cues_only_is_done():
+    # Exercise 1 of the test routine is movement cues only: no beat is a rest. The end
+    # of its repetition, where a kept answer is given, is its rest; "next" there said
+    # the exercise ended early.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    t = run_beats_until(coach, "Repetition two.", t)
+    coach.step(cmd(Intent.WHERE), t + 0.5)
+    where = script.where_exercise(ROUTINE, 0, 2)
+    t = run_beats_until(coach, where, t)
+    acts = coach.step(cmd(Intent.NEXT), t + 0.5)
+    assert ExerciseOutcome(0, "turn", "done") in acts
+
+
+def test_a_pause_while_an_answer_is_given_after_a_repetition_goes_on_with_the_next():
+    # It did the repetition again, as if paused in its movement.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.WHERE), t + 0.5)
+    t = run_beats_until(coach, script.where_exercise(ROUTINE, 0, 1), t)
+    coach.step(cmd(Intent.PAUSE), t + 0.5)
+    coach.step(PlaybackFinished(coach._next_id), t + 2)
+    acts = coach.step(cmd(Intent.RESUME), t + 3)
+    assert says(acts) == [script.RESUMING]
+    acts = coach.step(PlaybackFinished(coach._next_id), t + 4)
+    assert says(acts) == ["Repetition two."]
+
+
+def test_a_pause_while_an_answer_is_given_after_the_last_repetition_ends_the_exercise():
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    t = run_beats_until(coach, "Repetition two.", t)
+    coach.step(cmd(Intent.WHERE), t + 0.5)
+    t = run_beats_until(coach, script.where_exercise(ROUTINE, 0, 2), t)
+    coach.step(cmd(Intent.PAUSE), t + 0.5)
+    coach.step(PlaybackFinished(coach._next_id), t + 2)
+    coach.step(cmd(Intent.RESUME), t + 3)
+    acts = coach.step(PlaybackFinished(coach._next_id), t + 4)
+    assert ExerciseOutcome(0, "turn", "done") in acts
+    assert coach.state is State.WAIT_NEXT and coach.pending == 1
+
+
+def test_repeat_while_an_answer_is_given_does_the_repetition_again_even_if_paused():
+    # "repeat" in the rest means this repetition again; a pause during its "let's do
+    # that repetition again" must not take the repetition as done.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.WHERE), t + 0.5)
+    t = run_beats_until(coach, script.where_exercise(ROUTINE, 0, 1), t)
+    coach.step(cmd(Intent.REPEAT), t + 0.5)
+    coach.step(cmd(Intent.PAUSE), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 2)
+    coach.step(cmd(Intent.RESUME), t + 3)
+    acts = coach.step(PlaybackFinished(coach._next_id), t + 4)
+    assert says(acts) == ["Repetition one."]

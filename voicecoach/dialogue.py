@@ -148,6 +148,7 @@ class Coach:
         self._intro_heard = 0  # intro lines played to the end, in order
         self._breath_held = False  # "Breathe in, and hold." said, its release not yet
         self._deferred: dict[str, str] = {}  # answers kept for the next rest, by kind
+        self._answering = False  # in the room made after a beat for kept answers
 
     # ------------------------------------------------------------ public view
 
@@ -482,6 +483,7 @@ class Coach:
         self.index = max(0, index)
         self.rep = 0
         self._beat = 0
+        self._answering = False
         self._programme = exercise_programme(self._exercise, progress=self.index not in self.hurt)
         self.state = State.ANNOUNCE
         acts += self._say(script.announce(self.routine, self.index))
@@ -506,6 +508,7 @@ class Coach:
         """Carry out the current beat, scheduled at ``at``; wake up for the next one."""
         beat = self._programme[self._beat]
         self.rep = beat.rep
+        self._answering = False
         if beat.text in (script.HOLD_BREATH, script.RELEASE_BREATH):
             self._breath_held = beat.text == script.HOLD_BREATH
         acts: list[Action] = []
@@ -528,6 +531,7 @@ class Coach:
             # been played, so no hold, breath or relaxation is shortened by them.
             acts = self._say(*self._deferred.values())
             self._deferred.clear()
+            self._answering = True
             self._continue_with("next_beat")
             return acts
         return self._next_beat(at)
@@ -582,14 +586,22 @@ class Coach:
 
     def _all_done(self) -> bool:
         """Whether every repetition's movement and hold is over: the coach is in the
-        rest after the last one (``Beat.rest``)."""
-        return self._programme[self._beat].rest and self.rep >= self._exercise.repetitions
+        rest after the last one (:meth:`_resting`)."""
+        return self._resting() and self.rep >= self._exercise.repetitions
+
+    def _resting(self) -> bool:
+        """Whether the current repetition's movement and hold are over: in one of its
+        rest beats (``Beat.rest``), or while kept answers are given, which is only ever
+        at a rest (:meth:`_at_rest`): also the end of a repetition of an exercise that
+        has no rest beats (movement cues only) is its rest there."""
+        return self._answering or self._programme[self._beat].rest
 
     def _restart_repetition(self) -> list[Action]:
         # "repeat" means this repetition again, also in the rest after it.
         acts = self._hush()
         self.state = State.EXERCISE
         self._beat = self._first_beat(max(self.rep, 1))
+        self._answering = False
         acts += self._say(script.RESTART_REP)
         self._continue_with("repetition")
         return acts
@@ -605,10 +617,11 @@ class Coach:
     def _then_resume(self) -> list[Action]:
         """Go on after a pause or a cancelled stop in an exercise. A repetition cut in
         its movement or hold is done again from its start (safer than going on in the
-        middle of a hold); one cut in its rest (``Beat.rest``: its release, the
-        breathing after it, the relaxation) is done, so the next one starts, or the
-        exercise ends if it was the last."""
-        if not self._programme[self._beat].rest:
+        middle of a hold); one cut in its rest (:meth:`_resting`: its release, the
+        breathing after it, the relaxation, or kept answers being given after its
+        movement) is done, so the next one starts, or the exercise ends if it was the
+        last."""
+        if not self._resting():
             return self._then_repetition()
         self.state = State.EXERCISE
         if self._all_done():
