@@ -89,9 +89,10 @@ class Coach:
 
     While an exercise counts, nothing but its beats is said: an answer to "help",
     "where am I", "slower" or "faster" (whose pace changes at once) is kept, and given
-    at the next rest, after a hold's release or at the end of the repetition; the
-    schedule waits for it there, so a hold (a held breath above all) lasts the seconds
-    the coach said, every count keeps its second and the relaxation its length. The
+    at the next rest, as soon as the movement and any hold are over (see
+    :meth:`_at_rest`); the schedule waits for it there, so a hold (a held breath above
+    all) lasts the seconds the coach said, every count keeps its second and the
+    relaxation its length. The
     "heard" earcon acknowledges the command at once; a change of flow (pause, stop,
     next, it hurts, ...) drops an answer not yet given.
     """
@@ -547,15 +548,21 @@ class Coach:
 
     def _at_rest(self) -> bool:
         """Whether the beat just over leaves the person at rest, where the schedule can
-        make room for an answer: a hold's release, or the end of a repetition (after
-        its relaxation, if it has one)."""
+        make room for an answer: the earliest is the repetition's first rest beat
+        (``Beat.rest``), right after a hold's release or, with no hold, before it (the
+        breathing after the movement, or the relaxation); then after any rest beat but
+        a breath in (its breath out follows), and the end of a repetition (after its
+        relaxation, if it has one). Never inside a hold, nor among the movement cues:
+        a cue's return ("and back to the middle") may be the next one."""
         beat = self._programme[self._beat]
         following = self._beat + 1
-        return (
-            beat.cue == "hold_end"
-            or following >= len(self._programme)
-            or self._programme[following].rep != beat.rep
-        )
+        if following >= len(self._programme) or self._programme[following].rep != beat.rep:
+            return True
+        if beat.rest:
+            return beat.text != script.BREATHE_IN
+        after = self._programme[following]
+        # The release is a hold's first rest beat: before it, the hold goes on.
+        return after.rest and after.cue != "hold_end"
 
     def _exercise_done(self, outcome: str = "done") -> list[Action]:
         acts = self._record(outcome)
