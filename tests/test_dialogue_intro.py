@@ -358,4 +358,7 @@ def test_an_answer_at_a_question_is_followed_by_the_question_again(question, aga
     assert coach.state is question and not coach.waiting_for_user
     # Once asked, the coach listens as after any question, re-prompt and all.
     assert coach.step(PlaybackFinished(n), t + 9) == [StartTimer("reprompt", t + 29)]
-    assert says(coach.step(cmd(Intent.REPEAT), t + 10)) == list(coach._question(question, False))
+    if question is not State.ASK_PAIN:  # there "repeat" is an answer: test_dialogue_review2
+        assert says(coach.step(cmd(Intent.REPEAT), t + 10)) == list(
+            coach._question(question, False)
+        )

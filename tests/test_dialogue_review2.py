@@ -259,3 +259,50 @@ def test_the_schedule_waits_for_the_answer_before_the_first_rest_beat():
     acts = coach.step(PlaybackFinished(coach._next_id), at + 3)
     assert acts == [Say(script.BREATHE_IN, coach._next_id), StartTimer("beat", at + 6)]
     assert not any(isinstance(a, CancelTimer) for a in acts)
+
+
+# -- "repeat" at the pain question
+
+
+def at_pain_question(coach: Coach) -> float:
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.HURT), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 8)
+    assert coach.state is State.ASK_PAIN and coach.waiting_for_user
+    return t + 8
+
+
+def test_repeat_at_the_pain_question_repeats_the_exercise_more_gently():
+    # "Say yes to skip it, or no to repeat it more gently." - "repeat (it more gently)"
+    # asked the question again.
+    coach = Coach(ROUTINE)
+    t = at_pain_question(coach)
+    acts = coach.step(cmd(Intent.REPEAT), t + 1)
+    assert says(acts) == [script.PAIN_GENTLER, script.WAIT_AFTER_PAIN]
+    assert coach.tempo == 1.25
+    assert coach.state is State.WAIT_NEXT and coach.pending == 0
+    coach.step(PlaybackFinished(coach._next_id), t + 5)
+    assert says(coach.step(cmd(Intent.NEXT), t + 6)) == [script.announce(ROUTINE, 0)]
+
+
+def test_help_at_the_pain_question_says_what_each_answer_does():
+    coach = Coach(ROUTINE)
+    t = at_pain_question(coach)
+    acts = coach.step(cmd(Intent.HELP), t + 1)
+    assert says(acts) == [script.PAIN_ASK_HELP, script.PAIN_ASK_REPROMPT]
+    assert "repeat, to repeat it more gently" in script.PAIN_ASK_HELP
+    # Every answer it names is one the question takes, and means what it says.
+    for word, intent in (("yes", Intent.YES), ("skip", Intent.SKIP), ("no", Intent.NO)):
+        assert word in script.PAIN_ASK_HELP and intent in coach.listening_for()
+    for word in ("pause", "where am I", "stop"):
+        assert word in script.PAIN_ASK_HELP
+    # A command the question does not take gets the same help.
+    coach.step(PlaybackFinished(coach._next_id), t + 9)
+    acts = coach.step(cmd(Intent.FASTER), t + 10)
+    assert says(acts)[0] == script.PAIN_ASK_HELP
+
+
+def test_the_pain_questions_help_is_rendered_ahead():
+    from voicecoach.dialogue import fixed_texts
+
+    assert script.PAIN_ASK_HELP in fixed_texts(ROUTINE)

@@ -813,6 +813,10 @@ class Coach:
     # ------------------------------------------------ help, where, tempo
 
     def _help(self) -> list[Action]:
+        if self.state is State.ASK_PAIN:
+            # Said there, "repeat" answers the question rather than asking it again:
+            # the help says what each answer does.
+            return self._answer(script.PAIN_ASK_HELP, "help")
         return self._answer(help_text(self.state), "help")
 
     def _answer(self, text: str, kind: str) -> list[Action]:

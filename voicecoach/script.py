@@ -132,6 +132,10 @@ PAIN_STOP = (
 )
 PAIN_ASK = "Do you want to skip this exercise? Say yes to skip it, or no to repeat it more gently."
 PAIN_ASK_REPROMPT = "Should we skip this exercise? Please say yes or no."
+PAIN_ASK_HELP = (
+    "You can say: yes, or skip, to skip this exercise; no, or repeat, to repeat it more "
+    "gently; pause; where am I; stop. And say it hurts at any moment to stop."
+)
 PAIN_REST = (
     "Stop and rest. Nothing will happen until you are ready. "
     "Say continue when you want to go on, or stop to end the session."

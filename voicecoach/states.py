@@ -172,7 +172,7 @@ TRANSITIONS: dict[State, dict[Intent, str]] = {
         Intent.YES: "_pain_skip",
         Intent.SKIP: "_pain_skip",
         Intent.NO: "_pain_gentler",
-        Intent.REPEAT: "_reask",
+        Intent.REPEAT: "_pain_gentler",  # "repeat it more gently"
         Intent.STOP: "_ask_stop",
         Intent.PAUSE: "_pause",
         Intent.WHERE: "_where",
