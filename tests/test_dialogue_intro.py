@@ -157,7 +157,7 @@ def test_silence_reprompts_three_times_then_pauses():
         coach.step(PlaybackFinished(coach._next_id), t)
     t += 20
     acts = coach.step(Tick(), t)
-    assert says(acts) == [script.PAUSED_SELF]
+    assert says(acts) == [script.PAUSED_SELF_QUESTION]
     assert coach.state is State.PAUSED
     coach.step(PlaybackFinished(coach._next_id), t + 5)
     assert coach.step(Tick(), t + 1000) == []

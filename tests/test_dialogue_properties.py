@@ -83,11 +83,13 @@ class Harness:
                 for uid, text in self.texts.items()
             )
         state_before = self.coach.state
+        # Paused by itself at a question, the coach takes a yes as the answer to it.
+        asked = self.coach._unanswered if state_before is State.PAUSED else state_before
         timers_before = dict(self.timers)
         acts = self.coach.step(event, self.now)
         yes = isinstance(event, CommandHeard) and event.intent is Intent.YES
-        if yes and state_before in (State.ASK_CONSENT, State.ASK_PAIN_FREE):
-            self.yes_to.append(state_before)
+        if yes and asked in (State.ASK_CONSENT, State.ASK_PAIN_FREE):
+            self.yes_to.append(asked)
         for a in acts:
             self.timers.apply(a)
             self.recorder.apply(a)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tests.dialogue_helpers import ROUTINE, cmd, run_beats_until, says, to_exercise
+from tests.dialogue_helpers import (
+    ROUTINE,
+    cmd,
+    run_beats_until,
+    says,
+    to_consent,
+    to_exercise,
+    to_pain_free,
+)
 from voicecoach import script
 from voicecoach.commands import Intent
 from voicecoach.dialogue import Coach, State
@@ -306,3 +314,137 @@ def test_the_pain_questions_help_is_rendered_ahead():
     from voicecoach.dialogue import fixed_texts
 
     assert script.PAIN_ASK_HELP in fixed_texts(ROUTINE)
+
+
+# -- silence at a question: after pain no self-pause; after one, yes and no still answer
+
+
+def silence(coach: Coach, t: float, seconds: float) -> tuple[float, list[str]]:
+    """Let ``seconds`` pass with nobody speaking, every line played out; return the
+    time and what the coach said."""
+    said: list[str] = []
+    end = t + seconds
+    while coach._timers and min(coach._timers.values()) <= end:
+        t = min(coach._timers.values())
+        acts = coach.step(Tick(), t)
+        said += says(acts)
+        if coach._await is not None:
+            t += 3
+            coach.step(PlaybackFinished(coach._await), t)
+    return max(t, end), said
+
+
+def test_after_pain_an_unanswered_question_is_asked_again_once_then_waits_quietly():
+    # It re-asked three times, then "I haven't heard from you, so I'll pause here.";
+    # after that "no" got the help list and "yes" only asked again.
+    coach = Coach(ROUTINE)
+    t = at_pain_question(coach)
+    t, said = silence(coach, t, 1000)
+    assert said == [script.PAIN_ASK_REPROMPT]
+    assert coach.state is State.ASK_PAIN and coach.waiting_for_user
+    assert coach._timers == {}
+    acts = coach.step(cmd(Intent.NO), t + 1)
+    assert says(acts) == [script.PAIN_GENTLER, script.WAIT_AFTER_PAIN]
+
+
+def test_after_pain_a_late_yes_still_skips_the_exercise():
+    coach = Coach(ROUTINE)
+    t = at_pain_question(coach)
+    t, _ = silence(coach, t, 300)
+    acts = coach.step(cmd(Intent.YES), t + 1)
+    assert ExerciseOutcome(0, "turn", "pain") in acts
+    assert says(acts) == [script.PAIN_SKIPPED, script.WAIT_AFTER_PAIN]
+
+
+def test_after_pain_help_at_the_question_brings_the_one_re_prompt_again():
+    coach = Coach(ROUTINE)
+    t = at_pain_question(coach)
+    t, _ = silence(coach, t, 300)
+    coach.step(cmd(Intent.HELP), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 10)
+    t, said = silence(coach, t + 10, 300)
+    assert said == [script.PAIN_ASK_REPROMPT]
+
+
+def self_paused_at(coach: Coach, t: float) -> float:
+    question = coach.state
+    t, said = silence(coach, t, 200)
+    assert said[-1] in (script.PAUSED_SELF, script.PAUSED_SELF_QUESTION)
+    assert coach.state is State.PAUSED and said.count(said[0]) == 3, (question, said)
+    return t
+
+
+def test_yes_after_a_self_pause_at_the_doctor_question_answers_it():
+    coach = Coach(ROUTINE)
+    t = self_paused_at(coach, to_consent(coach))
+    acts = coach.step(cmd(Intent.YES), t + 1)
+    assert says(acts) == [script.PAIN_FREE_QUESTION]
+    assert coach.state is State.ASK_PAIN_FREE
+
+
+def test_no_after_a_self_pause_at_the_doctor_question_declines():
+    coach = Coach(ROUTINE)
+    t = self_paused_at(coach, to_consent(coach))
+    acts = coach.step(cmd(Intent.NO), t + 1)
+    assert SessionEnded("declined") in acts and script.DECLINED in says(acts)
+
+
+def test_no_after_a_self_pause_at_the_resume_question_starts_from_the_first():
+    coach = Coach(ROUTINE, resume_from=1)
+    t = to_pain_free(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 5)
+    assert coach.state is State.ASK_RESUME
+    t = self_paused_at(coach, t + 5)
+    acts = coach.step(cmd(Intent.NO), t + 1)
+    assert says(acts) == [script.STARTING, script.announce(ROUTINE, 0)]
+
+
+def test_yes_or_no_after_a_self_pause_at_the_stop_question_answers_it():
+    for answer in (Intent.YES, Intent.NO):
+        coach = Coach(ROUTINE)
+        t = to_exercise(coach)
+        coach.step(cmd(Intent.STOP), t + 1)
+        coach.step(PlaybackFinished(coach._next_id), t + 4)
+        t = self_paused_at(coach, t + 4)
+        acts = coach.step(cmd(answer), t + 1)
+        if answer is Intent.YES:
+            assert SessionEnded("stopped") in acts
+            assert ExerciseOutcome(0, "turn", "stopped") in acts
+        else:
+            assert says(acts) == [script.RESUMING] and coach.state is State.EXERCISE
+
+
+def test_yes_after_a_self_pause_between_exercises_goes_on():
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.NEXT), t + 1)  # ends exercise 1
+    coach.step(PlaybackFinished(coach._next_id), t + 5)
+    assert coach.state is State.WAIT_NEXT
+    t, said = silence(coach, t + 5, 200)
+    assert said[-1] == script.PAUSED_SELF  # "say next" is no yes-or-no question
+    acts = coach.step(cmd(Intent.YES), t + 1)
+    assert says(acts) == [script.announce(ROUTINE, 1)]
+
+
+def test_after_a_pause_asked_for_at_a_question_yes_goes_on_and_no_gets_help():
+    # Only a self-pause keeps the question: a pause the person asked for is as before.
+    coach = Coach(ROUTINE)
+    t = to_consent(coach)
+    coach.step(cmd(Intent.PAUSE), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 3)
+    acts = coach.step(cmd(Intent.NO), t + 4)
+    assert says(acts)[0].startswith("You can say") and coach.state is State.PAUSED
+    coach.step(PlaybackFinished(coach._next_id), t + 8)
+    acts = coach.step(cmd(Intent.YES), t + 9)
+    assert says(acts) == [script.CONSENT_QUESTION]
+
+
+def test_a_pause_after_a_self_pause_forgets_the_question():
+    coach = Coach(ROUTINE)
+    t = self_paused_at(coach, to_consent(coach))
+    coach.step(cmd(Intent.RESUME), t + 1)  # the question again
+    coach.step(cmd(Intent.PAUSE), t + 2)
+    coach.step(PlaybackFinished(coach._next_id), t + 4)
+    acts = coach.step(cmd(Intent.YES), t + 5)
+    assert says(acts) == [script.CONSENT_QUESTION]  # "continue", not the answer

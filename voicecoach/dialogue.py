@@ -73,6 +73,10 @@ class CoachOptions:
     """Seconds of silence after a question before the coach asks again."""
     max_reprompts: int = 3
     """Unanswered re-prompts before the coach pauses itself."""
+    pain_reprompts: int = 1
+    """Unanswered re-prompts of the question after a pain report (skip, or repeat more
+    gently?) before the coach waits for the answer in silence, as long as it takes; it
+    never pauses itself there."""
     auto_advance_after: float = 5.0
     """Seconds between exercises when a routine moves on by itself."""
     tempo_step: float = 0.25
@@ -137,6 +141,7 @@ class Coach:
         self._beat = 0
         self._return_to = State.NOT_STARTED  # what PAUSED / CONFIRM_STOP go back to
         self._stop_from = State.NOT_STARTED
+        self._unanswered: State | None = None  # the question a self-pause left pending
         self._reprompts = 0
         self._not_understood = 0
         self._timers: dict[str, float] = {}
@@ -468,9 +473,15 @@ class Coach:
         if self.state is State.PAUSED:
             # Paused means the user asked for quiet (or went quiet): stay quiet.
             return []
-        if self._reprompts >= self.options.max_reprompts:
+        if self.state is State.ASK_PAIN:
+            if self._reprompts >= self.options.pain_reprompts:
+                return []  # after pain, quiet: a late yes or no still answers it
+        elif self._reprompts >= self.options.max_reprompts:
             self._reprompts = 0
+            self._unanswered = self.state
             self._return_to = self._interrupted()
+            if self.state in QUESTION_STATES:  # its yes or no still answers it
+                return self._ask(State.PAUSED, script.PAUSED_SELF_QUESTION)
             return self._ask(State.PAUSED, script.PAUSED_SELF)
         self._reprompts += 1
         return self._ask(self.state, *self._question(self.state, again=True))
@@ -671,6 +682,7 @@ class Coach:
 
     def _pause(self) -> list[Action]:
         acts = self._hush()
+        self._unanswered = None
         self._return_to = self._interrupted()
         return acts + self._ask(State.PAUSED, script.PAUSED)
 
@@ -682,7 +694,30 @@ class Coach:
         return self._exercise_context() if self.state is State.CONFIRM_STOP else self.state
 
     def _unpause(self) -> list[Action]:
+        self._unanswered = None
         return self._hush() + self._return(self._return_to)
+
+    def _paused_yes(self) -> list[Action]:
+        late = self._late_answer(Intent.YES)
+        return self._unpause() if late is None else late
+
+    def _paused_no(self) -> list[Action]:
+        late = self._late_answer(Intent.NO)
+        return self._help() if late is None else late
+
+    def _late_answer(self, intent: Intent) -> list[Action] | None:
+        """After the coach paused itself at an unanswered question, "yes" or "no" is
+        the answer to it, as if it were still asked (the doctor question, "continue
+        where you stopped?", "end the session now?", ...); ``None`` when there is no
+        such question, or it does not take ``intent``."""
+        question = self._unanswered
+        handler = None if question is None else TRANSITIONS[question].get(intent)
+        if question is None or handler is None:
+            return None
+        self._unanswered = None
+        acts = self._hush()
+        self.state = question
+        return acts + getattr(self, handler)()
 
     def _unpause_next(self) -> list[Action]:
         # Paused between exercises, "next" is the answer the coach was waiting for.
@@ -773,6 +808,7 @@ class Coach:
         self._then = ""
         self._deferred.clear()
         acts += self._let_breath_go()
+        self._unanswered = None
         context = self._exercise_context()
         in_exercise = self._in_exercise(context) or self.state is State.ASK_PAIN
         acts.append(self._report_pain(self.rep if in_exercise else 0))

@@ -96,6 +96,9 @@ STARTING = "Good. Let's begin."
 NOT_UNDERSTOOD = "Sorry, I didn't catch that. Please say it again, or say help."
 PAUSED = "Paused. Take your time. Say continue when you are ready."
 PAUSED_SELF = "I haven't heard from you, so I'll pause here. Say continue when you are ready."
+PAUSED_SELF_QUESTION = (
+    "I haven't heard from you, so I'll pause here. Say yes or no when you are ready."
+)
 PAUSED_REPROMPT = "I'm paused. Say continue when you are ready, or stop to end the session."
 RESUMING = "Let's continue."
 PLACE_LOST = (
