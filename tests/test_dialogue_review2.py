@@ -21,8 +21,10 @@ from voicecoach.events import (
     ExerciseOutcome,
     InputEnded,
     PlaybackFinished,
+    PlayCue,
     Say,
     SessionEnded,
+    Start,
     StartTimer,
     Tick,
 )
@@ -448,3 +450,44 @@ def test_a_pause_after_a_self_pause_forgets_the_question():
     coach.step(PlaybackFinished(coach._next_id), t + 4)
     acts = coach.step(cmd(Intent.YES), t + 5)
     assert says(acts) == [script.CONSENT_QUESTION]  # "continue", not the answer
+
+
+# -- answers said while the coach speaks are not said twice
+
+
+def test_help_said_twice_during_the_introduction_is_answered_once():
+    coach = Coach(ROUTINE)
+    acts = coach.step(Start(), 0.0)
+    intro_end = acts[-1].utterance_id
+    first = coach.step(cmd(Intent.HELP), 3.0)
+    assert len(says(first)) == 1 and says(first)[0].startswith("You can say")
+    assert coach.step(cmd(Intent.HELP), 15.0) == [PlayCue("heard")]
+    coach.step(PlaybackFinished(intro_end), 20.0)
+    # Once it has been played, it is said again when asked again.
+    acts = coach.step(PlaybackFinished(coach._next_id), 25.0)
+    assert says(acts) == [script.CONSENT_QUESTION]
+    acts = coach.step(cmd(Intent.HELP), 26.0)
+    assert says(acts)[0].startswith("You can say")
+
+
+def test_where_said_twice_during_an_announcement_is_answered_once():
+    coach = Coach(ROUTINE)
+    t = to_pain_free(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    where = script.where_exercise(ROUTINE, 0, 0)
+    assert says(coach.step(cmd(Intent.WHERE), t + 3)) == [where]
+    assert coach.step(cmd(Intent.WHERE), t + 10) == [PlayCue("heard")]
+    # Both kinds are answered, each once; then the exercise begins.
+    assert says(coach.step(cmd(Intent.HELP), t + 11))[0].startswith("You can say")
+    acts = coach.step(PlaybackFinished(coach._next_id), t + 20)
+    assert says(acts) == ["Repetition one."]
+
+
+def test_help_at_a_question_twice_while_it_plays_asks_the_question_again_once():
+    coach = Coach(ROUTINE)
+    t = to_consent(coach)
+    acts = coach.step(cmd(Intent.HELP), t + 1)
+    assert says(acts)[1:] == [script.CONSENT_REPROMPT]
+    assert coach.step(cmd(Intent.HELP), t + 2) == [PlayCue("heard")]
+    acts = coach.step(PlaybackFinished(coach._next_id), t + 9)
+    assert acts == [StartTimer("reprompt", t + 29)]

@@ -154,6 +154,7 @@ class Coach:
         self._intro_heard = 0  # intro lines played to the end, in order
         self._breath_held = False  # "Breathe in, and hold." said, its release not yet
         self._deferred: dict[str, str] = {}  # answers kept for the next rest, by kind
+        self._said_answers: dict[str, tuple[int, str]] = {}  # the last said, by kind
         self._answering = False  # in the room made after a beat for kept answers
 
     # ------------------------------------------------------------ public view
@@ -866,12 +867,19 @@ class Coach:
         said (the exercise's first beat after its announcement, the consent question
         after the introduction) follows the answer. A question is asked again (its
         short form) after it; a waiting state listens again.
+
+        Said at once, it is not said again while it is still to be played, or playing:
+        "help" said twice during the introduction is answered once.
         """
         if self.state is State.EXERCISE and self._await is None:
             self._deferred.pop(kind, None)
             self._deferred[kind] = text
             return []
+        earlier = self._said_answers.get(kind)
+        if earlier is not None and earlier[0] in self._outstanding and earlier[1] == text:
+            return []
         acts = self._say(text)
+        self._said_answers[kind] = (self._next_id, text)
         if self.state in QUESTION_STATES:
             acts += self._say(*self._question(self.state, again=True))
             self._continue_with("listen")
