@@ -55,8 +55,7 @@ DEMO_SCRIPT: tuple[ScriptLine, ...] = (
     ScriptLine("yes"),  # the doctor question
     ScriptLine("yes"),  # the acute pain question
     ScriptLine("it hurts", "after:Breathe in, and hold.", 2.3),  # in the middle of the first hold
-    ScriptLine("repeat"),  # "skip it, or gentler?" once more
-    ScriptLine("no"),  # gentler
+    ScriptLine("repeat"),  # "skip it, or repeat it more gently?": repeat it, gentler
     ScriptLine("where am i"),
     ScriptLine("next"),  # the same exercise again, more gently
     ScriptLine("pause", "after:Exercise one", 3.0),  # barge-in during the announcement
