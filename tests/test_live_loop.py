@@ -118,6 +118,28 @@ class Rig:
         ):
             self.run(until=self.clock() + 0.1)
 
+    def to_exercises(self, limit: float = 120.0) -> None:
+        """Start the session, hear the introduction out, and say "yes" to both safety
+        questions: the first exercise is announced."""
+        self.run(until=1.0)
+        self.run_until_quiet(limit=limit)
+        self.say_at(Intent.YES, "yes", self.clock() + 1.0)
+        self.pain_free_yes(limit=limit)
+
+    def run_until_said(self, text: str, step: float = 0.05) -> None:
+        """Run until the coach has begun saying ``text``."""
+        while not any(e["text"] == text for e in self.kinds("said")):
+            self.run(until=self.clock() + step)
+
+    def first_starts(self, after: float) -> dict[int, float]:
+        """When each utterance played after clock time ``after`` first sounded (not
+        counting pieces cut off), by utterance id."""
+        firsts: dict[int, float] = {}
+        for seg in self.sink.segments:
+            if seg.start > after and seg.utterance_id is not None and not seg.stopped:
+                firsts.setdefault(seg.utterance_id, seg.start)
+        return firsts
+
     def pain_free_yes(self, limit: float = 60.0) -> None:
         """After a "yes" to the doctor question (said or about to be), and once the coach
         has asked about acute pain and waits in silence: "yes"; the exercises begin."""
@@ -522,10 +544,7 @@ def test_a_cue_waiting_behind_a_cut_line_plays_after_it_when_the_coach_carries_o
     routine = replace(tiny, exercises=(press,))
     rig = Rig(tmp_path, voice=FakeVoice(amplitude=0.2, seconds_per_word=2.0), routine=routine)
     rig.speaker.cues["hold_start"] = AudioChunk(bytes(2 * 3000), 22_050)  # told apart
-    rig.run(until=1.0)
-    rig.run_until_quiet(limit=120)
-    rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
-    rig.pain_free_yes(limit=120)
+    rig.to_exercises()
     while not any(e["text"] == "hold_start" for e in rig.kinds("cue")):
         rig.run(until=rig.clock() + 0.1)
     begin = rig.clock() + 0.1
@@ -561,12 +580,8 @@ def test_a_hold_over_a_count_skips_the_counts_it_silenced(tmp_path: Path) -> Non
     tiny = tiny_routine()
     press = replace(tiny.exercises[1], repetitions=1, hold_seconds=10, breathing=None)
     rig = Rig(tmp_path, routine=replace(tiny, exercises=(press,)))
-    rig.run(until=1.0)
-    rig.run_until_quiet(limit=120)
-    rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
-    rig.pain_free_yes(limit=120)
-    while not any(e["text"] == "Seven." for e in rig.kinds("said")):
-        rig.run(until=rig.clock() + 0.05)
+    rig.to_exercises()
+    rig.run_until_said("Seven.")
     begin = rig.clock() + 0.1
     rig.user.windows.append((begin, begin + 0.3))
     rig.recognizer.script += [
@@ -581,11 +596,7 @@ def test_a_hold_over_a_count_skips_the_counts_it_silenced(tmp_path: Path) -> Non
     # over when it ends (2.5 s later): the count goes on with "Four." when it is due.
     assert counts == ["Nine.", "Eight.", "Seven.", "Four.", "Three.", "Two.", "One."]
     # Played after the hold: one segment per line, the counts a second apart.
-    firsts: dict[int, float] = {}
-    for seg in rig.sink.segments:
-        if seg.start > begin + 0.2 and seg.utterance_id is not None and not seg.stopped:
-            firsts.setdefault(seg.utterance_id, seg.start)
-    starts = sorted(firsts.values())[:4]  # "Four." to "One."
+    starts = sorted(rig.first_starts(begin + 0.2).values())[:4]  # "Four." to "One."
     assert len(starts) == 4
     assert all(b - a > 0.9 for a, b in zip(starts, starts[1:], strict=False))
 
@@ -608,12 +619,8 @@ def test_counts_due_while_a_cut_line_is_said_again_are_left_out(tmp_path: Path) 
         say(text, uid)
 
     rig.speaker.say = given  # type: ignore[method-assign]
-    rig.run(until=1.0)
-    rig.run_until_quiet(limit=120)
-    rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
-    rig.pain_free_yes(limit=120)
-    while not any(e["text"] == cue for e in rig.kinds("said")):
-        rig.run(until=rig.clock() + 0.05)
+    rig.to_exercises()
+    rig.run_until_said(cue)
     begin = rig.clock() + 1.0
     rig.user.windows.append((begin, begin + 0.3))
     rig.recognizer.script += [
@@ -626,10 +633,7 @@ def test_counts_due_while_a_cut_line_is_said_again_are_left_out(tmp_path: Path) 
     counts = [t for t in said if script.is_count(t)]
     assert counts and counts == sorted(set(counts), key=counts.index)  # each once
     assert "Nine." not in counts  # due while the cue was said again
-    firsts: dict[int, float] = {}
-    for seg in rig.sink.segments:
-        if seg.start > begin and seg.utterance_id is not None and not seg.stopped:
-            firsts.setdefault(seg.utterance_id, seg.start)
+    firsts = rig.first_starts(begin)
     count_starts = sorted(t for uid, t in firsts.items() if script.is_count(uid_of.get(uid, "")))
     assert len(count_starts) == len(counts)
     assert all(b - a > 0.9 for a, b in zip(count_starts, count_starts[1:], strict=False))
