@@ -4,8 +4,7 @@ questions, the first exercise, the next rest."""
 
 from __future__ import annotations
 
-from routine_fixtures import tiny_routine
-
+from tests.routine_fixtures import tiny_routine
 from voicecoach.commands import Intent
 from voicecoach.dialogue import QUESTION_STATES, Coach
 from voicecoach.events import CommandHeard, PlaybackFinished, Say, Start, Tick
@@ -75,3 +74,18 @@ def where(coach: Coach, now: float) -> str:
     text, *again = says(coach.step(cmd(Intent.WHERE), now))
     assert len(again) == (coach.state in QUESTION_STATES)
     return text
+
+
+def silence(coach: Coach, t: float, seconds: float) -> tuple[float, list[str]]:
+    """Let ``seconds`` pass with nobody speaking, every line played out; return the
+    time and what the coach said."""
+    said: list[str] = []
+    end = t + seconds
+    while coach._timers and min(coach._timers.values()) <= end:
+        t = min(coach._timers.values())
+        acts = coach.step(Tick(), t)
+        said += says(acts)
+        if coach._await is not None:
+            t += 3
+            coach.step(PlaybackFinished(coach._await), t)
+    return max(t, end), said

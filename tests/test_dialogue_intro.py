@@ -1,28 +1,31 @@
 """Transcript tests of the dialogue manager, from the start to the first exercise: the
-intro and its safety text, the consent questions, "help", "where am I", re-prompts and
-commands not understood."""
+intro and its safety text, the consent questions, "help", "where am I" (an answer not
+queued twice), re-prompts, the self-pause and a late yes or no after it, and commands
+not understood."""
 
 from __future__ import annotations
 
 import pytest
-from dialogue_helpers import (
+
+from tests.dialogue_helpers import (
     ROUTINE,
     cmd,
     last_say_id,
     run_beats_until,
     said_at_the_next_rest,
     says,
+    silence,
     to_consent,
     to_exercise,
     to_pain_free,
     where,
 )
-
 from voicecoach import script
 from voicecoach.commands import Intent
 from voicecoach.dialogue import Coach, State, fixed_texts
 from voicecoach.events import (
     CancelTimer,
+    ExerciseOutcome,
     NotUnderstood,
     PlaybackFinished,
     PlayCue,
@@ -358,7 +361,132 @@ def test_an_answer_at_a_question_is_followed_by_the_question_again(question, aga
     assert coach.state is question and not coach.waiting_for_user
     # Once asked, the coach listens as after any question, re-prompt and all.
     assert coach.step(PlaybackFinished(n), t + 9) == [StartTimer("reprompt", t + 29)]
-    if question is not State.ASK_PAIN:  # there "repeat" is an answer: test_dialogue_review2
+    if question is not State.ASK_PAIN:  # there "repeat" is an answer (test_dialogue_pain)
         assert says(coach.step(cmd(Intent.REPEAT), t + 10)) == list(
             coach._question(question, False)
         )
+
+
+def self_paused_at(coach: Coach, t: float) -> float:
+    question = coach.state
+    t, said = silence(coach, t, 200)
+    assert said[-1] in (script.PAUSED_SELF, script.PAUSED_SELF_QUESTION)
+    assert coach.state is State.PAUSED and said.count(said[0]) == 3, (question, said)
+    return t
+
+
+def test_yes_after_a_self_pause_at_the_doctor_question_answers_it():
+    coach = Coach(ROUTINE)
+    t = self_paused_at(coach, to_consent(coach))
+    acts = coach.step(cmd(Intent.YES), t + 1)
+    assert says(acts) == [script.PAIN_FREE_QUESTION]
+    assert coach.state is State.ASK_PAIN_FREE
+
+
+def test_no_after_a_self_pause_at_the_doctor_question_declines():
+    coach = Coach(ROUTINE)
+    t = self_paused_at(coach, to_consent(coach))
+    acts = coach.step(cmd(Intent.NO), t + 1)
+    assert SessionEnded("declined") in acts and script.DECLINED in says(acts)
+
+
+def test_no_after_a_self_pause_at_the_resume_question_starts_from_the_first():
+    coach = Coach(ROUTINE, resume_from=1)
+    t = to_pain_free(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 5)
+    assert coach.state is State.ASK_RESUME
+    t = self_paused_at(coach, t + 5)
+    acts = coach.step(cmd(Intent.NO), t + 1)
+    assert says(acts) == [script.STARTING, script.announce(ROUTINE, 0)]
+
+
+def test_yes_or_no_after_a_self_pause_at_the_stop_question_answers_it():
+    for answer in (Intent.YES, Intent.NO):
+        coach = Coach(ROUTINE)
+        t = to_exercise(coach)
+        coach.step(cmd(Intent.STOP), t + 1)
+        coach.step(PlaybackFinished(coach._next_id), t + 4)
+        t = self_paused_at(coach, t + 4)
+        acts = coach.step(cmd(answer), t + 1)
+        if answer is Intent.YES:
+            assert SessionEnded("stopped") in acts
+            assert ExerciseOutcome(0, "turn", "stopped") in acts
+        else:
+            assert says(acts) == [script.RESUMING] and coach.state is State.EXERCISE
+
+
+def test_yes_after_a_self_pause_between_exercises_goes_on():
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.NEXT), t + 1)  # ends exercise 1
+    coach.step(PlaybackFinished(coach._next_id), t + 5)
+    assert coach.state is State.WAIT_NEXT
+    t, said = silence(coach, t + 5, 200)
+    assert said[-1] == script.PAUSED_SELF  # "say next" is no yes-or-no question
+    acts = coach.step(cmd(Intent.YES), t + 1)
+    assert says(acts) == [script.announce(ROUTINE, 1)]
+
+
+def test_after_a_pause_asked_for_at_a_question_yes_goes_on_and_no_gets_help():
+    # Only a self-pause keeps the question: a pause the person asked for is as before.
+    coach = Coach(ROUTINE)
+    t = to_consent(coach)
+    coach.step(cmd(Intent.PAUSE), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 3)
+    acts = coach.step(cmd(Intent.NO), t + 4)
+    assert says(acts)[0].startswith("You can say") and coach.state is State.PAUSED
+    coach.step(PlaybackFinished(coach._next_id), t + 8)
+    acts = coach.step(cmd(Intent.YES), t + 9)
+    assert says(acts) == [script.CONSENT_QUESTION]
+
+
+def test_a_pause_after_a_self_pause_forgets_the_question():
+    coach = Coach(ROUTINE)
+    t = self_paused_at(coach, to_consent(coach))
+    coach.step(cmd(Intent.RESUME), t + 1)  # the question again
+    coach.step(cmd(Intent.PAUSE), t + 2)
+    coach.step(PlaybackFinished(coach._next_id), t + 4)
+    acts = coach.step(cmd(Intent.YES), t + 5)
+    assert says(acts) == [script.CONSENT_QUESTION]  # "continue", not the answer
+
+
+# -- answers said while the coach speaks are not said twice
+
+
+def test_help_said_twice_during_the_introduction_is_answered_once():
+    coach = Coach(ROUTINE)
+    acts = coach.step(Start(), 0.0)
+    intro_end = acts[-1].utterance_id
+    first = coach.step(cmd(Intent.HELP), 3.0)
+    assert len(says(first)) == 1 and says(first)[0].startswith("You can say")
+    assert coach.step(cmd(Intent.HELP), 15.0) == [PlayCue("heard")]
+    coach.step(PlaybackFinished(intro_end), 20.0)
+    # Once it has been played, it is said again when asked again.
+    acts = coach.step(PlaybackFinished(coach._next_id), 25.0)
+    assert says(acts) == [script.CONSENT_QUESTION]
+    acts = coach.step(cmd(Intent.HELP), 26.0)
+    assert says(acts)[0].startswith("You can say")
+
+
+def test_where_said_twice_during_an_announcement_is_answered_once():
+    coach = Coach(ROUTINE)
+    t = to_pain_free(coach)
+    coach.step(cmd(Intent.YES), t + 1)
+    where = script.where_exercise(ROUTINE, 0, 0)
+    assert says(coach.step(cmd(Intent.WHERE), t + 3)) == [where]
+    assert coach.step(cmd(Intent.WHERE), t + 10) == [PlayCue("heard")]
+    # Both kinds are answered, each once; then the exercise begins.
+    assert says(coach.step(cmd(Intent.HELP), t + 11))[0].startswith("You can say")
+    acts = coach.step(PlaybackFinished(coach._next_id), t + 20)
+    assert says(acts) == ["Repetition one."]
+
+
+def test_help_at_a_question_twice_while_it_plays_asks_the_question_again_once():
+    coach = Coach(ROUTINE)
+    t = to_consent(coach)
+    acts = coach.step(cmd(Intent.HELP), t + 1)
+    assert says(acts)[1:] == [script.CONSENT_REPROMPT]
+    assert coach.step(cmd(Intent.HELP), t + 2) == [PlayCue("heard")]
+    acts = coach.step(PlaybackFinished(coach._next_id), t + 9)
+    assert acts == [StartTimer("reprompt", t + 29)]

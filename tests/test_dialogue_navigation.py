@@ -4,7 +4,8 @@ go back and repeat, the wait between exercises, resuming a session and its end."
 from __future__ import annotations
 
 import pytest
-from dialogue_helpers import (
+
+from tests.dialogue_helpers import (
     ROUTINE,
     cmd,
     last_say_id,
@@ -13,8 +14,7 @@ from dialogue_helpers import (
     to_exercise,
     to_pain_free,
 )
-from routine_fixtures import tiny_routine
-
+from tests.routine_fixtures import tiny_routine
 from voicecoach import script
 from voicecoach.commands import Intent
 from voicecoach.dialogue import Coach, State

@@ -4,23 +4,25 @@ or repeat-more-gently question, and what the coach says and records after it."""
 from __future__ import annotations
 
 import pytest
-from dialogue_helpers import (
+
+from tests.dialogue_helpers import (
     ROUTINE,
     cmd,
     run_beats_until,
     says,
+    silence,
     to_consent,
     to_exercise,
     to_pain_free,
     where,
 )
-
 from voicecoach import script
 from voicecoach.commands import Intent
 from voicecoach.dialogue import Coach, State, exercise_programme
 from voicecoach.events import (
     CancelTimer,
     ExerciseOutcome,
+    InputEnded,
     NotUnderstood,
     PainReported,
     PlaybackFinished,
@@ -284,3 +286,159 @@ def test_after_pain_the_coach_waits_quietly_for_next(answer):
     coach.step(PlaybackFinished(coach._next_id), t + 2005)
     if coach.state is State.WAIT_NEXT:
         assert coach._timers == {"reprompt": t + 2025}
+
+
+def hurt_then_gentler(coach: Coach) -> float:
+    """A pain report in exercise 1, "no" (repeat it more gently) and its lines played;
+    return the time the coach waits from."""
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.HURT), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 8)
+    acts = coach.step(cmd(Intent.NO), t + 9)
+    assert says(acts) == [script.PAIN_GENTLER, script.WAIT_AFTER_PAIN]
+    coach.step(PlaybackFinished(coach._next_id), t + 15)
+    assert coach.state is State.WAIT_NEXT and coach.pending == 0
+    return t + 15
+
+
+def test_a_stop_while_waiting_to_repeat_the_exercise_that_hurt_records_it_as_pain():
+    # It recorded nothing, so the next start offered an older session's place.
+    coach = Coach(ROUTINE)
+    t = hurt_then_gentler(coach)
+    coach.step(cmd(Intent.STOP), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 3)
+    acts = coach.step(cmd(Intent.YES), t + 4)
+    assert ExerciseOutcome(0, "turn", "pain") in acts
+    assert SessionEnded("stopped") in acts
+    assert coach.outcomes == {0: "pain"}
+
+
+def test_a_stop_from_a_pause_while_waiting_to_repeat_it_records_it_as_pain():
+    coach = Coach(ROUTINE)
+    t = hurt_then_gentler(coach)
+    coach.step(cmd(Intent.PAUSE), t + 1)
+    coach.step(cmd(Intent.STOP), t + 2)
+    acts = coach.step(cmd(Intent.YES), t + 4)
+    assert ExerciseOutcome(0, "turn", "pain") in acts
+    assert coach.outcomes == {0: "pain"}
+
+
+def test_a_session_cut_off_while_waiting_to_repeat_the_exercise_that_hurt_records_pain():
+    coach = Coach(ROUTINE)
+    t = hurt_then_gentler(coach)
+    acts = coach.step(InputEnded(), t + 1)
+    assert acts == [ExerciseOutcome(0, "turn", "pain"), SessionEnded("interrupted")]
+
+
+def test_a_session_cut_off_at_the_pain_question_records_pain():
+    # As a stop answered there does.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.HURT), t + 1)
+    acts = coach.step(InputEnded(), t + 2)
+    assert ExerciseOutcome(0, "turn", "pain") in acts
+    assert acts[-1] == SessionEnded("interrupted")
+
+
+def test_the_exercise_that_hurt_stopped_part_way_through_its_repeat_is_stopped():
+    coach = Coach(ROUTINE)
+    t = hurt_then_gentler(coach)
+    coach.step(cmd(Intent.NEXT), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 5)
+    acts = coach.step(cmd(Intent.STOP), t + 6)
+    acts = coach.step(cmd(Intent.YES), t + 7)
+    # Stopped part way through the repeat: it is where to go on from.
+    assert ExerciseOutcome(0, "turn", "stopped") in acts
+
+
+def test_a_stop_between_exercises_after_one_done_records_nothing_more():
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    acts = coach.step(cmd(Intent.NEXT), t + 1)  # ends exercise 1 early
+    assert ExerciseOutcome(0, "turn", "ended_early") in acts
+    coach.step(PlaybackFinished(coach._next_id), t + 5)
+    coach.step(cmd(Intent.STOP), t + 6)
+    acts = coach.step(cmd(Intent.YES), t + 7)
+    assert not any(isinstance(a, ExerciseOutcome) for a in acts)
+
+
+# -- an answer given at the end of a repetition of an exercise with no rest beats
+
+
+def at_pain_question(coach: Coach) -> float:
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.HURT), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 8)
+    assert coach.state is State.ASK_PAIN and coach.waiting_for_user
+    return t + 8
+
+
+def test_repeat_at_the_pain_question_repeats_the_exercise_more_gently():
+    # "Say yes to skip it, or no to repeat it more gently." - "repeat (it more gently)"
+    # asked the question again.
+    coach = Coach(ROUTINE)
+    t = at_pain_question(coach)
+    acts = coach.step(cmd(Intent.REPEAT), t + 1)
+    assert says(acts) == [script.PAIN_GENTLER, script.WAIT_AFTER_PAIN]
+    assert coach.tempo == 1.25
+    assert coach.state is State.WAIT_NEXT and coach.pending == 0
+    coach.step(PlaybackFinished(coach._next_id), t + 5)
+    assert says(coach.step(cmd(Intent.NEXT), t + 6)) == [script.announce(ROUTINE, 0)]
+
+
+def test_help_at_the_pain_question_says_what_each_answer_does():
+    coach = Coach(ROUTINE)
+    t = at_pain_question(coach)
+    acts = coach.step(cmd(Intent.HELP), t + 1)
+    assert says(acts) == [script.PAIN_ASK_HELP, script.PAIN_ASK_REPROMPT]
+    assert "repeat, to repeat it more gently" in script.PAIN_ASK_HELP
+    # Every answer it names is one the question takes, and means what it says.
+    for word, intent in (("yes", Intent.YES), ("skip", Intent.SKIP), ("no", Intent.NO)):
+        assert word in script.PAIN_ASK_HELP and intent in coach.listening_for()
+    for word in ("pause", "where am I", "stop"):
+        assert word in script.PAIN_ASK_HELP
+    # A command the question does not take gets the same help.
+    coach.step(PlaybackFinished(coach._next_id), t + 9)
+    acts = coach.step(cmd(Intent.FASTER), t + 10)
+    assert says(acts)[0] == script.PAIN_ASK_HELP
+
+
+def test_the_pain_questions_help_is_rendered_ahead():
+    from voicecoach.dialogue import fixed_texts
+
+    assert script.PAIN_ASK_HELP in fixed_texts(ROUTINE)
+
+
+# -- silence at a question: after pain no self-pause; after one, yes and no still answer
+
+
+def test_after_pain_an_unanswered_question_is_asked_again_once_then_waits_quietly():
+    # It re-asked three times, then "I haven't heard from you, so I'll pause here.";
+    # after that "no" got the help list and "yes" only asked again.
+    coach = Coach(ROUTINE)
+    t = at_pain_question(coach)
+    t, said = silence(coach, t, 1000)
+    assert said == [script.PAIN_ASK_REPROMPT]
+    assert coach.state is State.ASK_PAIN and coach.waiting_for_user
+    assert coach._timers == {}
+    acts = coach.step(cmd(Intent.NO), t + 1)
+    assert says(acts) == [script.PAIN_GENTLER, script.WAIT_AFTER_PAIN]
+
+
+def test_after_pain_a_late_yes_still_skips_the_exercise():
+    coach = Coach(ROUTINE)
+    t = at_pain_question(coach)
+    t, _ = silence(coach, t, 300)
+    acts = coach.step(cmd(Intent.YES), t + 1)
+    assert ExerciseOutcome(0, "turn", "pain") in acts
+    assert says(acts) == [script.PAIN_SKIPPED, script.WAIT_AFTER_PAIN]
+
+
+def test_after_pain_help_at_the_question_brings_the_one_re_prompt_again():
+    coach = Coach(ROUTINE)
+    t = at_pain_question(coach)
+    t, _ = silence(coach, t, 300)
+    coach.step(cmd(Intent.HELP), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 10)
+    t, said = silence(coach, t + 10, 300)
+    assert said == [script.PAIN_ASK_REPROMPT]

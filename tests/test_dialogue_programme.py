@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import inspect
 import itertools
+from dataclasses import replace
 
 import pytest
-from dialogue_helpers import (
+
+from tests.dialogue_helpers import (
     ROUTINE,
     cmd,
     last_say_id,
@@ -17,12 +19,20 @@ from dialogue_helpers import (
     to_exercise,
     to_pain_free,
 )
-
 from voicecoach import script
 from voicecoach.commands import Intent
 from voicecoach.dialogue import Coach, CoachOptions, State, counted, exercise_programme, fixed_texts
-from voicecoach.events import ExerciseOutcome, PlaybackFinished, PlayCue, Say, StartTimer, Tick
+from voicecoach.events import (
+    CancelTimer,
+    ExerciseOutcome,
+    PlaybackFinished,
+    PlayCue,
+    Say,
+    StartTimer,
+    Tick,
+)
 from voicecoach.routines import builtin_routines
+from voicecoach.routines.model import Breathing, Exercise
 
 
 def test_hold_counts_down_each_second_with_cues():
@@ -488,3 +498,169 @@ def test_an_answer_during_the_announcement_comes_before_the_first_repetition():
         Say("Repetition one.", coach._next_id),
         StartTimer("beat", t + 13.4),
     ]
+
+
+def test_next_while_an_answer_is_given_after_the_last_repetition_of_cues_only_is_done():
+    # Exercise 1 of the test routine is movement cues only: no beat is a rest. The end
+    # of its repetition, where a kept answer is given, is its rest; "next" there said
+    # the exercise ended early.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    t = run_beats_until(coach, "Repetition two.", t)
+    coach.step(cmd(Intent.WHERE), t + 0.5)
+    where = script.where_exercise(ROUTINE, 0, 2)
+    t = run_beats_until(coach, where, t)
+    acts = coach.step(cmd(Intent.NEXT), t + 0.5)
+    assert ExerciseOutcome(0, "turn", "done") in acts
+
+
+def test_a_pause_while_an_answer_is_given_after_a_repetition_goes_on_with_the_next():
+    # It did the repetition again, as if paused in its movement.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.WHERE), t + 0.5)
+    t = run_beats_until(coach, script.where_exercise(ROUTINE, 0, 1), t)
+    coach.step(cmd(Intent.PAUSE), t + 0.5)
+    coach.step(PlaybackFinished(coach._next_id), t + 2)
+    acts = coach.step(cmd(Intent.RESUME), t + 3)
+    assert says(acts) == [script.RESUMING]
+    acts = coach.step(PlaybackFinished(coach._next_id), t + 4)
+    assert says(acts) == ["Repetition two."]
+
+
+def test_a_pause_while_an_answer_is_given_after_the_last_repetition_ends_the_exercise():
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    t = run_beats_until(coach, "Repetition two.", t)
+    coach.step(cmd(Intent.WHERE), t + 0.5)
+    t = run_beats_until(coach, script.where_exercise(ROUTINE, 0, 2), t)
+    coach.step(cmd(Intent.PAUSE), t + 0.5)
+    coach.step(PlaybackFinished(coach._next_id), t + 2)
+    coach.step(cmd(Intent.RESUME), t + 3)
+    acts = coach.step(PlaybackFinished(coach._next_id), t + 4)
+    assert ExerciseOutcome(0, "turn", "done") in acts
+    assert coach.state is State.WAIT_NEXT and coach.pending == 1
+
+
+def test_repeat_while_an_answer_is_given_does_the_repetition_again_even_if_paused():
+    # "repeat" in the rest means this repetition again; a pause during its "let's do
+    # that repetition again" must not take the repetition as done.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.WHERE), t + 0.5)
+    t = run_beats_until(coach, script.where_exercise(ROUTINE, 0, 1), t)
+    coach.step(cmd(Intent.REPEAT), t + 0.5)
+    coach.step(cmd(Intent.PAUSE), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 2)
+    coach.step(cmd(Intent.RESUME), t + 3)
+    acts = coach.step(PlaybackFinished(coach._next_id), t + 4)
+    assert says(acts) == ["Repetition one."]
+
+
+# -- a held-back answer comes at the earliest rest
+
+
+def breathing_routine(hold: int = 0):
+    """One exercise: two movement cues, a hold of ``hold`` seconds (none if 0), the
+    breathing after it and a relaxation."""
+    return replace(
+        ROUTINE,
+        exercises=(
+            Exercise(
+                id="breathe",
+                title="Move and breathe",
+                position="Lie on your back.",
+                steps=("Raise your arms, lower them, and breathe.",),
+                repetitions=2,
+                cues=("Raise your arms.", "And lower them."),
+                tempo=3.0,
+                hold_seconds=hold,
+                breathing=Breathing(inhale=3, exhale=4, when="after"),
+                relax_seconds=5,
+            ),
+        ),
+    )
+
+
+def said_in_order(coach: Coach, t: float, until: str) -> list[str]:
+    """Tick along the schedule, playing whatever is said at once, until ``until`` is
+    said; return everything said meanwhile."""
+    said: list[str] = []
+    while until not in said:
+        if coach._await is not None:
+            acts = coach.step(PlaybackFinished(coach._await), t)
+        else:
+            t = coach._timers["beat"]
+            acts = coach.step(Tick(), t)
+        said += says(acts)
+    return said
+
+
+def test_an_answer_asked_during_the_movement_comes_before_the_breathing_after_it():
+    # It waited for the end of the repetition, the breathing and relaxation too: at the
+    # slowest pace in the first exercise of neck-complex, some fifty seconds.
+    routine = breathing_routine()
+    coach = Coach(routine)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.WHERE), t + 0.5)  # during "Repetition one."
+    where = script.where_exercise(routine, 0, 1)
+    said = said_in_order(coach, t, "Repetition two.")
+    assert said == [
+        "Raise your arms.",
+        "And lower them.",
+        where,
+        script.BREATHE_IN,
+        script.BREATHE_OUT,
+        script.relax(5),
+        "Repetition two.",
+    ]
+
+
+def test_an_answer_asked_during_a_breath_in_comes_after_its_breath_out():
+    routine = breathing_routine()
+    coach = Coach(routine)
+    t = to_exercise(coach)
+    t = run_beats_until(coach, script.BREATHE_IN, t)
+    coach.step(cmd(Intent.WHERE), t + 0.5)
+    said = said_in_order(coach, t, "Repetition two.")
+    where = script.where_exercise(routine, 0, 1)
+    assert said == [script.BREATHE_OUT, where, script.relax(5), "Repetition two."]
+
+
+def test_an_answer_asked_during_a_hold_comes_after_its_release_not_before():
+    routine = breathing_routine(hold=3)
+    coach = Coach(routine)
+    t = to_exercise(coach)
+    t = run_beats_until(coach, "And lower them.", t)
+    coach.step(cmd(Intent.WHERE), t + 0.5)
+    said = said_in_order(coach, t, "Repetition two.")
+    where = script.where_exercise(routine, 0, 1)
+    assert said == [
+        script.HOLD,
+        script.count(2),
+        script.count(1),
+        script.RELEASE,
+        where,
+        script.BREATHE_IN,
+        script.BREATHE_OUT,
+        script.relax(5),
+        "Repetition two.",
+    ]
+
+
+def test_the_schedule_waits_for_the_answer_before_the_first_rest_beat():
+    routine = breathing_routine()
+    coach = Coach(routine)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.WHERE), t + 0.5)
+    t = run_beats_until(coach, "And lower them.", t)
+    at = coach._timers["beat"]
+    acts = coach.step(Tick(), at)
+    assert says(acts) == [script.where_exercise(routine, 0, 1)]
+    assert coach._timers == {}  # the breath in waits for the answer to be played
+    acts = coach.step(PlaybackFinished(coach._next_id), at + 3)
+    assert acts == [Say(script.BREATHE_IN, coach._next_id), StartTimer("beat", at + 6)]
+    assert not any(isinstance(a, CancelTimer) for a in acts)
+
+
+# -- "repeat" at the pain question

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from routine_fixtures import tiny_routine
 
+from tests.routine_fixtures import tiny_routine
 from voicecoach import script
 from voicecoach.commands import Intent
 from voicecoach.dialogue import Coach, State, exercise_programme, fixed_texts

@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from routine_fixtures import tiny_routine
 
+from tests.routine_fixtures import tiny_routine
 from voicecoach import script
 from voicecoach.commands import Intent
 from voicecoach.dialogue import Coach
