@@ -663,4 +663,51 @@ def test_the_schedule_waits_for_the_answer_before_the_first_rest_beat():
     assert not any(isinstance(a, CancelTimer) for a in acts)
 
 
+def neutral_routine():
+    """One exercise of four movement cues, back in the starting position after the
+    second (marked ``neutral``), then the breathing."""
+    routine = breathing_routine()
+    [ex] = routine.exercises
+    cues = ("Turn to the left.", "Back to the middle.", "Turn to the right.", "Back again.")
+    return replace(routine, exercises=(replace(ex, cues=cues, neutral=frozenset({1})),))
+
+
+def test_an_answer_in_the_movement_comes_after_a_cue_marked_as_back_at_the_start():
+    # In neck-complex's first exercise (seven cues) "where am I" said at its first cue
+    # waited for all seven: some forty seconds at the slowest pace.
+    routine = neutral_routine()
+    coach = Coach(routine)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.WHERE), t + 0.5)
+    where = script.where_exercise(routine, 0, 1)
+    said = said_in_order(coach, t, "Repetition two.")
+    assert said[:5] == [
+        "Turn to the left.",
+        "Back to the middle.",
+        where,
+        "Turn to the right.",
+        "Back again.",
+    ]
+    assert said.count(where) == 1
+
+
+def test_a_pause_while_answering_at_a_neutral_cue_does_the_repetition_again():
+    # The movement is not over there: unlike an answer at the rest, the repetition is
+    # not done, so going on starts it again, and "next" ends the exercise early.
+    routine = neutral_routine()
+    coach = Coach(routine)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.WHERE), t + 0.5)
+    t = run_beats_until(coach, script.where_exercise(routine, 0, 1), t)
+    coach.step(cmd(Intent.PAUSE), t + 0.5)
+    coach.step(PlaybackFinished(coach._next_id), t + 2)
+    coach.step(cmd(Intent.RESUME), t + 3)
+    acts = coach.step(PlaybackFinished(coach._next_id), t + 4)
+    assert says(acts) == ["Repetition one."]
+    coach.step(cmd(Intent.WHERE), t + 5)
+    t = run_beats_until(coach, script.where_exercise(routine, 0, 1), t + 5)
+    acts = coach.step(cmd(Intent.NEXT), t + 0.5)
+    assert ExerciseOutcome(0, "breathe", "ended_early") in acts
+
+
 # -- "repeat" at the pain question

@@ -43,6 +43,7 @@ position = "Sit."
 steps = ["Move."]
 repetitions = 3
 """
+MORE = "repetitions = 3\n"
 
 
 def write(tmp_path: Path, text: str, name: str = "r.toml") -> Path:
@@ -269,6 +270,27 @@ BROKEN = [
         "preparation[2]",
         "non-empty text",
     ),
+    (
+        GOOD.replace(MORE, MORE + 'cues = ["Left.", { neutral = true }]\n'),
+        "exercise[1].cues[2].say",
+        "is missing",
+    ),
+    (
+        GOOD.replace(MORE, MORE + 'cues = [{ say = "Back.", neutral = "yes" }]\n'),
+        "exercise[1].cues[1].neutral",
+        "should be true or false",
+    ),
+    (
+        GOOD.replace(MORE, MORE + 'cues = [{ say = "Back.", netural = true }]\n'),
+        "exercise[1].cues[1].netural",
+        'Did you mean "neutral"?',
+    ),
+    (
+        GOOD.replace(MORE, MORE + 'cues = [{ say = "", neutral = true }]\n'),
+        "exercise[1].cues[1].say",
+        "is empty",
+    ),
+    (GOOD.replace(MORE, MORE + 'cues = "Left."\n'), "exercise[1].cues", "a list of texts"),
 ]
 
 
@@ -320,7 +342,6 @@ def test_the_fix_is_one_that_works(tmp_path, text, key, fix):
 
 
 HEAD = GOOD.split("[[exercise]]")[0]
-MORE = "repetitions = 3\n"
 AN_EXERCISE = (
     "at least one [[exercise]] table with its id, title, position, steps and repetitions "
     "(see docs/routine-format.md)."
@@ -518,6 +539,26 @@ def test_routines_and_show_cli(capsys):
     out = capsys.readouterr().out
     assert "hold ten seconds" in out and "relax five seconds" in out
     assert "Head glide backwards" in out
+
+
+def test_a_cue_may_be_marked_as_back_in_the_starting_position(tmp_path):
+    cues = 'cues = ["Left.", { say = "Back.", neutral = true }, "Right.", { say = "Back." }]\n'
+    [ex] = load_routine_file(write(tmp_path, GOOD.replace(MORE, MORE + cues))).exercises
+    assert ex.cues == ("Left.", "Back.", "Right.", "Back.")
+    assert ex.neutral == {1}
+    beats = [b for b in exercise_programme(ex) if b.rep == 1 and b.paced]
+    assert [b.neutral for b in beats] == [False, True, False, False]
+
+
+def test_the_built_in_neutral_cues_bring_the_person_back():
+    # Only a cue that ends a movement may be marked: an answer said after it keeps
+    # the person where they started, not with the head lifted or turned.
+    back = re.compile(r"^(And )?(lower|back to the middle)", re.I)
+    marked = [
+        ex.cues[i] for r in builtin_routines().values() for ex in r.exercises for i in ex.neutral
+    ]
+    assert marked
+    assert all(back.match(cue) for cue in marked), marked
 
 
 def test_a_held_breath_is_loaded_and_a_wrong_hold_is_reported_once(tmp_path):

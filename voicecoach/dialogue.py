@@ -94,7 +94,8 @@ class Coach:
     While an exercise counts, nothing but its beats is said: an answer to "help",
     "where am I", "slower" or "faster" (whose pace changes at once) is kept, and given
     at the next rest, as soon as the movement and any hold are over (see
-    :meth:`_at_rest`); the schedule waits for it there, so a hold (a held breath above
+    :meth:`_at_rest`), or sooner after a cue the routine marks as back in the starting
+    position (``Exercise.neutral``); the schedule waits for it there, so a hold (a held breath above
     all) lasts the seconds the coach said, every count keeps its second and the
     relaxation its length. The
     "heard" earcon acknowledges the command at once; a change of flow (pause, stop,
@@ -539,7 +540,7 @@ class Coach:
     def _timer_beat(self, at: float) -> list[Action]:
         if self.state is not State.EXERCISE:
             return []
-        if self._deferred and self._at_rest():
+        if self._deferred and (self._at_rest() or self._programme[self._beat].neutral):
             # The answers kept back are given now; the schedule waits until they have
             # been played, so no hold, breath or relaxation is shortened by them.
             acts = self._say(*self._deferred.values())
@@ -610,10 +611,11 @@ class Coach:
 
     def _resting(self) -> bool:
         """Whether the current repetition's movement and hold are over: in one of its
-        rest beats (``Beat.rest``), or while kept answers are given, which is only ever
-        at a rest (:meth:`_at_rest`): also the end of a repetition of an exercise that
-        has no rest beats (movement cues only) is its rest there."""
-        return self._answering or self._programme[self._beat].rest
+        rest beats (``Beat.rest``), or while kept answers are given at a rest
+        (:meth:`_at_rest`): also the end of a repetition of an exercise that has no
+        rest beats (movement cues only) is its rest there. Answers given at a neutral
+        cue (``Beat.neutral``) come in the middle of the movement, not at its rest."""
+        return self._programme[self._beat].rest or (self._answering and self._at_rest())
 
     def _restart_repetition(self) -> list[Action]:
         # "repeat" means this repetition again, also in the rest after it.

@@ -32,6 +32,9 @@ class Beat:
     """After the repetition's movement and hold: the hold's release, the breathing
     after it and the relaxation. A repetition interrupted here is done: going on
     starts the next one."""
+    neutral: bool = False
+    """A movement cue after which the person is back in the starting position
+    (``Exercise.neutral``): an answer held back for a rest may be given after it."""
 
 
 def speech_seconds(text: str) -> float:
@@ -63,8 +66,9 @@ def exercise_programme(ex: Exercise, progress: bool = True) -> tuple[Beat, ...]:
         beats.append(Beat(rep, max(1.0, speech_seconds(first)), text=first))
         if ex.breathing and ex.breathing.when == "before":
             beats += _breathing(rep, ex)
-        for cue in ex.cues:
-            beats.append(Beat(rep, max(ex.tempo, speech_seconds(cue)), text=cue, paced=True))
+        for i, cue in enumerate(ex.cues):
+            length = max(ex.tempo, speech_seconds(cue))
+            beats.append(Beat(rep, length, text=cue, paced=True, neutral=i in ex.neutral))
         if ex.hold_seconds:
             # A held breath is held for the hold only: in as it begins, out at release.
             hold, release = (

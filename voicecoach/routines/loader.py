@@ -72,7 +72,7 @@ _EXERCISE = {
     "position": ("text", True),
     "steps": ("texts", True),
     "repetitions": ("int", True),
-    "cues": ("texts", False),
+    "cues": ("cues", False),
     "hold_seconds": ("int", False),
     "hold_breath": ("bool", False),
     "relax_seconds": ("int", False),
@@ -83,6 +83,7 @@ _EXERCISE = {
     "after": ("text", False),
 }
 _BREATHING = {"inhale": ("int", True), "exhale": ("int", True), "when": ("when", False)}
+_CUE = {"say": ("text", True), "neutral": ("bool", False)}
 
 _LIMITS: dict[str, tuple[float, float, str]] = {
     "repetitions": (1, MAX_REPETITIONS, "repetitions"),
@@ -96,6 +97,8 @@ _LIMITS: dict[str, tuple[float, float, str]] = {
 _TYPE_NAMES = {
     "text": "a text in quotes",
     "texts": 'a list of texts, like ["one", "two"]',
+    "cues": 'a list of texts, like ["one", "two"], where an item may be a table like '
+    '{ say = "one", neutral = true }',
     "int": "a whole number",
     "number": "a number",
     "bool": "true or false",
@@ -173,26 +176,13 @@ class _Checker:
                 return None
             return value.strip()
         if kind == "texts":
-            if not isinstance(value, list):
-                self.add(path, wrong, f"Write {key} = {_example(kind, key)}.")
+            if not self.a_list(value, kind, path, key, required):
                 return None
-            if not value:
-                fix = "Add at least one text." if required else "Add a text, or remove the key."
-                self.add(path, "is an empty list.", fix)
-                return None
-            good = []
-            for i, item in enumerate(value):
-                if not isinstance(item, str) or not item.strip():
-                    self.add(
-                        f"{path}[{i + 1}]",
-                        f"should be a non-empty text, not {_describe(item)}.",
-                        "Write the text the coach should say, or remove the item."
-                        if isinstance(item, str)
-                        else "Write each item as a text in quotes.",
-                    )
-                else:
-                    good.append(item.strip())
-            return tuple(good) if len(good) == len(value) else None
+            texts = [self.item_text(item, f"{path}[{i + 1}]") for i, item in enumerate(value)]
+            good = tuple(text for text in texts if text is not None)
+            return good if len(good) == len(value) else None
+        if kind == "cues":
+            return self.cues(value, path, key)
         if kind == "bool":
             if not isinstance(value, bool):
                 self.add(path, wrong, f"Write {key} = {_example(kind, key)}.")
@@ -212,6 +202,49 @@ class _Checker:
         if kind == "exercises":
             return None  # checked one by one in _parse
         raise AssertionError(kind)
+
+    def cues(self, value: Any, path: str, key: str) -> tuple[tuple[str, bool], ...] | None:
+        """The movement cues, each a text or a table ``{ say = "...", neutral = true }``,
+        as (text, neutral) pairs; None where any item is wrong (recorded)."""
+        if not self.a_list(value, "cues", path, key, required=False):
+            return None
+        out = []
+        for i, item in enumerate(value):
+            where = f"{path}[{i + 1}]"
+            if isinstance(item, dict):
+                table = self.table(item, _CUE, where)
+                if table is not None and "say" in table:
+                    out.append((table["say"], table.get("neutral", False)))
+            else:
+                text = self.item_text(item, where)
+                if text is not None:
+                    out.append((text, False))
+        return tuple(out) if len(out) == len(value) else None
+
+    def a_list(self, value: Any, kind: str, path: str, key: str, required: bool) -> bool:
+        """Whether ``value`` is a list with something in it (else the problem is recorded)."""
+        if not isinstance(value, list):
+            wrong = f"should be {_TYPE_NAMES[kind]}, not {_describe(value)}."
+            self.add(path, wrong, f"Write {key} = {_example(kind, key)}.")
+            return False
+        if not value:
+            fix = "Add at least one text." if required else "Add a text, or remove the key."
+            self.add(path, "is an empty list.", fix)
+            return False
+        return True
+
+    def item_text(self, item: Any, where: str) -> str | None:
+        """One text of a list, stripped; None where it is not a non-empty text (recorded)."""
+        if isinstance(item, str) and item.strip():
+            return item.strip()
+        self.add(
+            where,
+            f"should be a non-empty text, not {_describe(item)}.",
+            "Write the text the coach should say, or remove the item."
+            if isinstance(item, str)
+            else "Write each item as a text in quotes.",
+        )
+        return None
 
     def number(self, value: float, path: str, key: str) -> float | None:
         if key == "format":
@@ -289,6 +322,7 @@ def _example(kind: str, key: str = "") -> str:
     return {
         "text": '"..."',
         "texts": '["...", "..."]',
+        "cues": '["...", "..."]',
         "int": "3",
         "number": "2.0",
         "bool": "true",
@@ -340,7 +374,10 @@ def _parse(text: str, file: str) -> tuple[Routine | None, list[Problem]]:
                     position=fields["position"],
                     steps=fields["steps"],
                     repetitions=int(fields["repetitions"]),
-                    cues=fields.get("cues", ()),
+                    cues=tuple(text for text, _ in fields.get("cues", ())),
+                    neutral=frozenset(
+                        i for i, (_, neutral) in enumerate(fields.get("cues", ())) if neutral
+                    ),
                     hold_seconds=int(fields.get("hold_seconds", 0)),
                     hold_breath=fields.get("hold_breath", False),
                     relax_seconds=int(fields.get("relax_seconds", 0)),

@@ -39,6 +39,10 @@ class Exercise:
     repetitions: int
     cues: tuple[str, ...] = ()
     """Short phrases spoken on the beat in every repetition ("Turn to the left.")."""
+    neutral: frozenset[int] = frozenset()
+    """The cues (0-based indexes into ``cues``) after which the person is back in the
+    starting position, so an answer held back for a rest may be given there, before
+    the movement goes on; by default only once the movement is over."""
     hold_seconds: int = 0
     """Hold the position this long in every repetition (counted down); 0 = no hold."""
     hold_breath: bool = False
