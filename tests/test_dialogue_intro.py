@@ -5,6 +5,8 @@ not understood."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from tests.dialogue_helpers import (
@@ -147,6 +149,58 @@ def test_help_names_the_commands_that_make_sense_now():
     coach2.step(cmd(Intent.HELP), 23.0)
     [text] = said_at_the_next_rest(coach2)
     assert "skip" in text and "slower" in text and "yes," not in text
+
+
+_SAID_AS = {name: intent for intent, name in script._HELP_ITEMS.items()}
+
+
+def _offered(help_said: str) -> list[Intent]:
+    """The intents a help text names."""
+    listed = help_said.removeprefix("You can say: ").split(". And say it hurts")[0]
+    return [_SAID_AS[name] for name in listed.split(", ")]
+
+
+def _does_something(coach: Coach, intent: Intent, now: float) -> bool:
+    """Whether ``intent`` said now does more than the "heard" earcon (on a copy)."""
+    acts = copy.deepcopy(coach).step(cmd(intent), now)
+    return bool(acts) and acts != [PlayCue("heard")]
+
+
+def test_help_in_the_introduction_offers_only_what_works_when_it_is_heard():
+    # Help asked for during the introduction is said after it, safety text and all.
+    # There "yes", "next" and "skip", which pass over the introduction up to the
+    # safety text, did nothing but the earcon, and the help offered them.
+    coach = Coach(ROUTINE)
+    intro_end = coach.step(Start(), 0.0)[-1].utterance_id
+    [help_said] = says(coach.step(cmd(Intent.HELP), 3.0))
+    coach.step(PlaybackFinished(intro_end), 40.0)  # the help plays now
+    assert coach.state is State.INTRO
+    assert help_said == (
+        "You can say: repeat, pause, where am I, stop. And say it hurts at any moment to stop."
+    )
+    assert all(_does_something(coach, i, 41.0) for i in _offered(help_said))
+    assert help_said in fixed_texts(ROUTINE)
+
+
+def test_help_when_paused_offers_no_only_where_it_answers_a_question():
+    # Paused by the person, "no" only brings the help again; the help offered it.
+    coach = Coach(ROUTINE)
+    t = to_consent(coach)
+    coach.step(cmd(Intent.PAUSE), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 3)
+    [help_said] = says(coach.step(cmd(Intent.HELP), t + 4))
+    assert help_said == (
+        "You can say: yes, next, continue, repeat, pause, where am I, stop. "
+        "And say it hurts at any moment to stop."
+    )
+    coach.step(PlaybackFinished(coach._next_id), t + 10)
+    assert all(_does_something(coach, i, t + 11) for i in _offered(help_said))
+    # Paused by the coach at the unanswered question, "no" answers it: offered.
+    coach = Coach(ROUTINE)
+    t = self_paused_at(coach, to_consent(coach))
+    [help_said] = says(coach.step(cmd(Intent.HELP), t + 1))
+    assert _offered(help_said)[:2] == [Intent.YES, Intent.NO]
+    assert help_said in fixed_texts(ROUTINE)
 
 
 def test_silence_reprompts_three_times_then_pauses():

@@ -49,7 +49,7 @@ from .states import (
     Rest,
     State,
     help_text,
-    speaks_help,
+    help_texts,
 )
 
 __all__ = [
@@ -856,7 +856,9 @@ class Coach:
             # Said there, "repeat" answers the question rather than asking it again:
             # the help says what each answer does.
             return self._answer(script.PAIN_ASK_HELP, "help")
-        return self._answer(help_text(self.state), "help")
+        # Paused by the coach at a question, "no" still answers it: the help says so.
+        left = self._unanswered is not None and Intent.NO in TRANSITIONS[self._unanswered]
+        return self._answer(help_text(self.state, question_left=left), "help")
 
     def _answer(self, text: str, kind: str) -> list[Action]:
         """Say ``text`` (an answer of ``kind``: help, where or tempo) without changing
@@ -936,7 +938,7 @@ def fixed_texts(routine: Routine) -> list[str]:
         texts += [script.resume_question(index), script.resume_reprompt(index)]
     texts.append(script.where_start(routine))
     texts += [script.where_next(routine, index) for index in range(n)]
-    texts += [help_text(state) for state in State if speaks_help(state)]
+    texts += help_texts()
     texts += [
         value for name, value in vars(script).items() if name.isupper() and isinstance(value, str)
     ]

@@ -3,7 +3,8 @@
 :class:`State` is where the conversation is, :class:`Rest` how a wait between
 exercises ends. :data:`TRANSITIONS` says, for each state, which intents are handled
 and by which of :class:`~voicecoach.dialogue.Coach`'s methods (by name); the help a
-state speaks lists the commands its row handles (:func:`help_text`).
+state speaks lists the commands its row handles that do something where the help is
+heard (:func:`help_text`).
 """
 
 from __future__ import annotations
@@ -200,10 +201,33 @@ _HELP_ORDER = (
 )
 
 
-def help_text(state: State) -> str:
-    """The help a state gives: the commands it handles, in the order help lists them."""
+#: Commands a state handles that its help leaves out: where the help is heard, they
+#: do nothing. Asked for in the introduction, the help is said after the lines already
+#: on their way, so it is heard after the safety text, where "yes", "next" and "skip"
+#: (which pass over the introduction up to the safety text) no longer do anything.
+#: Paused, "no" answers only a question the coach paused itself at (``question_left``
+#: of :func:`help_text`); otherwise it brings the help again.
+_NOT_IN_HELP: dict[State, frozenset[Intent]] = {
+    State.INTRO: frozenset({Intent.YES, Intent.NEXT, Intent.SKIP}),
+    State.PAUSED: frozenset({Intent.NO}),
+}
+
+
+def help_text(state: State, question_left: bool = False) -> str:
+    """The help a state gives: the commands it handles that do something where the
+    help is heard, in the order help lists them. ``question_left``: paused at a
+    question the coach paused itself at, which "yes" and "no" still answer."""
     row = TRANSITIONS[state]
-    return script.help_text(tuple(i for i in _HELP_ORDER if i in row))
+    left_out = _NOT_IN_HELP.get(state, frozenset())
+    if question_left:
+        left_out = left_out - {Intent.NO}
+    return script.help_text(tuple(i for i in _HELP_ORDER if i in row and i not in left_out))
+
+
+def help_texts() -> list[str]:
+    """Every help text a state can give (for rendering ahead), without duplicates."""
+    texts = [help_text(s, left) for s in State if speaks_help(s) for left in (False, True)]
+    return list(dict.fromkeys(texts))
 
 
 def speaks_help(state: State) -> bool:
