@@ -29,28 +29,36 @@ def readme_example() -> str:
     return line
 
 
-def test_the_readmes_example_lands_the_pain_report_mid_exercise(tmp_path: Path) -> None:
+def test_the_readmes_example_lands_the_pain_report_in_a_hold(tmp_path: Path) -> None:
+    # Its "@78 it hurts" (neck-complex) came during the first exercise's announcement,
+    # where "Stop the movement now" stopped no movement, though the README shows it for
+    # "a pain report can land in the middle of a hold"; and run again on the same log
+    # it met the offer to continue instead.
     line = readme_example()
     typed = re.match(r"printf '([^']*)'", line)
     assert typed is not None
     args = line.split("| voicecoach ", 1)[1].split()
-    done = subprocess.run(
-        [sys.executable, "-m", "voicecoach", *args, "--log", str(tmp_path / "log.db")],
-        input=typed[1].encode().decode("unicode_escape"),
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=60,
-        check=True,
-    )
     at = re.search(r"@(\d+) it hurts", typed[1])
     assert at is not None
-    stop = [x for x in done.stdout.splitlines() if "Stop the movement" in x]
-    assert stop, done.stdout
-    assert float(stop[0][1:].split("]")[0]) == float(at[1]), stop[0]
-    exercise = [x for x in done.stdout.splitlines() if "coach: Exercise one of" in x]
-    assert exercise and float(exercise[0][1:].split("]")[0]) < float(at[1])
-    assert "late" not in done.stderr
+    outputs = []
+    for _ in range(2):  # the same each time, whatever the log holds
+        done = subprocess.run(
+            [sys.executable, "-m", "voicecoach", *args, "--log", str(tmp_path / "log.db")],
+            input=typed[1].encode().decode("unicode_escape"),
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+            timeout=60,
+            check=True,
+        )
+        assert "late" not in done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1]
+    lines = outputs[0].splitlines()
+    stop = next(n for n, x in enumerate(lines) if "Stop the movement" in x)
+    assert float(lines[stop][1:].split("]")[0]) == float(at[1]), lines[stop]
+    cues = [x for x in lines[:stop] if "cue: hold_" in x]
+    assert cues and cues[-1].endswith("cue: hold_start"), lines[:stop]
 
 
 @pytest.mark.parametrize(
