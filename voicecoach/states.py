@@ -51,8 +51,9 @@ class Rest(str, Enum):
     AUTO = "auto"
     """By itself after a short rest (a routine that moves on by itself), or on "next"."""
     QUIET = "quiet"
-    """On "next" only, after a pain report: the coach stays quiet as long as the person
-    rests, as when paused, with no re-prompt and no "I'll pause here"."""
+    """Only when the person goes on ("next", "yes", "continue"), after a pain report:
+    the coach stays quiet as long as the person rests, as when paused, with no re-prompt
+    and no "I'll pause here"."""
 
 
 #: States in which the coach is waiting for the user to answer or go on.
