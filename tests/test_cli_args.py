@@ -83,3 +83,16 @@ def test_check_gives_a_missing_vosk_model_the_fix_its_message_gives(
     problem = out[out.index("PROBLEM  recognizer") :].splitlines()[:2]
     assert "no-model" in problem[0]
     assert "install-pi.sh" not in problem[1] and "--engine auto" in problem[1]
+
+
+def test_check_reports_a_vosk_model_named_by_the_environment_that_is_not_there(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # With --engine auto it was a warning on stderr and "ok  recognizer: pocketsphinx":
+    # check found no problem in a $VOICECOACH_VOSK_MODEL that names no model.
+    monkeypatch.setenv("VOICECOACH_VOSK_MODEL", str(tmp_path / "no-model"))
+    assert main(["check", "--listen", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "ok       recognizer: pocketsphinx" in out
+    problem = out[out.index("PROBLEM  vosk") :].splitlines()[:2]
+    assert "no-model" in problem[0] and "PocketSphinx listens" in problem[1]

@@ -31,10 +31,11 @@ def choose_engine(settings: AsrSettings) -> str:
 
     try:
         found = find_vosk_model(settings.vosk_model)
-    except ModelError as exc:
-        # A model was named but is broken: say so, and still hear the user.
-        log.warning("%s; using PocketSphinx", exc)
-        return "pocketsphinx"
+    except ModelError:
+        # A model was named but is not there or broken: loading it fails again, and
+        # :func:`load_recognizer` says so, keeps it for ``voicecoach check`` and still
+        # hears the user, with PocketSphinx.
+        return "vosk"
     return "vosk" if found is not None else "pocketsphinx"
 
 
