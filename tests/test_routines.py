@@ -461,7 +461,9 @@ def test_validate_reports_an_id_that_two_files_share(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"{first}: OK"
     assert out[1].startswith(f'{copy}: id: "morning-neck" is also the id of {first}')
-    assert "voicecoach uses morning.toml" in out[1] and "Fix: Give one of them" in out[1]
+    # Outside the routines folder voicecoach uses neither: the line said it used one.
+    assert "in the routines folder, voicecoach would use morning.toml" in out[1]
+    assert "and leave this file out" in out[1] and "Fix: Give one of them" in out[1]
     assert len(out) == 2
 
 
@@ -487,6 +489,7 @@ def test_validate_one_file_checks_its_id_against_the_others_in_the_routines_fold
     out = capsys.readouterr().out.splitlines()
     assert out == [f"{new}: OK", out[1]]
     assert out[1].startswith(f'{old}: id: "morning-neck" is also the id of {new}')
+    assert "an id: voicecoach uses b-morning.toml" in out[1]  # both are there: it does
     assert main(["validate", str(old)]) == 3
     [line] = capsys.readouterr().out.splitlines()
     assert line.startswith(f'{old}: id: "morning-neck" is also the id of {new}')

@@ -533,13 +533,22 @@ def _one_per_id(
     return [r for r in routines if last[r.id] is r], left_out
 
 
-def _same_id(routine: Routine, used: Routine) -> Problem:
+def _same_id(routine: Routine, used: Routine, loaded: bool = True) -> Problem:
+    """``loaded``: both files are in the routines folder, where voicecoach loads them;
+    otherwise the problem says what it would do with both there."""
+    name = Path(used.source).name
+    choice = (
+        f"voicecoach uses {name} (of files with the same id, the one whose name sorts "
+        "last) and leaves this file out."
+        if loaded
+        else f"in the routines folder, voicecoach would use {name} (of files with the same "
+        "id, the one whose name sorts last) and leave this file out."
+    )
     return Problem(
         routine.source,
         "id",
         f'"{routine.id}" is also the id of {used.source}, and only one routine can have '
-        f"an id: voicecoach uses {Path(used.source).name} (of files with the same id, the "
-        "one whose name sorts last) and leaves this file out.",
+        f"an id: {choice}",
         f'Give one of them another id (id = "{routine.id}-2", say), '
         "or remove the one you do not want.",
     )
@@ -577,8 +586,12 @@ def validate_files(
                     candidates[path.resolve()] = routine
     given = {id(r) for _, r in checked if r is not None}
     _, left_out = _one_per_id(list(candidates.values()))
+
+    def in_folder(routine: Routine) -> bool:
+        return Path(routine.source).resolve().parent == folder.resolve()
+
     problems += [
-        _same_id(routine, used)
+        _same_id(routine, used, loaded=in_folder(routine) and in_folder(used))
         for routine, used in left_out
         if id(routine) in given or id(used) in given
     ]
