@@ -20,7 +20,9 @@ ENGINES = ("auto", "vosk", "pocketsphinx")
 
 
 def choose_engine(settings: AsrSettings) -> str:
-    """The engine ``settings`` asks for: ``auto`` means Vosk when a model is found."""
+    """The engine ``settings`` asks for: ``auto`` means Vosk when a model is found, or
+    named (``$VOICECOACH_VOSK_MODEL``) but not usable: loading it then fails and falls
+    back to PocketSphinx with the problem kept (:func:`load_recognizer`)."""
     if settings.engine not in ENGINES:
         raise EngineUnavailable(
             f"unknown speech engine {settings.engine!r}: use one of {', '.join(ENGINES)}"
