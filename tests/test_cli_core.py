@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -199,6 +200,26 @@ def test_history_for_a_person_and_as_json(tmp_path, capsys):
     assert obj["exercises"] == [{"id": "a", "outcome": "done"}, {"id": "b", "outcome": "skipped"}]
     assert obj["pain_reports"] == 1
     assert set(obj) >= {"id", "routine", "started", "ended", "status", "exercises", "pain_reports"}
+
+
+def test_history_shows_a_session_whose_times_cannot_be_read(tmp_path, capsys):
+    # A log edited by hand (or by another program): a time that is not one is shown as
+    # it is, with no length, and the other sessions are listed as usual.
+    db = tmp_path / "log.db"
+    with SessionLog(db) as log:
+        for _ in range(2):
+            sid = log.start("neck-complex")
+            log.exercise(sid, 0, "a", "done")
+            log.end(sid, "completed")
+    edit = sqlite3.connect(db)
+    edit.execute("UPDATE sessions SET started = 'yesterday', ended = 42 WHERE id = 1")
+    edit.commit()
+    edit.close()
+    assert main(["history", "--log", str(db)]) == 0
+    second, first = capsys.readouterr().out.splitlines()
+    assert first.startswith("#1  yesterday  neck-complex")
+    assert first.endswith("1 exercise done")
+    assert second.startswith("#2  ") and second.endswith("1 exercise done, 0 min")
 
 
 def test_history_with_no_log_yet(tmp_path, capsys):

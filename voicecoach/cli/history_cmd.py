@@ -78,15 +78,23 @@ def describe(s: SessionSummary) -> str:
     if s.pain_reports:
         parts.append(f"pain reported {s.pain_reports}x")
     length = ""
-    if s.ended:
-        minutes = (_parse(s.ended) - _parse(s.started)).total_seconds() / 60
+    start, end = _parse(s.started), _parse(s.ended)
+    if start is not None and end is not None:
+        minutes = (end - start).total_seconds() / 60
         length = f", {minutes:.0f} min"
     return f"#{s.id}  {started}  {s.routine:<16} {status:<30} {', '.join(parts)}{length}"
 
 
-def _parse(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp)
+def _parse(stamp: str | None) -> datetime | None:
+    """A time the log recorded; None for none, or for one that is not a time (the log
+    edited by hand or by another program): it is shown as it is, and a session is not
+    left out of the history for it."""
+    try:
+        return datetime.fromisoformat(stamp) if stamp else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _when(stamp: str) -> str:
-    return _parse(stamp).strftime("%a %d %b %Y %H:%M")
+    when = _parse(stamp)
+    return when.strftime("%a %d %b %Y %H:%M") if when is not None else str(stamp)
