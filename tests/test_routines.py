@@ -390,6 +390,18 @@ def test_every_key_to_add_or_write_is_valid_toml(tmp_path, text):
             tomllib.loads(wanted[1])  # "Add exercise = one or more [[exercise]] tables." was not
 
 
+def test_a_file_nested_too_deeply_is_a_problem_and_the_others_still_load(tmp_path):
+    # tomllib reads a nested list by recursion: thousands of brackets were a
+    # RecursionError traceback from routines, validate, show and text alike.
+    write(tmp_path, GOOD, "mine.toml")
+    deep = write(tmp_path, GOOD + "x = " + "[" * 5000 + "]" * 5000 + "\n", "deep.toml")
+    [problem] = validate_file(deep)
+    assert problem.key_path == "(file)" and "nested too deeply" in problem.message
+    routines, problems = available_routines(tmp_path)
+    assert list(routines) == ["neck-complex", "self-correction", "mine"]
+    assert problems == [problem]
+
+
 def test_a_file_that_is_not_utf8_is_told_to_be_saved_as_utf8(tmp_path):
     path = tmp_path / "latin1.toml"
     path.write_bytes(GOOD.replace("Mine", "Ma\u00eftrise").encode("latin-1"))

@@ -343,6 +343,13 @@ def _parse(text: str, file: str) -> tuple[Routine | None, list[Problem]]:
     except tomllib.TOMLDecodeError as err:
         check.add("(file)", f"is not valid TOML: {err}.", "Correct the syntax at that line.")
         return None, check.problems
+    except RecursionError:  # tomllib reads nested lists and tables by recursion
+        check.add(
+            "(file)",
+            "has lists or tables nested too deeply to be read.",
+            "Write its values as docs/routine-format.md shows: texts, numbers, and lists of texts.",
+        )
+        return None, check.problems
     top = check.table(data, _TOP, "")
     exercises: list[Exercise] = []
     raw = data.get("exercise")
