@@ -60,6 +60,11 @@ def read_audio(path: Path) -> AudioChunk:
     """A file as 16 kHz mono int16 (converted once, here). Raises OSError or ValueError."""
     import soundfile as sf
 
+    # For these libsndfile says only "System error" or "Format not recognised".
+    if not path.exists():
+        raise ValueError("no such file")
+    if path.is_dir():
+        raise ValueError("it is a folder, not an audio file")
     raw = path.suffix.lower() in RAW_SUFFIXES
     if raw and path.is_file() and path.stat().st_size % 2:
         raise ValueError("an odd number of bytes: not 16-bit headerless audio")
