@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import sys
 import time
 import wave
 from pathlib import Path
@@ -166,6 +168,23 @@ def test_file_sink_writes_the_timeline_with_its_silences(tmp_path: Path) -> None
     assert np.abs(data[: int(0.5 * RATE)]).max() > 0.4
     assert np.abs(data[int(0.5 * RATE) + 1 : int(1.5 * RATE) - 1]).max() == 0.0
     assert np.abs(data[int(1.5 * RATE) :]).max() > 0.4
+
+
+def test_a_file_sink_that_cannot_write_its_file_raises_that_error_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # wave.open(name) that cannot open the file left a half-made writer whose cleanup
+    # printed a second traceback under the caller's message ('voicecoach say --out').
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    sink = FileSink(blocker / "out.wav", RATE, VirtualClock(0.0), origin=0.0)
+    sink.play(tone(0.1), 1)
+    with pytest.raises(NotADirectoryError):
+        sink.close()
+    gc.collect()
+    assert unraisable == []
 
 
 def test_memory_sink_works_in_real_time_too() -> None:

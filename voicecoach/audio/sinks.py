@@ -247,7 +247,9 @@ class MemorySink:
     def write_wav(self, path: Path, start: float = 0.0) -> None:
         """Write the timeline from ``start`` as a mono 16-bit WAV file."""
         pcm = np.clip(np.round(self.timeline(start) * 32767.0), -32768, 32767).astype("<i2")
-        with wave.open(str(path), "wb") as f:
+        # Opened here: a file wave.open cannot open leaves a half-made writer whose
+        # cleanup prints a second traceback ("'Wave_write' object has no attribute '_file'").
+        with open(path, "wb") as raw, wave.open(raw, "wb") as f:
             f.setnchannels(1)
             f.setsampwidth(2)
             f.setframerate(self.rate)
