@@ -154,6 +154,20 @@ def test_say_refuses_nothing_to_say_and_an_out_folder_that_does_not_exist(
     assert not (tmp_path / "x.wav").exists()
 
 
+def test_say_to_a_folder_or_a_full_disk_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Both were a traceback (IsADirectoryError, OSError) after the text was synthesized.
+    with pytest.raises(SystemExit, match=f"cannot write {tmp_path}: it is a folder; give a file"):
+        main(["say", "Hello.", "--out", str(tmp_path)])
+    full = Path("/dev/full")  # every write fails, as on a full disk
+    if not full.exists():
+        pytest.skip("no /dev/full here")
+    with pytest.raises(SystemExit, match="cannot write /dev/full: No space left on device; choo"):
+        main(["say", "Hello.", "--out", str(full)])
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_prepare_all_covers_every_available_routine(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

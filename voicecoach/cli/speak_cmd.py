@@ -116,6 +116,11 @@ def run_say(args: argparse.Namespace) -> int:
             f"voicecoach: cannot write {args.out}: the folder {args.out.parent} does not "
             "exist; create it or choose another --out"
         )
+    if args.out is not None and args.out.is_dir():
+        raise SystemExit(
+            f"voicecoach: cannot write {args.out}: it is a folder; give a file name, "
+            f"like --out {args.out / 'say.wav'}"
+        )
     settings = voice_settings(args)
     voice = PiperVoice.from_settings(settings)
     voice.load()  # a corrupt model fails here, with a message naming the file
@@ -126,7 +131,12 @@ def run_say(args: argparse.Namespace) -> int:
         sink = FileSink(args.out, voice.sample_rate, clock, origin=0.0)
         speaker = Speaker(voice, sink, settings, cache, threaded=False)
         speaker.say(args.text, 1)
-        sink.close()
+        try:
+            sink.close()
+        except OSError as err:  # no permission, a read-only or full disk
+            raise SystemExit(
+                f"voicecoach: cannot write {args.out}: {err.strerror or err}; choose another --out"
+            ) from err
         print(f"wrote {args.out}", file=sys.stderr)
         return 0
 
