@@ -244,6 +244,65 @@ def test_a_session_left_running_by_a_dead_process_reads_as_interrupted(tmp_path)
         assert log.resume_point("tiny", IDS).index == 1
 
 
+def test_a_session_whose_pid_is_now_another_programs_reads_as_interrupted(tmp_path):
+    # After a power cut and a reboot the pid of the session cut off soon belongs to
+    # another program, alive: the session read as running for good, and no start
+    # offered to continue it. Here the other program is a sleep.
+    path = tmp_path / "s.db"
+    with SessionLog(path) as log:
+        sid = log.start("tiny")
+        log.exercise(sid, 0, "turn", "done")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        db = sqlite3.connect(path)
+        db.execute("UPDATE sessions SET pid = ? WHERE id = ?", (other.pid, sid))
+        db.commit()
+        db.close()
+        with SessionLog(path) as log:
+            [s] = log.sessions()
+            assert s.status == "interrupted"
+            assert log.resume_point("tiny", IDS).index == 1
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_session_whose_process_runs_on_is_left_running(tmp_path):
+    path = tmp_path / "s.db"
+    code = (
+        "import sys; from pathlib import Path; from voicecoach.session import SessionLog; "
+        "log = SessionLog(Path(sys.argv[1])); log.start('tiny'); print('started', flush=True); "
+        "sys.stdin.read()"
+    )
+    writer = subprocess.Popen(
+        [sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert writer.stdout.readline() == b"started\n"
+        with SessionLog(path) as log:
+            assert [s.status for s in log.sessions()] == ["running"]
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_a_log_made_before_sessions_recorded_their_process_is_used(tmp_path):
+    path = tmp_path / "s.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE sessions (id INTEGER PRIMARY KEY AUTOINCREMENT, routine TEXT NOT NULL, "
+        "started TEXT NOT NULL, ended TEXT, status TEXT NOT NULL DEFAULT 'running', "
+        "pid INTEGER, resumed_from INTEGER);"
+        "INSERT INTO sessions (routine, started, ended, status, pid) "
+        "VALUES ('tiny', '2026-01-01T10:00:00+00:00', '2026-01-01T10:20:00+00:00', 'completed', 1);"
+    )
+    db.close()
+    with SessionLog(path) as log:
+        sid = log.start("tiny")
+        log.end(sid, "stopped")
+        assert [s.status for s in log.sessions()] == ["stopped", "completed"]
+
+
 def test_the_log_uses_wal(tmp_path):
     with SessionLog(tmp_path / "s.db") as log:
         assert log._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     ended TEXT,
     status TEXT NOT NULL DEFAULT 'running',
     pid INTEGER,
-    resumed_from INTEGER
+    resumed_from INTEGER,
+    process TEXT
 );
 CREATE TABLE IF NOT EXISTS exercises (
     session_id INTEGER NOT NULL REFERENCES sessions(id),
@@ -185,6 +186,30 @@ def _pid_alive(pid: int | None) -> bool:
     return True
 
 
+def _process_identity(pid: int | str = "self") -> str | None:
+    """What tells the process ``pid`` from a later one given the same number (after a
+    reboot, or in another PID namespace): the boot, and the time since boot it started,
+    read from Linux's /proc; None where they cannot be read."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        # Field 22 is the start time; field 2, the command name, may hold spaces or ")".
+        started = stat[stat.rindex(")") + 2 :].split()[19]
+    except (OSError, ValueError, IndexError):
+        return None
+    return f"{boot}/{started}"
+
+
+def _still_running(pid: int | None, process: str | None) -> bool:
+    """Whether the process that wrote a session runs on: its pid is alive and, where the
+    session recorded which process it was, is still that process. After a power cut
+    the pid of a session cut off is soon another program's, alive."""
+    if not _pid_alive(pid):
+        return False
+    assert pid is not None
+    return process is None or _process_identity(pid) in (None, process)
+
+
 @dataclass(frozen=True)
 class SessionSummary:
     """One session as ``voicecoach history`` shows it."""
@@ -251,6 +276,7 @@ class SessionLog:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._add_process_column()
             self._mark_stale()
         except sqlite3.Error as err:
             self._db.close()
@@ -297,11 +323,21 @@ class SessionLog:
         except sqlite3.Error as err:
             raise self._error("read", err) from err
 
+    def _add_process_column(self) -> None:
+        """Give a log made before sessions recorded their process the column for it."""
+        if "process" in {row[1] for row in self._read("PRAGMA table_info(sessions)")}:
+            return
+        try:
+            self._db.execute("ALTER TABLE sessions ADD COLUMN process TEXT")
+        except sqlite3.OperationalError as err:
+            if "duplicate column" not in str(err):  # else another process added it now
+                raise
+
     def _mark_stale(self) -> None:
-        """Sessions left 'running' by a process that no longer exists were interrupted."""
-        rows = self._read("SELECT id, pid FROM sessions WHERE status = 'running'")
-        for session_id, pid in rows:
-            if not _pid_alive(pid) or pid == os.getpid():
+        """Sessions left 'running' by a process that no longer runs were interrupted."""
+        rows = self._read("SELECT id, pid, process FROM sessions WHERE status = 'running'")
+        for session_id, pid, process in rows:
+            if not _still_running(pid, process) or pid == os.getpid():
                 [(last,)] = self._read(
                     "SELECT MAX(at) FROM (SELECT at FROM exercises WHERE session_id = ?1 "
                     "UNION ALL SELECT at FROM commands WHERE session_id = ?1)",
@@ -318,8 +354,9 @@ class SessionLog:
     def start(self, routine_id: str, resumed_from: int | None = None) -> int:
         """Open a new session and return its id."""
         cur = self._write(
-            "INSERT INTO sessions (routine, started, pid, resumed_from) VALUES (?, ?, ?, ?)",
-            (routine_id, self._now(), os.getpid(), resumed_from),
+            "INSERT INTO sessions (routine, started, pid, process, resumed_from) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (routine_id, self._now(), os.getpid(), _process_identity(), resumed_from),
         )
         assert cur.lastrowid is not None
         return cur.lastrowid
