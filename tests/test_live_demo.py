@@ -19,6 +19,7 @@ from tests.routine_fixtures import tiny_routine
 from voicecoach.asr.base import AsrSettings
 from voicecoach.audio.chunk import ASR_RATE
 from voicecoach.audio.sinks import MemorySink
+from voicecoach.cli import main
 from voicecoach.runtime.demo import DemoSettings, ScriptedUser, ScriptLine, run_demo
 from voicecoach.runtime.loop import TranscriptEntry
 from voicecoach.tts.base import VoiceSettings
@@ -53,6 +54,15 @@ def espeak_coach(sinks: list[MemorySink]) -> Callable[[MemorySink], Speaker]:
 
 def real_recognizer(**settings: Any):  # type: ignore[no-untyped-def]
     return voicecoach.asr.load_recognizer(AsrSettings(engine="pocketsphinx", **settings))
+
+
+def test_demo_with_an_out_it_cannot_make_stops_before_the_session(tmp_path: Path) -> None:
+    # A file given as --out was a FileExistsError traceback after the whole session.
+    taken = tmp_path / "notes.txt"
+    taken.write_text("kept")
+    with pytest.raises(SystemExit, match=f"cannot make the folder {taken}: File exists; choo"):
+        main(["demo", "--out", str(taken)])
+    assert taken.read_text() == "kept"
 
 
 @pytest.mark.slow

@@ -509,6 +509,13 @@ def run_demo_cmd(args: argparse.Namespace) -> int:
     voice = voice_settings(args)
     recognizer = load_recognizer(args.engine)
     print(f"recognizer: {recognizer.describe()}", file=sys.stderr)
+    try:  # before the session: its files are written after it, a minute later
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SystemExit(
+            f"voicecoach: cannot make the folder {args.out}: {err.strerror or err}; "
+            "choose another --out"
+        ) from err
 
     def make_speaker(sink: Any) -> Speaker:
         return Speaker.from_settings(voice, sink, threaded=False)
