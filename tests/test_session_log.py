@@ -405,8 +405,11 @@ def test_a_log_given_is_refused_only_when_it_is_some_other_file(tmp_path):
     db.execute("CREATE TABLE moz_places (url TEXT)")
     db.commit()
     db.close()
-    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    folder = tmp_path / "logs"  # was "unable to open database file ... set XDG_DATA_HOME"
+    folder.mkdir()
+    before = {p.name: p.is_dir() or p.read_bytes() for p in tmp_path.iterdir()}
     for path, detail in (
+        (folder, "it is a folder"),
         (notes, "it is not an SQLite database"),
         (zeroed, "it is not an SQLite database"),
         (other, "it is another program's SQLite database, with moz_places"),
@@ -416,7 +419,7 @@ def test_a_log_given_is_refused_only_when_it_is_some_other_file(tmp_path):
         assert err.value.message.startswith(f"{path} is not a session log ({detail}); ")
         assert "Give --log another path" in err.value.message
         assert isinstance(err.value, SessionLogError) and err.value.exit_code == 8
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert {p.name: p.is_dir() or p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 def test_a_log_that_fails_mid_session_does_not_stop_the_session(tmp_path, caplog):

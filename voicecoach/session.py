@@ -134,8 +134,10 @@ def _not_a_log(path: Path) -> str | None:
 
     A file that starts as an SQLite database does is (or was) a log, damaged or not,
     unless its tables can be read and are another program's. An empty file, or none,
-    can become one. Found without changing the file."""
+    can become one; a folder cannot. Found without changing the file."""
     try:
+        if path.is_dir():
+            return "it is a folder"
         if not path.is_file() or path.stat().st_size == 0:
             return None
         with path.open("rb") as f:
