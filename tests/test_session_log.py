@@ -435,6 +435,23 @@ def test_a_log_that_fails_mid_session_does_not_stop_the_session(tmp_path, caplog
         assert len(errors) == 1 and "goes on without recording" in errors[0]
 
 
+def test_a_log_on_a_full_disk_says_to_free_some_space(tmp_path, caplog):
+    # It said "...: database or disk is full The session goes on without recording."
+    with SessionLog(tmp_path / "s.db") as log:
+        recorder = SessionRecorder(log, log.start("tiny"))
+        [(pages,)] = log._db.execute("PRAGMA page_count").fetchall()
+        log._db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own SQLITE_FULL
+        heard = CommandHeard(Intent.HELP, "what can I say " * 400, 1.0)
+        recorder.heard(heard, 1.0)
+        assert isinstance(recorder.failed, SessionLogError)
+        [error] = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert error == (
+            f"cannot write the session log {tmp_path / 's.db'}: database or disk is full. "
+            "Free some space on its disk, or set XDG_DATA_HOME to a folder on another disk. "
+            "The session goes on without recording."
+        )
+
+
 def test_damage_is_told_from_the_message_where_errors_carry_no_result_code() -> None:
     # Python 3.10's sqlite3 errors have no sqlite_errorcode (nor the SQLITE_* names):
     # there SQLite's words for a damaged file decide. (Checked by hand under 3.10.13: a

@@ -92,6 +92,17 @@ def _is_damage(err: sqlite3.Error) -> bool:
     return any(words in str(err) for words in _DAMAGE_WORDS)
 
 
+def _is_full(err: sqlite3.Error) -> bool:
+    """Whether SQLite found its disk full (SQLITE_FULL, 13, in the low byte of the code)."""
+    code = getattr(err, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == getattr(sqlite3, "SQLITE_FULL", 13)
+    return "is full" in str(err)
+
+
+_FULL_ADVICE = "Free some space on its disk, or set XDG_DATA_HOME to a folder on another disk."
+
+
 @contextlib.contextmanager
 def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
     """A read-only connection to an existing database file, which can neither write to
@@ -290,15 +301,18 @@ class SessionLog:
     def _open_error(self, err: OSError | sqlite3.Error) -> SessionLogError:
         if isinstance(err, sqlite3.Error) and _is_damage(err):
             return SessionLogDamaged(self.path, str(err))
-        return SessionLogError(
-            f"cannot open the session log {self.path}: {err}. "
-            "Check that the folder is writable, or set XDG_DATA_HOME to a writable folder."
+        advice = (
+            _FULL_ADVICE
+            if isinstance(err, sqlite3.Error) and _is_full(err)
+            else "Check that the folder is writable, or set XDG_DATA_HOME to a writable folder."
         )
+        return SessionLogError(f"cannot open the session log {self.path}: {err}. {advice}")
 
     def _error(self, doing: str, err: sqlite3.Error) -> SessionLogError:
         if _is_damage(err):
             return SessionLogDamaged(self.path, str(err))
-        return SessionLogError(f"cannot {doing} the session log {self.path}: {err}")
+        advice = f" {_FULL_ADVICE}" if _is_full(err) else ""
+        return SessionLogError(f"cannot {doing} the session log {self.path}: {err}.{advice}")
 
     def _now(self) -> str:
         return self.wall().astimezone().isoformat(timespec="seconds")
