@@ -222,6 +222,27 @@ def test_history_shows_a_session_whose_times_cannot_be_read(tmp_path, capsys):
     assert second.startswith("#2  ") and second.endswith("1 exercise done, 0 min")
 
 
+def test_a_typed_line_that_is_not_utf8_does_not_end_the_session(tmp_path):
+    # A file of typed lines saved in another encoding: with Python's default handling of
+    # stdin, the session ended in a traceback at that line (UnicodeEncodeError from the
+    # log, or, where stdin is strict, UnicodeDecodeError), its exercises not done.
+    typed = b"yes\nyes\ncaf\xe9 next\nnext\nnext\n"
+    for errors in ("surrogateescape", "strict"):
+        db = tmp_path / f"{errors}.db"
+        done = subprocess.run(
+            [sys.executable, "-m", "voicecoach", "text", "--routine", "self-correction"]
+            + ["--fast", "--no-resume", "--log", str(db)],
+            input=typed,
+            capture_output=True,
+            env=dict(os.environ, PYTHONIOENCODING=f"utf-8:{errors}"),
+            timeout=60,
+        )
+        assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
+        assert b"session ended: completed" in done.stderr
+        [session] = main_json(db)
+        assert [e["outcome"] for e in session["exercises"]] == ["done"] * 3
+
+
 def test_history_with_no_log_yet(tmp_path, capsys):
     assert main(["history", "--log", str(tmp_path / "none.db")]) == 0
     assert "No sessions yet" in capsys.readouterr().out

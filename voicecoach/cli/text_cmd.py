@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
 
@@ -47,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the text session; exit 0 whatever the session's status."""
     from ..routines import get_routine
 
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        # Typed lines saved in another encoding (a Windows editor's, say) must not end the
+        # session: a byte that is not UTF-8 is read as U+FFFD, not raised or logged raw.
+        sys.stdin.reconfigure(errors="replace")
     log_path = chosen_log(args.log)
     routine = get_routine(args.routine)
     recorder, place = start_recording(
