@@ -614,6 +614,8 @@ def test_recognize_cli_any_format_and_bad_files(tmp_path: Path, speech: dict) ->
     missing = tmp_path / "missing.wav"
     folder = tmp_path / "takes.wav"
     folder.mkdir()
+    empty = tmp_path / "empty.wav"
+    empty.touch()
     # Headerless, as PocketSphinx's own test recordings: 16 kHz mono 16-bit.
     raw = tmp_path / "it-hurts.raw"
     clip = np.concatenate([silence(0.4), speech["it hurts"], silence(0.4)])
@@ -635,15 +637,17 @@ def test_recognize_cli_any_format_and_bad_files(tmp_path: Path, speech: dict) ->
         str(odd),
         str(raw),
         str(folder),
+        str(empty),
     )
     assert proc.returncode == 1, proc.stderr
     lines = [json.loads(x) for x in proc.stdout.splitlines()]
-    files = [broken, stereo44, missing, mono8, odd, raw, folder]
+    files = [broken, stereo44, missing, mono8, odd, raw, folder, empty]
     assert [x["file"] for x in lines] == [str(f) for f in files]
     assert "error" in lines[0] and "odd number" in lines[4]["error"]
     # libsndfile's own words were "System error." and "Format not recognised."
     assert lines[2]["error"] == "cannot read: no such file"
     assert lines[6]["error"] == "cannot read: it is a folder, not an audio file"
+    assert lines[7]["error"] == "cannot read: the file is empty (0 bytes)"
     assert lines[5]["command"] == "hurt"
     assert lines[1]["command"] == "stop" and lines[1]["text"] == "stop"
     assert lines[3]["command"] == "yes"

@@ -65,6 +65,8 @@ def read_audio(path: Path) -> AudioChunk:
         raise ValueError("no such file")
     if path.is_dir():
         raise ValueError("it is a folder, not an audio file")
+    if path.is_file() and path.stat().st_size == 0:
+        raise ValueError("the file is empty (0 bytes)")
     raw = path.suffix.lower() in RAW_SUFFIXES
     if raw and path.is_file() and path.stat().st_size % 2:
         raise ValueError("an odd number of bytes: not 16-bit headerless audio")
