@@ -280,3 +280,18 @@ def test_a_url_that_is_neither_an_address_nor_a_file_says_so(tmp_path: Path) -> 
         with pytest.raises(DownloadError, match="neither a URL .* nor an archive"):
             fetch(spec_for(GOOD), tmp_path / "models", url=where)
     assert leftovers(tmp_path / "models") == []
+
+
+def test_a_folder_given_as_the_archive_says_what_to_give(tmp_path: Path) -> None:
+    # Both were "neither a URL ... nor an archive on this machine", though both are there.
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    with pytest.raises(DownloadError, match="downloads is a folder: give the model's .zip file"):
+        fetch(spec_for(GOOD), tmp_path / "models", url=str(folder))
+    with zipfile.ZipFile(io.BytesIO(GOOD)) as z:
+        z.extractall(folder)
+    unpacked = folder / FOLDER
+    assert is_vosk_model(unpacked)
+    with pytest.raises(DownloadError, match=f"VOICECOACH_VOSK_MODEL={unpacked}, or give its"):
+        fetch(spec_for(GOOD), tmp_path / "models", url=str(unpacked))
+    assert leftovers(tmp_path / "models") == []

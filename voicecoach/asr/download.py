@@ -130,6 +130,13 @@ def archive_url(where: str) -> str:
     if "://" in where:
         return where
     path = Path(where).expanduser()
+    if path.is_dir():
+        if is_vosk_model(path):  # already unpacked: nothing to fetch
+            raise DownloadError(
+                f"{where} is a Vosk model already unpacked: use it as it is, with "
+                f"VOICECOACH_VOSK_MODEL={path.resolve()}, or give its .zip to install it"
+            )
+        raise DownloadError(f"{where} is a folder: give the model's .zip file, or its address")
     if not path.is_file():
         raise DownloadError(
             f"{where} is neither a URL (http://..., https://..., file://...) nor an "
