@@ -212,3 +212,191 @@ def test_yes_next_and_it_hurts_through_real_alsa_streams(tmp_path: Path) -> None
     # The coach's pain reply began soon after "it hurts" ended in the microphone.
     said = {e["text"]: e["t"] for e in result["transcript"] if e["kind"] == "said"}
     assert script.PAIN_STOP in said
+
+
+_SPEAKER_FAULT_CHILD = r"""
+import json, threading, time
+from pathlib import Path
+import numpy as np
+from tests.alsa_file_device import AlsaDuplexDevice, PacedPipes
+
+dev = AlsaDuplexDevice(Path(@CONFIG@), Path(@OUTPUT@), Path(@MIC@), 22050, 48000, 2)
+pipes = PacedPipes(dev, 960, Path(@RECORDING@))  # before sounddevice is imported
+
+from tests.routine_fixtures import tiny_routine
+from tests.test_live_alsa import tone_times
+from voicecoach import script
+from voicecoach.asr.base import FakeRecognizer
+from voicecoach.audio.chunk import AudioChunk
+from voicecoach.audio.sd_input import Microphone, MicSettings
+from voicecoach.dialogue import Coach
+from voicecoach.runtime.loop import LiveSession
+from voicecoach.runtime.realtime import LiveRunner, SoundDeviceOutput
+from voicecoach.tts.speaker import Speaker
+
+class ToneVoice:
+    sample_rate = 22050
+    identity = "tone"
+    def synthesize(self, text):
+        hz = @question@ if text.startswith("Before we start") else 300.0
+        n = int(min(1.5, max(0.25, 0.025 * len(text))) * 22050)
+        t = np.arange(n) / 22050
+        yield AudioChunk.from_float(0.4 * np.sin(2 * np.pi * hz * t), 22050)
+
+output = SoundDeviceOutput("vcfile", 22050)
+sink = output.open()
+mic = Microphone(MicSettings(device="vcmic"))
+mic.open()
+speaker = Speaker(ToneVoice(), sink)
+said = []
+coach = Coach(tiny_routine())
+session = LiveSession(coach, FakeRecognizer(), speaker, time.monotonic,
+                      transcript=lambda e: said.append(e.to_json()))
+stop = threading.Event()
+fed = []
+feed = session.feed
+session.feed = lambda chunk: (fed.append(time.monotonic()), feed(chunk))
+failed = []
+
+def speaker_fails():
+    # The output device fails (its stream stops by itself) while the coach says its
+    # second line; then wait for the question, which follows the introduction.
+    deadline = time.monotonic() + 30
+    while len([e for e in said if e["kind"] == "said"]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    sink._stream.abort()
+    failed.append(time.monotonic())
+    while time.monotonic() < deadline and not any(
+        e["kind"] == "said" and e["text"] == script.CONSENT_QUESTION for e in said
+    ):
+        time.sleep(0.05)
+    while time.monotonic() < deadline and not tone_times(recorded(), @question@):
+        time.sleep(0.1)  # until the question is out of the rig's speaker pipe
+    stop.set()
+
+def recorded():
+    return np.frombuffer(Path(@RECORDING@).read_bytes(), dtype="<i2") / 32768.0
+
+pipes.start_clock()
+threading.Thread(target=speaker_fails, daemon=True).start()
+status = LiveRunner(session, mic, stop, output).run()
+heard_after = sum(t > failed[0] + 1.0 for t in fed)
+mic.close(); speaker.close(); session.sink.close(); pipes.close()
+print(json.dumps({"status": status, "heard_after": heard_after,
+                  "said": [e["text"] for e in said if e["kind"] == "said"]}))
+"""
+
+
+@pytest.mark.slow
+def test_a_failed_speaker_reopened_while_the_microphone_runs_plays_again(tmp_path: Path) -> None:
+    """The speaker's stream stops by itself (a device error) while the microphone runs:
+    it is reopened, which re-reads the device list, and the coach is heard again.
+    The rescan freed the microphone's open stream; closing it after the new speaker's
+    was opened in its memory closed that one too, and the coach fell silent for good
+    (and waited for ever for its line to play), while the sink still looked active."""
+    dev = make_duplex_device(tmp_path, paced=True)
+    code = _SPEAKER_FAULT_CHILD
+    for name, value in {
+        "CONFIG": dev.config,
+        "OUTPUT": dev.output,
+        "MIC": dev.mic,
+        "RECORDING": tmp_path / "played.raw",
+    }.items():
+        code = code.replace(f"@{name}@", repr(str(value)))
+    code = code.replace("@question@", repr(MARKERS["announce2"]))
+    result = run_python(dev, code, timeout=90)  # type: ignore[arg-type]
+
+    assert script.SPEAKER_BACK in result["said"]
+    assert script.CONSENT_QUESTION in result["said"]  # the coach was not left waiting
+    assert result["heard_after"] > 0  # and the microphone still listens
+    played = np.frombuffer((tmp_path / "played.raw").read_bytes(), dtype="<i2") / 32768.0
+    # The question, said only after the fault, came out of the reopened speaker.
+    assert tone_times(played, MARKERS["announce2"])
+
+
+_SPEAKER_UNPLUGGED_CHILD = r"""
+import json, os, threading, time
+from pathlib import Path
+from tests.alsa_file_device import AlsaDuplexDevice, PacedPipes
+
+config = Path(@CONFIG@)
+dev = AlsaDuplexDevice(config, Path(@OUTPUT@), Path(@MIC@), 22050, 48000, 2)
+pipes = PacedPipes(dev, 960, Path(@RECORDING@))  # before sounddevice is imported
+
+from tests.routine_fixtures import tiny_routine
+from voicecoach import script
+from voicecoach.asr.base import FakeRecognizer
+from voicecoach.audio.sd_input import Microphone, MicSettings
+from voicecoach.dialogue import Coach
+from voicecoach.runtime.loop import LiveSession
+from voicecoach.runtime.realtime import LiveRunner, SoundDeviceOutput
+from voicecoach.tts.base import FakeVoice
+from voicecoach.tts.speaker import Speaker
+
+output = SoundDeviceOutput("vcfile", 22050)
+sink = output.open()
+mic = Microphone(MicSettings(device="vcmic"))
+mic.open()
+speaker = Speaker(FakeVoice(amplitude=0.2), sink)
+said = []
+session = LiveSession(Coach(tiny_routine()), FakeRecognizer(), speaker, time.monotonic,
+                      transcript=lambda e: said.append(e.to_json()))
+stop = threading.Event()
+fed = []
+feed = session.feed
+session.feed = lambda chunk: (fed.append(time.monotonic()), feed(chunk))
+away = []
+original = config.read_text()
+
+def rewrite(text):
+    # A new file (a new inode): ALSA reads its configuration again when PortAudio
+    # lists the devices again.
+    config.with_suffix(".new").write_text(text)
+    os.replace(config.with_suffix(".new"), config)
+
+def unplug_the_speaker():
+    deadline = time.monotonic() + 30
+    while len([e for e in said if e["kind"] == "said"]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    rewrite(original.replace("vcfile", "vcgone"))  # gone from the device list
+    sink._stream.abort()  # and its stream stops
+    away.append(time.monotonic())
+    time.sleep(5.0)  # two tries to reopen it
+    away.append(time.monotonic())
+    rewrite(original)  # plugged in again
+    while time.monotonic() < deadline and not any(e["text"] == script.SPEAKER_BACK for e in said):
+        time.sleep(0.05)
+    stop.set()
+
+pipes.start_clock()
+threading.Thread(target=unplug_the_speaker, daemon=True).start()
+status = LiveRunner(session, mic, stop, output).run()
+mic.close(); speaker.close(); session.sink.close(); pipes.close()
+print(json.dumps({"status": status,
+                  "heard_while_away": sum(away[0] + 1.0 < t < away[1] for t in fed),
+                  "said": [e["text"] for e in said if e["kind"] == "said"]}))
+"""
+
+
+@pytest.mark.slow
+def test_while_the_speaker_is_unplugged_the_microphone_still_listens(tmp_path: Path) -> None:
+    """The speaker is unplugged (gone from the device list, its stream stopped): each
+    try to reopen it re-reads the device list, and the microphone keeps listening
+    meanwhile, so "it hurts" or "stop" is still heard. The rescan freed the
+    microphone's open stream under it: the microphone was taken for lost (the coach
+    said so into the dead speaker) and was not tried again until the speaker was back."""
+    dev = make_duplex_device(tmp_path, paced=True)
+    code = _SPEAKER_UNPLUGGED_CHILD
+    for name, value in {
+        "CONFIG": dev.config,
+        "OUTPUT": dev.output,
+        "MIC": dev.mic,
+        "RECORDING": tmp_path / "played.raw",
+    }.items():
+        code = code.replace(f"@{name}@", repr(str(value)))
+    result = run_python(dev, code, timeout=90)  # type: ignore[arg-type]
+
+    assert script.SPEAKER_BACK in result["said"]
+    assert script.MIC_LOST not in result["said"]
+    assert result["heard_while_away"] > 0

@@ -228,21 +228,33 @@ class LiveRunner:
         if self.clock() < self._next_out:
             return
         self._next_out = self.clock() + self.session.settings.reconnect_interval
+        # Reopening re-reads the device list, which frees every stream still open: the
+        # microphone's is closed first. Closed after, its stale handle named whatever
+        # stream had taken its memory, the new speaker's, and closed that one: the
+        # coach fell silent for good while the sink still looked active.
+        listening = not self.mic_down
+        if listening:
+            self.mic.close()
         try:
             sink = self.output.reopen(self.session.sink)
         except AudioDeviceError as err:
             log.info("speaker still unavailable: %s", err)
+            if listening:
+                self._reopen_mic(self.mic.open)  # no speaker's stream runs to pause
             return
         self.output_down = False
         self.session.replace_sink(sink)
-        if not self.mic_down:
-            # Re-reading the device list invalidated the microphone's stream too.
-            self.mic.close()
-            try:
-                self._open_mic()
-            except AudioDeviceError as err:
-                self._mic_failed(str(err))
+        if listening:
+            self._reopen_mic(self._open_mic)
         self.session.device_back("speaker")
+
+    def _reopen_mic(self, open_mic: Callable[[], None]) -> None:
+        """Open the microphone again after a device rescan closed it; one that will not
+        open is a lost microphone."""
+        try:
+            open_mic()
+        except AudioDeviceError as err:
+            self._mic_failed(str(err))
 
 
 class SoundDeviceOutput:
