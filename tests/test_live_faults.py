@@ -231,6 +231,66 @@ def test_a_failed_speaker_is_reopened_and_the_coach_is_not_left_waiting(tmp_path
     assert rig.coach.state is State.ASK_CONSENT
 
 
+class UnpluggedCard:
+    """Microphone and speaker on one USB card, unplugged at ``gone_at`` and plugged in
+    again at ``back_at``: the speaker's stream stops with it, a sink closed by
+    :meth:`reopen` reports its stream stopped, and opening the speaker fails while the
+    card is away (as :class:`~voicecoach.runtime.realtime.SoundDeviceOutput` does)."""
+
+    def __init__(self, clock: VirtualClock, gone_at: float, back_at: float) -> None:
+        self.clock = clock
+        self.gone_at = gone_at
+        self.back_at = back_at
+        self.first: Sink | None = None
+        self.closed: list[Sink] = []
+        self.reopened: list[Sink] = []
+
+    def fault(self, sink: Sink) -> str | None:
+        self.first = self.first or sink
+        gone = sink is self.first and self.clock() >= self.gone_at
+        return "the output stream stopped" if gone or sink in self.closed else None
+
+    def reopen(self, old: Sink) -> Sink:
+        self.closed.append(old)
+        if self.clock() < self.back_at:
+            raise DeviceMissing("no speaker whose name contains 'USB PnP'", "USB PnP")
+        new = MemorySink(22_050, self.clock)
+        self.reopened.append(new)
+        return new
+
+    def paused(self, sink: Sink) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
+
+
+def test_a_card_with_microphone_and_speaker_unplugged_and_back_keeps_the_session(
+    tmp_path: Path,
+) -> None:
+    """The card that has both the microphone and the speaker is unplugged while the
+    coach waits, and plugged in again: the session keeps its place. A try to open the
+    microphone re-reads the device list, which reopens the speaker; that failing too
+    (the card is away) ended the session with the error."""
+    rig = Rig(tmp_path)
+    rig.run(until=1.0)
+    rig.run_until_quiet()
+    assert rig.coach.state is State.ASK_CONSENT  # the coach waits for an answer
+    gone_at = rig.clock() + 1.0
+    mic = FlakyMic(rig.clock, dies_at=gone_at, back_at=gone_at + 20.0)
+    card = UnpluggedCard(rig.clock, gone_at, back_at=gone_at + 20.0)
+    runner = LiveRunner(
+        rig.session,
+        mic,
+        threading.Event(),
+        output=card,
+        sleep=lambda s: rig.clock.set(rig.clock() + s),
+    )
+    run_steps(runner, rig.clock, gone_at + 40.0)
+    assert card.reopened and not runner.output_down
+    assert not runner.mic_down
+    said = [line["text"] for line in rig.kinds("said") if line.get("fallback")]
+    assert said[0] == MIC_LOST and SPEAKER_BACK in said and said[-1] == MIC_BACK
+    assert rig.coach.state is State.ASK_CONSENT  # nothing was lost
+
+
 class PausingOutput:
     """A speaker that works, whose stream the runner can pause (as
     :meth:`~voicecoach.audio.sd_output.SoundDeviceSink.paused` stops a real one)."""

@@ -186,7 +186,14 @@ class LiveRunner:
             # A replugged card is only seen after re-reading the device list.
             if self.output is None:
                 return
-            self.session.replace_sink(self.output.reopen(self.session.sink))
+            try:
+                sink = self.output.reopen(self.session.sink)
+            except AudioDeviceError as err2:
+                # The speaker is away too (one card with both): its stream is closed
+                # now, which _check_output sees and reopens in its turn.
+                log.info("speaker unavailable after a device rescan: %s", err2)
+                return
+            self.session.replace_sink(sink)
             try:
                 self._open_mic()
             except AudioDeviceError as err2:
