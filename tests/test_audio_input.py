@@ -12,7 +12,7 @@ from tests.talker_voice import HAVE_FLITE, flite
 from voicecoach.asr.wholefile import file_level
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
 from voicecoach.audio.devices import DeviceInfo, choose_device, parse_device
-from voicecoach.audio.sd_input import BlockConverter, MicSettings
+from voicecoach.audio.sd_input import DRIFT_LIMIT, BlockConverter, MicSettings
 from voicecoach.errors import DeviceMissing
 
 
@@ -161,6 +161,25 @@ def test_a_late_first_callback_does_not_leave_the_timestamps_late() -> None:
     assert chunks[0].timestamp == pytest.approx(10.15)  # nothing better known yet
     for k, chunk in enumerate(chunks[1:], start=1):
         assert chunk.timestamp == pytest.approx(true_end[k] - 0.02, abs=1e-6), k
+
+
+def test_a_microphone_clock_running_slow_does_not_leave_the_timestamps_early() -> None:
+    """The device's clock runs slow against the loop's (1000 ppm here: two minutes of
+    it are what 20 minutes are at 100 ppm), and every callback comes up to 15 ms late.
+    Counting samples alone, the stamps fell further behind the true times at each
+    block, 120 ms after two minutes (re-anchored only at 250 ms): the echo canceller
+    looks for the echo at most 50 ms before a block's stamp and removed nothing from
+    about 60 ms on. They stay within ``DRIFT_LIMIT`` and a window's drift of the truth."""
+    conv = BlockConverter(16_000, 1)
+    block = np.zeros((320, 1), dtype=np.int16)
+    period = 0.02 / (1 - 1000e-6)  # a block takes this long by the loop's clock
+    late = np.random.default_rng(3).uniform(0.0, 0.015, 6000)
+    errors = []
+    for k in range(6000):
+        captured = 10.0 + k * period  # when the block's first sample was captured
+        chunk = conv.convert(block, captured + period + late[k])
+        errors.append(chunk.timestamp - captured)
+    assert max(np.abs(errors[1:])) < DRIFT_LIMIT + 0.005
 
 
 def test_late_blocks_reanchor_the_timestamps() -> None:

@@ -15,6 +15,7 @@ microphone and opens it again by name when the device returns.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import time
 from collections.abc import Callable
@@ -75,6 +76,16 @@ works."""
 EARLY_SLACK = 0.001
 """Seconds a block may seem to arrive before the anchor allows without moving it (the
 resampler's output does not split evenly into blocks)."""
+DRIFT_WINDOW = 100
+"""Blocks (2 s of 20 ms blocks) over which the least late of them tells how far the
+device's clock has fallen behind the loop clock."""
+DRIFT_LIMIT = 0.02
+"""Seconds the least late block of a whole window may come after the anchor allows
+before the anchor moves on to it, as the speaker's timeline does (``TIMELINE_JUMP`` in
+:mod:`.sd_output`). A device whose clock runs slow against the loop clock (100 ppm) puts
+its samples' stamps 6 ms a minute too early otherwise, and the echo canceller, which
+looks for the echo at most ``AecSettings.lead`` (50 ms) before the time a block is
+stamped, removed nothing once they were about 60 ms early: 10 minutes into a session."""
 
 
 class BlockConverter:
@@ -85,8 +96,11 @@ class BlockConverter:
     waits for the interpreter) but never early, so a block that arrives sooner than the
     anchor allows moves the anchor back to it: a late first callback would otherwise
     leave every timestamp late by as much, and the echo canceller would hold each block
-    back until the speaker's reference caught up with it. When the device clock falls
-    behind the loop clock by more than ``resync_after`` they are re-anchored.
+    back until the speaker's reference caught up with it. A device clock that runs slow
+    against the loop clock makes every block late by a little more each time: once even
+    the least late block of :data:`DRIFT_WINDOW` comes :data:`DRIFT_LIMIT` after the
+    anchor allows, the anchor moves on by that much. A jump of more than
+    ``resync_after`` (a stall, blocks dropped) re-anchors at once.
     """
 
     def __init__(
@@ -100,6 +114,8 @@ class BlockConverter:
         self._resampler = StreamResampler(rate, ASR_RATE)
         self._anchor: float | None = None  # clock time of output sample 0
         self._out = 0  # 16 kHz samples produced since the anchor
+        self._least_late = math.inf  # of the blocks in the current drift window
+        self._window = 0  # blocks in it
 
     def convert(self, block: np.ndarray, arrived: float) -> AudioChunk:
         """Convert one int16 block of shape (frames, channels) that arrived at ``arrived``."""
@@ -111,10 +127,22 @@ class BlockConverter:
                 _LOGGER.info("microphone clock re-anchored by %+.3f s", first - expected)
             self._anchor, self._out = first, 0
             expected = first
+            self._least_late, self._window = math.inf, 0
         elif first < expected - EARLY_SLACK:
             assert self._anchor is not None
             self._anchor -= expected - first
             expected = first
+            self._least_late, self._window = math.inf, 0
+        else:
+            self._least_late = min(self._least_late, first - expected)
+            self._window += 1
+            if self._window >= DRIFT_WINDOW:
+                if self._least_late > DRIFT_LIMIT:
+                    assert self._anchor is not None
+                    _LOGGER.info("microphone clock behind by %.3f s; followed", self._least_late)
+                    self._anchor += self._least_late
+                    expected += self._least_late
+                self._least_late, self._window = math.inf, 0
         mono = block.astype(np.float32).mean(axis=1) if block.ndim == 2 else block
         scaled = np.asarray(mono, dtype=np.float32) * np.float32(self._gain / 32768.0)
         out = self._resampler.process(scaled)
