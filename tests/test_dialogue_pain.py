@@ -115,6 +115,21 @@ def test_pain_before_the_first_exercise_pauses_until_the_user_goes_on():
     assert says(acts) == [script.resume_question(1)]  # back to the question
 
 
+def test_pain_between_exercises_says_next_goes_on_and_next_starts_the_next_one():
+    # It said "Say continue when you want to go on"; "continue" then only brought
+    # "Say next when you are ready", a second command to go on.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.NEXT), t + 1)  # the first exercise ended early
+    coach.step(PlaybackFinished(coach._next_id), t + 3)
+    assert coach.state is State.WAIT_NEXT
+    acts = coach.step(cmd(Intent.HURT), t + 4)
+    assert says(acts) == [script.PAIN_REST_NEXT]
+    coach.step(PlaybackFinished(coach._next_id), t + 10)
+    acts = coach.step(cmd(Intent.NEXT), t + 60)
+    assert says(acts)[0].startswith("Exercise two of three")
+
+
 @pytest.mark.parametrize("question", [to_consent, to_pain_free])
 @pytest.mark.parametrize("first", [[], [Intent.PAUSE], [Intent.STOP]])
 def test_pain_at_the_consent_question_declines_as_a_no_would(first, question):

@@ -829,7 +829,8 @@ class Coach:
         if in_exercise:
             return acts + self._say(script.PAIN_STOP) + self._ask(State.ASK_PAIN, script.PAIN_ASK)
         self._return_to = context
-        return acts + self._ask(State.PAUSED, script.PAIN_REST)
+        rest = script.PAIN_REST_NEXT if context is State.WAIT_NEXT else script.PAIN_REST
+        return acts + self._ask(State.PAUSED, rest)
 
     def _pain_skip(self) -> list[Action]:
         acts = self._hush() + self._record("pain")

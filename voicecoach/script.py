@@ -143,6 +143,12 @@ PAIN_REST = (
     "Stop and rest. Nothing will happen until you are ready. "
     "Say continue when you want to go on, or stop to end the session."
 )
+PAIN_REST_NEXT = (
+    "Stop and rest. Nothing will happen until you are ready. "
+    "Say next when you want to go on, or stop to end the session."
+)
+"""Pain reported between exercises, where "next" starts the next one ("continue" only
+brought back "say next when you are ready")."""
 PAIN_SKIPPED = "We'll skip this exercise."
 PAIN_AT_GOODBYE = (
     "Stop, and rest where you are. Get up only when you are ready, and slowly. "
