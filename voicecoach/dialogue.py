@@ -463,7 +463,7 @@ class Coach:
         if state is State.ASK_PAIN:
             return (script.PAIN_ASK_REPROMPT if again else script.PAIN_ASK,)
         if state is State.PAUSED:
-            return (script.PAUSED_REPROMPT if again else script.PAUSED,)
+            return (script.PAUSED,)  # never asked again: paused is quiet
         # WAIT_NEXT
         if again:
             return (script.WAIT_REPROMPT,)

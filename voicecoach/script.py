@@ -99,7 +99,6 @@ PAUSED_SELF = "I haven't heard from you, so I'll pause here. Say continue when y
 PAUSED_SELF_QUESTION = (
     "I haven't heard from you, so I'll pause here. Say yes or no when you are ready."
 )
-PAUSED_REPROMPT = "I'm paused. Say continue when you are ready, or stop to end the session."
 RESUMING = "Let's continue."
 PLACE_LOST = (
     "I can't find where you stopped last time: the exercises have changed since. "
