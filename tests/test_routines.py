@@ -556,6 +556,12 @@ def test_routines_and_show_cli(capsys):
     assert "Head glide backwards" in out
 
 
+def test_routines_counts_one_exercise_in_the_singular(routines_folder, capsys):
+    write(routines_folder, GOOD)  # "Mine (1 exercises)"
+    assert main(["routines"]) == 0
+    assert "Mine (1 exercise) " in capsys.readouterr().out
+
+
 def test_a_cue_may_be_marked_as_back_in_the_starting_position(tmp_path):
     cues = 'cues = ["Left.", { say = "Back.", neutral = true }, "Right.", { say = "Back." }]\n'
     [ex] = load_routine_file(write(tmp_path, GOOD.replace(MORE, MORE + cues))).exercises

@@ -45,7 +45,8 @@ def run_list(args: argparse.Namespace) -> int:
         if source and routine.id in builtin:
             source = f"  (from {routine.source}, instead of the built-in)"
         n = len(routine.exercises)
-        print(f"{routine.id:<{width}}  {routine.title} ({n} exercises){source}")
+        count = f"{n} exercise" + ("" if n == 1 else "s")
+        print(f"{routine.id:<{width}}  {routine.title} ({count}){source}")
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     return 0
