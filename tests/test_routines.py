@@ -562,6 +562,23 @@ def test_routines_counts_one_exercise_in_the_singular(routines_folder, capsys):
     assert "Mine (1 exercise) " in capsys.readouterr().out
 
 
+def test_a_routine_file_not_ending_in_toml_is_reported_not_left_out_silently(tmp_path):
+    # An editor's "neck.toml.txt", a "NECK.TOML" or a YAML file were ignored without a
+    # word: the routine was simply not there.
+    for name in ("neck.toml.txt", "SHOUT.TOML", "mine.yaml", "notes.md"):
+        write(tmp_path, GOOD, name)
+    write(tmp_path, GOOD.replace('"mine"', '"good"'), "good.toml")
+    routines, problems = available_routines(tmp_path)
+    assert "good" in routines
+    fixes = {Path(p.file).name: p.fix for p in problems}
+    assert fixes == {
+        "neck.toml.txt": 'Rename it to "neck.toml".',
+        "SHOUT.TOML": 'Rename it to "SHOUT.toml".',
+        "mine.yaml": "Write it in TOML (see docs/routine-format.md), in a file whose name "
+        "ends in .toml.",
+    }
+
+
 def test_a_cue_may_be_marked_as_back_in_the_starting_position(tmp_path):
     cues = 'cues = ["Left.", { say = "Back.", neutral = true }, "Right.", { say = "Back." }]\n'
     [ex] = load_routine_file(write(tmp_path, GOOD.replace(MORE, MORE + cues))).exercises

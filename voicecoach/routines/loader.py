@@ -508,6 +508,7 @@ def available_routines(
             loaded.append(routine)
         used, left_out = _one_per_id(loaded)
         problems += [_same_id(routine, kept) for routine, kept in left_out]
+        problems += [_not_read(path) for path in sorted(folder.iterdir()) if _unread(path)]
         for routine in used:
             if routine.id in routines:
                 log.warning(
@@ -518,6 +519,25 @@ def available_routines(
                 )
             routines[routine.id] = routine
     return routines, problems
+
+
+def _unread(path: Path) -> bool:
+    """Whether a file in the routines folder looks meant as a routine but is not read,
+    not ending in ".toml": saved by an editor as "neck.toml.txt" or "NECK.TOML", or
+    written as YAML or JSON."""
+    name = path.name.lower()
+    meant = ".toml" in name or path.suffix.lower() in (".yaml", ".yml", ".json")
+    return meant and not path.name.endswith(".toml") and path.is_file()
+
+
+def _not_read(path: Path) -> Problem:
+    if ".toml" in path.name.lower():
+        fix = f'Rename it to "{path.name[: path.name.lower().rindex(".toml")]}.toml".'
+    else:
+        fix = "Write it in TOML (see docs/routine-format.md), in a file whose name ends in .toml."
+    return Problem(
+        str(path), "(file)", "is not read: only files whose name ends in .toml are.", fix
+    )
 
 
 def _one_per_id(
