@@ -215,7 +215,11 @@ class Coach:
         if self.state in WAITING_STATES:
             acts += self._cancel("reprompt")
             self._reprompts = 0
-        acts += getattr(self, handler)()
+        done = getattr(self, handler)()
+        if done is None:  # the command does nothing here: no earcon saying it was taken
+            log.info("nothing to do for %s in %s", intent.value, self.state.value)
+            return acts
+        acts += done
         # The "heard you" earcon goes after any silencing, so the silencing cannot cut it.
         at = next(
             (i for i, a in enumerate(acts) if not isinstance(a, (StopSpeaking, CancelTimer))),
@@ -410,12 +414,13 @@ class Coach:
         self._continue_with("consent")
         return acts
 
-    def _skip_intro(self) -> list[Action]:
+    def _skip_intro(self) -> list[Action] | None:
         # "next" passes over the introduction and the list of things needed, never the
         # safety text: once it plays, it plays to the end, then comes the question.
+        # Said during it, it does nothing (None): not even the "heard" earcon.
         safety = len(script.intro(self.routine)) - 1
         if self._intro_heard >= safety:
-            return []
+            return None
         self._intro_heard = safety
         return self._hush() + self._say_intro()
 
