@@ -216,7 +216,8 @@ print(json.dumps({{"seconds": float(sum(c.duration for c in chunks)),
     "elapsed": time.monotonic() - t0, "fault": fault,
     "rate": chunks[0].rate, "first_ts": chunks[0].timestamp - t0,
     "zeros_inside": int(np.sum(audio[np.flatnonzero(audio)[0]:np.flatnonzero(audio)[-1]] == 0)),
-    "nonzero": int(np.count_nonzero(audio))}}))
+    "nonzero": int(np.count_nonzero(audio)),
+    "zeros_after": int(len(audio) - 1 - np.flatnonzero(audio)[-1])}}))
 """
 
 
@@ -237,6 +238,9 @@ def test_microphone_reads_a_real_alsa_capture_stream_in_real_time(tmp_path: Path
     # The one-second ramp arrives whole: no blocks of silence spliced into it.
     assert result["nonzero"] > 15_000
     assert result["zeros_inside"] < 20
+    # The silence after it arrives as exact zeros, as a muted microphone's does: the
+    # conversion to 16 kHz mono adds nothing (runtime/mutewatch.py relies on it).
+    assert result["zeros_after"] > 3000
 
 
 _STALL = """

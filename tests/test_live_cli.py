@@ -366,9 +366,11 @@ def test_check_judges_the_spoken_level_as_the_recognizer_hears_it() -> None:
     problem, detail, fix = judge_microphone_level(at(low - TOO_QUIET - 6), 48000)
     assert problem and "too quiet" in detail and fix is not None
     assert f"about {TOO_QUIET + 6:.0f} dB" in fix and f"--mic-gain {TOO_QUIET + 6:.0f}" in fix
-    # Nothing said: no gain to suggest.
+    # Not a sample above zero: a microphone muted (its capture off) or at zero. It
+    # was told only "too quiet", to raise a level that was not the trouble.
     problem, detail, fix = judge_microphone_level(np.zeros(48000, np.float32), 48000)
-    assert problem and "speech silence" in detail and fix is not None and "gain" not in fix
+    assert problem and "speech silence" in detail and "muted" in detail
+    assert fix is not None and "space bar" in fix and "--mic-gain" not in fix
     problem, detail, fix = judge_microphone_level(np.clip(at(-5) * 4, -1, 1), 48000)
     assert problem and "clipping" in detail and fix is not None and "mic-gain" not in fix
     problem, detail, fix = judge_microphone_level(np.clip(at(-5) * 4, -1, 1), 48000, 20)

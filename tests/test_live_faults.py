@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.test_live_loop import EPOCH, Rig
@@ -35,8 +37,9 @@ NO_MIC = DeviceMissing("no microphone")
 
 
 class FlakyMic:
-    """Delivers silence on a virtual clock; its stream dies at ``dies_at`` and the device
-    can be opened again from ``back_at``."""
+    """Delivers a quiet room's noise on a virtual clock; its stream dies at ``dies_at``
+    and the device can be opened again from ``back_at``. (Digital silence would be a
+    muted microphone, which the coach says it hears nothing from.)"""
 
     def __init__(self, clock: VirtualClock, dies_at: float, back_at: float) -> None:
         self.clock = clock
@@ -64,7 +67,8 @@ class FlakyMic:
             self.dead = True
             return []
         frames = int(round(timeout * 16_000))
-        return [AudioChunk(bytes(2 * frames), 16_000, 2, 1, t)]
+        noise = np.random.default_rng(int(t * 1000)).normal(0, 30, frames)  # about -60 dBFS
+        return [AudioChunk(noise.astype("<i2").tobytes(), 16_000, 2, 1, t)]
 
     @property
     def fault(self) -> str | None:
@@ -121,6 +125,59 @@ def test_the_microphone_fails_and_comes_back_and_the_session_keeps_its_place(
     assert rig.coach.state is State.ASK_PAIN_FREE  # on to the acute pain question
     faults = [line["text"] for line in rig.kinds("fault")]
     assert faults[0].startswith("microphone: the microphone stream ended")
+
+
+class MutedMic(FlakyMic):
+    """A :class:`FlakyMic` whose capture is switched off until ``unmuted_at``: its stream
+    runs, delivering exact zeros."""
+
+    def __init__(self, clock: VirtualClock, unmuted_at: float) -> None:
+        super().__init__(clock, dies_at=float("inf"), back_at=0.0)
+        self.unmuted_at = unmuted_at
+
+    def read(self, timeout: float = 0.05) -> list[AudioChunk]:
+        chunks = super().read(timeout)
+        if self.clock() < self.unmuted_at:
+            return [replace(c, audio=bytes(len(c.audio))) for c in chunks]
+        return chunks
+
+
+def test_a_muted_microphone_is_said_to_be_and_its_sound_coming_back_too(tmp_path: Path) -> None:
+    # Its stream ran on, every chunk zeros: the coach asked and asked again, with no
+    # word of why it heard nothing.
+    rig = Rig(tmp_path)
+    mic = MutedMic(rig.clock, unmuted_at=40.0)
+    runner = LiveRunner(
+        rig.session, mic, threading.Event(), sleep=lambda s: rig.clock.set(rig.clock() + s)
+    )
+    rig.session.start()
+    run_steps(runner, rig.clock, 39.0)
+    said = [line for line in rig.kinds("said") if line.get("fallback")]
+    assert [line["text"] for line in said] == [script.MIC_MUTED]
+    assert 10.0 <= said[0]["t"] < 12.0  # ten seconds of the introduction heard as zeros
+    faults = [line["text"] for line in rig.kinds("fault")]
+    assert faults == ["microphone: only digital silence for 10 s"]
+    run_steps(runner, rig.clock, 41.0)
+    said = [line["text"] for line in rig.kinds("said") if line.get("fallback")]
+    assert said == [script.MIC_MUTED, MIC_BACK]
+    rig.run_until_quiet()
+    yes_at = rig.clock() + 1.0
+    rig.say_at(Intent.YES, "yes", yes_at)
+    run_steps(runner, rig.clock, yes_at + 0.5)
+    assert rig.coach.state is State.ASK_PAIN_FREE
+
+
+def test_a_quiet_microphone_is_not_taken_for_a_muted_one(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    runner = LiveRunner(
+        rig.session,
+        FlakyMic(rig.clock, dies_at=float("inf"), back_at=0.0),
+        threading.Event(),
+        sleep=lambda s: rig.clock.set(rig.clock() + s),
+    )
+    rig.session.start()
+    run_steps(runner, rig.clock, 60.0)
+    assert not [line for line in rig.kinds("said") if line.get("fallback")]
 
 
 class StillbornMic(FlakyMic):
@@ -456,7 +513,8 @@ class ListedMic:
         t = self.clock()
         self.clock.set(t + timeout)
         frames = int(round(timeout * 16_000))
-        return [AudioChunk(bytes(2 * frames), 16_000, 2, 1, t)] if self.is_open else []
+        noise = np.random.default_rng(int(t * 1000)).normal(0, 30, frames)  # about -60 dBFS
+        return [AudioChunk(noise.astype("<i2").tobytes(), 16_000, 2, 1, t)] if self.is_open else []
 
     fault = None
 

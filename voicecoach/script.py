@@ -276,5 +276,11 @@ MIC_CHOSEN_MISSING = (
     "I can't hear you: the microphone I was set up with is not connected. "
     "Please plug it in, and we'll begin."
 )
+# The microphone delivers nothing but digital silence, even while the coach speaks: its
+# capture is switched off or its volume is at zero (voicecoach.runtime.mutewatch).
+MIC_MUTED = (
+    "I hear nothing at all from the microphone. It may be muted, or its volume turned "
+    "all the way down. I'll carry on, and listen for it."
+)
 MIC_BACK = "I can hear you again."
 SPEAKER_BACK = "Sorry, the speaker stopped for a moment. Let's carry on."

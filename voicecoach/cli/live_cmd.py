@@ -449,6 +449,14 @@ def judge_microphone_level(
         gain = gain_db + math.ceil(missing)
         return f", or start voicecoach with --mic-gain {gain:g}" if gain <= MAX_GAIN_DB else ""
 
+    if peak == 0.0:
+        return (
+            True,
+            f"{detail} (only digital silence: the microphone is muted, or its capture "
+            "level is at zero)",
+            "in alsamixer press F4, choose the microphone's capture control, switch "
+            "capture on with the space bar and raise the level, then run check again",
+        )
     if level is None or level < low - TOO_QUIET:
         raise_by = "" if level is None else f" by about {low - level:.0f} dB"
         more = "" if level is None else gain_hint(low - level)

@@ -55,6 +55,7 @@ from ..script import (
     MIC_CHOSEN_MISSING,
     MIC_LOST,
     MIC_MISSING,
+    MIC_MUTED,
     RECOGNIZER_FALLBACK,
     SPEAKER_BACK,
     VOICE_FALLBACK,
@@ -63,6 +64,7 @@ from ..session import NOT_BEGUN, SessionRecorder, TimerTable
 from ..tts.speaker import Speaker
 from .doubletalk import DoubleTalk, TapSink
 from .echo import EchoGuard
+from .mutewatch import MicChange, MuteWatch
 from .settings import LiveSettings
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ FALLBACK_TEXTS = (
     MIC_LOST,
     MIC_MISSING,
     MIC_CHOSEN_MISSING,
+    MIC_MUTED,
     MIC_BACK,
     SPEAKER_BACK,
 )
@@ -171,6 +174,10 @@ class LiveSession:
         """Takes the coach's echo out of the microphone signal (None: not done here)."""
         if self.settings.cancel_echo and not self.settings.echo_cancelled:
             self.canceller = EchoCanceller(self.tap.played, ready=self.tap.complete_until)
+        self.mutewatch: MuteWatch | None = None
+        """Says when the microphone delivers only digital silence (None: not watched)."""
+        if self.settings.mute_after > 0 and not self.settings.echo_cancelled:
+            self.mutewatch = MuteWatch(self.settings.mute_after)
         self.origin = clock()
         """Clock time of session time 0, set by :meth:`start` (transcript times are
         relative to it)."""
@@ -274,6 +281,10 @@ class LiveSession:
         """Run the recognizer on a 16 kHz mono chunk stamped with clock time; act on it."""
         if self.coach.finished:
             return
+        if self.mutewatch is not None:
+            change = self.mutewatch.feed(chunk, self.sink.is_playing())
+            if change is not None:
+                self._mic_changed(change)
         # The double-talk check compares the microphone as it is with what was played;
         # the recognizer hears what is left once the coach's echo is taken out.
         self.tap.sync()
@@ -600,6 +611,17 @@ class LiveSession:
         if what == "microphone":
             self.say_own(MIC_CHOSEN_MISSING if chosen else MIC_MISSING)
 
+    def _mic_changed(self, change: MicChange) -> None:
+        """The microphone was found muted (only digital silence while the coach was
+        heard), or sounds again after that; say so, and log it."""
+        if change is MicChange.MUTED:
+            seconds = self.settings.mute_after
+            log.warning("the microphone gives only digital silence (%g s of the coach)", seconds)
+            self._log_entry("fault", f"microphone: only digital silence for {seconds:g} s")
+            self.say_own(MIC_MUTED)
+        else:
+            self.device_back("microphone")
+
     def device_back(self, what: str) -> None:
         """A failed device works again."""
         log.warning("%s is back", what)
@@ -652,6 +674,7 @@ __all__ = [
     "MIC_CHOSEN_MISSING",
     "MIC_LOST",
     "MIC_MISSING",
+    "MIC_MUTED",
     "RECOGNIZER_FALLBACK",
     "SPEAKER_BACK",
     "VOICE_FALLBACK",

@@ -33,6 +33,10 @@ class LiveSettings:
     """At most one spoken fallback (after a recognizer or voice error) this often."""
     reconnect_interval: float = 2.0
     """Seconds between attempts to reopen a failed audio device."""
+    mute_after: float = 10.0
+    """Seconds of the coach's voice playing with nothing but digital silence from the
+    microphone, after which it is said to be muted (:mod:`.mutewatch`); 0 = never. Not
+    checked when ``echo_cancelled``."""
     mic_trial: float = 1.0
     """Seconds of audio a reopened microphone must deliver, without failing, before the
     coach says it hears again: one that opens and fails at once is retried in silence
