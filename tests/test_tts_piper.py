@@ -106,6 +106,17 @@ def test_missing_voice_file_names_the_file_and_the_fix(tmp_path: Path) -> None:
     assert str(missing) in err.value.message and "--voice" in err.value.message
 
 
+def test_a_folder_given_as_the_voice_is_named_as_one_with_the_voices_in_it(
+    tmp_path: Path,
+) -> None:
+    # It said "voice file not found: DIR".
+    (tmp_path / "en_US-joe-medium.onnx").write_bytes(b"\0")
+    with pytest.raises(ModelError) as err:
+        PiperVoice(tmp_path)
+    assert f"{tmp_path} is a folder (in it: en_US-joe-medium.onnx)" in err.value.message
+    assert "not found" not in err.value.message
+
+
 def test_missing_config_names_the_config(tmp_path: Path) -> None:
     model = tmp_path / "voice.onnx"
     model.write_bytes(b"\0" * 100)

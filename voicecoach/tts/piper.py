@@ -78,6 +78,13 @@ class PiperVoice:
         self.config_path = Path(f"{self.model_path}.json")
         self.length_scale = length_scale
         self._fix = _FIX_DEFAULT if self.is_default else _FIX_CUSTOM
+        if self.model_path.is_dir():
+            voices = sorted(p.name for p in self.model_path.glob("*.onnx"))
+            inside = f" (in it: {', '.join(voices)})" if voices else ""
+            raise ModelError(
+                f"{self.model_path} is a folder{inside}; give --voice the .onnx file of "
+                "a Piper voice, with its .onnx.json next to it"
+            )
         for path in (self.model_path, self.config_path):
             if not path.is_file():
                 raise ModelError(f"voice file not found: {path}; {self._fix}")
