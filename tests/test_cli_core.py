@@ -243,6 +243,23 @@ def test_a_typed_line_that_is_not_utf8_does_not_end_the_session(tmp_path):
         assert [e["outcome"] for e in session["exercises"]] == ["done"] * 3
 
 
+def test_a_text_session_with_standard_input_closed_reads_nothing_and_ends_saved(tmp_path):
+    # It ended in a traceback (sys.stdin is None), the session left "running".
+    db = tmp_path / "log.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "voicecoach", "text", "--routine", "self-correction"]
+        + ["--fast", "--no-resume", "--log", str(db)],
+        stdin=None,
+        capture_output=True,
+        timeout=60,
+        preexec_fn=lambda: os.close(0),
+    )
+    assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
+    assert b"session ended: interrupted" in done.stderr
+    [session] = main_json(db)
+    assert session["status"] == "interrupted"
+
+
 def test_history_with_no_log_yet(tmp_path, capsys):
     assert main(["history", "--log", str(tmp_path / "none.db")]) == 0
     assert "No sessions yet" in capsys.readouterr().out

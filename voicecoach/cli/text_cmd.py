@@ -48,10 +48,13 @@ def run(args: argparse.Namespace) -> int:
     """Run the text session; exit 0 whatever the session's status."""
     from ..routines import get_routine
 
-    if isinstance(sys.stdin, io.TextIOWrapper):
+    # With standard input closed (``<&-``, or a service with none) Python has no
+    # sys.stdin: read nothing, as from an empty input.
+    typed = sys.stdin if sys.stdin is not None else io.StringIO()
+    if isinstance(typed, io.TextIOWrapper):
         # Typed lines saved in another encoding (a Windows editor's, say) must not end the
         # session: a byte that is not UTF-8 is read as U+FFFD, not raised or logged raw.
-        sys.stdin.reconfigure(errors="replace")
+        typed.reconfigure(errors="replace")
     log_path = chosen_log(args.log)
     routine = get_routine(args.routine)
     recorder, place = start_recording(
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         timestamps=args.timestamps,
     )
     try:
-        status = session.run(sys.stdin)
+        status = session.run(typed)
     except KeyboardInterrupt:
         status = "interrupted"
         if recorder is not None:
