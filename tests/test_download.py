@@ -295,3 +295,28 @@ def test_a_folder_given_as_the_archive_says_what_to_give(tmp_path: Path) -> None
     with pytest.raises(DownloadError, match=f"VOICECOACH_VOSK_MODEL={unpacked}, or give its"):
         fetch(spec_for(GOOD), tmp_path / "models", url=str(unpacked))
     assert leftovers(tmp_path / "models") == []
+
+
+def test_cli_fetch_does_not_replace_a_folder_that_is_not_a_model_unless_forced(
+    server: str, tmp_path: Path, tiny_registered: ModelSpec
+) -> None:
+    # The CLI passed force=True to fetch() whatever was asked, so a half-copied model
+    # or the user's own folder of that name was deleted and replaced without a word.
+    dest = tmp_path / "models"
+    (dest / FOLDER).mkdir(parents=True)
+    (dest / FOLDER / "notes.txt").write_text("mine")
+    fetch_args = [
+        "models",
+        "fetch",
+        "vosk-tiny",
+        "--dest",
+        str(dest),
+        "--url",
+        f"{server}/good.zip",
+    ]
+    with pytest.raises(DownloadError, match="exists but is not a Vosk model") as info:
+        run_cli(fetch_args)
+    assert "--force" in info.value.message
+    assert (dest / FOLDER / "notes.txt").read_text() == "mine"
+    assert run_cli([*fetch_args, "--force"]) == 0
+    assert is_vosk_model(dest / FOLDER) and not (dest / FOLDER / "notes.txt").exists()

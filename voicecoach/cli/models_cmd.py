@@ -157,7 +157,7 @@ def run_fetch(args: argparse.Namespace) -> int:
         return 0
     bar = DownloadBar(sys.stderr, spec.name)
     try:
-        path = fetch(spec, dest, url=args.url, progress=bar, timeout=args.timeout, force=True)
+        path = fetch(spec, dest, url=args.url, progress=bar, timeout=args.timeout, force=args.force)
     finally:
         bar.finish()
     print(f"installed {spec.name} in {path}", file=sys.stderr)
