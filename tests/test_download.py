@@ -7,6 +7,8 @@ import argparse
 import dataclasses
 import hashlib
 import io
+import subprocess
+import sys
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -320,3 +322,36 @@ def test_cli_fetch_does_not_replace_a_folder_that_is_not_a_model_unless_forced(
     assert (dest / FOLDER / "notes.txt").read_text() == "mine"
     assert run_cli([*fetch_args, "--force"]) == 0
     assert is_vosk_model(dest / FOLDER) and not (dest / FOLDER / "notes.txt").exists()
+
+
+def test_a_full_disk_is_reported_as_the_disk_s_fault_not_the_network_s(
+    server: str, tmp_path: Path
+) -> None:
+    """A file size limit (``ulimit -f``, in a child process) fails the writes as a full
+    disk does; the error said "check the network and try again"."""
+    limit = len(GOOD) // 2
+    spec = spec_for(GOOD)
+    child = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "from voicecoach.asr.download import ModelSpec, fetch\n"
+        "from voicecoach.errors import DownloadError\n"
+        "spec = ModelSpec('tiny', sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4])\n"
+        "limit = int(sys.argv[6])\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))\n"
+        "try:\n"
+        "    fetch(spec, Path(sys.argv[5]))\n"
+        "except DownloadError as err:\n"
+        "    print(err.message)\n"
+    )
+    dest = tmp_path / "models"
+    proc = subprocess.run(
+        [sys.executable, "-c", child, f"{server}/good.zip", spec.sha256, str(spec.size)]
+        + [FOLDER, str(dest), str(limit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "cannot save the download (File too large): is the disk full?" in proc.stdout
+    assert "--dest" in proc.stdout and "network" not in proc.stdout
+    assert leftovers(dest) == []

@@ -24,6 +24,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from ..errors import DownloadError
 from ..paths import data_dir, project_models_dir
@@ -153,7 +154,11 @@ def _download(
     received = 0
     request = urllib.request.Request(url, headers={"User-Agent": "voicecoach"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response, path.open("wb") as out:
+        # Unbuffered: a full disk fails a write in _save, not the file's closing.
+        with (
+            urllib.request.urlopen(request, timeout=timeout) as response,
+            path.open("wb", buffering=0) as out,
+        ):
             length = response.headers.get("Content-Length")
             expected = int(length) if length and length.isdigit() else None
             total = expected if expected is not None else (spec.size or None)
@@ -170,7 +175,7 @@ def _download(
                         "it is not the expected file; nothing was installed"
                     )
                 digest.update(block)
-                out.write(block)
+                _save(out, block)
                 if progress is not None:
                     progress(received, total)
     except DownloadError:
@@ -202,6 +207,20 @@ def _download(
             f"the file from {url} is corrupt or not {spec.name} (SHA-256 {got}, expected "
             f"{spec.sha256}): try again or use the official address; nothing was installed"
         )
+
+
+def _save(out: BinaryIO, block: bytes) -> None:
+    """Write a downloaded block to the (unbuffered) file: a failure there (a full disk,
+    a file size limit) is the disk's, and must not be reported as the network's."""
+    try:
+        view = memoryview(block)
+        while view:
+            view = view[out.write(view) :]
+    except OSError as err:
+        raise DownloadError(
+            f"cannot save the download ({err.strerror or err}): is the disk full? Free "
+            "some space or choose another folder with --dest; nothing was installed"
+        ) from err
 
 
 def _safe_member(name: str) -> bool:
