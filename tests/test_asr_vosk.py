@@ -447,3 +447,23 @@ def test_commands_over_a_television(model_path: Path, model: object, speech: dic
     ungated = recognizer(model_path, model, AsrSettings(talk_gate=False))
     late = [r for r in stream(ungated, whole) if r.intent is not None and r.end > lead]
     assert len(words) - len(late) >= 4
+
+
+@pytest.mark.slow
+def test_reset_drops_the_utterance_in_progress(
+    model_path: Path, model: object, speech: dict[str, np.ndarray]
+) -> None:
+    """Vosk's own Reset() kept the audio it had not yet decoded (about half a second):
+    a word that ended 0.2 s before a reset came out after it, timed before it."""
+    word = speech["반복"]
+    end_of_word = 1.0 + np.flatnonzero(np.abs(word) > 0.01)[-1] / ASR_RATE  # its last sound
+    whole = chunk_of(silence(1.0), word, silence(2.0), speech["계속"], silence(1.5))
+    cut = int((end_of_word + 0.2) * ASR_RATE) * 2  # before Vosk's endpoint
+    rec = recognizer(model_path, model)
+    before = stream_part(rec, AudioChunk(whole.audio[:cut], ASR_RATE, timestamp=0.0))
+    assert before == []
+    rec.reset()
+    after = stream(rec, AudioChunk(whole.audio[cut:], ASR_RATE, timestamp=cut / 2 / ASR_RATE))
+    assert [r.intent for r in after] == [Intent.RESUME]
+    begin = 1.0 + len(word) / ASR_RATE + 2.0  # 계속, on the same clock after the reset
+    assert begin - 0.3 <= after[0].start < after[0].end <= begin + len(speech["계속"]) / ASR_RATE

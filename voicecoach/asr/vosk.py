@@ -180,6 +180,16 @@ def _ms(t: float) -> float:
     return round(t, 3)
 
 
+def _drop(rec: Any) -> None:
+    """Make ``rec`` (a ``vosk.KaldiRecognizer``) forget all it has heard.
+
+    Not with its ``Reset()``: the audio it has not yet decoded (up to about 0.6 s)
+    stays in its feature pipeline and is decoded into the next utterance, so a word
+    ending just before a reset still came out after it. ``FinalResult()`` ends the
+    utterance, and the next audio starts on a fresh pipeline (its clock runs on)."""
+    rec.FinalResult()
+
+
 @dataclass
 class _Decoder:
     """One Kaldi recognizer for one set of phrases, and how much audio it has had."""
@@ -323,7 +333,7 @@ class VoskRecognizer:
         if self._pending is None:
             return
         if self._decoder.rec is not None:
-            self._decoder.rec.Reset()  # it may be used again later: start it clean
+            _drop(self._decoder.rec)  # it may be used again later: start it clean
         self._decoder = self._decoder_for(self._pending)
         self._pending = None
         self._clear_utterance()
@@ -368,7 +378,7 @@ class VoskRecognizer:
         if self._discarding and onset is not None and onset > self._cut_at:
             # Sound again after a pause: the over-long utterance is over, and what the
             # decoder still holds of it must not run into what comes now.
-            decoder.rec.Reset()
+            _drop(decoder.rec)
             self._discarding = False
         offset = self._offset = start - decoder.fed / ASR_RATE  # stream time of its zero
         decoder.fed += len(pcm) // 2
@@ -462,7 +472,7 @@ class VoskRecognizer:
     def reset(self) -> None:
         """Drop any utterance in progress (e.g. after the coach's own speech)."""
         if self._decoder.rec is not None:
-            self._decoder.rec.Reset()
+            _drop(self._decoder.rec)
         self._discarding = False
         self._clear_utterance()
         self._switch()
