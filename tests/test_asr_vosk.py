@@ -467,3 +467,28 @@ def test_reset_drops_the_utterance_in_progress(
     assert [r.intent for r in after] == [Intent.RESUME]
     begin = 1.0 + len(word) / ASR_RATE + 2.0  # 계속, on the same clock after the reset
     assert begin - 0.3 <= after[0].start < after[0].end <= begin + len(speech["계속"]) / ASR_RATE
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("into_word", [0.2, 0.4, 0.5])
+def test_set_active_as_a_word_begins_keeps_the_word(
+    model_path: Path, model: object, speech: dict[str, np.ndarray], into_word: float
+) -> None:
+    """The live loop changes the active set whenever the coach moves on, and the user may
+    have begun a word then. Vosk's first hypothesis comes about 0.56 s into a word:
+    before it, the decoders were switched and the new one heard only the word's end
+    (멈춰 missed at 0.2 and 0.4 s, taken for 다음 at 0.5 s). A command active in both
+    sets (the safety commands always are) must still be heard."""
+    word = speech["멈춰"]
+    onset = 1.0 + np.flatnonzero(np.abs(word) > 0.01)[0] / ASR_RATE
+    whole = chunk_of(silence(1.0), word, silence(1.5))
+    rec = recognizer(model_path, model)
+    rec.set_active(frozenset({Intent.NEXT, Intent.PAUSE, Intent.RESUME}))
+    cut = int((onset + into_word) * ASR_RATE) * 2
+    out = stream_part(rec, AudioChunk(whole.audio[:cut], ASR_RATE, timestamp=0.0))
+    rec.set_active(frozenset({Intent.PAUSE, Intent.NEXT}))
+    out += stream(rec, AudioChunk(whole.audio[cut:], ASR_RATE, timestamp=cut / 2 / ASR_RATE))
+    assert [(r.intent, r.text) for r in out] == [(Intent.PAUSE, "멈춰")]
+    # The new set applies from the next utterance.
+    again = stream(rec, chunk_of(silence(0.5), speech["계속"], silence(1.0), timestamp=10.0))
+    assert Intent.RESUME not in [r.intent for r in again]

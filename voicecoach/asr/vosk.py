@@ -70,6 +70,7 @@ decoder calls): shorter flickers are the decoder changing its mind."""
 _PIECE = 1600  # samples fed per decoder call (0.1 s): one endpoint per call at most
 _CACHE = 16  # decoders kept, one per active set: the dialogue uses a handful
 _ONSET_GAP = 0.3  # a quieter stretch longer than this starts a new run of sound
+_PARTIAL_LAG = 0.6  # Vosk's first hypothesis of a word may come this long after its sound
 _FLOOR_WINDOW = 3.0  # seconds of loudness history the noise floor is the minimum of
 _LOUD_FACTOR = 3.0  # above this multiple of the noise floor, a piece is loud
 _LOUD_MIN = 100.0  # int16 RMS (about -50 dBFS): quieter is never speech
@@ -212,10 +213,13 @@ class _Onsets:
         """Start of the latest run of loud pieces (None before any)."""
         self.last_loud = -math.inf
         """End of the latest loud piece."""
+        self.heard = -math.inf
+        """End of the latest piece."""
 
     def feed(self, start: float, end: float, pcm: bytes) -> None:
         x = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
         rms = float(np.sqrt(np.mean(x * x))) if len(x) else 0.0
+        self.heard = end
         self._recent.append((end, rms))
         while self._recent and self._recent[0][0] < end - _FLOOR_WINDOW:
             self._recent.popleft()
@@ -224,6 +228,14 @@ class _Onsets:
             if self.onset is None or start - self.last_loud > _ONSET_GAP:
                 self.onset = start
             self.last_loud = end
+
+    def sounding(self, longest: float) -> bool:
+        """Whether sound was heard so lately that Vosk may not have a hypothesis of it yet
+        (its first comes about 0.56 s after a word begins, up to 0.4 s after a short
+        word ends), in a run begun at most ``longest`` seconds ago."""
+        if self.onset is None:
+            return False
+        return self.heard - self.last_loud <= _PARTIAL_LAG and self.heard - self.onset <= longest
 
 
 class VoskRecognizer:
@@ -347,7 +359,13 @@ class VoskRecognizer:
         self._partial_sent = False
 
     def _in_utterance(self) -> bool:
-        return self._utt_start is not None or self._discarding
+        # Sound not yet in a hypothesis counts: switching grammars there dropped the
+        # start of a word, and the new decoder missed it or heard another command.
+        return (
+            self._utt_start is not None
+            or self._discarding
+            or self._onsets.sounding(self.settings.max_utterance)
+        )
 
     def _new_talk(self) -> TalkAttenuator | None:
         return new_attenuator() if self.settings.talk_gate else None
