@@ -492,3 +492,22 @@ def test_set_active_as_a_word_begins_keeps_the_word(
     # The new set applies from the next utterance.
     again = stream(rec, chunk_of(silence(0.5), speech["계속"], silence(1.0), timestamp=10.0))
     assert Intent.RESUME not in [r.intent for r in again]
+
+
+@pytest.mark.slow
+def test_a_whole_file_gives_the_command_its_pieces_agree_on(
+    model_path: Path, model: object, speech: dict[str, np.ndarray]
+) -> None:
+    """``voicecoach recognize``: a click 1.5 s before the command is a piece of its own
+    for Vosk, forced onto a command word without confidence (멈춰, 0.55). Its words
+    were joined to the command's ("멈춰 다음"), so the file gave no command."""
+    click = np.zeros(800, dtype=np.float32)
+    click[:80] = np.random.default_rng(3).normal(0, 0.5, 80)
+    rec = recognizer(model_path, model)
+    for word in ("다음", "반복"):
+        r = rec.recognize_utterance(chunk_of(silence(0.3), click, silence(1.5), speech[word]))
+        assert (r.intent, r.text) == (KO[word], word)
+    # Pieces that give different commands give none.
+    both = chunk_of(silence(0.3), speech["다음"], silence(1.0), speech["반복"], silence(0.3))
+    r = rec.recognize_utterance(both)
+    assert (r.intent, r.text) == (None, "다음 반복")

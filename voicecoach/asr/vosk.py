@@ -45,6 +45,7 @@ from ..errors import EngineUnavailable, ModelError
 from ..paths import data_dir, project_models_dir
 from .base import AsrSettings, Recognition, Vocabulary, check_format, default_vocabulary, restrict
 from .talk import TalkAttenuator, new_attenuator
+from .wholefile import one_command
 
 log = logging.getLogger(__name__)
 
@@ -499,7 +500,12 @@ class VoskRecognizer:
     # ------------------------------------------------------------ one-shot
 
     def recognize_utterance(self, chunk: AudioChunk) -> Recognition:
-        """Treat ``chunk`` (16 kHz mono) as one whole utterance, every intent active."""
+        """Treat ``chunk`` (16 kHz mono) as one whole utterance, every intent active.
+
+        Each piece Vosk's endpointing cuts it into is decided alone, as a stream
+        decides it, and the file gives the command they agree on
+        (:func:`.wholefile.one_command`): a click Vosk hears as a word of its own,
+        rejected alone, no longer hides the command after it."""
         check_format(chunk)
         rec = self._new_kaldi(self._all)
         talk = self._new_talk()
@@ -510,12 +516,11 @@ class VoskRecognizer:
             if rec.AcceptWaveform(audio[i : i + step]):
                 results.append(json.loads(rec.Result()))
         results.append(json.loads(rec.FinalResult()))
-        merged = {
-            "text": " ".join(r.get("text", "") for r in results),
-            "result": [w for r in results for w in r.get("result") or []],
-        }
-        r = self._recognition(merged, chunk.timestamp, chunk.end)
-        return r if r is not None else Recognition(None, "", 0.0, chunk.timestamp, chunk.end)
+        pieces = [self._recognition(r, chunk.timestamp, chunk.end) for r in results]
+        heard = [r for r in pieces if r is not None]
+        if not heard:
+            return Recognition(None, "", 0.0, chunk.timestamp, chunk.end)
+        return one_command(heard)
 
     def describe(self) -> str:
         """One line for ``voicecoach check``."""
