@@ -282,8 +282,11 @@ def test_unknown_words_are_dropped_with_a_warning(
         rec = VoskRecognizer(model_path, {**KO, "next one": Intent.NEXT}, model=model)
     assert set(rec.vocabulary) == set(KO)
     assert "dropping 'next one' (next)" in caplog.text
+    caplog.clear()
     with pytest.raises(ModelError, match="knows none of the command words"):
         VoskRecognizer(model_path, None, model=model)  # English phrases, Korean model
+    # One error, not a warning for each of the 35 phrases before it.
+    assert "dropping" not in caplog.text
 
 
 def test_rejects_audio_in_the_wrong_format(model_path: Path, model: object) -> None:

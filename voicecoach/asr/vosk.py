@@ -291,20 +291,24 @@ class VoskRecognizer:
     # ------------------------------------------------------------ grammar
 
     def _known_phrases(self, vocabulary: dict[str, Intent]) -> dict[str, Intent]:
-        """The phrases whose every word the model knows (the others are dropped)."""
+        """The phrases whose every word the model knows (the others are dropped, each
+        with a warning; when it knows none, the caller's one error says so)."""
         known: dict[str, Intent] = {}
+        dropped: list[tuple[str, Intent, list[str]]] = []
         for phrase, intent in vocabulary.items():
             missing = [w for w in phrase.split() if self.model.vosk_model_find_word(w) < 0]
             if missing:
-                log.warning(
-                    "dropping %r (%s): the Vosk model in %s does not know %s",
-                    phrase,
-                    intent.value,
-                    self.model_path,
-                    ", ".join(missing),
-                )
+                dropped.append((phrase, intent, missing))
             else:
                 known[phrase] = intent
+        for phrase, intent, missing in dropped if known else []:
+            log.warning(
+                "dropping %r (%s): the Vosk model in %s does not know %s",
+                phrase,
+                intent.value,
+                self.model_path,
+                ", ".join(missing),
+            )
         return known
 
     def _new_kaldi(self, phrases: frozenset[str]) -> Any:
