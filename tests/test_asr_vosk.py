@@ -514,3 +514,25 @@ def test_a_whole_file_gives_the_command_its_pieces_agree_on(
     both = chunk_of(silence(0.3), speech["다음"], silence(1.0), speech["반복"], silence(0.3))
     r = rec.recognize_utterance(both)
     assert (r.intent, r.text) == (None, "다음 반복")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("breath_seconds", [0.6, 1.0])
+def test_an_early_result_and_its_final_one_start_alike_after_a_breath(
+    model_path: Path, model: object, speech: dict[str, np.ndarray], breath_seconds: float
+) -> None:
+    """The live loop pairs an early result with its final one by start time (within
+    0.5 s) and acts on an unpaired final result again: a "stop" acted on twice asks
+    "stop the session?" and then takes the second as the answer. A breath 0.1 s before
+    the word began the run of sound the early result was timed from (1.05 s), while the
+    final one started at the word (1.62 s)."""
+    noise = np.random.default_rng(3).normal(0, 0.05, int(breath_seconds * ASR_RATE))
+    breath = (noise * np.hanning(len(noise))).astype(np.float32)
+    rec = recognizer(model_path, model, early_safety=True)
+    results = stream(
+        rec, chunk_of(silence(1.0), breath, silence(0.1), speech["멈춰"], silence(1.5))
+    )
+    assert [(r.intent, r.partial) for r in results] == [(Intent.PAUSE, True), (Intent.PAUSE, False)]
+    early, final = results
+    assert abs(early.start - final.start) < 0.5
+    assert final.start < final.end <= 1.0 + breath_seconds + 0.1 + len(speech["멈춰"]) / ASR_RATE

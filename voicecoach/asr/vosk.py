@@ -37,7 +37,7 @@ import math
 import os
 import re
 from collections import OrderedDict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -365,7 +365,7 @@ class VoskRecognizer:
         self._utt_start: float | None = None  # when a hypothesis first appeared
         self._partial = ""
         self._partial_since = 0.0  # stream time the current hypothesis appeared
-        self._partial_sent = False
+        self._early_start: float | None = None  # the early result's start, once sent
 
     def _in_utterance(self) -> bool:
         # Sound not yet in a hypothesis counts: switching grammars there dropped the
@@ -432,12 +432,11 @@ class VoskRecognizer:
             self.early_safety
             and intent in SAFETY_INTENTS
             and end - self._partial_since >= PARTIAL_STABLE
-            and not self._partial_sent
+            and self._early_start is None
         ):
-            self._partial_sent = True
             # Vosk gives partial hypotheses no confidence; the final result will.
-            start = self._run_start(end)
-            return Recognition(intent, text, 1.0, _ms(start), _ms(end), partial=True)
+            start = self._early_start = _ms(self._run_start(end))
+            return Recognition(intent, text, 1.0, start, _ms(end), partial=True)
         return None
 
     def _run_start(self, now: float) -> float:
@@ -450,13 +449,19 @@ class VoskRecognizer:
 
     def _finish(self, result: dict[str, Any], offset: float, now: float) -> Recognition | None:
         """An utterance ended at Vosk's endpoint."""
-        discarding = self._discarding
+        discarding, early = self._discarding, self._early_start
         self._discarding = False
         self._clear_utterance()
         if discarding:
             log.debug("dropped the rest of an over-long utterance: %r", result.get("text"))
             return None
-        return self._recognition(result, offset, now)
+        r = self._recognition(result, offset, now)
+        if r is not None and early is not None:
+            # The early result was timed from the start of the run of sound, which a
+            # breath just before the word begins; the live loop pairs the two by their
+            # start, and acted on an unpaired final result a second time.
+            r = replace(r, start=early)
+        return r
 
     def _cut(self, result: dict[str, Any], offset: float, now: float) -> Recognition:
         """An utterance ran past ``max_utterance``: end it as not a command and drop the
