@@ -110,7 +110,8 @@ class AsrSettings:
     phrase_silence: float | None = 0.15
     """Seconds of silence that end an utterance already heard as a whole command, one
     that no phrase of another intent starts with ("next" but not "go", which may
-    become "go back"), instead of ``vad_silence``; PocketSphinx only. While the coach
+    become "go back"), instead of ``vad_silence`` (Vosk: instead of its own endpoint,
+see :mod:`voicecoach.asr.vosk`). While the coach
     is heard the live loop keeps the early end to the safety commands
     (``set_early_end``), with ``safety_silence``. None (or ``vad_silence`` or more) =
     off. The result comes sooner, and talk cut into pieces at its pauses costs false
@@ -131,7 +132,7 @@ class AsrSettings:
     with only the safety commands ending early, 0.2 -> 0.1 s: safety commands heard
     52.1 -> 51.4 %, safety commands taken from what must be rejected 10.9 -> 11.5 %,
     wait p50 160 -> 60 ms.
-    PocketSphinx only; None (or ``vad_silence`` or more) = ``phrase_silence``."""
+    None (or ``vad_silence`` or more) = ``phrase_silence``."""
     denoise: bool = True
     """Take background noise out before recognition, where the room is louder than a
     quiet one (PocketSphinx only): with RNNoise (``rnnoise``), or with the Wiener filter
