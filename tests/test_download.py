@@ -7,9 +7,11 @@ import argparse
 import dataclasses
 import hashlib
 import io
+import os
 import subprocess
 import sys
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -149,6 +151,23 @@ def test_failed_download_leaves_nothing(
         fetch(spec_for(GOOD), dest, url=server + path)
     assert "nothing was installed" in info.value.message
     assert leftovers(dest) == []
+
+
+def test_a_work_folder_left_by_a_killed_fetch_is_removed_by_the_next_after_a_day(
+    server: str, tmp_path: Path
+) -> None:
+    # A fetch killed (SIGKILL, a power cut) never ran its clean-up: its hidden work
+    # folder, with the part of the archive it had, stayed for good.
+    old, recent = tmp_path / f".{FOLDER}.part-old", tmp_path / f".{FOLDER}.part-recent"
+    for work in (old, recent):
+        work.mkdir()
+        (work / f"{FOLDER}.zip").write_bytes(GOOD[:100])
+    day_ago = time.time() - 25 * 3600
+    for path in (old, old / f"{FOLDER}.zip"):
+        os.utime(path, (day_ago, day_ago))
+    fetch(spec_for(GOOD), tmp_path, url=f"{server}/good.zip")
+    # One still being written (another fetch running) is left alone.
+    assert leftovers(tmp_path) == [f".{FOLDER}.part-recent", FOLDER]
 
 
 def test_connection_refused_is_a_download_error(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -108,6 +109,7 @@ def fetch(
         )
     try:
         dest_dir.mkdir(parents=True, exist_ok=True)
+        _remove_stale_work(dest_dir, spec)
         work = Path(tempfile.mkdtemp(prefix=f".{spec.folder}.part-", dir=dest_dir))
     except OSError as err:
         raise DownloadError(
@@ -123,6 +125,26 @@ def fetch(
         shutil.rmtree(work, ignore_errors=True)
     log.info("installed %s in %s", spec.name, target)
     return target
+
+
+STALE_WORK = 24 * 3600.0
+"""Seconds after which a work folder left by a fetch that was killed (SIGKILL, a power
+cut: its own clean-up never ran) is removed by the next fetch. A day, so that a fetch
+still running on a slow line is never touched."""
+
+
+def _remove_stale_work(dest_dir: Path, spec: ModelSpec) -> None:
+    """Remove the hidden work folders of killed fetches of ``spec`` (see :data:`STALE_WORK`)."""
+    now = time.time()
+    for old in dest_dir.glob(f".{spec.folder}.part-*"):
+        try:
+            # The archive inside is written all along: the newest time counts.
+            touched = max([old.stat().st_mtime] + [f.stat().st_mtime for f in old.iterdir()])
+            if old.is_dir() and now - touched > STALE_WORK:
+                log.info("removing %s, left by a fetch that was cut off", old)
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError as err:
+            log.debug("cannot check %s: %s", old, err)
 
 
 def archive_url(where: str) -> str:
