@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import io
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -71,6 +72,14 @@ class Handler(BaseHTTPRequestHandler):
             data = bytearray(GOOD)
             data[len(data) // 2] ^= 0xFF
             bodies[self.path] = bytes(data)
+        if self.path == "/slow.zip":  # a start, then nothing for a long while
+            self.send_response(200)
+            self.send_header("Content-Length", str(40_000_000))
+            self.end_headers()
+            self.wfile.write(b"PK" + bytes(65_534))
+            self.wfile.flush()
+            time.sleep(30)
+            return
         if self.path == "/drop.zip":
             self.send_response(200)
             self.send_header("Content-Length", str(len(GOOD)))
@@ -168,6 +177,27 @@ def test_a_work_folder_left_by_a_killed_fetch_is_removed_by_the_next_after_a_day
     fetch(spec_for(GOOD), tmp_path, url=f"{server}/good.zip")
     # One still being written (another fetch running) is left alone.
     assert leftovers(tmp_path) == [f".{FOLDER}.part-recent", FOLDER]
+
+
+def test_a_fetch_stopped_with_sigterm_removes_its_work_folder(server: str, tmp_path: Path) -> None:
+    # Stopped by SIGTERM (a service stopped, `kill`), its clean-up never ran: the hidden
+    # work folder with the part of the archive stayed in the models folder.
+    child = subprocess.Popen(
+        [sys.executable, "-m", "voicecoach", "models", "fetch", "vosk-small-en"]
+        + ["--url", f"{server}/slow.zip", "--dest", str(tmp_path)],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30  # a guard against a hang, not a measurement
+        while not any(p.stat().st_size for p in tmp_path.glob(".*.part-*/*.zip")):
+            assert time.monotonic() < deadline and child.poll() is None
+            time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode != 0
+    assert leftovers(tmp_path) == []
 
 
 def test_connection_refused_is_a_download_error(tmp_path: Path) -> None:

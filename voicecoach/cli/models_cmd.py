@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -157,6 +158,10 @@ class DownloadBar:
             self._shown = False
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_fetch(args: argparse.Namespace) -> int:
     """Download the model named in ``args``."""
     from ..asr.download import MODELS, default_models_dir, fetch
@@ -172,9 +177,13 @@ def run_fetch(args: argparse.Namespace) -> int:
         )
         return 0
     bar = DownloadBar(sys.stderr, spec.name)
+    # SIGTERM (a service stopped, `kill`) as Ctrl-C: the fetch's clean-up runs and its
+    # work folder goes; killed outright, the folder stayed hidden in the models folder.
+    previous = signal.signal(signal.SIGTERM, _interrupted)
     try:
         path = fetch(spec, dest, url=args.url, progress=bar, timeout=args.timeout, force=args.force)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         bar.finish()
     print(f"installed {spec.name} in {path}", file=sys.stderr)
     if path not in model_search_path():
