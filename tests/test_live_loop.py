@@ -200,6 +200,31 @@ def test_the_coachs_own_stop_does_not_stop_it(tmp_path: Path) -> None:
     assert rig.log.commands(rig.session_id) == []
 
 
+def test_a_user_it_hurts_as_the_coach_says_pain_is_acted_on(tmp_path: Path) -> None:
+    # "Tilt towards the side where you feel pain": a person saying "it hurts" then was
+    # taken for the coach's own "pain" and ignored. Only the words heard count as its
+    # own; its "pain" heard back as "it hurts" is left to the level check.
+    routine = replace(tiny_routine(), safety="Tilt only as far as you can without pain.")
+    rig = Rig(tmp_path, routine=routine)
+    rig.run(until=0.5)
+    start, end = rig.segment_of(routine.safety)
+    rig.say_at(Intent.HURT, "pain", end, user=False)  # its own word, heard back
+    rig.say_at(Intent.HURT, "it hurts", end + 0.2, user=False)  # misheard echo
+    rig.run(until=end + 1.0)
+    assert [why for _, why in rig.session.ignored] == [
+        "the coach's own words",
+        "only the coach's echo was heard",
+    ]
+    assert not rig.sink.stops
+    rig = Rig(tmp_path / "user", routine=routine)
+    rig.run(until=0.5)
+    start, end = rig.segment_of(routine.safety)
+    rig.say_at(Intent.HURT, "it hurts", end - 0.1)  # the person, as the coach says "pain"
+    rig.run(until=end + 1.0)
+    assert rig.session.ignored == []
+    assert rig.sink.stops and [c[1] for c in rig.log.commands(rig.session_id)] == ["hurt"]
+
+
 def test_a_user_it_hurts_mid_speech_cuts_the_coach_off(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     rig.run(until=0.5)

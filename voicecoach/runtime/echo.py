@@ -10,8 +10,8 @@ guard keeps a short history of what was played and when:
 - a word's time inside an utterance is estimated by its character position, assuming
   an even speaking rate.
 
-A recognized command is taken for the coach's own words when one of its phrases occurs
-in an utterance at an estimated time within ``echo_slack`` of the command.
+A recognized command is taken for the coach's own words when the phrase heard occurs in
+an utterance at an estimated time within ``echo_slack`` of the command.
 
 The trade-off: a person who says "stop" within about a second of the coach saying
 "stop" is not heard (they say it again, or say "it hurts", which the script says
@@ -86,11 +86,21 @@ class EchoGuard:
         return any(p.start <= end and start <= p.until() + tail for p in self._played)
 
     def own_words(self, intent: Intent, heard: str, start: float, end: float) -> bool:
-        """True if the coach said one of ``intent``'s phrases (or ``heard``) near ``start..end``."""
+        """True if the coach said the words ``heard`` near ``start..end``; when they are
+        none of ``intent``'s phrases (the command check chose the intent), any of them.
+
+        Only the words heard: the coach's "pain" ("tilt towards the side where you feel
+        pain") made a person's "it hurts" said with it its echo, so the pain report was
+        ignored. The coach's words heard back as another phrase of the same command are
+        the level check's to reject (:class:`~.doubletalk.DoubleTalk`).
+        """
         slack = self.settings.echo_slack
+        words = normalize(heard)
         phrases = {normalize(p) for p in PHRASES[intent]}
-        if normalize(heard):
-            phrases.add(normalize(heard))
+        if words in phrases:
+            phrases = {words}
+        elif words:
+            phrases.add(words)
         for p in self._played:
             if p.start > end + slack or p.until() < start - slack:
                 continue
