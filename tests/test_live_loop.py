@@ -257,6 +257,33 @@ def test_a_non_safety_command_while_the_coach_speaks_is_ignored(tmp_path: Path) 
     assert entry["seconds"] == round(r.end - r.start, 3) and "end" in entry
 
 
+def test_the_echo_of_an_earcon_is_not_taken_for_the_user(tmp_path: Path) -> None:
+    # "where am I" in a quiet moment of an exercise: the coach only plays the "heard"
+    # earcon (the answer waits for the rest). The earcon's echo came out as a
+    # non-command whose result came just after the earcon's tail, and the coach played
+    # "didn't catch that" right after "heard you".
+    routine = tiny_routine()
+    slow = replace(routine.exercises[0], tempo=6.0)
+    rig = Rig(tmp_path, routine=replace(routine, exercises=(slow, *routine.exercises[1:])))
+    rig.to_exercises()
+    rig.run_until_said("Turn to the left.")
+    _, line_end = rig.segment_of("Turn to the left.")
+    rig.say_at(Intent.WHERE, "where am i", line_end + 1.0)
+    rig.run(until=line_end + 1.1)
+    assert rig.kinds("cue")[-1]["text"] == "heard"  # and nothing else is said yet
+    cue_end = rig.sink.last_audio_end
+    assert cue_end < line_end + 1.2
+    rig.recognizer.script.append(
+        Recognition(
+            None, "go", 0.6, line_end + 1.0, cue_end + rig.session.settings.echo_tail + 0.05
+        )
+    )
+    rig.run(until=cue_end + 1.0)
+    assert rig.coach.state is State.EXERCISE
+    assert "not_understood" not in [c["text"] for c in rig.kinds("cue")]
+    assert [why for _, why in rig.session.ignored] == ["not a command, while the coach spoke"]
+
+
 def test_with_echo_cancellation_any_command_barges_in(tmp_path: Path) -> None:
     rig = Rig(tmp_path, LiveSettings(echo_cancelled=True))
     rig.run(until=0.5)

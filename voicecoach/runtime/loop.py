@@ -543,6 +543,8 @@ class LiveSession:
             self._log_entry("cue", action.name)
             if self._last_said in self._playing:  # it plays after that line
                 self._cues_behind.append((self._last_said, action.name))
+            cue = self.speaker.cues.get(action.name)
+            self.echo.cue(cue.duration if cue is not None else 0.0, self.clock())
             try:
                 self.speaker.play_cue(action.name)
             except Exception as err:
