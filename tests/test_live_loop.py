@@ -707,7 +707,10 @@ def test_no_hold_for_the_coachs_own_words_its_echo_or_a_silent_coach(tmp_path: P
     rig = Rig(tmp_path)
     rig.run(until=2.0)
     start, end = rig.segment_of(SAFETY_TEXT)
-    # "Stop if anything hurts.": its own "stop", with nobody speaking.
+    # "Stop if anything hurts.": its own "stop", while a sound of the user's is heard over
+    # it, so that only knowing the coach's own words keeps it going (with nobody
+    # speaking, the double-talk check alone would).
+    rig.user.windows.append((start + 0.1, start + 0.45))
     rig.recognizer.script.append(provisional(Intent.STOP, "stop", start + 0.1, start + 0.45))
     # Another line's echo read as "pause", nobody speaking.
     rig.recognizer.script.append(provisional(Intent.PAUSE, "pause", end + 0.5, end + 0.9))
