@@ -82,6 +82,7 @@ session = LiveSession(coach, recognizer, speaker, time.monotonic, SessionRecorde
                       transcript=lambda e: said.append(e.to_json()))
 stop = threading.Event()
 user = {}
+spoken = []  # [word, start, end] of each thing said, in microphone time
 errors = []
 words = {w: resample(speak_espeak(w), 16000, 48000) for w in ("yes", "next", "it hurts")}
 
@@ -89,6 +90,7 @@ def speak(word):
     audio = np.round(np.clip(words[word] * (0.5 / np.max(np.abs(words[word]))), -1, 1) * 32767)
     end = pipes.say(audio.astype(np.int16))
     user[word] = end
+    spoken.append([word, end - len(audio) / 48000, end])
 
 def quiet_for(seconds):
     return (coach.waiting_for_user and not session.sink.is_playing()
@@ -146,7 +148,8 @@ mic.close(); speaker.close(); session.sink.close(); pipes.close()
 span = time.monotonic() - t0
 ref = session.tap.played.read(ReferenceBuffer.index(t0), int(span * 16_000))
 blocks = ref[: len(ref) // 160 * 160].reshape(-1, 160)
-print(json.dumps({"status": status, "session_id": sid, "user": user, "transcript": said,
+print(json.dumps({"status": status, "session_id": sid, "user": user, "spoken": spoken,
+                  "transcript": said,
                   "errors": errors, "span": span,
                   "reference_voiced": float(np.mean(np.sqrt(np.mean(blocks**2, axis=1)) > 0.01)
                                             * len(blocks) / 100),
@@ -209,9 +212,17 @@ def test_yes_next_and_it_hurts_through_real_alsa_streams(tmp_path: Path) -> None
     assert announce and hold and pain, "the reactions are in the played audio"
     assert announce[0] < hold[0] < pain[0]
     assert tone_times(played, MARKERS["release"]) == []  # the hold was cut short
-    # The coach's pain reply began soon after "it hurts" ended in the microphone.
-    said = {e["text"]: e["t"] for e in result["transcript"] if e["kind"] == "said"}
-    assert script.PAIN_STOP in said
+    # The coach's pain reply answers the person's "it hurts": the recognizer heard it
+    # where one of their attempts was said in the microphone stream (the clocks differ
+    # by start_offset), and the reply was said after it was heard. (How soon after is
+    # for the benchmarks, not a timed assertion here.)
+    rows = result["transcript"]
+    [hurt] = [n for n, e in enumerate(rows) if e["kind"] == "heard" and e["command"] == "hurt"]
+    offset = result["start_offset"]
+    attempts = [(s - offset, e - offset) for w, s, e in result["spoken"] if w == "it hurts"]
+    assert any(s < rows[hurt]["end"] < e + 0.5 for s, e in attempts), (rows[hurt], attempts)
+    reply = [n for n, e in enumerate(rows) if e["kind"] == "said" and e["text"] == script.PAIN_STOP]
+    assert reply and reply[0] > hurt
 
 
 _SPEAKER_FAULT_CHILD = r"""
