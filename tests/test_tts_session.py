@@ -39,16 +39,18 @@ def run_session(
     sink: MemorySink,
     clock: VirtualClock,
     script: list[Intent] | None = None,
-) -> None:
+) -> list[int]:
     """Drive a session to its end; when the coach waits, say the next scripted command
-    it listens for, else "next" (or "yes")."""
+    it listens for, else "next" (or "yes"). Returns the ids of the lines said."""
     timers = TimerTable()
     script = list(script or [])
+    said: list[int] = []
 
     def deliver(event: Event) -> None:
         for action in coach.step(event, clock()):
             timers.apply(action)
             if isinstance(action, Say):
+                said.append(action.utterance_id)
                 speaker.say(action.text, action.utterance_id)
             elif isinstance(action, PlayCue):
                 speaker.play_cue(action.name)
@@ -58,7 +60,7 @@ def run_session(
     deliver(Start())
     for _ in range(10_000):
         if coach.finished:
-            return
+            return said
         finished = sink.poll_finished()
         for uid in finished:
             deliver(PlaybackFinished(uid))
@@ -111,10 +113,16 @@ def test_after_prepare_every_prompt_of_a_session_is_a_cache_hit(
     sink = MemorySink(voice.sample_rate, clock)
     speaker = Speaker(voice, sink, settings, cache, threaded=False)
     calls_before = len(voice.calls)
-    run_session(Coach(routine), speaker, sink, clock, script)
+    said = run_session(Coach(routine), speaker, sink, clock, script)
 
     assert speaker.cache_hits > 10
     assert speaker.cache_misses == 0, "a session waited for synthesis of a fixed prompt"
     assert len(voice.calls) == calls_before
-    # Everything said was played, back to back, on the virtual clock.
-    assert sink.segments and clock() > 10.0
+    # Everything said was played, whole (nothing stops it here), back to back on the
+    # virtual clock: no line starts before the one before it has ended.
+    segments = sink.segments
+    assert {s.utterance_id for s in segments if s.utterance_id is not None} == set(said)
+    assert len(said) > 20 and not any(s.stopped for s in segments)
+    for a, b in zip(segments, segments[1:], strict=False):
+        assert b.start >= a.end(sink.rate) - 1e-9
+    assert clock() > 10.0
