@@ -225,6 +225,22 @@ def test_a_user_it_hurts_as_the_coach_says_pain_is_acted_on(tmp_path: Path) -> N
     assert rig.sink.stops and [c[1] for c in rig.log.commands(rig.session_id)] == ["hurt"]
 
 
+def test_the_coachs_own_stop_read_early_does_not_stop_it(tmp_path: Path) -> None:
+    """The same "stop" as an early (partial) result, as a streaming recognizer gives it,
+    with a sound of the user's over it: the double-talk check would let it through, so
+    only knowing the coach's own words keeps the coach going."""
+    rig = Rig(tmp_path)
+    rig.run(until=2.0)
+    start, end = rig.segment_of(SAFETY_TEXT)
+    rig.user.windows.append((start + 0.1, start + 0.45))
+    rig.recognizer.script.append(
+        Recognition(Intent.STOP, "stop", 0.6, start + 0.1, start + 0.45, partial=True)
+    )
+    rig.run(until=end + 1.0)
+    assert rig.session.acted == [] and not rig.sink.stops
+    assert rig.coach.state is State.ASK_CONSENT
+
+
 def test_a_user_it_hurts_mid_speech_cuts_the_coach_off(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     rig.run(until=0.5)
