@@ -15,6 +15,7 @@ from voicecoach.audio.sinks import MemorySink, VirtualClock
 from voicecoach.events import CUES
 from voicecoach.tts.base import FakeVoice, Voice, VoiceSettings, split_sentences, trim_silence
 from voicecoach.tts.cache import PromptCache
+from voicecoach.tts.prepare import prepare_prompts
 from voicecoach.tts.render import CLAUSE_PAUSE, split_first_clause
 from voicecoach.tts.speaker import Speaker
 
@@ -207,10 +208,19 @@ def test_live_speech_starts_with_the_first_clause_and_keeps_sentence_pauses() ->
 
 
 def test_prepared_prompts_are_rendered_whole(tmp_path: Path) -> None:
+    # ``voicecoach prepare`` (prepare_prompts) asks the voice for the whole text, not
+    # split at its first clause as live speech is, and a session then plays it from
+    # the cache. (This tested only Speaker.render, which prepare does not call.)
+    text = "Slowly turn your head to the left, as far as is comfortable."
     v = FakeVoice(sample_rate=RATE)
-    sp = Speaker(v, MemorySink(RATE, VirtualClock()), VoiceSettings(), PromptCache(tmp_path))
-    sp.render("Slowly turn your head to the left, as far as is comfortable.")
-    assert v.calls == ["Slowly turn your head to the left, as far as is comfortable."]
+    settings, cache = VoiceSettings(cache_dir=tmp_path), PromptCache(tmp_path)
+    assert prepare_prompts(v, settings, cache, [text]).rendered == 1
+    assert v.calls == [text]
+    sp = Speaker(v, MemorySink(RATE, VirtualClock()), settings, cache, threaded=False)
+    sp.say(text, 1)
+    assert (sp.cache_hits, v.calls) == (1, [text])
+    sp.render(text)  # Speaker.render, which nothing in voicecoach calls, does the same
+    assert v.calls == [text, text]
     sp.close()
 
 
