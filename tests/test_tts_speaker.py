@@ -210,7 +210,7 @@ def test_live_speech_starts_with_the_first_clause_and_keeps_sentence_pauses() ->
 def test_prepared_prompts_are_rendered_whole(tmp_path: Path) -> None:
     # ``voicecoach prepare`` (prepare_prompts) asks the voice for the whole text, not
     # split at its first clause as live speech is, and a session then plays it from
-    # the cache. (This tested only Speaker.render, which prepare does not call.)
+    # the cache. (This tested only Speaker.render, which nothing called; it is gone.)
     text = "Slowly turn your head to the left, as far as is comfortable."
     v = FakeVoice(sample_rate=RATE)
     settings, cache = VoiceSettings(cache_dir=tmp_path), PromptCache(tmp_path)
@@ -219,8 +219,6 @@ def test_prepared_prompts_are_rendered_whole(tmp_path: Path) -> None:
     sp = Speaker(v, MemorySink(RATE, VirtualClock()), settings, cache, threaded=False)
     sp.say(text, 1)
     assert (sp.cache_hits, v.calls) == (1, [text])
-    sp.render(text)  # Speaker.render, which nothing in voicecoach calls, does the same
-    assert v.calls == [text, text]
     sp.close()
 
 

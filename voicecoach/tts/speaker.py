@@ -145,13 +145,6 @@ class Speaker:
         """The verified cached rendering of ``text``, if any."""
         return self.cache.get(self.cache_key(text)) if self.cache is not None else None
 
-    def render(self, text: str) -> AudioChunk:
-        """``text`` fully rendered (all sentences, pauses between) and stored in the cache."""
-        audio = join_chunks(list(render_sentences(self.voice, self.settings, text)))
-        if self.cache is not None:
-            self.cache.put(self.cache_key(text), audio, text)
-        return audio
-
     # -- work
 
     def _submit(self, job: _Job) -> None:
