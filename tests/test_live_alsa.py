@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.alsa_file_device import make_duplex_device, run_python
+from tests.alsa_file_device import AlsaDuplexDevice, make_duplex_device, run_python
 from voicecoach import script
 from voicecoach.session import SessionLog
 
@@ -171,18 +171,22 @@ def tone_times(audio: np.ndarray, hz: float, rate: int = 22_050) -> list[float]:
     return out
 
 
-@pytest.mark.slow
-def test_yes_next_and_it_hurts_through_real_alsa_streams(tmp_path: Path) -> None:
-    dev = make_duplex_device(tmp_path, paced=True)
-    code = _CHILD
+def child_code(template: str, dev: AlsaDuplexDevice, tmp_path: Path) -> str:
+    """A child script with the devices' files and the speaker's recording filled in."""
     for name, value in {
         "CONFIG": dev.config,
         "OUTPUT": dev.output,
         "MIC": dev.mic,
         "RECORDING": tmp_path / "played.raw",
-        "LOG": tmp_path / "log.sqlite3",
     }.items():
-        code = code.replace(f"@{name}@", repr(str(value)))
+        template = template.replace(f"@{name}@", repr(str(value)))
+    return template
+
+
+@pytest.mark.slow
+def test_yes_next_and_it_hurts_through_real_alsa_streams(tmp_path: Path) -> None:
+    dev = make_duplex_device(tmp_path, paced=True)
+    code = child_code(_CHILD, dev, tmp_path).replace("@LOG@", repr(str(tmp_path / "log.sqlite3")))
     for name, hz in MARKERS.items():
         code = code.replace(f"@{name}@", repr(hz))
     result = run_python(dev, code, timeout=90)  # type: ignore[arg-type]
@@ -307,14 +311,7 @@ def test_a_failed_speaker_reopened_while_the_microphone_runs_plays_again(tmp_pat
     was opened in its memory closed that one too, and the coach fell silent for good
     (and waited for ever for its line to play), while the sink still looked active."""
     dev = make_duplex_device(tmp_path, paced=True)
-    code = _SPEAKER_FAULT_CHILD
-    for name, value in {
-        "CONFIG": dev.config,
-        "OUTPUT": dev.output,
-        "MIC": dev.mic,
-        "RECORDING": tmp_path / "played.raw",
-    }.items():
-        code = code.replace(f"@{name}@", repr(str(value)))
+    code = child_code(_SPEAKER_FAULT_CHILD, dev, tmp_path)
     code = code.replace("@question@", repr(MARKERS["announce2"]))
     result = run_python(dev, code, timeout=90)  # type: ignore[arg-type]
 
@@ -398,14 +395,7 @@ def test_while_the_speaker_is_unplugged_the_microphone_still_listens(tmp_path: P
     microphone's open stream under it: the microphone was taken for lost (the coach
     said so into the dead speaker) and was not tried again until the speaker was back."""
     dev = make_duplex_device(tmp_path, paced=True)
-    code = _SPEAKER_UNPLUGGED_CHILD
-    for name, value in {
-        "CONFIG": dev.config,
-        "OUTPUT": dev.output,
-        "MIC": dev.mic,
-        "RECORDING": tmp_path / "played.raw",
-    }.items():
-        code = code.replace(f"@{name}@", repr(str(value)))
+    code = child_code(_SPEAKER_UNPLUGGED_CHILD, dev, tmp_path)
     result = run_python(dev, code, timeout=90)  # type: ignore[arg-type]
 
     assert script.SPEAKER_BACK in result["said"]
