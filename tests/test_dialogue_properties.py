@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -27,10 +28,23 @@ from voicecoach.events import (
     StopSpeaking,
     Tick,
 )
-from voicecoach.routines.model import Advance
+from voicecoach.routines.model import Advance, Routine
 from voicecoach.session import SessionLog, SessionRecorder, TimerTable
 
-ROUTINES = [tiny_routine(Advance.WAIT), tiny_routine(Advance.AUTO)]
+
+def with_a_neutral_cue(routine: Routine) -> Routine:
+    """``routine`` whose first exercise comes back to the start mid-movement (a cue
+    marked ``neutral``, where a held-back answer may be given)."""
+    turn, *rest = routine.exercises
+    cues = ("Turn to the left.", "Back to the middle.", "Turn to the right.", "Back again.")
+    return replace(routine, exercises=(replace(turn, cues=cues, neutral=frozenset({1})), *rest))
+
+
+ROUTINES = [
+    tiny_routine(Advance.WAIT),
+    tiny_routine(Advance.AUTO),
+    with_a_neutral_cue(tiny_routine(Advance.WAIT)),
+]
 FIXED = [set(fixed_texts(r)) for r in ROUTINES]
 BEAT_TEXTS = [
     {b.text for ex in r.exercises for b in exercise_programme(ex) if b.text} for r in ROUTINES
@@ -151,7 +165,7 @@ class Harness:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(steps, st.sampled_from([0, 1]), st.sampled_from([None, 1, 2]))
+@given(steps, st.sampled_from(range(len(ROUTINES))), st.sampled_from([None, 1, 2]))
 def test_random_sessions_keep_the_invariants(script, routine_index, resume):
     h = Harness(routine_index, resume)
     h.feed(Start())
@@ -195,9 +209,12 @@ def test_random_sessions_keep_the_invariants(script, routine_index, resume):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from([Intent.SLOWER, Intent.FASTER, Intent.WHERE]), max_size=30))
-def test_a_full_session_counts_every_repetition_exactly_once(tempo_changes):
-    h = Harness(0, None)
+@given(
+    st.lists(st.sampled_from([Intent.SLOWER, Intent.FASTER, Intent.WHERE]), max_size=30),
+    st.sampled_from([0, 2]),  # answers kept for the rest, or given at a neutral cue too
+)
+def test_a_full_session_counts_every_repetition_exactly_once(tempo_changes, routine_index):
+    h = Harness(routine_index, None)
     h.feed(Start())
     said: list[str] = []
     pending = list(tempo_changes)
