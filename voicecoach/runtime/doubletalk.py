@@ -16,8 +16,17 @@ microphone heard more than its own echo:
   0.3 s window of it carries clearly more power than echo plus noise would.
 
 This is the double-talk detector of an echo canceller without the canceller. It only
-works when the user is not much quieter than the echo; a user at the same level adds
-3 dB, which is the default threshold. Timing: the reference is placed when the
+works when the user is not much quieter than the echo, and it asks more than the
+factor (2, 3 dB) says: the gain is learned at the estimated lag, while the prediction
+takes the loudest of five lags around it and a reverberant tail, so where only the
+coach spoke the microphone held 0.41 of the prediction at the median (10th-90th
+percentile 0.15-0.90; the demo's room, self-correction, one session, 2026-11-29). A
+user as loud as the echo is then not enough: "it hurts" said in the first 2 s of a
+held breath, over "Breathe in, and hold." and "Nine.", reached 0.96-1.46 of the
+prediction and was not acted on; from 2.2 s on, between the counts, it was. Learning
+the gain against the prediction itself would make the factor mean what it says; it
+needs ``scripts/bench_live.py`` and echo-only runs to show no self-trigger comes with
+it, which has not been done. Timing: the reference is placed when the
 device's callback says its audio reaches the speaker (:meth:`TapSink.sync`); the
 estimated lag corrects what that misses (buffers outside PortAudio, the distance to
 the microphone).
