@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from voicecoach import script
@@ -212,7 +213,10 @@ def test_history_shows_a_session_whose_times_cannot_be_read(tmp_path, capsys):
             log.exercise(sid, 0, "a", "done")
             log.end(sid, "completed")
     edit = sqlite3.connect(db)
-    edit.execute("UPDATE sessions SET started = 'yesterday', ended = 42 WHERE id = 1")
+    # (With no length of its own, as a log written before lengths were.)
+    edit.execute(
+        "UPDATE sessions SET started = 'yesterday', ended = 42, length = NULL WHERE id = 1"
+    )
     edit.commit()
     edit.close()
     assert main(["history", "--log", str(db)]) == 0
@@ -220,6 +224,87 @@ def test_history_shows_a_session_whose_times_cannot_be_read(tmp_path, capsys):
     assert first.startswith("#1  yesterday  neck-complex")
     assert first.endswith("1 exercise done")
     assert second.startswith("#2  ") and second.endswith("1 exercise done, 0 min")
+
+
+class Clocks:
+    """A Raspberry Pi's two clocks, set by the test: the wall clock (no battery, no
+    network: wrong after a power cut, set by hand later) and the monotonic one."""
+
+    def __init__(self, wall: datetime) -> None:
+        self.wall = wall
+        self.seconds = 0.0
+
+    def run(self, minutes: float) -> None:
+        self.wall += timedelta(minutes=minutes)
+        self.seconds += minutes * 60
+
+    def log(self, db: Path) -> SessionLog:
+        return SessionLog(db, wall=lambda: self.wall, clock=lambda: self.seconds)
+
+
+def test_history_counts_a_session_s_length_on_the_monotonic_clock(tmp_path, capsys):
+    # The wall clock set back an hour during a 20-minute session: history showed its
+    # length as "-40 min"; a session begun at 1970's clock after a power cut and set to
+    # the date during it: "29015110 min".
+    db = tmp_path / "log.db"
+    clocks = Clocks(datetime(2025, 3, 1, 10, 0).astimezone())
+    for setting in (timedelta(hours=-1), datetime(2025, 3, 2, 9, 0).astimezone()):
+        with clocks.log(db) as log:
+            sid = log.start("neck-complex")
+            clocks.run(10)
+            log.exercise(sid, 0, "a", "done")
+            if isinstance(setting, timedelta):
+                clocks.wall += setting
+            else:
+                clocks.wall = setting
+            clocks.run(10)
+            log.end(sid, "completed")
+        clocks.wall = datetime(1970, 1, 1, 0, 0).astimezone()
+    assert main(["history", "--log", str(db)]) == 0
+    second, first = capsys.readouterr().out.splitlines()
+    assert first.startswith("#1  Sat 01 Mar 2025 10:00") and first.endswith(", 20 min")
+    assert second.startswith("#2  Thu 01 Jan 1970 00:00") and second.endswith(", 20 min")
+    assert main(["history", "--json", "--log", str(db)]) == 0
+    lengths = [json.loads(line)["length"] for line in capsys.readouterr().out.splitlines()]
+    assert lengths == [1200.0, 1200.0]
+
+
+def test_an_interrupted_session_s_length_runs_to_its_last_record(tmp_path, capsys):
+    # Cut off (a power cut) after the clock was set back: its length ran from its start
+    # to the newest time it recorded by that clock (from before it was set back): "5 min",
+    # not 15.
+    db = tmp_path / "log.db"
+    clocks = Clocks(datetime(2025, 3, 1, 10, 0).astimezone())
+    log = clocks.log(db)
+    sid = log.start("neck-complex")
+    clocks.run(5)
+    log.exercise(sid, 0, "a", "done")
+    clocks.wall -= timedelta(hours=1)
+    clocks.run(10)
+    log.exercise(sid, 1, "b", "done")
+    log.close()  # the next to open the log finds it interrupted (its pid is this one)
+    assert main(["history", "--log", str(db)]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert "interrupted" in line and line.endswith("2 exercises done, 15 min")
+
+
+def test_history_shows_no_length_for_an_old_session_whose_clock_went_back(tmp_path, capsys):
+    # Logged before sessions recorded their length, ending before it started by the
+    # wall clock: no length, rather than a negative one.
+    db = tmp_path / "log.db"
+    clocks = Clocks(datetime(2025, 3, 1, 10, 0).astimezone())
+    with clocks.log(db) as log:
+        sid = log.start("neck-complex")
+        log.exercise(sid, 0, "a", "done")
+        clocks.wall -= timedelta(hours=1)
+        log.end(sid, "completed")
+    edit = sqlite3.connect(db)
+    edit.execute("UPDATE sessions SET length = NULL")
+    edit.commit()
+    edit.close()
+    assert main(["history", "--log", str(db)]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.endswith("1 exercise done")
 
 
 def test_a_typed_line_that_is_not_utf8_does_not_end_the_session(tmp_path):

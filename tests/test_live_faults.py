@@ -483,6 +483,7 @@ def test_the_wait_for_a_microphone_is_not_session_time(tmp_path: Path) -> None:
     ended = datetime.fromisoformat(session.ended)
     assert (started - EPOCH).total_seconds() == pytest.approx(began, abs=1.0)
     assert (ended - started).total_seconds() == pytest.approx(rig.clock() - began, abs=1.0)
+    assert session.length == pytest.approx(rig.clock() - began, abs=1.0)
 
 
 class ListedMic:

@@ -87,7 +87,9 @@ class Rig:
         self.recognizer = recognizer or FakeRecognizer()
         # The log's dates and times run on the virtual clock too.
         self.log = SessionLog(
-            tmp_path / "log.sqlite3", wall=lambda: EPOCH + timedelta(seconds=self.clock())
+            tmp_path / "log.sqlite3",
+            wall=lambda: EPOCH + timedelta(seconds=self.clock()),
+            clock=self.clock,
         )
         self.session_id = self.log.start("tiny")
         self.coach = Coach(routine or tiny_routine())

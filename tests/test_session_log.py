@@ -47,7 +47,9 @@ def test_completed_session_is_logged(tmp_path):
                 {"id": "tilt", "outcome": "done"},
             ],
             "pain_reports": 0,
+            "length": s.length,
         }
+        assert s.length is not None and s.length >= 0
         assert [(i, t) for _, i, t in log.commands(1)] == [
             ("yes", "yes"),
             ("yes", "yes"),

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,7 +49,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     status TEXT NOT NULL DEFAULT 'running',
     pid INTEGER,
     resumed_from INTEGER,
-    process TEXT
+    process TEXT,
+    length REAL
 );
 CREATE TABLE IF NOT EXISTS exercises (
     session_id INTEGER NOT NULL REFERENCES sessions(id),
@@ -235,6 +237,9 @@ class SessionSummary:
     exercises: tuple[tuple[str, str], ...]
     """(exercise id, outcome) in routine order."""
     pain_reports: int
+    length: float | None = None
+    """Seconds from its start to its end (or, cut off, to the last thing it recorded),
+    on the monotonic clock; ``None`` when unknown (logged before lengths were)."""
 
     def to_json(self) -> dict[str, object]:
         """The ``history --json`` object."""
@@ -246,6 +251,7 @@ class SessionSummary:
             "status": self.status,
             "exercises": [{"id": ex, "outcome": out} for ex, out in self.exercises],
             "pain_reports": self.pain_reports,
+            "length": self.length,
         }
 
 
@@ -268,15 +274,27 @@ class SavedPlace:
 class SessionLog:
     """The SQLite session log (one file, many sessions)."""
 
-    def __init__(self, path: Path, wall: Callable[[], datetime] = datetime.now) -> None:
+    def __init__(
+        self,
+        path: Path,
+        wall: Callable[[], datetime] = datetime.now,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """Open (or create) the log at ``path``; ``wall`` gives the date and time
-        recorded (a test passes one on its virtual clock).
+        recorded, ``clock`` the seconds a session's length is counted in (a test passes
+        them on its virtual clock).
+
+        The wall clock of a machine with no battery-backed clock and no network (a
+        Raspberry Pi offline) is wrong after a power cut and jumps when it is set, so
+        lengths are never taken from it: a session's length is ``clock`` time.
 
         Raises :class:`SessionLogDamaged` for a damaged file, which is left unchanged,
         and :class:`SessionLogError` for a log that cannot be opened or written.
         """
         self.path = path
         self.wall = wall
+        self.clock = clock
+        self._origin: dict[int, float] = {}  # session id -> clock time it began
         damage = _damage(path)
         if damage is not None:
             raise SessionLogDamaged(path, damage)
@@ -289,7 +307,7 @@ class SessionLog:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
-            self._add_process_column()
+            self._add_columns()
             self._mark_stale()
         except sqlite3.Error as err:
             self._db.close()
@@ -339,15 +357,18 @@ class SessionLog:
         except sqlite3.Error as err:
             raise self._error("read", err) from err
 
-    def _add_process_column(self) -> None:
-        """Give a log made before sessions recorded their process the column for it."""
-        if "process" in {row[1] for row in self._read("PRAGMA table_info(sessions)")}:
-            return
-        try:
-            self._db.execute("ALTER TABLE sessions ADD COLUMN process TEXT")
-        except sqlite3.OperationalError as err:
-            if "duplicate column" not in str(err):  # else another process added it now
-                raise
+    def _add_columns(self) -> None:
+        """Give a log made before sessions recorded their process and their length the
+        columns for them."""
+        have = {row[1] for row in self._read("PRAGMA table_info(sessions)")}
+        for column, kind in (("process", "TEXT"), ("length", "REAL")):
+            if column in have:
+                continue
+            try:
+                self._db.execute(f"ALTER TABLE sessions ADD COLUMN {column} {kind}")
+            except sqlite3.OperationalError as err:
+                if "duplicate column" not in str(err):  # else another process added it now
+                    raise
 
     def _mark_stale(self) -> None:
         """Sessions left 'running' by a process that no longer runs were interrupted."""
@@ -375,12 +396,26 @@ class SessionLog:
             (routine_id, self._now(), os.getpid(), _process_identity(), resumed_from),
         )
         assert cur.lastrowid is not None
+        self._origin[cur.lastrowid] = self.clock()
         return cur.lastrowid
 
     def began(self, session_id: int) -> None:
         """Record that the session began now, if it was opened earlier (the coach waited
         for a microphone): its start time and length leave the wait out."""
         self._write("UPDATE sessions SET started = ? WHERE id = ?", (self._now(), session_id))
+        self._origin[session_id] = self.clock()
+
+    def _length(self, session_id: int) -> float | None:
+        """Seconds since the session began, or None for one this log did not start."""
+        origin = self._origin.get(session_id)
+        return None if origin is None else round(self.clock() - origin, 3)
+
+    def _lasted(self, session_id: int) -> None:
+        """Record the session's length so far, so one cut off has the length to its
+        last record."""
+        length = self._length(session_id)
+        if length is not None:
+            self._write("UPDATE sessions SET length = ? WHERE id = ?", (length, session_id))
 
     def exercise(self, session_id: int, index: int, exercise_id: str, outcome: str) -> None:
         """Record an exercise's outcome; a later one replaces an earlier one of the session.
@@ -401,6 +436,7 @@ class SessionLog:
             "INSERT OR REPLACE INTO exercises VALUES (?, ?, ?, ?, ?)",
             (session_id, index, exercise_id, kept, self._now()),
         )
+        self._lasted(session_id)
 
     def pain(self, session_id: int, exercise_id: str | None, repetition: int) -> None:
         """Record a pain report."""
@@ -408,6 +444,7 @@ class SessionLog:
             "INSERT INTO pain_reports VALUES (?, ?, ?, ?)",
             (session_id, exercise_id, repetition, self._now()),
         )
+        self._lasted(session_id)
 
     def command(self, session_id: int, event: CommandHeard, session_time: float) -> None:
         """Record a command heard."""
@@ -422,38 +459,45 @@ class SessionLog:
                 event.confidence,
             ),
         )
+        self._lasted(session_id)
 
     def end(self, session_id: int, status: str) -> None:
         """Close a session with its final status. One that never began
         (:data:`NOT_BEGUN`) ends when it started: it has no length."""
         if status == NOT_BEGUN:
             self._write(
-                "UPDATE sessions SET status = ?, ended = started WHERE id = ?",
+                "UPDATE sessions SET status = ?, ended = started, length = NULL WHERE id = ?",
                 (status, session_id),
             )
             return
         self._write(
-            "UPDATE sessions SET status = ?, ended = ? WHERE id = ?",
-            (status, self._now(), session_id),
+            "UPDATE sessions SET status = ?, ended = ?, length = COALESCE(?, length) WHERE id = ?",
+            (status, self._now(), self._length(session_id), session_id),
         )
 
     # ------------------------------------------------------------------ reads
 
     def sessions(self, limit: int | None = None) -> list[SessionSummary]:
         """Recent sessions, newest first."""
-        sql = "SELECT id, routine, started, ended, status FROM sessions ORDER BY id DESC"
+        sql = "SELECT id, routine, started, ended, status, length FROM sessions ORDER BY id DESC"
         rows = self._read(sql + (f" LIMIT {int(limit)}" if limit else ""))
         return [self._summary(*row) for row in rows]
 
     def _summary(
-        self, sid: int, routine: str, started: str, ended: str | None, status: str
+        self,
+        sid: int,
+        routine: str,
+        started: str,
+        ended: str | None,
+        status: str,
+        length: float | None,
     ) -> SessionSummary:
         exercises = self._read(
             "SELECT exercise_id, outcome FROM exercises WHERE session_id = ? ORDER BY idx",
             (sid,),
         )
         [(pains,)] = self._read("SELECT COUNT(*) FROM pain_reports WHERE session_id = ?", (sid,))
-        return SessionSummary(sid, routine, started, ended, status, tuple(exercises), pains)
+        return SessionSummary(sid, routine, started, ended, status, tuple(exercises), pains, length)
 
     def commands(self, session_id: int) -> list[tuple[float, str, str]]:
         """(session time, intent, text) of the commands heard in a session."""

@@ -77,12 +77,28 @@ def describe(s: SessionSummary) -> str:
         parts.append("stopped part way through one")
     if s.pain_reports:
         parts.append(f"pain reported {s.pain_reports}x")
-    length = ""
-    start, end = _parse(s.started), _parse(s.ended)
-    if start is not None and end is not None:
-        minutes = (end - start).total_seconds() / 60
-        length = f", {minutes:.0f} min"
+    seconds = _length(s)
+    length = f", {seconds / 60:.0f} min" if seconds is not None else ""
     return f"#{s.id}  {started}  {s.routine:<16} {status:<30} {', '.join(parts)}{length}"
+
+
+def _length(s: SessionSummary) -> float | None:
+    """How long the session lasted, in seconds; None if that is not known.
+
+    The log's length is counted on the monotonic clock. A session logged before lengths
+    were has only its start and end on the wall clock, which a machine without a
+    battery-backed clock sets wrong after a power cut and changes when set: an end
+    before the start means the clock was set back during it, and shows no length."""
+    if isinstance(s.length, (int, float)) and s.length >= 0:
+        return float(s.length)
+    start, end = _parse(s.started), _parse(s.ended)
+    if start is None or end is None:
+        return None
+    try:
+        seconds = (end - start).total_seconds()
+    except TypeError:  # one time with a UTC offset and one without (edited by hand)
+        return None
+    return seconds if seconds >= 0 else None
 
 
 def _parse(stamp: str | None) -> datetime | None:
