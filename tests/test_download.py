@@ -179,6 +179,67 @@ def test_a_work_folder_left_by_a_killed_fetch_is_removed_by_the_next_after_a_day
     assert leftovers(tmp_path) == [f".{FOLDER}.part-recent", FOLDER]
 
 
+def slow_fetch(server: str, dest: Path) -> subprocess.Popen[bytes]:
+    """Another process fetching the tiny model from /slow.zip into ``dest``, returned
+    once its work folder holds the start of the archive."""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; "
+            "from voicecoach.asr.download import ModelSpec, fetch; "
+            f"fetch(ModelSpec('tiny', sys.argv[1], '0' * 64, 40_000_000, {FOLDER!r}), "
+            "Path(sys.argv[2]), url=sys.argv[1])",
+            f"{server}/slow.zip",
+            str(dest),
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30  # a guard against a hang, not a measurement
+    while not any(p.stat().st_size for p in dest.glob(".*.part-*/*.zip")):
+        assert time.monotonic() < deadline and child.poll() is None
+        time.sleep(0.05)
+    return child
+
+
+def date_all(folder: Path, when: float) -> None:
+    for path in (folder, *folder.iterdir()):
+        os.utime(path, (when, when))
+
+
+def test_a_work_folder_left_before_a_power_cut_is_removed_though_dated_in_the_future(
+    server: str, tmp_path: Path
+) -> None:
+    # A Raspberry Pi has no battery-backed clock: after a power cut it starts at the
+    # date saved at the last shutdown (or older), so the work folder of a fetch the cut
+    # killed is dated days ahead. It was kept until the clock had caught up and a
+    # day more (with no network, maybe never), the part archive filling the card.
+    child = slow_fetch(server, tmp_path)
+    child.kill()  # the power cut: no clean-up
+    child.wait(timeout=30)
+    [work] = tmp_path.glob(".*.part-*")
+    date_all(work, time.time() + 3 * 24 * 3600)
+    fetch(spec_for(GOOD), tmp_path, url=f"{server}/good.zip")
+    assert leftovers(tmp_path) == [FOLDER]
+
+
+def test_the_work_folder_of_a_fetch_still_running_is_left_alone_whatever_its_date(
+    server: str, tmp_path: Path
+) -> None:
+    # The clock set forward (by hand, or a network cable plugged in once) while a fetch
+    # runs dates its work folder over a day ago: a second fetch removed it under the
+    # first, which then failed.
+    child = slow_fetch(server, tmp_path)
+    try:
+        [work] = tmp_path.glob(".*.part-*")
+        date_all(work, time.time() - 2 * 24 * 3600)
+        fetch(spec_for(GOOD), tmp_path, url=f"{server}/good.zip")
+        assert work.is_dir() and child.poll() is None
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+
+
 def test_a_fetch_stopped_with_sigterm_removes_its_work_folder(server: str, tmp_path: Path) -> None:
     # Stopped by SIGTERM (a service stopped, `kill`), its clean-up never ran: the hidden
     # work folder with the part of the archive stayed in the models folder.

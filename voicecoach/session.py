@@ -33,6 +33,7 @@ from .events import (
     StartTimer,
     kept_outcome,
 )
+from .processes import process_identity, still_running
 
 log = logging.getLogger(__name__)
 
@@ -189,42 +190,6 @@ def chosen_log(path: Path | None) -> Path:
     return path
 
 
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _process_identity(pid: int | str = "self") -> str | None:
-    """What tells the process ``pid`` from a later one given the same number (after a
-    reboot, or in another PID namespace): the boot, and the time since boot it started,
-    read from Linux's /proc; None where they cannot be read."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        # Field 22 is the start time; field 2, the command name, may hold spaces or ")".
-        started = stat[stat.rindex(")") + 2 :].split()[19]
-    except (OSError, ValueError, IndexError):
-        return None
-    return f"{boot}/{started}"
-
-
-def _still_running(pid: int | None, process: str | None) -> bool:
-    """Whether the process that wrote a session runs on: its pid is alive and, where the
-    session recorded which process it was, is still that process. After a power cut
-    the pid of a session cut off is soon another program's, alive."""
-    if not _pid_alive(pid):
-        return False
-    assert pid is not None
-    return process is None or _process_identity(pid) in (None, process)
-
-
 @dataclass(frozen=True)
 class SessionSummary:
     """One session as ``voicecoach history`` shows it."""
@@ -374,7 +339,7 @@ class SessionLog:
         """Sessions left 'running' by a process that no longer runs were interrupted."""
         rows = self._read("SELECT id, pid, process FROM sessions WHERE status = 'running'")
         for session_id, pid, process in rows:
-            if not _still_running(pid, process) or pid == os.getpid():
+            if not still_running(pid, process) or pid == os.getpid():
                 [(last,)] = self._read(
                     "SELECT MAX(at) FROM (SELECT at FROM exercises WHERE session_id = ?1 "
                     "UNION ALL SELECT at FROM commands WHERE session_id = ?1)",
@@ -393,7 +358,7 @@ class SessionLog:
         cur = self._write(
             "INSERT INTO sessions (routine, started, pid, process, resumed_from) "
             "VALUES (?, ?, ?, ?, ?)",
-            (routine_id, self._now(), os.getpid(), _process_identity(), resumed_from),
+            (routine_id, self._now(), os.getpid(), process_identity(), resumed_from),
         )
         assert cur.lastrowid is not None
         self._origin[cur.lastrowid] = self.clock()

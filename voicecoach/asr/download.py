@@ -12,6 +12,7 @@ Nothing here runs unless asked: the network is touched only by :func:`fetch`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import logging
@@ -29,6 +30,7 @@ from typing import BinaryIO
 
 from ..errors import DownloadError
 from ..paths import data_dir, project_models_dir
+from ..processes import process_identity, still_running
 from .vosk import is_vosk_model
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,10 @@ def fetch(
             f"cannot write to {dest_dir} ({err.strerror or err}): choose another folder with --dest"
         ) from err
     try:
+        # It names this fetch, so a later one tells it from one cut off; without it (a
+        # full disk: the archive fails next) the folder is judged by its age.
+        with contextlib.suppress(OSError):
+            (work / OWNER).write_text(f"{os.getpid()} {process_identity() or ''}\n")
         archive = work / f"{spec.folder}.zip"
         _download(url or spec.url, archive, spec, progress, timeout)
         unpacked = _unpack(archive, work / "unpacked", spec)
@@ -127,20 +133,47 @@ def fetch(
     return target
 
 
+OWNER = "owner"
+"""The file in a work folder naming the fetch that made it: its pid and
+:func:`~voicecoach.processes.process_identity`."""
+
 STALE_WORK = 24 * 3600.0
-"""Seconds after which a work folder left by a fetch that was killed (SIGKILL, a power
-cut: its own clean-up never ran) is removed by the next fetch. A day, so that a fetch
-still running on a slow line is never touched."""
+"""Seconds after which a work folder that names no fetch (made by an older voicecoach)
+is removed by the next fetch, its fetch taken for killed. A day, so that a fetch still
+running on a slow line is never touched."""
+
+
+def _fetch_gone(work: Path) -> bool | None:
+    """Whether the fetch that made ``work`` was cut off, from its :data:`OWNER` file;
+    None when the folder names no fetch."""
+    try:
+        pid, _, identity = (work / OWNER).read_text().strip().partition(" ")
+        return not still_running(int(pid), identity or None)
+    except (OSError, ValueError):
+        return None
 
 
 def _remove_stale_work(dest_dir: Path, spec: ModelSpec) -> None:
-    """Remove the hidden work folders of killed fetches of ``spec`` (see :data:`STALE_WORK`)."""
+    """Remove the hidden work folders of fetches of ``spec`` that were killed (SIGKILL,
+    a power cut: their own clean-up never ran).
+
+    A folder's fetch is gone when its process no longer runs, which the date of the
+    folder cannot tell on a machine without a battery-backed clock (a Raspberry Pi
+    offline): after a power cut the clock starts behind, dating the folder of a fetch
+    cut off in the future, and a clock set forward ages the folder of one still at work.
+    Only a folder that names no fetch is judged by its age (:data:`STALE_WORK`).
+    """
     now = time.time()
     for old in dest_dir.glob(f".{spec.folder}.part-*"):
         try:
-            # The archive inside is written all along: the newest time counts.
-            touched = max([old.stat().st_mtime] + [f.stat().st_mtime for f in old.iterdir()])
-            if old.is_dir() and now - touched > STALE_WORK:
+            if not old.is_dir():
+                continue
+            gone = _fetch_gone(old)
+            if gone is None:
+                # The archive inside is written all along: the newest time counts.
+                touched = max([old.stat().st_mtime] + [f.stat().st_mtime for f in old.iterdir()])
+                gone = now - touched > STALE_WORK
+            if gone:
                 log.info("removing %s, left by a fetch that was cut off", old)
                 shutil.rmtree(old, ignore_errors=True)
         except OSError as err:
