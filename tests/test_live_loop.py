@@ -830,3 +830,30 @@ def test_help_in_a_held_breath_leaves_the_hold_and_the_rest_their_seconds(
     assert relax >= answer_end
     next_rep = next(at for t, at in starts.items() if t.startswith("Repetition two."))
     assert next_rep - relax == pytest.approx(5.0, abs=0.05)
+
+
+def test_it_hurts_no_louder_than_the_echo_at_the_start_of_a_held_breath_is_acted_on(
+    tmp_path: Path,
+) -> None:
+    """The scenario review's case: "it hurts" said in the first seconds of a held
+    breath, over "Breathe in, and hold.", no louder than the coach's echo. The level
+    check on the microphone as it is took such a command for the coach's own echo 3
+    times of 3 in the demo's room (the breath was held on); here, the user 4 dB under
+    the echo, it found 1.1 times its prediction where it asks for 2. In what the echo
+    canceller left the user's words stand some 18 dB above the echo's remains, and that
+    check now answers first."""
+    rig = Rig(tmp_path, voice=EspeakVoice(), routine=builtin_routines()["self-correction"])
+    rig.run(until=60)
+    rig.run_until_quiet(120)
+    rig.say_at(Intent.YES, "yes", rig.clock() + 1.0)
+    rig.pain_free_yes()
+    rig.run_until_said(script.HOLD_BREATH)
+    hold, end = rig.segment_of(script.HOLD_BREATH)
+    # The user's voice at 0.6 of the echo's level over the words.
+    played = rig.room._played(hold, 16_000)  # the line's first second, queued already
+    echo = np.convolve(played, rig.room.response)[4_000:16_000]
+    rig.user.level = 0.6 * float(np.sqrt(np.mean(echo**2)))
+    rig.say_at(Intent.HURT, "it hurts", hold + 1.0, length=0.8)
+    rig.run(until=hold + 3.0)
+    assert [why for _, why in rig.session.ignored if why.startswith("only")] == []
+    assert [c.intent for c in rig.session.acted][-1] is Intent.HURT

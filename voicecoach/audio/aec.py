@@ -377,6 +377,47 @@ class ResidualSuppressor:
         self._held.clear()
 
 
+class BlockLog:
+    """The canceller's work per filter block, for telling the user from the echo
+    (:class:`~voicecoach.runtime.doubletalk.ResidualCheck`): the clock time of each
+    block, and the energy of the microphone, of the echo estimate the filter took out,
+    and of what was left (before the residual suppressor). The last ``keep`` seconds
+    are kept.
+    """
+
+    def __init__(self, keep: float = 60.0, block: int = 160) -> None:
+        self.block = block
+        self.size = max(1, int(keep * ASR_RATE / block))
+        self._data = np.zeros((5, self.size))  # start (s), mic, echo, residual, cross
+        self._n = 0  # blocks ever added
+
+    def add(self, start: float, mic: np.ndarray, echo: np.ndarray, residual: np.ndarray) -> None:
+        """One block: its start on the clock and its three signals."""
+        i = self._n % self.size
+        mic = mic.astype(np.float64)
+        residual = residual.astype(np.float64)
+        self._data[:, i] = (
+            start,
+            float(mic @ mic),
+            float(echo @ echo),
+            float(residual @ residual),
+            float(residual @ echo),
+        )
+        self._n += 1
+
+    def since(self, t: float) -> np.ndarray:
+        """Rows (start, mic, echo, residual, residual x echo) of the blocks from clock
+        time ``t`` on, oldest first (a 5 x n array)."""
+        n = min(self._n, self.size)
+        order = (np.arange(self._n - n, self._n)) % self.size
+        data = self._data[:, order]
+        return data[:, data[0] >= t]
+
+    def clear(self) -> None:
+        """Forget every block (a new echo path: another speaker)."""
+        self._n = 0
+
+
 READY_STALL = 0.25
 """Seconds the microphone may run ahead of the complete reference before the canceller
 stops waiting for it (the output stopped: a device error)."""
@@ -417,6 +458,8 @@ class EchoCanceller:
             if self.settings.suppress
             else None
         )
+        self.log = BlockLog(block=self.settings.block)
+        """Energies per block, for the double-talk check."""
         self._pending = np.zeros(0, dtype=np.float32)
         self._start: int | None = None  # sample index (clock) of _pending[0]
         self._lead = int(round(self.settings.lead * ASR_RATE))
@@ -452,7 +495,9 @@ class EchoCanceller:
         for b in range(blocks):
             at = self._start + b * n
             ref = self.reference.read(at + self._lead, n)
-            residual = self.filter.process(self._pending[b * n : (b + 1) * n], ref)
+            mic = self._pending[b * n : (b + 1) * n]
+            residual = self.filter.process(mic, ref)
+            self.log.add(at / ASR_RATE, mic, self.filter.echo, residual)
             if self.suppressor is not None:
                 residual = self.suppressor.process(residual, self.filter.echo)
             parts.append(residual)
@@ -469,6 +514,7 @@ class EchoCanceller:
 __all__ = [
     "AdaptiveFilter",
     "AecSettings",
+    "BlockLog",
     "EchoCanceller",
     "ReferenceBuffer",
     "ResidualSuppressor",

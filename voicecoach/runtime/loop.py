@@ -62,7 +62,7 @@ from ..script import (
 )
 from ..session import NOT_BEGUN, SessionRecorder, TimerTable
 from ..tts.speaker import Speaker
-from .doubletalk import DoubleTalk, TapSink
+from .doubletalk import DoubleTalk, ResidualCheck, TapSink
 from .echo import EchoGuard
 from .mutewatch import MicChange, MuteWatch
 from .settings import LiveSettings
@@ -174,6 +174,7 @@ class LiveSession:
         """Takes the coach's echo out of the microphone signal (None: not done here)."""
         if self.settings.cancel_echo and not self.settings.echo_cancelled:
             self.canceller = EchoCanceller(self.tap.played, ready=self.tap.complete_until)
+            self.doubletalk.residual = ResidualCheck(self.canceller.log)
         self.mutewatch: MuteWatch | None = None
         """Says when the microphone delivers only digital silence (None: not watched)."""
         if self.settings.mute_after > 0 and not self.settings.echo_cancelled:
