@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from voicecoach.audio.aec import (
+    AdaptiveFilter,
     AecSettings,
     EchoCanceller,
     ReferenceBuffer,
@@ -512,3 +513,22 @@ def test_the_speaker_turned_up_is_not_taken_for_the_user(long_coach: np.ndarray)
     windows = [w for w in echo_windows(coach, t0, 5.0) if not change - 0.8 < w[0] < change + 1.2]
     assert len([w for w in windows if w[0] > change]) > 40
     assert [w for w in windows if check.user_present(*w)] == []
+
+
+def test_a_silent_reference_is_skipped_with_the_same_result(coach: np.ndarray) -> None:
+    """Once nothing has played for longer than the filter spans, the filter predicts no
+    echo and learns nothing, so it skips its transforms (the coach waits for the user
+    most of a session). A filter that always runs them gives the same output and ends
+    up the same filter."""
+    gap = np.zeros(3 * ASR_RATE, dtype=np.float32)
+    played = np.concatenate([coach[: 8 * ASR_RATE], gap, coach[8 * ASR_RATE :], gap])
+    mic = room_echo(played) + noise(len(played))
+    fast, full = AdaptiveFilter(), AdaptiveFilter(AecSettings(skip_silence=False))
+    out_fast, out_full = [], []
+    for i in range(0, len(mic) - 160 + 1, 160):
+        out_fast.append(fast.process(mic[i : i + 160], played[i : i + 160]))
+        out_full.append(full.process(mic[i : i + 160], played[i : i + 160]))
+    assert fast._silent > 100  # the fast path was taken, in both gaps
+    assert np.array_equal(np.concatenate(out_fast), np.concatenate(out_full))
+    assert np.array_equal(fast.foreground, full.foreground)
+    assert np.array_equal(fast.background, full.background)

@@ -61,6 +61,10 @@ class AecSettings:
     """Blocks the suppressor looks ahead before it replaces one: a block just before
     the user's voice passes, so a word's weak first sound is kept. While the coach is
     heard the output runs this many blocks late (20 ms); in silence, not at all."""
+    skip_silence: bool = True
+    """Skip the filter's transforms once nothing has played for longer than it spans
+    (the result is the same: see :meth:`AdaptiveFilter.process`); False always runs
+    them (to compare)."""
     step: float = 0.5
     """Normalised step size of the background filter (0 < step < 1; larger adapts
     faster and follows the user's voice more during double talk)."""
@@ -182,6 +186,7 @@ class AdaptiveFilter:
         self._pey = 0.0
         self._pyy = 1e-12
         self._window = np.hanning(2 * n)  # for the spectra the leak is judged on
+        self._silent = 0  # blocks in a row whose reference was silence
 
     def _echo(self, weights: np.ndarray) -> np.ndarray:
         y = np.fft.irfft(np.sum(weights * self._X, axis=0), 2 * self.n)
@@ -192,6 +197,9 @@ class AdaptiveFilter:
         n = self.n
         ref = np.asarray(ref, dtype=np.float64)
         mic = np.asarray(mic, dtype=np.float64)
+        self._silent = self._silent + 1 if not ref.any() else 0
+        if self._silent > self.settings.partitions and self.settings.skip_silence:
+            return self._process_silent(mic)
         spectrum = np.fft.rfft(np.concatenate([self._x_prev, ref]))
         self._x_prev = ref
         self._X = np.roll(self._X, 1, axis=0)
@@ -218,6 +226,22 @@ class AdaptiveFilter:
         self._choose(e_f, e_b, y_f - y_b)
         self.echo = y_f
         return e_f.astype(np.float32)
+
+    def _process_silent(self, mic: np.ndarray) -> np.ndarray:
+        """:meth:`process` once nothing has played for longer than the filter spans:
+        every partition of the reference then holds silence, so both filters predict
+        no echo and adapt by nothing (their gradient is a multiple of the reference).
+        The same result without the transforms: the coach waits for the user most of
+        a session, and the standby between sessions always."""
+        zero = np.zeros(self.n)
+        if self._x_prev.any():  # the reference's last sound leaves the partitions
+            self._x_prev = zero
+        self._X[:] = 0.0
+        self._power[:] = 0.0
+        self._e_prev, self._y_prev = mic, zero
+        self._choose(mic, mic, zero)
+        self.echo = zero
+        return mic.astype(np.float32)
 
     def _rate(self, ref: np.ndarray, e_f: np.ndarray, y_f: np.ndarray) -> np.ndarray | float:
         """Step size per frequency bin: high while the error is mostly echo, low while
