@@ -95,6 +95,13 @@ class ReferenceBuffer:
         self._buf = np.zeros(self.size, dtype=np.float32)
         self._last = 0  # one past the highest sample index written
         self._first = 0  # lowest index still held
+        self._read_to = -(2**62)  # one past the highest sample index read
+        self.late_to = -(2**62)
+        """One past the last sample of sound written after it had been read as silence:
+        a sink that plays what it is handed at once (the demo's) can start a line where
+        the canceller, reading ``lead`` ahead, has already read none. A real device's
+        sink reports what it will play ahead of time, and the canceller waits for it
+        (``ready``)."""
 
     @staticmethod
     def index(t: float) -> int:
@@ -107,6 +114,8 @@ class ReferenceBuffer:
         n = len(samples)
         if n == 0:
             return
+        if i < self._read_to and np.any(np.abs(samples[: self._read_to - i]) > 1e-4):
+            self.late_to = max(self.late_to, min(i + n, self._read_to))
         if n > self.size:  # only the newest part fits
             samples, i, n = samples[-self.size :], i + n - self.size, self.size
         end = i + n
@@ -123,6 +132,7 @@ class ReferenceBuffer:
     def read(self, start: int, n: int) -> np.ndarray:
         """``n`` samples from sample index ``start`` (silence where nothing is held)."""
         out = np.zeros(n, dtype=np.float32)
+        self._read_to = max(self._read_to, start + n)
         lo, hi = max(start, self._first), min(start + n, self._last)
         if hi > lo:
             out[lo - start : hi - start] = self._buf[np.arange(lo, hi) % self.size]
@@ -154,6 +164,38 @@ def to_reference(samples: np.ndarray, rate: int) -> np.ndarray:
     n_out = int(round(len(x) * ASR_RATE / rate))
     pos = np.arange(n_out, dtype=np.float64) * (rate / ASR_RATE)
     return np.interp(pos, np.arange(len(x)), x).astype(np.float32)
+
+
+def place_reference(samples: np.ndarray, rate: int, start: float) -> tuple[float, np.ndarray]:
+    """Mono float samples at ``rate`` that play from clock time ``start``, as 16 kHz
+    reference samples on the clock's own grid (sample ``i`` at time ``i / 16000``):
+    (the time of the first, the samples).
+
+    The chunks of one stretch of speech, placed one by one this way and mixed in a
+    :class:`ReferenceBuffer`, add up to the whole stretch resampled at once: each
+    chunk's low-pass runs over its whole length and past its edges (the mixing adds
+    the overlaps), and every chunk is read at the grid's times, not from its own first
+    sample. Resampled from its own first sample, a chunk starting between two grid
+    samples was put up to half a sample off (31 microseconds, a third of a cycle at
+    3 kHz), and at each new line the filter met what looked like a changed echo path:
+    its leftover rose to half the echo for a fifth of a second.
+    """
+    x = np.asarray(samples, dtype=np.float64)
+    if len(x) == 0:
+        return start, np.zeros(0, dtype=np.float32)
+    lead = 0
+    if rate > ASR_RATE:
+        taps = lowpass_taps(0.95 * (ASR_RATE / 2) / rate)
+        x = np.convolve(x, taps.astype(np.float64), mode="full")
+        lead = len(taps) // 2  # x[j] is the signal at input position j - lead
+    first_time = start - lead / rate
+    last_time = start + (len(x) - 1 - lead) / rate
+    first = math.ceil(first_time * ASR_RATE - 1e-6)
+    last = math.floor(last_time * ASR_RATE + 1e-6)
+    grid = np.arange(first, last + 1, dtype=np.float64) / ASR_RATE
+    pos = (grid - first_time) * rate
+    out = np.interp(pos, np.arange(len(x)), x, left=0.0, right=0.0)
+    return first / ASR_RATE, out.astype(np.float32)
 
 
 class AdaptiveFilter:
@@ -412,11 +454,19 @@ class BlockLog:
     def __init__(self, keep: float = 60.0, block: int = 160) -> None:
         self.block = block
         self.size = max(1, int(keep * ASR_RATE / block))
-        self._data = np.zeros((5, self.size))  # start (s), mic, echo, residual, cross
+        self._data = np.zeros((6, self.size))  # start (s), mic, echo, residual, cross, clean
         self._n = 0  # blocks ever added
 
-    def add(self, start: float, mic: np.ndarray, echo: np.ndarray, residual: np.ndarray) -> None:
-        """One block: its start on the clock and its three signals."""
+    def add(
+        self,
+        start: float,
+        mic: np.ndarray,
+        echo: np.ndarray,
+        residual: np.ndarray,
+        clean: bool = True,
+    ) -> None:
+        """One block: its start on the clock, its three signals, and whether the filter
+        had the whole reference for it (see :attr:`ReferenceBuffer.late_to`)."""
         i = self._n % self.size
         mic = mic.astype(np.float64)
         residual = residual.astype(np.float64)
@@ -426,12 +476,13 @@ class BlockLog:
             float(echo @ echo),
             float(residual @ residual),
             float(residual @ echo),
+            float(clean),
         )
         self._n += 1
 
     def since(self, t: float) -> np.ndarray:
-        """Rows (start, mic, echo, residual, residual x echo) of the blocks from clock
-        time ``t`` on, oldest first (a 5 x n array)."""
+        """Rows (start, mic, echo, residual, residual x echo, clean) of the blocks from
+        clock time ``t`` on, oldest first (a 6 x n array)."""
         n = min(self._n, self.size)
         order = (np.arange(self._n - n, self._n)) % self.size
         data = self._data[:, order]
@@ -487,6 +538,16 @@ class EchoCanceller:
         self._pending = np.zeros(0, dtype=np.float32)
         self._start: int | None = None  # sample index (clock) of _pending[0]
         self._lead = int(round(self.settings.lead * ASR_RATE))
+        self._unclean_until = -(2**62)  # blocks starting before this lacked reference
+
+    def _note_late(self) -> None:
+        """Blocks whose filter holds silence where sound was played later (written
+        after it had been read, :attr:`ReferenceBuffer.late_to`) are not clean: the
+        echo of that sound is not cancelled until it has passed through the filter."""
+        late_to = getattr(self.reference, "late_to", None)
+        if late_to is not None:
+            span = self.settings.partitions * self.settings.block
+            self._unclean_until = max(self._unclean_until, late_to + span)
 
     def process(self, chunk: AudioChunk) -> AudioChunk | None:
         """The chunk with the echo removed, or None while nothing is ready (less than a
@@ -515,13 +576,15 @@ class EchoCanceller:
                 blocks = min(blocks, max(0, (complete - self._lead - self._start) // n))
         if blocks == 0:
             return None
+        self._note_late()
         parts = []
         for b in range(blocks):
             at = self._start + b * n
             ref = self.reference.read(at + self._lead, n)
             mic = self._pending[b * n : (b + 1) * n]
             residual = self.filter.process(mic, ref)
-            self.log.add(at / ASR_RATE, mic, self.filter.echo, residual)
+            clean = at >= self._unclean_until
+            self.log.add(at / ASR_RATE, mic, self.filter.echo, residual, clean)
             if self.suppressor is not None:
                 residual = self.suppressor.process(residual, self.filter.echo)
             parts.append(residual)
@@ -542,5 +605,6 @@ __all__ = [
     "EchoCanceller",
     "ReferenceBuffer",
     "ResidualSuppressor",
+    "place_reference",
     "to_reference",
 ]

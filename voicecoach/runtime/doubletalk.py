@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..audio.aec import BlockLog, ReferenceBuffer, to_reference
+from ..audio.aec import BlockLog, ReferenceBuffer, place_reference
 from ..audio.chunk import ASR_RATE, AudioChunk, StreamResampler
 from ..audio.sd_output import Written
 from ..audio.sinks import Clock, Sink
@@ -147,7 +147,7 @@ class TapSink:
             samples = chunk.samples().mean(axis=1)
             self._note(start, samples, chunk.rate)
             self._forget_old()
-            self.played.add(start, to_reference(samples, chunk.rate))
+            self.played.add(*place_reference(samples, chunk.rate, start))
             self._end = start + chunk.duration
         self.inner.play(chunk, utterance_id)
 
@@ -473,24 +473,27 @@ class ResidualCheck:
         self.explained = explained
         self.max_residual = max_residual
 
-    def _blocks(self, since: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Start, microphone, echo estimate and the residual's part that is not a
-        multiple of the echo estimate, per block from ``since`` on.
+    def _blocks(
+        self, since: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Start, microphone, echo estimate, the residual's part that is not a multiple
+        of the echo estimate, and whether the filter had the whole reference, per block
+        from ``since`` on.
 
         A residual that is the echo estimate scaled (the speaker's volume turned up or
         down: the filter takes out too little or too much until it has learned the
         new level) is echo all the same, not the user.
         """
-        start, mic, echo, residual, cross = self.log.since(since)
+        start, mic, echo, residual, cross, clean = self.log.since(since)
         other = residual - cross**2 / np.maximum(echo, 1e-12)
-        return start, mic, echo, np.maximum(other, 0.0)
+        return start, mic, echo, np.maximum(other, 0.0), clean > 0
 
     def state(self, now: float) -> _Learned | None:
         """What the blocks before ``now`` tell of the canceller, or None while there is
         too little of the coach's speech."""
-        start, mic, echo, residual = self._blocks(now - self.history)
-        before = start < now
-        mic, echo, residual = mic[before], echo[before], residual[before]
+        start, mic, echo, residual, clean = self._blocks(now - self.history)
+        use = (start < now) & clean
+        mic, echo, residual = mic[use], echo[use], residual[use]
         if len(mic) < 200:
             return None
         noise = max(float(np.percentile(residual, 10)), 1e-12)
@@ -532,11 +535,11 @@ class ResidualCheck:
             or learned.swing > self.max_swing
         ):
             return None
-        t, _, echo, residual = self._blocks(start)
+        t, _, echo, residual, clean = self._blocks(start)
         inside = t < end
         echo, residual = echo[inside], residual[inside]
-        if len(echo) == 0:
-            return None
+        if len(echo) == 0 or not clean[inside].all():
+            return None  # nothing heard, or sound the filter never had
         expected = share * echo + noise
         kernel = np.ones(self._window_blocks(len(echo)))
         heard = np.convolve(residual, kernel, mode="valid")
