@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from voicecoach import script
 from voicecoach.cli import main
@@ -543,3 +547,48 @@ def test_a_reader_that_goes_away_ends_the_cli_quietly(tmp_path):
     show.stdout.close()  # gone before it writes a line
     assert show.wait(timeout=30) == 141
     assert show.stderr.read() == b""
+
+
+def as_someone_else() -> list[str]:
+    """The start of a command line that runs as a user who cannot write what the test
+    made read-only: the test's own user, or, for root (whom file modes do not stop),
+    the user nobody (through util-linux's setpriv)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("run as root, and no setpriv to run as another user")
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+@pytest.mark.parametrize("folder_writable", [False, True])
+def test_history_reads_a_log_it_cannot_write(folder_writable):
+    # A log of mode 0444 (copied from a backup, or on a card mounted read-only): history
+    # stopped with "cannot open the session log ...: attempt to write a readonly
+    # database", and where the folder was writable it left a -wal and a -shm behind.
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        base.chmod(0o755)  # for the user nobody
+        db = base / "logs" / "log.db"
+        with SessionLog(db) as log:
+            sid = log.start("neck-complex")
+            log.exercise(sid, 0, "a", "done")
+            log.end(sid, "stopped")
+        data = db.read_bytes()
+        db.chmod(0o444)
+        db.parent.chmod(0o777 if folder_writable else 0o555)
+        try:
+            shown = subprocess.run(
+                [*as_someone_else(), sys.executable, "-m", "voicecoach"]
+                + ["history", "--json", "--log", str(db)],
+                capture_output=True,
+                text=True,
+                cwd=base,
+                timeout=60,
+            )
+            assert shown.returncode == 0 and shown.stderr == "", shown.stderr
+            [session] = [json.loads(line) for line in shown.stdout.splitlines()]
+            assert session["status"] == "stopped" and session["exercises"][0]["id"] == "a"
+            assert [p.name for p in db.parent.iterdir()] == ["log.db"]
+            assert db.read_bytes() == data
+        finally:
+            db.parent.chmod(0o755)

@@ -246,6 +246,29 @@ def test_a_session_left_running_by_a_dead_process_reads_as_interrupted(tmp_path)
         assert log.resume_point("tiny", IDS).index == 1
 
 
+def test_a_log_read_only_reads_a_session_of_a_dead_process_as_interrupted(tmp_path):
+    # voicecoach history reads the log without writing it: a session cut off reads as
+    # interrupted, as in a log opened to write, and the file is left as it was.
+    path = tmp_path / "s.db"
+    with SessionLog(path) as log:
+        sid = log.start("tiny")
+        log.exercise(sid, 0, "turn", "done")
+    db = sqlite3.connect(path)
+    db.execute("UPDATE sessions SET pid = 0 WHERE id = ?", (sid,))
+    db.commit()
+    db.close()
+    data = path.read_bytes()
+    with SessionLog(path, read_only=True) as log:
+        [s] = log.sessions()
+    assert s.status == "interrupted" and s.ended is not None
+    assert path.read_bytes() == data and [p.name for p in tmp_path.iterdir()] == ["s.db"]
+    with SessionLog(path) as log:
+        assert log.sessions() == [s]
+    (tmp_path / "empty.db").touch()
+    with SessionLog(tmp_path / "empty.db", read_only=True) as log:
+        assert log.sessions() == []
+
+
 def test_a_session_whose_pid_is_now_another_programs_reads_as_interrupted(tmp_path):
     # After a power cut and a reboot the pid of the session cut off soon belongs to
     # another program, alive: the session read as running for good, and no start

@@ -110,18 +110,41 @@ _FULL_ADVICE = "Free some space on its disk, or set XDG_DATA_HOME to a folder on
 def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
     """A read-only connection to an existing database file, which can neither write to
     it nor checkpoint a write-ahead log into it on closing; the empty journal files it
-    made are removed after, so the file is left as it was found."""
+    made are removed after, so the file is left as it was found.
+
+    Where SQLite cannot make those journal files (a folder the user cannot write, a
+    read-only disk) and there is no write-ahead log to read, the file is read as it
+    is, as SQLite's ``immutable`` file: it holds the whole log."""
     sidecars = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
     had = [side for side in sidecars if side.exists()]
-    db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+    uri = path.resolve().as_uri()
     try:
-        yield db
+        db = sqlite3.connect(uri + "?mode=ro", uri=True)
+        try:
+            db.execute("SELECT 1 FROM sqlite_master LIMIT 1")  # SQLite opens the file here
+        except sqlite3.OperationalError:
+            db.close()
+            if _holds_journal(sidecars[0]):
+                raise
+            db = sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True)
+        except sqlite3.Error:
+            db.close()
+            raise
+        with contextlib.closing(db):
+            yield db
     finally:
-        db.close()
         for side in sidecars:
             if side not in had:
                 with contextlib.suppress(OSError):
                     side.unlink()
+
+
+def _holds_journal(wal: Path) -> bool:
+    """Whether a write-ahead log file holds anything (written, not yet checkpointed)."""
+    try:
+        return wal.stat().st_size > 0
+    except OSError:
+        return False
 
 
 def _damage(path: Path) -> str | None:
@@ -130,12 +153,11 @@ def _damage(path: Path) -> str | None:
         if str(path) == ":memory:" or not path.is_file() or path.stat().st_size == 0:
             return None
         with _read_only(path) as db:
-            try:
-                rows = db.execute("PRAGMA quick_check").fetchall()
-            except sqlite3.Error as err:
-                return str(err) if _is_damage(err) else None
-            return "; ".join(str(row[0]) for row in rows[:3] if row[0] != "ok") or None
-    except (OSError, sqlite3.Error):
+            rows = db.execute("PRAGMA quick_check").fetchall()
+        return "; ".join(str(row[0]) for row in rows[:3] if row[0] != "ok") or None
+    except sqlite3.Error as err:
+        return str(err) if _is_damage(err) else None  # opening it for real says the rest
+    except OSError:
         return None  # opening it for real says what is wrong
 
 
@@ -244,6 +266,8 @@ class SessionLog:
         path: Path,
         wall: Callable[[], datetime] = datetime.now,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        read_only: bool = False,
     ) -> None:
         """Open (or create) the log at ``path``; ``wall`` gives the date and time
         recorded, ``clock`` the seconds a session's length is counted in (a test passes
@@ -253,6 +277,12 @@ class SessionLog:
         Raspberry Pi offline) is wrong after a power cut and jumps when it is set, so
         lengths are never taken from it: a session's length is ``clock`` time.
 
+        ``read_only`` opens an existing log only to read it (``voicecoach history``):
+        nothing is written to it, so a log the user cannot write (a file of mode 0444,
+        a folder or a disk mounted read-only) is read all the same, and left as it was.
+        Sessions left running by a process that is gone read as interrupted
+        (:meth:`sessions`), as when they are marked so, without being marked.
+
         Raises :class:`SessionLogDamaged` for a damaged file, which is left unchanged,
         and :class:`SessionLogError` for a log that cannot be opened or written.
         """
@@ -260,9 +290,16 @@ class SessionLog:
         self.wall = wall
         self.clock = clock
         self._origin: dict[int, float] = {}  # session id -> clock time it began
+        self.read_only = read_only
+        self._stale: dict[int, str | None] = {}
+        """Sessions found interrupted, with their end, that a read-only log did not mark."""
+        self._closing = contextlib.ExitStack()
         damage = _damage(path)
         if damage is not None:
             raise SessionLogDamaged(path, damage)
+        if read_only:
+            self._open_to_read()
+            return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), timeout=10, isolation_level=None)
@@ -281,6 +318,17 @@ class SessionLog:
             self._db.close()
             raise
 
+    def _open_to_read(self) -> None:
+        try:
+            self._db = self._closing.enter_context(_read_only(self.path))
+        except (OSError, sqlite3.Error) as err:
+            raise self._error("read", err) from err
+        try:
+            self._mark_stale()
+        except SessionLogError:
+            self.close()
+            raise
+
     def _open_error(self, err: OSError | sqlite3.Error) -> SessionLogError:
         if isinstance(err, sqlite3.Error) and _is_damage(err):
             return SessionLogDamaged(self.path, str(err))
@@ -291,10 +339,10 @@ class SessionLog:
         )
         return SessionLogError(f"cannot open the session log {self.path}: {err}. {advice}")
 
-    def _error(self, doing: str, err: sqlite3.Error) -> SessionLogError:
-        if _is_damage(err):
+    def _error(self, doing: str, err: OSError | sqlite3.Error) -> SessionLogError:
+        if isinstance(err, sqlite3.Error) and _is_damage(err):
             return SessionLogDamaged(self.path, str(err))
-        advice = f" {_FULL_ADVICE}" if _is_full(err) else ""
+        advice = f" {_FULL_ADVICE}" if isinstance(err, sqlite3.Error) and _is_full(err) else ""
         return SessionLogError(f"cannot {doing} the session log {self.path}: {err}.{advice}")
 
     def _now(self) -> str:
@@ -303,6 +351,7 @@ class SessionLog:
     def close(self) -> None:
         """Close the database."""
         self._db.close()
+        self._closing.close()
 
     def __enter__(self) -> SessionLog:
         return self
@@ -336,8 +385,15 @@ class SessionLog:
                     raise
 
     def _mark_stale(self) -> None:
-        """Sessions left 'running' by a process that no longer runs were interrupted."""
-        rows = self._read("SELECT id, pid, process FROM sessions WHERE status = 'running'")
+        """Sessions left 'running' by a process that no longer runs were interrupted.
+
+        A read-only log notes them in :attr:`_stale` instead; it may be one made before
+        sessions recorded their process, or an empty file, not given its tables."""
+        columns = {row[1] for row in self._read("PRAGMA table_info(sessions)")}
+        if not columns:
+            return
+        known = "process" if "process" in columns else "NULL"
+        rows = self._read(f"SELECT id, pid, {known} FROM sessions WHERE status = 'running'")
         for session_id, pid, process in rows:
             if not still_running(pid, process) or pid == os.getpid():
                 [(last,)] = self._read(
@@ -345,6 +401,9 @@ class SessionLog:
                     "UNION ALL SELECT at FROM commands WHERE session_id = ?1)",
                     (session_id,),
                 )
+                if self.read_only:
+                    self._stale[session_id] = last
+                    continue
                 self._write(
                     "UPDATE sessions SET status = 'interrupted', ended = ? WHERE id = ?",
                     (last, session_id),
@@ -444,9 +503,20 @@ class SessionLog:
 
     def sessions(self, limit: int | None = None) -> list[SessionSummary]:
         """Recent sessions, newest first."""
-        sql = "SELECT id, routine, started, ended, status, length FROM sessions ORDER BY id DESC"
+        columns = {row[1] for row in self._read("PRAGMA table_info(sessions)")}
+        if not columns:
+            return []  # an empty file read only, which only a writer gives its tables
+        # A log made before sessions recorded their length, read only, lacks its column.
+        lengths = "length" if "length" in columns else "NULL"
+        sql = f"SELECT id, routine, started, ended, status, {lengths} FROM sessions"
+        sql += " ORDER BY id DESC"
         rows = self._read(sql + (f" LIMIT {int(limit)}" if limit else ""))
-        return [self._summary(*row) for row in rows]
+        return [
+            self._summary(sid, routine, started, self._stale[sid], "interrupted", length)
+            if sid in self._stale
+            else self._summary(sid, routine, started, ended, status, length)
+            for sid, routine, started, ended, status, length in rows
+        ]
 
     def _summary(
         self,

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print("No sessions yet. Start one with 'voicecoach run' or 'voicecoach text'.")
         return 0
-    with SessionLog(path) as log:
+    with SessionLog(path, read_only=True) as log:  # to read it, the log need not be writable
         sessions = log.sessions(args.limit)
     for s in sessions:
         print(json.dumps(s.to_json()) if args.json else describe(s))
