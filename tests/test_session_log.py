@@ -328,6 +328,41 @@ def test_a_log_made_before_sessions_recorded_their_process_is_used(tmp_path):
         assert [s.status for s in log.sessions()] == ["stopped", "completed"]
 
 
+def newer_log(path) -> bytes:
+    """A log as a later voicecoach might leave it: a format this one does not know."""
+    with SessionLog(path) as log:
+        run_text(log, [*AGREE, "next"])
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 7")
+    db.execute("CREATE TABLE later_things (x)")
+    db.commit()
+    db.close()
+    return path.read_bytes()
+
+
+def test_a_log_written_by_a_newer_voicecoach_is_left_as_it_is(tmp_path, caplog):
+    # An older voicecoach opened it as its own: it set the format back to its own (1),
+    # wrote into a log whose tables it does not know, and said nothing.
+    path = tmp_path / "s.db"
+    data = newer_log(path)
+    for read_only in (False, True):
+        with pytest.raises(SessionLogError) as err:
+            SessionLog(path, read_only=read_only)
+        assert err.value.code == "session-log-too-new" and err.value.exit_code == 8
+        assert err.value.message == (
+            f"the session log {path} was written by a newer voicecoach (log format 7; "
+            "this one knows format 1 and older); it was left as it is. Update voicecoach "
+            "to use it."
+        )
+    # A session runs all the same, not recorded, and the log keeps its sessions.
+    recorder, place = start_recording(path, ROUTINE.id, IDS)
+    assert recorder is None and place is None
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.endswith("This session is not recorded.") and "Update voicecoach" in warning
+    assert path.read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.db"]
+
+
 def test_the_log_uses_wal(tmp_path):
     with SessionLog(tmp_path / "s.db") as log:
         assert log._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -109,3 +109,18 @@ class SessionLogDamaged(SessionLogError):
             "('voicecoach run' and 'voicecoach text' do that by themselves)."
         )
         self.detail = detail
+
+
+class SessionLogTooNew(SessionLogError):
+    """The session log was written by a newer voicecoach, in a format this one does not
+    know; it is left as it is."""
+
+    code = "session-log-too-new"
+
+    def __init__(self, path: object, found: int, known: int) -> None:
+        super().__init__(
+            f"the session log {path} was written by a newer voicecoach (log format {found}; "
+            f"this one knows format {known} and older); it was left as it is. Update "
+            "voicecoach to use it."
+        )
+        self.found = found

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .errors import NotASessionLog, SessionLogDamaged, SessionLogError
+from .errors import NotASessionLog, SessionLogDamaged, SessionLogError, SessionLogTooNew
 from .events import (
     Action,
     CancelTimer,
@@ -41,7 +41,11 @@ NOT_BEGUN = "not_begun"
 """The status of a live session stopped (Ctrl-C, SIGTERM) while the coach still waited
 for a microphone, before it began: logged with no length and no exercise."""
 
-_SCHEMA = """
+LOG_FORMAT = 1
+"""The session log's format, its SQLite ``user_version``: raised when a change to the
+tables would mislead an older voicecoach, which then leaves the log alone."""
+
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     routine TEXT NOT NULL,
@@ -75,7 +79,7 @@ CREATE TABLE IF NOT EXISTS commands (
     text TEXT NOT NULL,
     confidence REAL NOT NULL
 );
-PRAGMA user_version = 1;
+PRAGMA user_version = {LOG_FORMAT};
 """
 
 
@@ -306,6 +310,7 @@ class SessionLog:
         except (OSError, sqlite3.Error) as err:
             raise self._open_error(err) from err
         try:
+            self._check_format()  # before anything is written
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
@@ -324,10 +329,17 @@ class SessionLog:
         except (OSError, sqlite3.Error) as err:
             raise self._error("read", err) from err
         try:
+            self._check_format()
             self._mark_stale()
         except SessionLogError:
             self.close()
             raise
+
+    def _check_format(self) -> None:
+        """Raise :class:`SessionLogTooNew` for a log a newer voicecoach wrote."""
+        [(found,)] = self._read("PRAGMA user_version")
+        if found > LOG_FORMAT:
+            raise SessionLogTooNew(self.path, found, LOG_FORMAT)
 
     def _open_error(self, err: OSError | sqlite3.Error) -> SessionLogError:
         if isinstance(err, sqlite3.Error) and _is_damage(err):
