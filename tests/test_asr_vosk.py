@@ -323,6 +323,32 @@ def test_missing_or_broken_model(tmp_path: Path) -> None:
         load_recognizer(AsrSettings(engine="vosk", vosk_model=broken))
 
 
+def test_a_broken_model_is_one_line_without_vosks_own(model_path: Path, tmp_path: Path) -> None:
+    # Vosk's C++ code wrote its own lines to standard error whatever SetLogLevel says:
+    # "ERROR (VoskAPI:Model():model.cc:122) Folder ... does not contain model files.
+    # Make sure you specified ..." or "ERROR (VoskAPI:ReadBasicType():...) Read
+    # failure ...", above voicecoach's own line.
+    laid_out = tmp_path / "laid-out"  # the layout of a model, nothing in it
+    (laid_out / "am").mkdir(parents=True)
+    (laid_out / "conf").mkdir()
+    (laid_out / "am" / "final.mdl").write_bytes(b"not a kaldi model" * 100)
+    cut = tmp_path / "cut"  # the Korean model with its acoustic model cut short
+    (cut / "am").mkdir(parents=True)
+    for part in ("conf", "graph", "ivector"):
+        (cut / part).symlink_to(model_path / part)
+    (cut / "am" / "final.mdl").write_bytes((model_path / "am" / "final.mdl").read_bytes()[:100_000])
+    for broken in (laid_out, cut):
+        proc = subprocess.run(
+            [sys.executable, "-m", "voicecoach", "models", "list"],
+            env=dict(os.environ, VOICECOACH_VOSK_MODEL=str(broken)),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+        assert f"Vosk model: the Vosk model in {broken} cannot be loaded" in proc.stdout
+
+
 def test_missing_vosk_package_is_engine_unavailable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -39,12 +39,16 @@ is where the current run of sound began, measured from the chunks' loudness.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
 import re
+import sys
+import tempfile
 from collections import OrderedDict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -146,12 +150,60 @@ def find_vosk_model(explicit: Path | None = None) -> Path | None:
     return None
 
 
+_NATIVE_LINE = re.compile(r"(?:LOG|WARNING|ERROR|ASSERTION_FAILED|VLOG\[\d+\]) \(VoskAPI:|ERROR: ")
+"""A line Vosk's C++ code writes itself: Kaldi's (``ERROR (VoskAPI:Model():...)``) and
+OpenFST's (``ERROR: FstHeader::Read: ...``)."""
+
+
+@contextlib.contextmanager
+def _native_lines_logged() -> Iterator[None]:
+    """Keep the lines Vosk's C++ code writes to the process's standard error off it.
+
+    Kaldi prints its errors whatever ``SetLogLevel`` says: loading a broken model put
+    "ERROR (VoskAPI:Model():model.cc:122) Folder ... does not contain model files.
+    Make sure you specified ..." above voicecoach's own one-line message. Those lines
+    are logged at debug level (``-v`` shows them); anything else written meanwhile
+    (another thread's) goes on to standard error after."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield  # no standard error to keep clean
+        return
+    try:
+        with tempfile.TemporaryFile() as caught:
+            os.dup2(caught.fileno(), 2)
+            try:
+                yield
+            finally:
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    sys.stderr.flush()
+                os.dup2(saved, 2)
+                caught.seek(0)
+                _pass_on(caught.read().decode(errors="replace"))
+    finally:
+        os.close(saved)
+
+
+def _pass_on(written: str) -> None:
+    """Log Vosk's own lines of ``written`` at debug level; write the rest to stderr."""
+    others = []
+    for line in written.splitlines(keepends=True):
+        if _NATIVE_LINE.match(line):
+            log.debug("Vosk: %s", line.rstrip())
+        else:
+            others.append(line)
+    if others:
+        os.write(2, "".join(others).encode())
+
+
 def load_vosk_model(path: Path) -> Any:
     """Load a Vosk model (``vosk.Model``) from a folder, with errors a person can act on."""
     vosk = _import_vosk()
     check_vosk_model(path)
     try:
-        return vosk.Model(str(path))
+        with _native_lines_logged():
+            return vosk.Model(str(path))
     except Exception as err:  # vosk raises a bare Exception("Failed to create a model")
         raise ModelError(
             f"the Vosk model in {path} cannot be loaded (incomplete or corrupt): fetch it "
