@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import io
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
@@ -327,12 +329,59 @@ def test_cli_fetch_end_to_end(
         == 0
     )
     err = capsys.readouterr().err
-    assert "\rvosk-tiny [" in err and "100%" in err
+    assert "\r" not in err  # not a terminal: whole lines (the bar is drawn on one)
+    assert f"vosk-tiny: 100% ({len(GOOD) / 1e6:.1f} of {len(GOOD) / 1e6:.1f} MB)\n" in err
     assert f"installed vosk-tiny in {dest / FOLDER}" in err
     assert is_vosk_model(dest / FOLDER)
 
     assert run_cli(["models", "fetch", "vosk-tiny", "--dest", str(dest)]) == 0
     assert "already installed" in capsys.readouterr().err
+
+
+def download_shown(stream: TextIO, total: int | None, size: int = 50_000_000) -> None:
+    """Show a download of ``size`` bytes in 64 KiB blocks on a bar on ``stream``."""
+    bar = models_cmd.DownloadBar(stream, "vosk-tiny")
+    for done in range(0, size, 65_536):
+        bar(done, total)
+    bar(size, total)
+    bar.finish()
+
+
+def test_the_download_shows_a_few_whole_lines_where_it_is_not_on_a_terminal() -> None:
+    # Piped into a file or a service's journal, the bar's "\r" frames (ten a second
+    # over a slow download) piled up as one endless line.
+    shown = io.StringIO()
+    download_shown(shown, 50_000_000)
+    assert "\r" not in shown.getvalue()
+    lines = shown.getvalue().splitlines()
+    assert [line.split()[1] for line in lines] == [f"{p}%" for p in range(0, 101, 10)]
+    assert lines[0] == "vosk-tiny: 0% (0.0 of 50.0 MB)"
+    assert lines[-1] == "vosk-tiny: 100% (50.0 of 50.0 MB)"
+    unknown = io.StringIO()
+    download_shown(unknown, None, size=25_000_000)
+    lines = unknown.getvalue().splitlines()
+    assert [line.split()[1] for line in lines] == ["0.0", "10.0", "20.1"]  # every 10 MB
+    assert all(line.endswith(" MB (size unknown)") for line in lines)
+
+
+def test_the_download_bar_is_redrawn_on_one_line_on_a_terminal() -> None:
+    import pty
+    import tty
+
+    leader, follower = pty.openpty()
+    tty.setraw(follower)  # what is written is what is read, "\n" as it is
+    try:
+        with open(follower, "w", closefd=False) as terminal:
+            download_shown(terminal, 50_000_000)
+        drawn = ""
+        # The terminal passes it on in pieces, after a while: read up to the line's end.
+        while not drawn.endswith("\n") and select.select([leader], [], [], 10)[0]:
+            drawn += os.read(leader, 100_000).decode()
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert drawn.startswith("\rvosk-tiny [") and drawn.count("\n") == 1
+    assert "] 100% 50.0/50.0 MB" in drawn.rsplit("\r", 1)[1]
 
 
 def test_cli_failed_fetch_does_not_clobber_the_installed_model(

@@ -120,7 +120,9 @@ def _from_env(path: Path) -> bool:
 
 
 class DownloadBar:
-    """A one-line ``\\r`` progress bar for a download, redrawn at most 10 times a second."""
+    """A download's progress: on a terminal, a one-line ``\\r`` bar redrawn at most 10
+    times a second; elsewhere (a file, a service's journal), a whole line at every
+    tenth of the download, or every 10 MB when its size is unknown."""
 
     def __init__(self, stream: TextIO, label: str, width: int = 30) -> None:
         self.stream = stream
@@ -129,9 +131,17 @@ class DownloadBar:
         self.started = time.monotonic()
         self._drawn = -1.0
         self._shown = False
+        self._step = -1  # the last tenth (or 10 MB) written as a line
+        try:
+            self.terminal = stream.isatty()
+        except (AttributeError, ValueError):
+            self.terminal = False
 
     def __call__(self, done: int, total: int | None) -> None:
         """Show ``done`` bytes of ``total``."""
+        if not self.terminal:
+            self._line(done, total)
+            return
         now = time.monotonic()
         if now - self._drawn < 0.1 and done != total:
             return
@@ -149,6 +159,18 @@ class DownloadBar:
         self.stream.write("\r" + line)
         self.stream.flush()
         self._shown = True
+
+    def _line(self, done: int, total: int | None) -> None:
+        step = 10 * done // total if total else done // 10_000_000
+        if step <= self._step:
+            return
+        self._step = step
+        if total:
+            line = f"{100 * done // total}% ({done / 1e6:.1f} of {total / 1e6:.1f} MB)"
+        else:
+            line = f"{done / 1e6:.1f} MB (size unknown)"
+        self.stream.write(f"{self.label}: {line}\n")
+        self.stream.flush()
 
     def finish(self) -> None:
         """End the bar's line (also after a failure, so the error starts on its own)."""
