@@ -164,6 +164,45 @@ def test_failed_download_leaves_nothing(
     assert leftovers(dest) == []
 
 
+def test_a_download_that_does_not_match_says_it_is_damaged_and_what_to_do(
+    server: str, tmp_path: Path
+) -> None:
+    # It said "the file from URL is corrupt or not tiny (SHA-256 ..., expected ...):
+    # try again or use the official address" even where the official address was used.
+    official = dataclasses.replace(spec_for(GOOD), url=f"{server}/corrupt.zip")
+    with pytest.raises(DownloadError) as info:
+        fetch(official, tmp_path)
+    said = info.value.message
+    assert said.startswith(
+        f"the download of tiny from {server}/corrupt.zip is damaged, or the file there is "
+        "not the one this voicecoach knows: its SHA-256 checksum does not match; nothing "
+        "was installed. Try again; if it fails the same way, update voicecoach"
+    )
+    assert "official address" not in said and "--url" not in said
+    # From an address the user gave: it may be another file; the way back is named.
+    for where in ("/corrupt.zip", "/plain.zip"):
+        with pytest.raises(DownloadError) as info:
+            fetch(spec_for(GOOD), tmp_path, url=server + where)
+        said = info.value.message
+        assert said.startswith(
+            f"the file from {server}{where} is not the tiny archive this voicecoach knows "
+            f"({FOLDER}.zip), or it was damaged on the way: its SHA-256 checksum does not "
+            "match; nothing was installed. Check the file or the address and try again, "
+            "or leave --url out to download from the official address."
+        )
+    # One larger than the model is refused as soon as it is: the same words, and why.
+    big = dataclasses.replace(spec_for(GOOD), size=100)
+    with pytest.raises(DownloadError) as info:
+        fetch(big, tmp_path, url=f"{server}/good.zip")
+    assert info.value.message == (
+        f"the file from {server}/good.zip is not the tiny archive this voicecoach knows "
+        f"({FOLDER}.zip), or it was damaged on the way: it is larger than the 100 bytes "
+        "of tiny; nothing was installed. Check the file or the address and try again, or "
+        "leave --url out to download from the official address."
+    )
+    assert leftovers(tmp_path) == []
+
+
 def test_a_work_folder_left_by_a_killed_fetch_is_removed_by_the_next_after_a_day(
     server: str, tmp_path: Path
 ) -> None:

@@ -225,9 +225,8 @@ def _download(
                     break
                 received += len(block)
                 if spec.size and received > spec.size:
-                    raise DownloadError(
-                        f"{url} sends more than the {spec.size} bytes {spec.name} has: "
-                        "it is not the expected file; nothing was installed"
+                    raise _not_the_archive(
+                        spec, url, f"it is larger than the {spec.size} bytes of {spec.name}"
                     )
                 digest.update(block)
                 _save(out, block)
@@ -258,10 +257,30 @@ def _download(
         )
     got = digest.hexdigest()
     if got != spec.sha256.lower():
-        raise DownloadError(
-            f"the file from {url} is corrupt or not {spec.name} (SHA-256 {got}, expected "
-            f"{spec.sha256}): try again or use the official address; nothing was installed"
+        raise _not_the_archive(
+            spec,
+            url,
+            "its SHA-256 checksum does not match",
+            f" SHA-256: got {got}, expected {spec.sha256}.",
         )
+
+
+def _not_the_archive(spec: ModelSpec, url: str, why: str, detail: str = "") -> DownloadError:
+    """The error for a download that is not the archive of ``spec``: damaged on the
+    way, or another file. What to do depends on whose address it came from."""
+    if url == spec.url:
+        return DownloadError(
+            f"the download of {spec.name} from {url} is damaged, or the file there is not "
+            f"the one this voicecoach knows: {why}; nothing was installed. Try again; if it "
+            "fails the same way, update voicecoach (the file at that address may have "
+            f"changed).{detail}"
+        )
+    return DownloadError(
+        f"the file from {url} is not the {spec.name} archive this voicecoach knows "
+        f"({spec.folder}.zip), or it was damaged on the way: {why}; nothing was installed. "
+        "Check the file or the address and try again, or leave --url out to download "
+        f"from the official address.{detail}"
+    )
 
 
 def _save(out: BinaryIO, block: bytes) -> None:
