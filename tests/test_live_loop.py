@@ -27,6 +27,7 @@ from voicecoach.runtime.demo import DemoSettings, Room
 from voicecoach.runtime.loop import (
     HOLD_LIMIT,
     HOLD_REST,
+    MIC_BACK,
     RECOGNIZER_FALLBACK,
     VOICE_FALLBACK,
     LiveSession,
@@ -740,6 +741,55 @@ def test_no_hold_for_the_coachs_own_words_its_echo_or_a_silent_coach(tmp_path: P
     rig.recognizer.script.append(provisional(Intent.STOP, "stop", t - 0.4, t))
     rig.run(until=t + 0.5)
     assert not rig.kinds("held") and not rig.sink.stops
+
+
+def test_a_notice_of_the_loops_own_cut_by_a_hold_is_said_again(tmp_path: Path) -> None:
+    """The loop's own lines are cut by a hold as the coach's are, but only the coach's
+    were said again after it: a provisional "stop" over "I can hear you again." that
+    came to nothing, and the person never heard that the microphone works again."""
+    rig = Rig(tmp_path)
+    rig.run(until=60)
+    rig.run_until_quiet()
+    assert rig.coach.state is State.ASK_CONSENT and not rig.sink.is_playing()
+    rig.session.device_back("microphone")
+    begin = rig.clock() + 0.5
+    rig.user.windows.append((begin, begin + 0.5))
+    rig.recognizer.script += [
+        provisional(Intent.STOP, "stop", begin, begin + 0.3),
+        Recognition(None, "top", 0.4, begin, begin + 0.7),
+    ]
+    rig.run(until=begin + 5)
+    [cut] = rig.sink.stops
+    assert rig.kinds("held") and begin + 0.3 <= cut < begin + 0.4
+    notices = [e["text"] for e in rig.kinds("said") if e.get("fallback")]
+    assert notices == [MIC_BACK, MIC_BACK]
+    again = [s for s in rig.sink.segments if s.start > cut]
+    assert again and {s.utterance_id for s in again} == {-2} and not any(s.stopped for s in again)
+    assert [e["text"] for e in rig.kinds("resumed")] == [MIC_BACK]
+
+
+def test_a_notice_queued_behind_the_coachs_line_is_said_after_it_again(tmp_path: Path) -> None:
+    """A fallback queued behind the line the coach was saying, both cut by a hold that
+    came to nothing: the line is said again, then the fallback."""
+    flaky = FlakyRecognizer()
+    rig = Rig(tmp_path, recognizer=flaky)
+    begin = rig.into_second_line(0.5)
+    line = rig.kinds("said")[1]["text"]
+    flaky.fail_at = begin
+    rig.run(until=begin + 0.1)
+    assert [e["text"] for e in rig.kinds("said")][-1] == RECOGNIZER_FALLBACK
+    stop = begin + 0.5
+    rig.user.windows.append((stop, stop + 0.5))
+    rig.recognizer.script += [
+        provisional(Intent.STOP, "stop", stop, stop + 0.3),
+        Recognition(None, "top", 0.4, stop, stop + 0.7),
+    ]
+    rig.run(until=60)
+    assert rig.kinds("held")
+    texts = [e["text"] for e in rig.kinds("said")]
+    i = len(texts) - 1 - texts[::-1].index(line)
+    assert texts[i : i + 3] == [line, SAFETY_TEXT, RECOGNIZER_FALLBACK]
+    assert rig.coach.state is State.ASK_CONSENT
 
 
 def test_a_recognizer_error_during_a_hold_lets_the_coach_carry_on(tmp_path: Path) -> None:

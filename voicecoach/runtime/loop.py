@@ -15,8 +15,9 @@ partial result, before the utterance has ended:
 :attr:`~voicecoach.asr.base.Recognition.provisional`) silences the coach at once, a
 barge-in heard about a quarter of a second sooner; the coach is not told. The
 utterance's final result decides: acted on, the coach stops as it would have; not, the
-coach says the lines it was cut in again from their start, with the cues that waited
-behind them, then what it said meanwhile (a hold, :class:`_Hold`).
+coach says the lines it was cut in again from their start, with the cues and the
+loop's own lines (a notice, a fallback) that waited behind them, then what it said
+meanwhile (a hold, :class:`_Hold`).
 
 Errors in the recognizer or the voice are logged and spoken as a short fallback; the
 coach is not told, so the session keeps its place.
@@ -136,6 +137,9 @@ class _Hold:
     later: list[tuple[float, Say | PlayCue]] = field(default_factory=list)
     """What the coach said or played meanwhile (``Say``, ``PlayCue``), in order, each
     with the clock time it was due."""
+    notices: list[tuple[int, str]] = field(default_factory=list)
+    """The loop's own lines that were cut (a device notice, a fallback), in order: the
+    utterance id of the coach's line each was queued behind (0: none), text."""
 
 
 COUNT_FRESH = 0.5
@@ -204,6 +208,9 @@ class LiveSession:
         # Cues queued behind a line still playing: (that line's utterance id, cue name).
         self._cues_behind: list[tuple[int, str]] = []
         self._last_said = 0  # utterance id of the last line given to the speaker
+        # The loop's own lines not yet finished: utterance id -> (the coach's line it
+        # was queued behind, 0 if none; text). A hold cuts them as the coach's lines.
+        self._notices: dict[int, tuple[int, str]] = {}
         self._hold: _Hold | None = None  # the coach silenced for a provisional command
         self._resumed_at = -math.inf  # clock time the last hold ended without acting
         # After a hold's lines are said again: counts are dropped until the speaker has
@@ -331,7 +338,8 @@ class LiveSession:
         cut = [(uid, self._lines[uid]) for uid in sorted(self._playing) if uid in self._lines]
         cues = [(uid, name) for uid, name in self._cues_behind if uid in self._playing]
         self._cues_behind = []
-        self._hold = _Hold(now, cut, cues)
+        self._hold = _Hold(now, cut, cues, notices=list(self._notices.values()))
+        self._notices = {}
         self.speaker.stop()
         self.echo.stopped(now)
         assert r.intent is not None
@@ -339,8 +347,9 @@ class LiveSession:
 
     def _carry_on(self) -> None:
         """End a hold the coach did not act on: the lines it cut, again from their
-        start, each followed by the cues that were queued behind it, then what the
-        coach said meanwhile.
+        start, each followed by the cues and the loop's own lines (a notice, a fallback)
+        that were queued behind it, then what the coach said meanwhile. An own line cut
+        that was not behind one of the coach's comes first.
 
         But not a count (:func:`.script.is_count`) due more than :data:`COUNT_FRESH`
         ago: said again back to back after a hold of up to :data:`HOLD_LIMIT` seconds,
@@ -355,11 +364,16 @@ class LiveSession:
         if hold is None:
             return
         now = self._resumed_at = self.clock()
-        replay: list[tuple[float, Say | PlayCue]] = []
-        for uid, text in hold.lines:
-            if uid in self._playing:
-                replay.append((hold.since, Say(text, uid)))
-                replay += [(hold.since, PlayCue(name)) for after, name in hold.cues if after == uid]
+        lines = [(uid, text) for uid, text in hold.lines if uid in self._playing]
+        # Ids below zero are the loop's own lines (:meth:`_sound` gives them new ones).
+        said_again = {uid for uid, _ in lines}
+        replay: list[tuple[float, Say | PlayCue]] = [
+            (hold.since, Say(text, -1)) for after, text in hold.notices if after not in said_again
+        ]
+        for uid, text in lines:
+            replay.append((hold.since, Say(text, uid)))
+            replay += [(hold.since, PlayCue(name)) for after, name in hold.cues if after == uid]
+            replay += [(hold.since, Say(note, -1)) for after, note in hold.notices if after == uid]
         kept: list[Say | PlayCue] = []
         for due, action in replay + hold.later:
             late = now - due > COUNT_FRESH
@@ -369,7 +383,11 @@ class LiveSession:
                 continue
             kept.append(action)
         cut = {uid for uid, _ in hold.lines}
-        again = [a.text for a in kept if isinstance(a, Say) and a.utterance_id in cut]
+        again = [
+            a.text
+            for a in kept
+            if isinstance(a, Say) and (a.utterance_id in cut or a.utterance_id < 0)
+        ]
         self._log_entry("resumed", " ".join(again))
         for action in kept:
             self._sound(action)
@@ -468,6 +486,7 @@ class LiveSession:
             self._carry_on()
         for uid in self.sink.poll_finished():
             self.echo.finished(uid, now)
+            self._notices.pop(uid, None)
             if uid > 0:
                 self._playing = {u for u in self._playing if u > uid}
                 self._lines = {u: t for u, t in self._lines.items() if u in self._playing}
@@ -526,6 +545,7 @@ class LiveSession:
             self._playing.clear()
             self._lines.clear()
             self._cues_behind = []
+            self._notices = {}  # the loop's own lines are cut with the coach's
 
     def _sound(self, action: Say | PlayCue) -> None:
         """Say a line or play a cue, or keep it for the end of a hold; after a hold,
@@ -538,6 +558,8 @@ class LiveSession:
             log.debug("count %r dropped: the speaker is still behind after a hold", action.text)
             self._playing.discard(action.utterance_id)
             self._lines.pop(action.utterance_id, None)
+        elif isinstance(action, Say) and action.utterance_id < 0:
+            self.say_own(action.text)  # a notice a hold cut, said again
         elif isinstance(action, Say):
             self._say(action.utterance_id, action.text)
         else:
@@ -570,6 +592,9 @@ class LiveSession:
         self._log_entry("said", text, extra={"fallback": True})
         try:
             self.speaker.say(text, self._own_id)
+            # Said during a hold, it plays at once, before the cut lines said again.
+            queued = self._hold is None and self._last_said in self._playing
+            self._notices[self._own_id] = (self._last_said if queued else 0, text)
         except Exception:
             log.exception("cannot speak %r", text)
             try:
@@ -641,6 +666,7 @@ class LiveSession:
         now = self.clock()
         self._hold = None  # everything queued counts as played, cut or not
         self._catching_up = False
+        self._notices = {}
         self.speaker.stop()
         self.tap = TapSink(sink)
         self.speaker.sink = self.tap
