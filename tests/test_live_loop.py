@@ -203,6 +203,42 @@ def test_the_coachs_own_stop_does_not_stop_it(tmp_path: Path) -> None:
     assert rig.log.commands(rig.session_id) == []
 
 
+def test_a_command_the_check_chose_is_logged_as_that_command_with_the_words_read(
+    tmp_path: Path,
+) -> None:
+    # PocketSphinx's command check took "no" where its grammar read "help": the
+    # transcript and the session log said text "help", command "no".
+    rig = Rig(tmp_path)
+    rig.run(until=60)
+    rig.run_until_quiet()
+    assert rig.coach.state is State.ASK_CONSENT
+    at = rig.clock() + 1.0
+    rig.recognizer.script.append(Recognition(Intent.NO, "no", 0.9, at - 0.5, at, read="help"))
+    rig.user.windows.append((at - 0.5, at))
+    rig.run(until=at + 0.5)
+    [heard] = rig.kinds("heard")
+    assert (heard["text"], heard["command"], heard["read"]) == ("no", "no", "help")
+    assert [(i, t) for _, i, t in rig.log.commands(rig.session_id)] == [("no", "no")]
+
+
+def test_the_coachs_own_words_read_as_another_command_by_the_check_are_its_own(
+    tmp_path: Path,
+) -> None:
+    # The echo guard compares the words the grammar read with the coach's, not the
+    # phrase of the command the check chose: the coach's "Stop if anything hurts."
+    # read "stop", taken for "pause", is still its own words.
+    rig = Rig(tmp_path, LiveSettings(echo_cancelled=True))
+    rig.run(until=2.0)
+    start, end = rig.segment_of(SAFETY_TEXT)
+    rig.recognizer.script.append(
+        Recognition(Intent.PAUSE, "pause", 0.9, start + 0.1, start + 0.45, read="stop")
+    )
+    rig.run(until=end + 1.0)
+    assert [why for _, why in rig.session.ignored] == ["the coach's own words"]
+    assert rig.session.ignored[0][0].read == "stop"
+    assert rig.coach.state is State.ASK_CONSENT and not rig.sink.stops
+
+
 def test_a_user_it_hurts_as_the_coach_says_pain_is_acted_on(tmp_path: Path) -> None:
     # "Tilt towards the side where you feel pain": a person saying "it hurts" then was
     # taken for the coach's own "pain" and ignored. Only the words heard count as its

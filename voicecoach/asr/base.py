@@ -41,7 +41,9 @@ class Recognition:
     intent: Intent | None
     """The command heard, or None when the utterance is not a command."""
     text: str
-    """The words the engine heard (its best guess, even when rejected)."""
+    """The words the engine heard (its best guess, even when rejected); where a second
+    model chose the command over what the words say, the command's phrase (``read``
+    then holds the words)."""
     confidence: float
     """0..1: how sure the engine is of ``intent`` (or, when None, of the words)."""
     start: float
@@ -55,6 +57,9 @@ class Recognition:
     (PocketSphinx: its partial result, through the checks that can be made on it). The
     live loop silences the coach for a safety command read so (a barge-in heard
     sooner) and acts only on the utterance's final result."""
+    read: str | None = None
+    """The words the engine's grammar read, where a second model chose another command
+    than they say (PocketSphinx's command check, :mod:`.verify`); None otherwise."""
 
 
 @runtime_checkable

@@ -747,6 +747,12 @@ class PocketSphinxRecognizer:
         margin = least_phone_margin(intent)
         fits = intent is not None and covered >= least and self._phone_margin(speech) >= margin
         heard = self._second_opinion(intent if fits else None, intent, audio, hyp is not None)
+        if heard is not None and heard is not self.vocabulary.get(text):
+            # The command check chose it: the text says the command acted on (the
+            # transcript and the session log showed "help" for a "no"); the words read
+            # are kept, for the echo guard too.
+            phrase = next(p for p, i in self.vocabulary.items() if i is heard)
+            return Recognition(heard, phrase, covered, start, end, read=text)
         return Recognition(heard, text, covered, start, end)
 
     def _look_again(

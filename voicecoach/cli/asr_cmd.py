@@ -94,6 +94,8 @@ def line_for(path: Path, r: Recognition, as_json: bool) -> str:
             "text": r.text,
             "confidence": round(r.confidence, 4),
         }
+        if r.read is not None:  # the command check chose the command over these words
+            record["read"] = r.read
         return json.dumps(record, ensure_ascii=False)
     return f"{path}\t{command or '-'}\t{r.confidence:.2f}\t{r.text}"
 

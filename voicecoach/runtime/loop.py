@@ -147,6 +147,12 @@ COUNT_FRESH = 0.5
 carries on after a hold; an older one is dropped (:meth:`LiveSession._carry_on`)."""
 
 
+def _words(r: Recognition) -> str:
+    """The words a recognizer read, which the echo guard compares with the coach's: not
+    the phrase of a command the command check chose over them (:attr:`Recognition.read`)."""
+    return r.read if r.read is not None else r.text
+
+
 class LiveSession:
     """One coached session, driven by :meth:`feed` and :meth:`poll` (see the module doc)."""
 
@@ -330,7 +336,7 @@ class LiveSession:
         if self.clock() < self._resumed_at + HOLD_REST:
             return
         start, end = self._times(r)
-        if self.echo.own_words(r.intent, r.text, start, end):
+        if self.echo.own_words(r.intent, _words(r), start, end):
             return
         if self.doubletalk.user_present(start, end) is False:
             return
@@ -399,7 +405,7 @@ class LiveSession:
         if r.intent not in SAFETY_INTENTS or not audible(self.sink, self.settings.echo_tail):
             return
         start, end = self._times(r)
-        if self.echo.own_words(r.intent, r.text, start, end):
+        if self.echo.own_words(r.intent, _words(r), start, end):
             return
         if self.doubletalk.user_present(start, end) is not True:
             return  # unsure: wait for the final result and decide there
@@ -437,7 +443,7 @@ class LiveSession:
                 self._deliver(NotUnderstood(r.text))
             return
         if speaking:
-            if self.echo.own_words(r.intent, r.text, start, end):
+            if self.echo.own_words(r.intent, _words(r), start, end):
                 self._ignore(r, "the coach's own words")
                 return
             if r.intent not in SAFETY_INTENTS and not self.settings.echo_cancelled:
@@ -457,12 +463,11 @@ class LiveSession:
         assert r.intent is not None
         event = CommandHeard(r.intent, r.text, r.confidence)
         self.acted.append(event)
-        self._log_entry(
-            "heard",
-            r.text,
-            r.intent.value,
-            {"confidence": round(r.confidence, 3), "end": end, "partial": r.partial},
-        )
+        extra: dict[str, Any] = {"confidence": round(r.confidence, 3), "end": end}
+        extra["partial"] = r.partial
+        if r.read is not None:
+            extra["read"] = r.read
+        self._log_entry("heard", r.text, r.intent.value, extra)
         if self.recorder is not None:
             self.recorder.heard(event, self.session_time())
         self._deliver(event)
@@ -474,6 +479,8 @@ class LiveSession:
         start, end = self._times(r)
         extra = {"reason": reason, "confidence": round(r.confidence, 3), "end": end}
         extra["seconds"] = round(end - start, 3)  # how long the utterance ran
+        if r.read is not None:
+            extra["read"] = r.read
         self._log_entry("ignored", r.text, command, extra)
 
     # -------------------------------------------------------------- time
