@@ -350,6 +350,25 @@ def test_with_echo_cancellation_any_command_barges_in(tmp_path: Path) -> None:
     assert rig.kinds("said")[-1]["text"] == SAFETY_TEXT
 
 
+def test_with_echo_cancellation_the_heard_earcon_plays_at_once_over_the_coach(
+    tmp_path: Path,
+) -> None:
+    # "slower" said over "Turn to the left.": the coach goes on (the pace changes from
+    # the next beat), and its "heard" earcon is the one sign the person was heard.
+    rig = Rig(tmp_path, LiveSettings(echo_cancelled=True))
+    rig.to_exercises()
+    rig.run_until_said("Turn to the left.")
+    start, line_end = rig.segment_of("Turn to the left.")
+    said = start + 0.4
+    assert line_end > said + 0.5
+    rig.say_at(Intent.SLOWER, "slower", said)
+    rig.run(until=line_end + 0.5)
+    assert rig.kinds("heard")[-1]["command"] == "slower"
+    assert not rig.sink.stops  # the coach's line was not cut
+    [cue] = [s for s in rig.sink.segments if s.utterance_id is None and s.start > said]
+    assert cue.start < said + 0.1  # not after the line, 0.5 s and more later
+
+
 def test_a_command_after_the_coach_and_its_echo_tail_is_acted_on(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     rig.run(until=60)  # the intro, then the consent question and silence

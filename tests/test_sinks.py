@@ -145,6 +145,36 @@ def test_audio_after_a_stop_starts_at_once() -> None:
     assert sink.segments[-1].start == 1.0
 
 
+def test_audio_played_over_the_queue_starts_at_once_and_is_mixed_in() -> None:
+    clock = VirtualClock()
+    sink = MemorySink(RATE, clock)
+    sink.play(AudioChunk.from_float(np.full(RATE, 0.25), RATE), 1)  # a second of the coach
+    sink.end(1)
+    clock.set(0.5)
+    sink.play_over(AudioChunk.from_float(np.full(RATE // 10, 0.25), RATE))  # an earcon
+    sink.play(AudioChunk.from_float(np.full(RATE // 10, -0.25), RATE), 2)
+    mixed = sink.timeline(0.0, 1.2)
+    assert mixed[: RATE // 2] == pytest.approx(0.25, abs=1e-4)
+    assert mixed[RATE // 2 : RATE * 6 // 10] == pytest.approx(0.5, abs=1e-4)  # over the line
+    assert mixed[RATE * 6 // 10 : RATE] == pytest.approx(0.25, abs=1e-4)
+    assert mixed[RATE : RATE * 11 // 10] == pytest.approx(-0.25, abs=1e-4)  # queued: after
+    clock.set(1.0)
+    assert sink.poll_finished() == [1]  # the earcon did not hold the line back
+
+
+def test_audio_played_over_a_short_queue_keeps_the_sink_playing_and_stop_cuts_it() -> None:
+    clock = VirtualClock()
+    sink = MemorySink(RATE, clock)
+    sink.play(tone(0.1), 1)
+    clock.set(0.05)
+    sink.play_over(tone(0.5))
+    clock.set(0.2)
+    assert sink.is_playing() and sink.last_audio_end == pytest.approx(0.55)
+    sink.stop()
+    assert not sink.is_playing() and sink.last_audio_end == pytest.approx(0.2)
+    assert len(sink.timeline(0.0)) == pytest.approx(0.2 * RATE, abs=1)
+
+
 def test_chunks_at_other_rates_are_resampled_keeping_their_duration() -> None:
     clock = VirtualClock()
     sink = MemorySink(22_050, clock)
@@ -264,6 +294,25 @@ def test_output_buffer_keeps_audio_queued_after_a_stop() -> None:
     out = drive(buf, 1, 0.02)
     assert (out[:100] == 0.5).all() and not out[100:].any()
     assert buf.poll(1.0) == [2]
+
+
+def test_output_buffer_mixes_audio_played_over_the_queue_from_the_next_block() -> None:
+    buf = OutputBuffer(RATE)
+    buf.play(np.full(4 * BLOCK, 0.25, dtype=np.float32), 1)
+    buf.end(1)
+    first = drive(buf, 1, 0.0)
+    buf.play_over(np.full(BLOCK + 10, 0.5, dtype=np.float32))
+    rest = drive(buf, 5, BLOCK / RATE)
+    assert (first == 0.25).all()
+    assert (rest[: BLOCK + 10] == 0.75).all()  # over the line, not after it
+    assert (rest[BLOCK + 10 : 3 * BLOCK] == 0.25).all() and not rest[3 * BLOCK :].any()
+    assert buf.poll(1.0) == [1] and not buf.busy()
+    # Over silence it plays alone, and stop() cuts it as the queue.
+    buf.play_over(np.full(3 * BLOCK, 0.5, dtype=np.float32))
+    alone = drive(buf, 1, 6 * BLOCK / RATE)
+    assert (alone == 0.5).all() and buf.busy()
+    buf.stop(now=7 * BLOCK / RATE)
+    assert not drive(buf, 3, 7 * BLOCK / RATE).any() and not buf.busy()
 
 
 def test_output_buffer_reports_an_utterance_that_finished_before_the_stop() -> None:

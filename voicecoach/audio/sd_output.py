@@ -99,6 +99,10 @@ class OutputBuffer:
         self.rate = rate
         self._items: deque[_Item] = deque()
         self._current: _Item | None = None
+        # Audio mixed over the queue (play_over): handed to the callback through
+        # _over_new, then held in _over, which only the callback touches.
+        self._over_new: deque[_Item] = deque()
+        self._over: list[_Item] = []
         self._gen = 0
         self._finished: deque[tuple[float, int, int]] = deque()  # (time, uid, gen)
         self._stopped_at: dict[int, float] = {}  # generation -> clock time of its stop()
@@ -117,6 +121,11 @@ class OutputBuffer:
         with self._lock:
             self._items.append(_Item(self._gen, utterance_id, samples))
 
+    def play_over(self, samples: np.ndarray) -> None:
+        """Mix float32 mono samples at :attr:`rate` over the output from the next block."""
+        with self._lock:
+            self._over_new.append(_Item(self._gen, None, samples))
+
     def end(self, utterance_id: int) -> None:
         """Queue the end mark of ``utterance_id``."""
         with self._lock:
@@ -128,6 +137,7 @@ class OutputBuffer:
             self._stopped_at[self._gen] = now
             self._gen += 1
             self._items.clear()
+            self._over_new.clear()
             self.last_end = min(self.last_end, now)
 
     def poll(self, now: float) -> list[int]:
@@ -151,7 +161,7 @@ class OutputBuffer:
 
     def busy(self) -> bool:
         """True while samples or end marks wait to be written."""
-        return bool(self._items) or self._current is not None
+        return bool(self._items or self._over_new or self._over) or self._current is not None
 
     def _timeline(self, dac_time: float) -> float:
         """The clock time at which the next frame plays, on a timeline fixed to the
@@ -222,10 +232,32 @@ class OutputBuffer:
             if item.pos >= len(item.samples):
                 self._current = None
         out[filled:] = 0.0
+        audio_frames = max(audio_frames, self._mix_over(out))
         if audio_frames:
             self.last_end = dac_time + audio_frames / self.rate
             self._played.append(Written(dac_time, first_frame, out[:audio_frames].copy()))
         self._frames_out += frames  # last: decided_until never covers a block not handed over
+
+    def _mix_over(self, out: np.ndarray) -> int:
+        """Mix what is played over the queue into ``out``; the frames it reached."""
+        while self._over_new:
+            self._over.append(self._over_new.popleft())
+        reached = 0
+        for item in self._over:
+            assert item.samples is not None
+            if item.gen != self._gen:  # cut by stop()
+                item.pos = len(item.samples)
+                continue
+            n = min(len(out), len(item.samples) - item.pos)
+            out[:n] += item.samples[item.pos : item.pos + n]
+            item.pos += n
+            reached = max(reached, n)
+        self._over = [
+            item for item in self._over if item.samples is not None and item.pos < len(item.samples)
+        ]
+        if reached:
+            np.clip(out[:reached], -1.0, 1.0, out=out[:reached])
+        return reached
 
 
 class SoundDeviceSink:
@@ -297,6 +329,10 @@ class SoundDeviceSink:
     def play(self, chunk: AudioChunk, utterance_id: int | None = None) -> None:
         """Queue ``chunk``; resampled here (not in the callback) if its rate differs."""
         self._buffer.play(to_sink_rate(chunk, self.rate).astype(np.float32), utterance_id)
+
+    def play_over(self, chunk: AudioChunk) -> None:
+        """Mix ``chunk`` over the output from the next block on."""
+        self._buffer.play_over(to_sink_rate(chunk, self.rate).astype(np.float32))
 
     def end(self, utterance_id: int) -> None:
         """Report ``utterance_id`` once the audio queued so far has reached the speaker."""

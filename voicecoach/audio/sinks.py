@@ -50,6 +50,12 @@ class Sink(Protocol):
         """
         ...
 
+    def play_over(self, chunk: AudioChunk) -> None:
+        """Play ``chunk`` at once, mixed over whatever plays or is queued meanwhile: an
+        earcon that must not wait for the line queued before it (the "heard" cue over
+        the coach). Not an utterance, never reported; :meth:`stop` cuts it too."""
+        ...
+
     def end(self, utterance_id: int) -> None:
         """No more audio follows for ``utterance_id``: report it once its last sample is heard.
 
@@ -140,6 +146,10 @@ def to_sink_rate(chunk: AudioChunk, rate: int) -> np.ndarray:
     return resample(mono, chunk.rate, rate)
 
 
+def _pcm16(samples: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(samples * 32767.0), -32768, 32767).astype(np.int16)
+
+
 class MemorySink:
     """A sink that renders into a timeline in memory, at the times its clock gives.
 
@@ -159,20 +169,28 @@ class MemorySink:
         self.stops: list[float] = []
         """Clock times of every :meth:`stop`."""
         self._queue_end = -math.inf
+        self._over_end = -math.inf  # end of the audio played over the queue
         self._open: dict[int, float] = {}  # utterance -> end of its audio so far
         self._finishing: list[tuple[float, int]] = []  # (finish time, utterance), in order
         self._lock = threading.Lock()
 
     def play(self, chunk: AudioChunk, utterance_id: int | None = None) -> None:
         """Place ``chunk`` on the timeline after the audio queued before it."""
-        samples = to_sink_rate(chunk, self.rate)
-        pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype(np.int16)
+        pcm = _pcm16(to_sink_rate(chunk, self.rate))
         with self._lock:
             start = max(self.clock(), self._queue_end)
             self.segments.append(Segment(utterance_id, start, pcm))
             self._queue_end = start + len(pcm) / self.rate
             if utterance_id is not None:
                 self._open[utterance_id] = self._queue_end
+
+    def play_over(self, chunk: AudioChunk) -> None:
+        """Place ``chunk`` on the timeline now, over what plays (mixed)."""
+        pcm = _pcm16(to_sink_rate(chunk, self.rate))
+        with self._lock:
+            now = self.clock()
+            self.segments.append(Segment(None, now, pcm))
+            self._over_end = max(self._over_end, now + len(pcm) / self.rate)
 
     def end(self, utterance_id: int) -> None:
         """Report ``utterance_id`` when its last sample has played."""
@@ -197,6 +215,7 @@ class MemorySink:
                 # segments not started yet are dropped entirely
             self.segments = kept
             self._queue_end = min(self._queue_end, now)
+            self._over_end = min(self._over_end, now)
             self._open.clear()
             self._finishing = [(f, u) for f, u in self._finishing if f <= now]
 
@@ -211,12 +230,12 @@ class MemorySink:
     def is_playing(self) -> bool:
         """True until the clock passes the end of the queued audio."""
         with self._lock:
-            return self.clock() < self._queue_end
+            return self.clock() < max(self._queue_end, self._over_end)
 
     @property
     def last_audio_end(self) -> float:
         """End time of the latest queued audio (the cut time after a stop)."""
-        return self._queue_end
+        return max(self._queue_end, self._over_end)
 
     def next_finish(self) -> float | None:
         """When the next ended utterance will be reported (for a virtual-clock driver)."""

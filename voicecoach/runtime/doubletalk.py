@@ -151,6 +151,15 @@ class TapSink:
             self._end = start + chunk.duration
         self.inner.play(chunk, utterance_id)
 
+    def play_over(self, chunk: AudioChunk) -> None:
+        """Note the chunk's power from now, over what plays, then play it so."""
+        if self._take is None:
+            now = self.inner.clock()
+            samples = chunk.samples().mean(axis=1)
+            self._note(now, samples, chunk.rate)
+            self.played.add(now, to_reference(samples, chunk.rate))
+        self.inner.play_over(chunk)
+
     def end(self, utterance_id: int) -> None:
         """Forwarded."""
         self.inner.end(utterance_id)

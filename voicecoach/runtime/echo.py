@@ -66,13 +66,14 @@ class EchoGuard:
         while self._played and self._played[0].until() < now - self.keep:
             self._played.popleft()
 
-    def cue(self, seconds: float, now: float) -> None:
-        """The coach played an earcon of ``seconds`` at ``now`` (after what it says).
+    def cue(self, seconds: float, now: float, over: bool = False) -> None:
+        """The coach played an earcon of ``seconds`` at ``now`` (after what it says, or,
+        ``over``, at once over it).
 
         Its echo is the coach's sound as much as a line's: alone (the "heard" earcon for
         a "where am I" kept for the next rest), it came out as a non-command whose result
         came just after the earcon's tail, and the coach played "didn't catch that"."""
-        start = max([now] + [p.until() for p in self._played])
+        start = now if over else max([now] + [p.until() for p in self._played])
         self._played.append(Played(0, "", now, start, None, seconds))
 
     def finished(self, uid: int, now: float) -> None:

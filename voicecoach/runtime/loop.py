@@ -571,14 +571,22 @@ class LiveSession:
             self._say(action.utterance_id, action.text)
         else:
             self._log_entry("cue", action.name)
-            if self._last_said in self._playing:  # it plays after that line
+            # "Heard" for a command that lets the coach go on (with --echo-cancelled,
+            # "slower" over its line) plays at once, over the line: behind it, it came
+            # seconds late, and the person could not tell they were heard.
+            over = action.name == "heard" and self._coach_speaking()
+            if self._last_said in self._playing and not over:  # it plays after that line
                 self._cues_behind.append((self._last_said, action.name))
             cue = self.speaker.cues.get(action.name)
-            self.echo.cue(cue.duration if cue is not None else 0.0, self.clock())
+            self.echo.cue(cue.duration if cue is not None else 0.0, self.clock(), over)
             try:
-                self.speaker.play_cue(action.name)
+                self.speaker.play_cue(action.name, at_once=over)
             except Exception as err:
                 self._voice_failed(err)
+
+    def _coach_speaking(self) -> bool:
+        """Whether a line of the coach's is playing (or queued) now."""
+        return self._last_said in self._playing and self.sink.is_playing()
 
     def _say(self, uid: int, text: str) -> None:
         self._last_said = uid

@@ -92,10 +92,14 @@ class Speaker:
         """Speak ``text``; the sink reports ``utterance_id`` when it has been heard."""
         self._submit(_Job(self._gen, text=text, utterance_id=utterance_id))
 
-    def play_cue(self, name: str) -> None:
-        """Play the earcon ``name`` (one of ``voicecoach.events.CUES``) after queued audio."""
+    def play_cue(self, name: str, *, at_once: bool = False) -> None:
+        """Play the earcon ``name`` (one of ``voicecoach.events.CUES``) after queued
+        audio; ``at_once``: now, over it (the sink's ``play_over``)."""
         if name not in self.cues:
             raise KeyError(f"unknown cue {name!r}")
+        if at_once:
+            self.sink.play_over(self.cues[name])
+            return
         self._submit(_Job(self._gen, cue=name))
 
     def stop(self) -> None:
