@@ -269,6 +269,21 @@ def test_a_log_read_only_reads_a_session_of_a_dead_process_as_interrupted(tmp_pa
         assert log.sessions() == []
 
 
+def test_a_log_made_before_lengths_were_recorded_is_read_read_only(tmp_path):
+    # Opened to write, an older log is given the length column; read only, it is not,
+    # and the listing reads its sessions with no length.
+    path = tmp_path / "s.db"
+    with SessionLog(path) as log:
+        log.start("tiny")
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE sessions DROP COLUMN length")
+    db.commit()
+    db.close()
+    with SessionLog(path, read_only=True) as log:
+        [s] = log.sessions()
+    assert s.routine == "tiny" and s.length is None
+
+
 def test_a_session_whose_pid_is_now_another_programs_reads_as_interrupted(tmp_path):
     # After a power cut and a reboot the pid of the session cut off soon belongs to
     # another program, alive: the session read as running for good, and no start
