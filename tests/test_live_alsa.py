@@ -401,3 +401,192 @@ def test_while_the_speaker_is_unplugged_the_microphone_still_listens(tmp_path: P
     assert script.SPEAKER_BACK in result["said"]
     assert script.MIC_LOST not in result["said"]
     assert result["heard_while_away"] > 0
+
+
+# Pitches of the lines the standby test looks for in the played audio.
+STANDBY_MARKERS = {
+    "declined": 1100.0,  # script.DECLINED: the first session's goodbye
+    "standby": 1300.0,  # script.STANDBY
+    "question": 1500.0,  # script.STANDBY_QUESTION
+    "consent": 1700.0,  # script.CONSENT_QUESTION, asked by each session
+}
+
+# run_live's loop of sessions (run_with_standby, as `voicecoach run --standby` builds
+# it) with the real Microphone, SoundDeviceSink, PocketSphinx and session log; a tone
+# voice. The person declines the first session ("no"), asks for another in standby
+# ("ready"), answers the question ("yes"), and stops once the second session has asked
+# its first question. Before "ready" the process's CPU time in standby is measured
+# (the pacing threads left out).
+_STANDBY_CHILD = r"""
+import json, os, threading, time
+from pathlib import Path
+import numpy as np
+from tests.alsa_file_device import AlsaDuplexDevice, PacedPipes
+
+dev = AlsaDuplexDevice(Path(@CONFIG@), Path(@OUTPUT@), Path(@MIC@), 22050, 48000, 2)
+pipes = PacedPipes(dev, 960, Path(@RECORDING@))  # before sounddevice is imported
+
+from tests.routine_fixtures import tiny_routine
+from voicecoach import script
+from voicecoach.asr import load_recognizer
+from voicecoach.asr.base import AsrSettings
+from voicecoach.audio.chunk import AudioChunk, resample
+from voicecoach.audio.sd_input import Microphone, MicSettings
+from voicecoach.dialogue import Coach, State
+from voicecoach.runtime.demo import speak_espeak
+from voicecoach.runtime.loop import LiveSession
+from voicecoach.runtime.realtime import LiveRunner, SoundDeviceOutput, run_with_standby
+from voicecoach.session import start_recording
+from voicecoach.standby import Standby, StandbyState
+from voicecoach.tts.speaker import Speaker
+
+MARK = {script.DECLINED: @declined@, script.STANDBY: @standby@,
+        script.STANDBY_QUESTION: @question@, script.CONSENT_QUESTION: @consent@}
+
+class ToneVoice:
+    sample_rate = 22050
+    identity = "tone"
+    def synthesize(self, text):
+        # The speaker hands the voice a line's first clause or sentence on its own.
+        hz = next((hz for line, hz in MARK.items() if line.startswith(text)), 300.0)
+        n = int(min(1.5, max(0.25, 0.025 * len(text))) * 22050)
+        t = np.arange(n) / 22050
+        yield AudioChunk.from_float(0.4 * np.sin(2 * np.pi * hz * t), 22050)
+
+recognizer = load_recognizer(AsrSettings(engine="pocketsphinx"))
+output = SoundDeviceOutput("vcfile", 22050)
+sink = output.open()
+mic = Microphone(MicSettings(device="vcmic"))
+mic.open()
+speaker = Speaker(ToneVoice(), sink)
+routine = tiny_routine()
+said = []
+sessions = []
+
+def new_session():
+    recorder, _ = start_recording(Path(@LOG@), routine.id, [ex.id for ex in routine.exercises])
+    sessions.append(LiveSession(Coach(routine), recognizer, speaker, time.monotonic, recorder,
+                                transcript=lambda e: said.append(e.to_json())))
+    return sessions[-1]
+
+def new_standby():
+    sessions.append(LiveSession(Standby(), recognizer, speaker, time.monotonic,
+                                transcript=lambda e: said.append(e.to_json())))
+    return sessions[-1]
+
+stop = threading.Event()
+runner = LiveRunner(new_session(), mic, stop, output)
+spoken = []
+errors = []
+cpu = {}
+words = {w: resample(speak_espeak(w), 16000, 48000) for w in ("no", "ready", "yes")}
+
+def speak(word):
+    audio = np.round(np.clip(words[word] * (0.5 / np.max(np.abs(words[word]))), -1, 1) * 32767)
+    pipes.say(audio.astype(np.int16))
+    spoken.append(word)
+
+def quiet(dialogue, seconds=0.5):
+    sink = runner.session.sink
+    return (dialogue.waiting_for_user and not sink.is_playing()
+            and time.monotonic() > sink.last_audio_end + seconds)
+
+def own_cpu():
+    # The process's CPU seconds without the two pacing threads (the rig, not the coach).
+    ticks = 0
+    for task in os.listdir("/proc/self/task"):
+        if int(task) in pipes.thread_ids:
+            continue
+        try:
+            fields = Path(f"/proc/self/task/{task}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+def person():
+    try:
+        act_like_a_person()
+    except BaseException:
+        import traceback
+        errors.append(traceback.format_exc())
+    stop.set()
+
+def act_like_a_person():
+    deadline = time.monotonic() + 80
+    spoke_at = -1e9
+    while time.monotonic() < deadline and not stop.is_set():
+        time.sleep(0.05)
+        dialogue = runner.session.coach
+        again = time.monotonic() > spoke_at + 3.0
+        coaches = [s for s in sessions if isinstance(s.coach, Coach)]
+        if isinstance(dialogue, Coach) and len(coaches) == 1:
+            if dialogue.state is State.ASK_CONSENT and quiet(dialogue) and again:
+                speak("no"); spoke_at = time.monotonic()
+        elif isinstance(dialogue, Standby) and dialogue.state is StandbyState.LISTENING:
+            measured = cpu.get("start", (0.0, time.monotonic()))
+            if quiet(dialogue, 1.0) and "start" not in cpu:
+                cpu["start"] = (own_cpu(), time.monotonic())
+            elif "end" not in cpu and time.monotonic() > measured[1] + @CPU_SECONDS@:
+                cpu["end"] = (own_cpu(), time.monotonic())
+            elif "end" in cpu and quiet(dialogue) and again:
+                speak("ready"); spoke_at = time.monotonic()
+        elif isinstance(dialogue, Standby) and dialogue.state is StandbyState.ASKING:
+            if quiet(dialogue) and again:
+                speak("yes"); spoke_at = time.monotonic()
+        elif isinstance(dialogue, Coach) and dialogue.state is State.ASK_CONSENT:
+            if quiet(dialogue, 1.0):
+                return  # the second session asked its first question, which was heard
+
+pipes.start_clock()
+threading.Thread(target=person, daemon=True).start()
+ended = []
+status = run_with_standby(runner, new_session, new_standby, ended.append)
+mic.close(); speaker.close(); runner.session.sink.close(); pipes.close()
+(c0, t0), (c1, t1) = cpu.get("start", (0, 0)), cpu.get("end", (0, 1))
+print(json.dumps({"status": status, "ended": ended, "spoken": spoken, "transcript": said,
+                  "errors": errors, "standby_cpu": (c1 - c0) / (t1 - t0),
+                  "dialogues": [type(s.coach).__name__ for s in sessions]}))
+"""
+
+
+def occurrences(times: list[float], gap: float = 0.3) -> list[float]:
+    """The start of each run of ``times`` (frames of one line), runs split at ``gap``."""
+    return [t for i, t in enumerate(times) if i == 0 or t - times[i - 1] > gap]
+
+
+@pytest.mark.slow
+def test_standby_after_a_declined_session_ready_and_yes_begin_another(tmp_path: Path) -> None:
+    """`voicecoach run --standby`'s loop on real streams with the real recognizer: the
+    person declines the first session ("no"); the coach says once that it stays, and
+    listens; "ready" gets the question, "yes" begins a second session, whose first
+    question is heard from the speaker; the log has both sessions."""
+    dev = make_duplex_device(tmp_path, paced=True)
+    log = tmp_path / "log.sqlite3"
+    code = child_code(_STANDBY_CHILD, dev, tmp_path).replace("@LOG@", repr(str(log)))
+    code = code.replace("@CPU_SECONDS@", "4.0")
+    for name, hz in STANDBY_MARKERS.items():
+        code = code.replace(f"@{name}@", repr(hz))
+    result = run_python(dev, code, timeout=150)  # type: ignore[arg-type]
+
+    assert result["errors"] == [], result["errors"][0]
+    rows = result["transcript"]
+    assert result["dialogues"] == ["Coach", "Standby", "Coach"], json.dumps(rows, indent=0)
+    assert result["ended"] == ["declined", "interrupted"]
+    heard = [e["command"] for e in rows if e["kind"] == "heard"]
+    assert heard[0] == "no" and heard[-2:] == ["next", "yes"], heard
+    said = [e["text"] for e in rows if e["kind"] == "said"]
+    assert said.count(script.STANDBY) == 1 and said.count(script.CONSENT_QUESTION) == 2
+
+    with SessionLog(log) as db:
+        sessions = db.sessions()
+    assert sorted(s.status for s in sessions) == ["declined", "interrupted"]
+
+    played = np.frombuffer((tmp_path / "played.raw").read_bytes(), dtype="<i2") / 32768.0
+    found = {name: occurrences(tone_times(played, hz)) for name, hz in STANDBY_MARKERS.items()}
+    assert len(found["declined"]) == 1 and len(found["standby"]) == 1, found
+    assert found["question"] and len(found["consent"]) == 2, found
+    first, second = found["consent"]
+    assert first < found["declined"][0] < found["standby"][0] < found["question"][0] < second
+    # Reported, not asserted (run with -s to see it): the CPU used in standby.
+    print(f"\nstandby: {100 * result['standby_cpu']:.1f} % of one core (pacing threads left out)")

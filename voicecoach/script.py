@@ -284,3 +284,10 @@ MIC_MUTED = (
 )
 MIC_BACK = "I can hear you again."
 SPEAKER_BACK = "Sorry, the speaker stopped for a moment. Let's carry on."
+
+# ------------------------------------------------------------- between sessions
+# Said by the standby between sessions (``voicecoach run --standby``,
+# :mod:`voicecoach.standby`): once when it begins, and when a command asks for a new
+# session ("ready", as "next"), which only a "yes" to the question starts.
+STANDBY = "I'll be here. When you want to exercise again, say ready."
+STANDBY_QUESTION = "Shall we start a new session? Please say yes or no."

@@ -73,7 +73,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run",
         help="the live session: microphone, recognizer, coach, voice, speaker",
         description="Coach a routine live: listen on the microphone, speak through the "
-        "speaker. Ctrl-C (or SIGTERM) ends the session and saves it.",
+        "speaker. Ctrl-C (or SIGTERM) ends the session and saves it. With --standby the "
+        "coach stays after a session, for the next one.",
     )
     p.add_argument("--routine", default=DEFAULT_ROUTINE, help="routine id (default: %(default)s)")
     p.add_argument("--input-device", default=None, metavar="D", help="microphone: name or number")
@@ -99,6 +100,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"session log database (default: {paths.session_log_path()})",
     )
     p.add_argument("--no-resume", action="store_true", help="do not offer to continue")
+    p.add_argument(
+        "--standby",
+        action="store_true",
+        help="when a session ends (goodbye), do not exit but stay listening: say "
+        '"ready", then "yes" when asked, to start another session (as a service does; '
+        "Ctrl-C or SIGTERM exits)",
+    )
     add_voice_arguments(p)
     p.set_defaults(func=run_live)
 
@@ -182,8 +190,9 @@ def run_live(args: argparse.Namespace) -> int:
     from ..dialogue import Coach
     from ..routines import get_routine
     from ..runtime.loop import LiveSession
-    from ..runtime.realtime import LiveRunner, SoundDeviceOutput
+    from ..runtime.realtime import LiveRunner, SoundDeviceOutput, run_with_standby
     from ..session import chosen_log, start_recording
+    from ..standby import Standby
     from ..tts.speaker import Speaker
 
     log_path = chosen_log(args.log)  # a wrong --log refuses before anything starts
@@ -230,16 +239,9 @@ def run_live(args: argparse.Namespace) -> int:
     speaker = Speaker.from_settings(voice, sink)
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
-    recorder = None
-    try:
-        if mic.is_open:
-            mic.start()
-        if mic_missing is not None:
-            print(
-                f"voicecoach: {mic_missing.message}\nThe coach has said so and waits for a "
-                "microphone (Ctrl-C to quit).",
-                file=sys.stderr,
-            )
+
+    def new_session() -> LiveSession:
+        """A session in the log, offered to continue where the last one stopped."""
         recorder, place = start_recording(
             log_path,
             routine.id,
@@ -251,17 +253,31 @@ def run_live(args: argparse.Namespace) -> int:
             resume_from=place.index if place is not None else None,
             place_lost=place is not None and place.lost,
         )
-        session = LiveSession(coach, recognizer, speaker, clock, recorder, live)
-        status = LiveRunner(session, mic, stop, output, mic_missing=mic_missing).run()
+        return LiveSession(coach, recognizer, speaker, clock, recorder, live)
+
+    def new_standby() -> LiveSession:
+        return LiveSession(Standby(), recognizer, speaker, clock, None, live)
+
+    def ended(status: str) -> None:
+        print(f"session ended: {status}", file=sys.stderr)
+
+    try:
+        if mic.is_open:
+            mic.start()
+        if mic_missing is not None:
+            print(
+                f"voicecoach: {mic_missing.message}\nThe coach has said so and waits for a "
+                "microphone (Ctrl-C to quit).",
+                file=sys.stderr,
+            )
+        runner = LiveRunner(new_session(), mic, stop, output, mic_missing=mic_missing)
+        run_with_standby(runner, new_session, new_standby if args.standby else None, ended)
     finally:
-        if recorder is not None:
-            recorder.log.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
         mic.close()
         speaker.close()
         speaker.sink.close()
-    print(f"session ended: {status}", file=sys.stderr)
     return 0
 
 

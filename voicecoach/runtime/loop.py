@@ -29,7 +29,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .. import script
 from ..asr.base import Recognition, Recognizer
@@ -37,7 +37,6 @@ from ..audio.aec import EchoCanceller
 from ..audio.chunk import AudioChunk
 from ..audio.sinks import Clock, Sink, audible
 from ..commands import SAFETY_INTENTS, Intent
-from ..dialogue import Coach
 from ..events import (
     Action,
     CommandHeard,
@@ -153,12 +152,39 @@ def _words(r: Recognition) -> str:
     return r.read if r.read is not None else r.text
 
 
+class Dialogue(Protocol):
+    """What the loop needs of the dialogue it runs: the coach
+    (:class:`~voicecoach.dialogue.Coach`), or the standby between sessions
+    (:class:`~voicecoach.standby.Standby`)."""
+
+    status: str | None
+    """How it ended, once decided."""
+
+    @property
+    def finished(self) -> bool:
+        """True once it is over (its last line said)."""
+        ...
+
+    @property
+    def waiting_for_user(self) -> bool:
+        """True while it only listens (any command may then end an utterance early)."""
+        ...
+
+    def listening_for(self) -> tuple[Intent, ...]:
+        """The intents that do something now."""
+        ...
+
+    def step(self, event: Event, now: float) -> list[Action]:
+        """Handle one event at clock time ``now``; return the actions."""
+        ...
+
+
 class LiveSession:
     """One coached session, driven by :meth:`feed` and :meth:`poll` (see the module doc)."""
 
     def __init__(
         self,
-        coach: Coach,
+        coach: Dialogue,
         recognizer: Recognizer,
         speaker: Speaker,
         clock: Clock,
@@ -170,8 +196,9 @@ class LiveSession:
         self.recognizer = recognizer
         self.speaker = speaker
         # The speaker's sink is wrapped so the loop knows what was played (the echo
-        # reference of the double-talk check).
-        self.tap = TapSink(speaker.sink)
+        # reference of the double-talk check); a speaker that served a session before
+        # (the standby and the sessions after it) keeps its tap and what it recorded.
+        self.tap = speaker.sink if isinstance(speaker.sink, TapSink) else TapSink(speaker.sink)
         speaker.sink = self.tap
         self.clock = clock
         self.recorder = recorder
@@ -714,6 +741,7 @@ class LiveSession:
 
 __all__ = [
     "FALLBACK_TEXTS",
+    "Dialogue",
     "MIC_BACK",
     "MIC_CHOSEN_MISSING",
     "MIC_LOST",

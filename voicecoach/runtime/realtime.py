@@ -8,7 +8,9 @@ microphone is closed, announced, and reopened by name every
 a word more (each retry is logged). A failed speaker is reopened and swapped in. The
 session keeps its place throughout. With no microphone at the start (a USB microphone
 not plugged in when the Pi boots), the coach says so and waits for one before it
-begins, instead of exiting to be restarted in silence.
+begins, instead of exiting to be restarted in silence. :func:`run_with_standby` runs
+the sessions one after another on the same devices, with the standby between them
+(``voicecoach run --standby``).
 
 The microphone is reopened only while the coach is quiet, with the speaker's stream
 stopped meanwhile (``OutputSource.paused``): with an output stream running, PortAudio
@@ -126,6 +128,15 @@ class LiveRunner:
         finally:
             status = self.session.end()
         return status
+
+    def run_next(self, session: LiveSession) -> str:
+        """Run ``session`` on the same devices once the one before it has ended (the
+        standby between sessions, the session after it, :func:`run_with_standby`): a
+        microphone lost or on trial is still tried as before, and said to be back by
+        ``session``."""
+        self.session = session
+        self.mic_missing = None
+        return self.run()
 
     def step(self) -> None:
         """One turn: read and feed audio (or try to get the microphone back), then poll."""
@@ -264,6 +275,41 @@ class LiveRunner:
             self._mic_failed(str(err))
 
 
+def run_with_standby(
+    runner: LiveRunner,
+    new_session: Callable[[], LiveSession],
+    new_standby: Callable[[], LiveSession] | None = None,
+    ended: Callable[[str], None] | None = None,
+) -> str:
+    """Run ``runner``'s session; with ``new_standby``, stay between sessions.
+
+    After each session the coach ended itself (goodbye, or the safety questions
+    declined), the standby (a session of :class:`~voicecoach.standby.Standby`, from
+    ``new_standby``) runs on the same devices, recognizer and voice; when it ends with
+    a "yes" to its question, a new session from ``new_session`` begins, and so on until
+    ``runner.stop`` is set (Ctrl-C, SIGTERM). Without ``new_standby``, only the first
+    session. Each session's log is closed once it has ended, and ``ended`` is told its
+    status. Returns the status of the last session."""
+    session = runner.session
+    while True:
+        try:
+            status = runner.run() if session is runner.session else runner.run_next(session)
+        finally:
+            if session.recorder is not None:
+                session.recorder.log.close()
+        if ended is not None:
+            ended(status)
+        if new_standby is None or runner.stop.is_set():
+            return status
+        log.info("session ended (%s); standing by", status)
+        standby = new_standby()
+        runner.run_next(standby)
+        if runner.stop.is_set() or not standby.coach.finished:
+            return status
+        log.info("a new session was asked for")
+        session = new_session()
+
+
 class SoundDeviceOutput:
     """Checks and reopens a :class:`~voicecoach.audio.sd_output.SoundDeviceSink` by name."""
 
@@ -307,4 +353,4 @@ class SoundDeviceOutput:
         return pause() if callable(pause) else contextlib.nullcontext()
 
 
-__all__ = ["LiveRunner", "MicSource", "OutputSource", "SoundDeviceOutput"]
+__all__ = ["LiveRunner", "MicSource", "OutputSource", "SoundDeviceOutput", "run_with_standby"]

@@ -1,0 +1,157 @@
+"""The standby between sessions (voicecoach.standby): events in, actions out."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from voicecoach import script
+from voicecoach.commands import Intent
+from voicecoach.events import (
+    CancelTimer,
+    CommandHeard,
+    Event,
+    InputEnded,
+    NotUnderstood,
+    PlaybackFinished,
+    Say,
+    Start,
+    StartTimer,
+    Tick,
+)
+from voicecoach.standby import START, Standby, StandbyOptions, StandbyState
+
+WAIT = StandbyOptions().answer_wait
+
+
+def asked(standby: Standby, at: float = 100.0) -> int:
+    """Start ``standby``, let its line play, hear "ready": the question's utterance id."""
+    [line] = standby.step(Start(), 0.0)
+    assert isinstance(line, Say)
+    standby.step(PlaybackFinished(line.utterance_id), 3.0)
+    acts = standby.step(CommandHeard(Intent.NEXT, "ready"), at)
+    assert acts == [CancelTimer("answer"), Say(script.STANDBY_QUESTION, line.utterance_id + 1)]
+    return line.utterance_id + 1
+
+
+def test_it_says_its_line_once_and_then_only_listens() -> None:
+    standby = Standby()
+    assert standby.step(Start(), 0.0) == [Say(script.STANDBY, 1)]
+    assert standby.step(PlaybackFinished(1), 3.0) == []
+    assert standby.state is StandbyState.LISTENING and standby.waiting_for_user
+    # No reminders: an hour of ticks says nothing.
+    assert all(standby.step(Tick(), t) == [] for t in range(0, 3600, 7))
+    assert set(standby.listening_for()) == {Intent.NEXT, Intent.HELP}
+
+
+def test_ready_asks_and_only_yes_starts_a_session() -> None:
+    standby = Standby()
+    question = asked(standby)
+    assert standby.listening_for() == (Intent.YES, Intent.NO)
+    assert not standby.finished
+    assert standby.step(PlaybackFinished(question), 103.0) == [StartTimer("answer", 103.0 + WAIT)]
+    assert standby.step(CommandHeard(Intent.YES, "yes"), 105.0) == [CancelTimer("answer")]
+    assert standby.finished and standby.status == START
+    assert standby.step(CommandHeard(Intent.NEXT), 106.0) == []  # over
+
+
+def test_no_anything_else_or_silence_returns_to_listening_quietly() -> None:
+    answers: list[Event] = [
+        CommandHeard(Intent.NO, "no"),
+        CommandHeard(Intent.STOP, "stop"),
+        CommandHeard(Intent.NEXT, "next"),
+        CommandHeard(Intent.HURT, "it hurts"),
+        NotUnderstood("the television"),
+    ]
+    for answer in answers:
+        standby = Standby()
+        question = asked(standby)
+        standby.step(PlaybackFinished(question), 103.0)
+        assert standby.step(answer, 104.0) == [CancelTimer("answer")], answer
+        assert standby.state is StandbyState.LISTENING and standby.status is None
+        # A "yes" now is no answer to anything: nothing happens.
+        assert standby.step(CommandHeard(Intent.YES), 105.0) == []
+        assert not standby.finished
+
+    standby = Standby()
+    question = asked(standby)
+    standby.step(PlaybackFinished(question), 103.0)
+    assert standby.step(Tick(), 103.0 + WAIT - 0.1) == []
+    assert standby.step(Tick(), 103.0 + WAIT) == [CancelTimer("answer")]  # said nothing
+    assert standby.state is StandbyState.LISTENING
+    assert standby.step(CommandHeard(Intent.YES), 120.0) == []
+
+
+def test_the_wait_for_the_answer_runs_from_the_end_of_the_question() -> None:
+    # The question still plays: a tick then does not end the wait.
+    standby = Standby()
+    question = asked(standby, at=100.0)
+    assert standby.step(Tick(), 100.0 + WAIT + 1) == []
+    assert standby.state is StandbyState.ASKING
+    standby.step(PlaybackFinished(question), 100.0 + WAIT + 2)
+    assert standby.step(CommandHeard(Intent.YES), 100.0 + 2 * WAIT) == [CancelTimer("answer")]
+    assert standby.finished
+
+
+def test_help_says_the_line_again_and_other_commands_nothing() -> None:
+    standby = Standby()
+    standby.step(Start(), 0.0)
+    for intent in Intent:
+        if intent not in (Intent.NEXT, Intent.HELP):
+            assert standby.step(CommandHeard(intent), 10.0) == [], intent
+    assert standby.step(NotUnderstood("hello"), 11.0) == []
+    assert standby.step(CommandHeard(Intent.HELP), 12.0) == [Say(script.STANDBY, 2)]
+    assert standby.state is StandbyState.LISTENING
+
+
+def test_nothing_before_start_and_nothing_at_the_end_of_input() -> None:
+    standby = Standby()
+    assert standby.step(CommandHeard(Intent.NEXT), 0.0) == []
+    assert standby.step(Tick(), 1.0) == []
+    assert standby.step(InputEnded(), 2.0) == []
+    assert standby.step(Start(), 3.0) == [Say(script.STANDBY, 1)]
+    assert standby.step(Start(), 4.0) == []
+    assert standby.step(InputEnded(), 5.0) == []
+
+
+def test_the_texts_are_rendered_ahead_with_every_routine() -> None:
+    from voicecoach.dialogue import fixed_texts
+    from voicecoach.routines import builtin_routines
+
+    for routine in builtin_routines().values():
+        assert {script.STANDBY, script.STANDBY_QUESTION} <= set(fixed_texts(routine))
+
+
+_EVENTS = st.one_of(
+    st.builds(CommandHeard, st.sampled_from(list(Intent))),
+    st.builds(NotUnderstood),
+    st.just(Tick()),
+    st.builds(PlaybackFinished, st.integers(1, 4)),
+)
+
+
+@given(st.lists(st.tuples(_EVENTS, st.floats(0, 30)), max_size=40))
+def test_a_session_starts_only_on_a_yes_right_after_the_question(
+    steps: list[tuple[Event, float]],
+) -> None:
+    """Whatever is heard: a session starts only on a "yes" to the question, which only
+    "next" asks; the standby speaks only when asked to ("next", "help"), never by itself
+    on a tick, and says at most one line per event."""
+    standby = Standby()
+    standby.step(Start(), 0.0)
+    now = 0.0
+    for event, dt in steps:
+        now += dt
+        was = standby.state
+        acts = standby.step(event, now)
+        said = [a for a in acts if isinstance(a, Say)]
+        assert len(said) <= 1
+        if said:
+            assert isinstance(event, CommandHeard) and event.intent in (Intent.NEXT, Intent.HELP)
+            assert was is StandbyState.LISTENING
+        if standby.finished:
+            assert isinstance(event, CommandHeard) and event.intent is Intent.YES
+            assert was is StandbyState.ASKING
+            break
+        if standby.state is StandbyState.ASKING and was is not StandbyState.ASKING:
+            assert isinstance(event, CommandHeard) and event.intent is Intent.NEXT

@@ -1,0 +1,171 @@
+"""The standby between sessions: a small pure state machine, like the coach.
+
+After a session the coach ended (goodbye, or the safety questions declined),
+``voicecoach run --standby`` does not exit: :class:`Standby` says once that the coach
+is still here (:data:`~voicecoach.script.STANDBY`) and then listens, with nothing more
+said by itself. A command that asks for a new session ("ready", "next": the NEXT
+intent) does not start one at once, since a recognizer false-accepts room talk now and
+then: the coach asks (:data:`~voicecoach.script.STANDBY_QUESTION`) and only "yes"
+starts it. Anything else, or silence for :attr:`StandbyOptions.answer_wait` seconds
+after the question, goes back to listening without a word. "help" says the standby
+line again.
+
+``Standby.step(event, now) -> actions`` has the coach's contract (the same events and
+actions, time passed in as a value), so the live loop drives it as it drives a session
+(:class:`~voicecoach.runtime.loop.LiveSession`), with the same devices, recognizer
+and voice. :attr:`Standby.finished` with :attr:`Standby.status` ``START`` means a new
+session should begin.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import Enum
+
+from . import script
+from .commands import Intent
+from .events import (
+    Action,
+    CancelTimer,
+    CommandHeard,
+    Event,
+    InputEnded,
+    NotUnderstood,
+    PlaybackFinished,
+    Say,
+    Start,
+    StartTimer,
+    Tick,
+)
+
+log = logging.getLogger(__name__)
+
+START = "start"
+""":attr:`Standby.status` once "yes" has answered the question: begin a new session."""
+
+_ANSWER = "answer"  # the timer that ends the wait for an answer to the question
+
+
+class StandbyState(str, Enum):
+    """Where the standby is."""
+
+    NOT_STARTED = "not_started"
+    LISTENING = "listening"
+    """Waiting (as long as it takes) for a command that asks for a new session."""
+    ASKING = "asking"
+    """Asked whether to start a new session; waiting for "yes"."""
+    STARTING = "starting"
+    """"Yes" heard: a new session begins (:attr:`Standby.finished`)."""
+
+
+#: What each state does with each intent (an intent missing from a row does nothing).
+TRANSITIONS: dict[StandbyState, dict[Intent, str]] = {
+    StandbyState.LISTENING: {Intent.NEXT: "_ask", Intent.HELP: "_remind"},
+    StandbyState.ASKING: {Intent.YES: "_start", Intent.NO: "_back"},
+}
+
+
+@dataclass(frozen=True)
+class StandbyOptions:
+    """How the standby behaves; the defaults are the product's."""
+
+    answer_wait: float = 10.0
+    """Seconds after the question has played during which a "yes" starts a session;
+    then the standby listens again in silence (no re-prompt)."""
+
+
+class Standby:
+    """The standby between sessions; see the module doc."""
+
+    def __init__(self, options: StandbyOptions | None = None) -> None:
+        self.options = options or StandbyOptions()
+        self.state = StandbyState.NOT_STARTED
+        self.status: str | None = None
+        """:data:`START` once a new session should begin, else None."""
+        self._next_id = 0
+        self._question: int | None = None  # utterance id of the question being asked
+        self._answer_by: float | None = None  # when the wait for its answer ends
+
+    # ------------------------------------------------------------ public view
+
+    @property
+    def finished(self) -> bool:
+        """True once "yes" has asked for a new session."""
+        return self.state is StandbyState.STARTING
+
+    @property
+    def waiting_for_user(self) -> bool:
+        """True while listening or waiting for the answer (the standby only listens)."""
+        return self.state in (StandbyState.LISTENING, StandbyState.ASKING)
+
+    def listening_for(self) -> tuple[Intent, ...]:
+        """The intents that do something in the current state."""
+        row = TRANSITIONS.get(self.state, {})
+        return tuple(i for i in Intent if i in row)
+
+    # ------------------------------------------------------------------ step
+
+    def step(self, event: Event, now: float) -> list[Action]:
+        """Handle one event at time ``now`` (seconds); return the actions."""
+        if self.state is StandbyState.STARTING or isinstance(event, InputEnded):
+            return []
+        if isinstance(event, Start):
+            if self.state is not StandbyState.NOT_STARTED:
+                return []
+            self.state = StandbyState.LISTENING
+            return self._say(script.STANDBY)
+        if self.state is StandbyState.NOT_STARTED:
+            return []
+        if isinstance(event, CommandHeard):
+            handler = TRANSITIONS[self.state].get(event.intent)
+            if handler is None:
+                log.info("standby: ignored %s in %s", event.intent.value, self.state.value)
+                return self._back() if self.state is StandbyState.ASKING else []
+            acts: list[Action] = getattr(self, handler)()
+            return acts
+        if isinstance(event, NotUnderstood):
+            return self._back() if self.state is StandbyState.ASKING else []
+        if isinstance(event, PlaybackFinished):
+            if self.state is StandbyState.ASKING and event.utterance_id == self._question:
+                # The wait for the answer runs from the end of the question.
+                self._answer_by = now + self.options.answer_wait
+                return [StartTimer(_ANSWER, self._answer_by)]
+            return []
+        if isinstance(event, Tick):
+            if self._answer_by is not None and now >= self._answer_by:
+                log.info("standby: no answer to the question; listening again")
+                return self._back()
+            return []
+        raise TypeError(f"not an event: {event!r}")
+
+    # ------------------------------------------------------------ handlers
+
+    def _say(self, text: str) -> list[Action]:
+        self._next_id += 1
+        return [Say(text, self._next_id)]
+
+    def _ask(self) -> list[Action]:
+        self.state = StandbyState.ASKING
+        acts = [CancelTimer(_ANSWER), *self._say(script.STANDBY_QUESTION)]
+        self._question, self._answer_by = self._next_id, None
+        return acts
+
+    def _remind(self) -> list[Action]:
+        return self._say(script.STANDBY)
+
+    def _start(self) -> list[Action]:
+        self.state = StandbyState.STARTING
+        self.status = START
+        self._question = self._answer_by = None
+        return [CancelTimer(_ANSWER)]
+
+    def _back(self) -> list[Action]:
+        """Listen again, quietly: a "no", another command, words that are none, or no
+        answer at all."""
+        self.state = StandbyState.LISTENING
+        self._question = self._answer_by = None
+        return [CancelTimer(_ANSWER)]
+
+
+__all__ = ["START", "TRANSITIONS", "Standby", "StandbyOptions", "StandbyState"]
