@@ -13,7 +13,9 @@
 #   3. voicecoach prepare --all: every fixed prompt rendered ahead (a few minutes)
 #   4. voicecoach check (non-fatal): devices, mic level, recognizer, voice, cache
 #   5. a systemd *user* service, voicecoach.service, Restart=on-failure, enabled, and
-#      lingering for the user so it starts at boot without anyone logging in
+#      lingering for the user so it starts at boot without anyone logging in; it runs
+#      `voicecoach run --standby`, so after a session the coach stays: say "ready",
+#      then "yes", to exercise again
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -27,7 +29,7 @@ while [ $# -gt 0 ]; do
     --mic-gain) mic_gain="$2"; shift 2 ;;
     --echo-cancelled) echo_flag="--echo-cancelled"; shift ;;
     --no-service) service=0; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -92,7 +94,7 @@ if [ "$service" = 0 ]; then
 fi
 
 echo "== 5/5 systemd user service"
-run_args=(--routine "$routine")
+run_args=(--routine "$routine" --standby)
 [ -n "$input_device" ] && run_args+=(--input-device "'$input_device'")
 [ -n "$output_device" ] && run_args+=(--output-device "'$output_device'")
 [ -n "$mic_gain" ] && run_args+=(--mic-gain "$mic_gain")
@@ -109,10 +111,10 @@ Wants=sound.target
 Type=simple
 WorkingDirectory=$repo
 ExecStart=$repo/.venv/bin/voicecoach run ${run_args[*]}
-# A failure (no device yet at boot, a crash) restarts it after 10 s. A session that
-# ends normally exits 0 and stays ended: start the next one with
-# `systemctl --user start voicecoach` or by rebooting. SIGTERM ends a session cleanly,
-# saved, so stopping the service mid-session lets it resume next time.
+# A failure (no device yet at boot, a crash) restarts it after 10 s. With --standby a
+# session that ends normally does not end the service: the coach stays, listening, and
+# "ready" then "yes" start the next session. SIGTERM ends a session (or the standby)
+# cleanly, saved, so stopping the service mid-session lets it resume next time.
 Restart=on-failure
 RestartSec=10
 KillSignal=SIGTERM

@@ -100,3 +100,13 @@ def test_the_pi_installer_checks_its_routine_before_it_renders_or_writes_the_ser
     unit = next(i for i, line in enumerate(lines) if line.startswith("cat > "))
     assert venv < check < first_use < unit
     assert '--routine) routine="$2"' in "\n".join(lines)
+
+
+def test_the_pi_service_stays_between_sessions() -> None:
+    # Without --standby a session's goodbye ended the service until the next boot: a
+    # person who uses the coach only by voice had to reboot the Pi to exercise again.
+    lines = (SCRIPTS / "install-pi.sh").read_text().splitlines()
+    [args] = [line for line in lines if line.startswith("run_args=(")]
+    assert "--standby)" in args.split()
+    [exec_start] = [line for line in lines if line.startswith("ExecStart=")]
+    assert exec_start.endswith("voicecoach run ${run_args[*]}")
