@@ -157,7 +157,7 @@ class TapSink:
             now = self.inner.clock()
             samples = chunk.samples().mean(axis=1)
             self._note(now, samples, chunk.rate)
-            self.played.add(now, to_reference(samples, chunk.rate))
+            self.played.add(*place_reference(samples, chunk.rate, now))
         self.inner.play_over(chunk)
 
     def end(self, utterance_id: int) -> None:
