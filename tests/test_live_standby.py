@@ -180,6 +180,12 @@ def test_declined_then_ready_and_yes_begin_a_second_session(tmp_path: Path) -> N
     with SessionLog(rig.log_path) as db:
         statuses = [s.status for s in db.sessions()]
     assert sorted(statuses) == ["declined", "interrupted"]
+    # One speaker, one echo path: the canceller and the level check learned in the
+    # first session carry on through the standby into the second.
+    first, *others = rig.sessions
+    assert first.canceller is not None
+    assert all(s.canceller is first.canceller for s in others)
+    assert all(s.doubletalk is first.doubletalk for s in others)
 
 
 def test_without_a_yes_the_standby_says_nothing_more_and_a_stop_ends_it(tmp_path: Path) -> None:

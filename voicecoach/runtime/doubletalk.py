@@ -97,6 +97,9 @@ class TapSink:
         self._run: _Run | None = None  # the stretch of continuous audio being collected
         self._complete = -math.inf if self._take is not None else math.inf
         self._trimmed = -math.inf  # clock time of the last _forget_old scan
+        self.learned: object | None = None
+        """What a user of the tap learned from it (the live loop's echo checks and
+        canceller), kept for the next session on the same speaker."""
 
     def _note(self, start: float, samples: np.ndarray, rate: int) -> None:
         """Keep the power of mono ``samples`` at ``rate`` played from clock time ``start``."""

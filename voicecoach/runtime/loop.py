@@ -179,6 +179,15 @@ class Dialogue(Protocol):
         ...
 
 
+@dataclass
+class _EchoPath:
+    """The loop's knowledge of the echo, kept on the speaker's tap between sessions."""
+
+    doubletalk: DoubleTalk
+    canceller: EchoCanceller | None
+    """Takes the coach's echo out of the microphone signal (None: not done here)."""
+
+
 class LiveSession:
     """One coached session, driven by :meth:`feed` and :meth:`poll` (see the module doc)."""
 
@@ -206,12 +215,19 @@ class LiveSession:
         self.transcript = transcript
         self.timers = TimerTable()
         self.echo = EchoGuard(self.settings)
-        self.doubletalk = DoubleTalk(self.tap, self.settings.double_talk_factor)
-        self.canceller: EchoCanceller | None = None
-        """Takes the coach's echo out of the microphone signal (None: not done here)."""
-        if self.settings.cancel_echo and not self.settings.echo_cancelled:
-            self.canceller = EchoCanceller(self.tap.played, ready=self.tap.complete_until)
-            self.doubletalk.residual = ResidualCheck(self.canceller.log)
+        # What an earlier session on this speaker learned of the echo path (the
+        # canceller's filter, the echo's delay and gain) still holds: a session after
+        # the standby does not start from nothing.
+        learned = self.tap.learned
+        if isinstance(learned, _EchoPath):
+            self.doubletalk, self.canceller = learned.doubletalk, learned.canceller
+        else:
+            self.doubletalk = DoubleTalk(self.tap, self.settings.double_talk_factor)
+            self.canceller = None
+            if self.settings.cancel_echo and not self.settings.echo_cancelled:
+                self.canceller = EchoCanceller(self.tap.played, ready=self.tap.complete_until)
+                self.doubletalk.residual = ResidualCheck(self.canceller.log)
+            self.tap.learned = _EchoPath(self.doubletalk, self.canceller)
         self.mutewatch: MuteWatch | None = None
         """Says when the microphone delivers only digital silence (None: not watched)."""
         if self.settings.mute_after > 0 and not self.settings.echo_cancelled:
@@ -713,6 +729,7 @@ class LiveSession:
         self.tap = TapSink(sink)
         self.speaker.sink = self.tap
         self.doubletalk.tap = self.tap
+        self.tap.learned = _EchoPath(self.doubletalk, self.canceller)
         if self.canceller is not None:
             self.canceller.reference = self.tap.played  # what it learned still holds
             self.canceller.ready = self.tap.complete_until
