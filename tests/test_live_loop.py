@@ -449,6 +449,22 @@ def test_ending_saves_the_session_as_interrupted(tmp_path: Path) -> None:
     assert rig.session.finished
 
 
+def test_sessions_in_a_row_with_one_speaker_share_one_tap(tmp_path: Path) -> None:
+    """A process that stays up (``run --standby``) builds a session per session with the
+    same speaker: each one uses the tap it finds on the speaker. A tap of its own
+    around the taps of the sessions before grew a chain, a 60 s reference buffer (5 MB)
+    deeper per session, and every chunk played went through all of them."""
+    rig = Rig(tmp_path)
+    rig.run(until=3)
+    rig.session.end()
+    for _ in range(3):
+        session = LiveSession(Coach(tiny_routine()), rig.recognizer, rig.speaker, rig.clock)
+        session.start()
+        drive(session, rig.clock, rig.room.mic, rig.clock() + 3)
+        assert session.tap is rig.session.tap and session.tap.inner is rig.sink
+        session.end()
+
+
 def test_the_recognizer_listens_for_what_the_coach_handles_plus_safety(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     rig.run(until=60)
