@@ -12,7 +12,7 @@ from tests.talker_voice import HAVE_FLITE, flite
 from voicecoach.asr.wholefile import file_level
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
 from voicecoach.audio.devices import DeviceInfo, choose_device, parse_device
-from voicecoach.audio.sd_input import DRIFT_LIMIT, BlockConverter, MicSettings
+from voicecoach.audio.sd_input import DRIFT_LIMIT, BlockConverter, BlockQueue, MicSettings
 from voicecoach.errors import DeviceMissing
 
 
@@ -289,3 +289,56 @@ def test_a_real_capture_stream_that_stops_delivering_is_a_fault_until_it_resumes
     assert any("no audio" in f for f in result["during"][1])
     got_after, faults_after = result["after"]
     assert got_after > 0.3  # it delivers again: the fault clears by itself
+
+
+_UNREAD = """
+import json, time, tracemalloc
+from tests.alsa_file_device import PacedPipes, AlsaDuplexDevice
+from pathlib import Path
+dev = AlsaDuplexDevice(Path({config!r}), Path({output!r}), Path({mic!r}), 22050, 48000, 2)
+pipes = PacedPipes(dev, 960, Path({rec!r}))
+from voicecoach.audio.sd_input import Microphone, MicSettings
+mic = Microphone(MicSettings(device="vcmic", max_queue_seconds=0.2))
+tracemalloc.start()
+mic.open()
+pipes.start_clock()
+time.sleep(1.5)  # open, and nobody reads it
+held = sum(
+    stat.size
+    for stat in tracemalloc.take_snapshot().statistics("filename")
+    if stat.traceback[0].filename.endswith("sd_input.py")
+)
+got = sum(c.duration for c in mic.read(0.05))
+mic.close()
+pipes.close()
+print(json.dumps({{"held": held, "got": got}}))
+"""
+
+
+@pytest.mark.slow
+def test_a_microphone_nobody_reads_holds_only_its_newest_audio(tmp_path: Path) -> None:
+    """A coach that stays up between sessions may leave the microphone open unread: it
+    holds no more than ``max_queue_seconds`` of blocks (it queued every one, 12 MB a
+    minute at 48 kHz stereo), and a read then gets that much."""
+    dev = make_duplex_device(tmp_path, paced=True)
+    code = _UNREAD.format(
+        config=str(dev.config),
+        output=str(dev.output),
+        mic=str(dev.mic),
+        rec=str(tmp_path / "rec.raw"),
+    )
+    result = run_python(dev, code, timeout=30)  # type: ignore[arg-type]
+    # 0.2 s is 10 blocks of 960 frames x 2 channels x 2 bytes (38 kB); 1.5 s, 75.
+    assert result["held"] < 80_000
+    assert 0.1 < result["got"] < 0.3
+
+
+def test_the_block_queue_drops_the_oldest_blocks_beyond_its_limit() -> None:
+    queue = BlockQueue(limit=10)
+    for i in range(1000):
+        queue.put((np.zeros((2, 1), dtype=np.int16), float(i), ""))
+    blocks, dropped = queue.take(0.0)
+    assert [arrived for _, arrived, _ in blocks] == [float(i) for i in range(990, 1000)]
+    assert dropped == 990
+    assert queue.empty()
+    assert queue.take(0.0) == ([], 0)

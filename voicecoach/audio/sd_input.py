@@ -1,10 +1,11 @@
 """The microphone: a sounddevice input stream at the device's own rate and channels.
 
-The stream's callback only copies each block into a :class:`queue.Queue` with the
-clock time it arrived. :meth:`Microphone.read`, on the loop's thread, converts blocks
-to 16 kHz mono (:class:`BlockConverter`, one :class:`StreamResampler` so there are no
-seams) and stamps each chunk with the clock time of its first sample, so the rest of
-the program never sees the device's format.
+The stream's callback only copies each block into a :class:`BlockQueue` with the
+clock time it arrived (it holds the newest ``MicSettings.max_queue_seconds`` of them).
+:meth:`Microphone.read`, on the loop's thread, converts blocks to 16 kHz mono
+(:class:`BlockConverter`, one :class:`StreamResampler` so there are no seams) and
+stamps each chunk with the clock time of its first sample, so the rest of the program
+never sees the device's format.
 
 A microphone can fail in two ways: PortAudio reports an error or ends the stream (a
 USB card pulled out), or the stream stays "active" but stops delivering audio. Both
@@ -16,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import math
-import queue
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +48,8 @@ class MicSettings:
     stall_timeout: float = 2.0
     """Seconds without any audio after which the stream counts as failed."""
     max_queue_seconds: float = 10.0
-    """Audio buffered beyond this (the loop fell behind) is dropped, oldest first."""
+    """Audio buffered beyond this (the loop fell behind, or nobody reads the microphone)
+    is dropped, oldest first."""
     resync_after: float = 0.25
     """Re-anchor timestamps when the device clock and the loop clock drift this far."""
     gain_db: float = 0.0
@@ -150,6 +153,50 @@ class BlockConverter:
         return AudioChunk.from_float(out, ASR_RATE, expected)
 
 
+Block = tuple[np.ndarray, float, str]
+"""A device block as the callback copied it: samples, clock time it arrived, status."""
+
+
+class BlockQueue:
+    """The blocks the device callback delivered, waiting for the loop's thread.
+
+    At most ``limit`` are held; the callback adding one more drops the oldest. A loop
+    that falls behind, or a microphone left open while nobody reads it (a coach that
+    stays up between sessions), would otherwise queue every block: 50 a second, 12 MB
+    a minute at 48 kHz stereo.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self._blocks: deque[Block] = deque()
+        self._ready = threading.Condition()
+        self.dropped = 0
+        """Blocks dropped since the last :meth:`take`."""
+
+    def put(self, block: Block) -> None:
+        """Add a block (the device callback: a copy and a lock, nothing more)."""
+        with self._ready:
+            if len(self._blocks) >= self.limit:
+                self._blocks.popleft()
+                self.dropped += 1
+            self._blocks.append(block)
+            self._ready.notify()
+
+    def take(self, timeout: float) -> tuple[list[Block], int]:
+        """Every block held, oldest first, waiting up to ``timeout`` for the first; and
+        how many were dropped since the last call."""
+        with self._ready:
+            if not self._blocks:
+                self._ready.wait(timeout)
+            blocks, self._blocks = list(self._blocks), deque()
+            dropped, self.dropped = self.dropped, 0
+        return blocks, dropped
+
+    def empty(self) -> bool:
+        """True while no block waits."""
+        return not self._blocks
+
+
 class Microphone:
     """A sounddevice input stream that delivers 16 kHz mono chunks on the caller's thread."""
 
@@ -158,7 +205,7 @@ class Microphone:
         self.clock = clock
         self.device: DeviceInfo | None = None
         self._stream: Any = None
-        self._queue: queue.Queue[tuple[np.ndarray, float, str]] = queue.Queue()
+        self._queue = BlockQueue(self._queue_limit())
         self._converter: BlockConverter | None = None
         self._last_data = 0.0
         self._ended = False
@@ -174,7 +221,7 @@ class Microphone:
         self.device = find_device(self.settings.device, "input", sd)
         rate = int(self.device.default_samplerate)
         channels = max(1, min(self.device.max_input_channels, self.settings.max_channels))
-        self._queue = queue.Queue()
+        self._queue = BlockQueue(self._queue_limit())
         self._ended = False
         try:
             self._stream = sd.InputStream(
@@ -240,6 +287,10 @@ class Microphone:
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         self._queue.put((indata.copy(), self.clock(), str(status) if status else ""))
 
+    def _queue_limit(self) -> int:
+        """Blocks of :attr:`MicSettings.max_queue_seconds` (more are dropped, oldest first)."""
+        return int(self.settings.max_queue_seconds / max(self.settings.block_seconds, 1e-3))
+
     def _finished(self) -> None:
         self._ended = True
 
@@ -250,22 +301,11 @@ class Microphone:
         chunks: list[AudioChunk] = []
         if self._stream is None or self._converter is None:
             return chunks
-        try:
-            item = self._queue.get(timeout=timeout)
-        except queue.Empty:
+        items, dropped = self._queue.take(timeout)
+        if not items:
             return chunks
-        items = [item]
-        while True:
-            try:
-                items.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        limit = int(self.settings.max_queue_seconds / max(self.settings.block_seconds, 1e-3))
-        if len(items) > limit:
-            _LOGGER.warning(
-                "the loop fell behind: dropped %d microphone blocks", len(items) - limit
-            )
-            items = items[-limit:]
+        if dropped:
+            _LOGGER.warning("the loop fell behind: dropped %d microphone blocks", dropped)
         for block, arrived, status in items:
             if status:
                 _LOGGER.debug("microphone status: %s", status)
@@ -286,4 +326,12 @@ class Microphone:
         return None
 
 
-__all__ = ["MAX_GAIN_DB", "MIN_GAIN_DB", "BlockConverter", "MicSettings", "Microphone"]
+__all__ = [
+    "MAX_GAIN_DB",
+    "MIN_GAIN_DB",
+    "Block",
+    "BlockConverter",
+    "BlockQueue",
+    "MicSettings",
+    "Microphone",
+]
