@@ -263,6 +263,50 @@ class DyingOutput:
         return contextlib.nullcontext()
 
 
+class FlappingOutput(DyingOutput):
+    """A speaker whose sink fails at ``dies_at``, and each reopened one 0.5 s after it
+    opens, ``flaps`` times; then one that keeps working (a loose USB plug)."""
+
+    def __init__(self, clock: VirtualClock, dies_at: float, flaps: int) -> None:
+        super().__init__(clock, dies_at)
+        self.flaps = flaps
+        self._opened_at = 0.0
+
+    def fault(self, sink: Sink) -> str | None:
+        if not self.reopened:
+            return "the output stream stopped" if self.clock() >= self.dies_at else None
+        if len(self.reopened) <= self.flaps and self.clock() >= self._opened_at + 0.5:
+            return "the output stream stopped"
+        return None
+
+    def reopen(self, old: Sink) -> Sink:
+        self._opened_at = self.clock()
+        return super().reopen(old)
+
+
+def test_a_speaker_that_fails_again_at_once_is_said_back_once(tmp_path: Path) -> None:
+    """A loose plug: the speaker fails, and each time it is reopened it fails again
+    within half a second, three times, before it holds. The coach said "the speaker
+    is back" at every reopen, four times in eight seconds; once is what happened."""
+    rig = Rig(tmp_path)
+    mic = FlakyMic(rig.clock, dies_at=1e9, back_at=0.0)
+    output = FlappingOutput(rig.clock, dies_at=1.0, flaps=3)
+    runner = LiveRunner(
+        rig.session,
+        mic,
+        threading.Event(),
+        output=output,
+        sleep=lambda s: rig.clock.set(rig.clock() + s),
+    )
+    rig.session.start()
+    run_steps(runner, rig.clock, 30.0)
+    assert len(output.reopened) == 4
+    said = [line["text"] for line in rig.kinds("said")]
+    assert said.count(SPEAKER_BACK) == 1
+    faults = [line["text"] for line in rig.kinds("fault")]
+    assert faults.count("speaker: back") == 1
+
+
 def test_a_failed_speaker_is_reopened_and_the_coach_is_not_left_waiting(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     mic = FlakyMic(rig.clock, dies_at=1e9, back_at=0.0)

@@ -5,10 +5,11 @@ polls it, until the session ends or the stop event is set (Ctrl-C, SIGTERM). A f
 microphone is closed, announced, and reopened by name every
 ``reconnect_interval`` seconds; it is back (and said to be) once it has delivered
 ``mic_trial`` seconds of audio, so one that opens and fails at once is retried without
-a word more (each retry is logged). A failed speaker is reopened and swapped in. The
-session keeps its place throughout. With no microphone at the start (a USB microphone
-not plugged in when the Pi boots), the coach says so and waits for one before it
-begins, instead of exiting to be restarted in silence. :func:`run_with_standby` runs
+a word more (each retry is logged). A failed speaker is reopened and swapped in; one
+that fails again within ``speaker_trial`` seconds is the same loss, reopened without
+a word more. The session keeps its place throughout. With no microphone at the start
+(a USB microphone not plugged in when the Pi boots), the coach says so and waits for
+one before it begins, instead of exiting to be restarted in silence. :func:`run_with_standby` runs
 the sessions one after another on the same devices, with the standby between them
 (``voicecoach run --standby``).
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -109,6 +111,8 @@ class LiveRunner:
         self._others: tuple[str, ...] = () if mic_missing is None else mic_missing.present
         self._next_try = 0.0
         self._next_out = 0.0
+        self._out_back_at = -math.inf  # when the speaker was last reopened
+        self._out_quiet = False  # this loss of the speaker is the last one's, again
 
     def run(self) -> str:
         """Run until the session ends or ``stop`` is set; returns the session status."""
@@ -241,8 +245,19 @@ class LiveRunner:
             return
         if not self.output_down:
             self.output_down = True
-            self.session.device_lost("speaker", fault)
-            self._next_out = self.clock()
+            now = self.clock()
+            # Failed again before it had played a trial's worth: the same loss, in
+            # silence, and no second "the speaker is back" when it is reopened.
+            self._out_quiet = now < self._out_back_at + self.session.settings.speaker_trial
+            if self._out_quiet:
+                log.info(
+                    "the speaker failed again %.2f s after it was reopened (%s)",
+                    now - self._out_back_at,
+                    fault,
+                )
+            else:
+                self.session.device_lost("speaker", fault)
+            self._next_out = now
         if self.clock() < self._next_out:
             return
         self._next_out = self.clock() + self.session.settings.reconnect_interval
@@ -264,7 +279,9 @@ class LiveRunner:
         self.session.replace_sink(sink)
         if listening:
             self._reopen_mic(self._open_mic)
-        self.session.device_back("speaker")
+        self._out_back_at = self.clock()
+        if not self._out_quiet:
+            self.session.device_back("speaker")
 
     def _reopen_mic(self, open_mic: Callable[[], None]) -> None:
         """Open the microphone again after a device rescan closed it; one that will not

@@ -42,8 +42,14 @@ class LiveSettings:
     coach says it hears again: one that opens and fails at once is retried in silence
     (logged), so the user hears one notice per loss, not one every retry."""
 
+    speaker_trial: float = 1.0
+    """Seconds a reopened speaker must play without failing for its next failure to
+    count as a new loss: one that fails again sooner (a loose plug) is reopened in
+    silence (logged), and "the speaker is back" is said once, not at every reopen."""
+
     def __post_init__(self) -> None:
         for name in (
+            "speaker_trial",
             "echo_tail",
             "echo_slack",
             "fallback_interval",
