@@ -263,6 +263,21 @@ class DyingOutput:
         return contextlib.nullcontext()
 
 
+def run_with_speaker(rig: Rig, output: DyingOutput, until: float) -> None:
+    """Start the rig's session and run it to ``until`` with a working microphone and
+    ``output`` as the speaker to check and reopen."""
+    mic = FlakyMic(rig.clock, dies_at=1e9, back_at=0.0)
+    runner = LiveRunner(
+        rig.session,
+        mic,
+        threading.Event(),
+        output=output,
+        sleep=lambda s: rig.clock.set(rig.clock() + s),
+    )
+    rig.session.start()
+    run_steps(runner, rig.clock, until)
+
+
 class FlappingOutput(DyingOutput):
     """A speaker whose sink fails at ``dies_at``, and each reopened one 0.5 s after it
     opens, ``flaps`` times; then one that keeps working (a loose USB plug)."""
@@ -289,17 +304,8 @@ def test_a_speaker_that_fails_again_at_once_is_said_back_once(tmp_path: Path) ->
     within half a second, three times, before it holds. The coach said "the speaker
     is back" at every reopen, four times in eight seconds; once is what happened."""
     rig = Rig(tmp_path)
-    mic = FlakyMic(rig.clock, dies_at=1e9, back_at=0.0)
     output = FlappingOutput(rig.clock, dies_at=1.0, flaps=3)
-    runner = LiveRunner(
-        rig.session,
-        mic,
-        threading.Event(),
-        output=output,
-        sleep=lambda s: rig.clock.set(rig.clock() + s),
-    )
-    rig.session.start()
-    run_steps(runner, rig.clock, 30.0)
+    run_with_speaker(rig, output, 30.0)
     assert len(output.reopened) == 4
     said = [line["text"] for line in rig.kinds("said")]
     assert said.count(SPEAKER_BACK) == 1
@@ -309,17 +315,8 @@ def test_a_speaker_that_fails_again_at_once_is_said_back_once(tmp_path: Path) ->
 
 def test_a_failed_speaker_is_reopened_and_the_coach_is_not_left_waiting(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
-    mic = FlakyMic(rig.clock, dies_at=1e9, back_at=0.0)
     output = DyingOutput(rig.clock, dies_at=1.0)  # during the introduction
-    runner = LiveRunner(
-        rig.session,
-        mic,
-        threading.Event(),
-        output=output,
-        sleep=lambda s: rig.clock.set(rig.clock() + s),
-    )
-    rig.session.start()
-    run_steps(runner, rig.clock, 40.0)
+    run_with_speaker(rig, output, 40.0)
     assert len(output.reopened) == 1
     assert rig.session.tap.inner is output.reopened[0]
     said = [line["text"] for line in rig.kinds("said")]
