@@ -69,6 +69,12 @@ def _binned_power(samples: np.ndarray, start: float, rate: int) -> tuple[int, np
     return first, energy / (FRAME * rate)
 
 
+def _window_ratios(heard: np.ndarray, expected: np.ndarray, w: int) -> np.ndarray:
+    """Energy heard over energy expected, in every window of ``w`` frames or blocks."""
+    kernel = np.ones(w)
+    return np.convolve(heard, kernel, mode="valid") / np.convolve(expected, kernel, mode="valid")
+
+
 class TapSink:
     """A :class:`~voicecoach.audio.sinks.Sink` that remembers what it plays.
 
@@ -402,11 +408,8 @@ class DoubleTalk:
         gain = self._gain if self._gain is not None else self.prior_gain
         predicted = gain * self._expected(first, last) + self._floor
         mic = np.nan_to_num(mic, nan=0.0)
-        w = min(self.window, len(mic))
-        kernel = np.ones(w)
-        heard = np.convolve(mic, kernel, mode="valid")
-        expected = np.convolve(predicted, kernel, mode="valid")
-        return bool(np.max(heard / expected) > self.factor)
+        ratios = _window_ratios(mic, predicted, min(self.window, len(mic)))
+        return bool(np.max(ratios) > self.factor)
 
 
 @dataclass(frozen=True)
@@ -516,11 +519,10 @@ class ResidualCheck:
         share = float(np.median(shares[-self.lately :]))
         floor = max(share, self.min_share)
         # How the echo's leftover itself swings, 0.3 s at a time, where the coach is heard.
-        kernel = np.ones(self._window_blocks(len(echo)))
-        left = np.convolve(residual, kernel, mode="valid")
-        expected = np.convolve(floor * echo + noise, kernel, mode="valid")
-        voiced = np.convolve(heard, kernel, mode="valid") == len(kernel)
-        swings = (left[voiced] / expected[voiced])[-3 * self.lately :]
+        w = self._window_blocks(len(echo))
+        ratios = _window_ratios(residual, floor * echo + noise, w)
+        voiced = np.convolve(heard, np.ones(w), mode="valid") == w
+        swings = ratios[voiced][-3 * self.lately :]
         # Not the windows this check would take for the user at twice its factor: where
         # someone talks over the coach now and then, they are not the echo's swing.
         swings = swings[swings < 2 * self.factor]
@@ -552,13 +554,10 @@ class ResidualCheck:
         echo, residual = echo[inside], residual[inside]
         if len(echo) == 0 or not clean[inside].all():
             return None  # nothing heard, or sound the filter never had
-        expected = share * echo + noise
-        kernel = np.ones(self._window_blocks(len(echo)))
-        heard = np.convolve(residual, kernel, mode="valid")
-        predicted = np.convolve(expected, kernel, mode="valid")
+        ratios = _window_ratios(residual, share * echo + noise, self._window_blocks(len(echo)))
         # A leftover that swings widely asks for proportionally more.
         stretch = max(1.0, self.swings * learned.swing / self.factor)
-        return float(np.max(heard / predicted)) / stretch
+        return float(np.max(ratios)) / stretch
 
     def _window_blocks(self, n: int) -> int:
         return max(1, min(n, int(round(self.window * ASR_RATE / self.log.block))))
