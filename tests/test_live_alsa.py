@@ -13,6 +13,7 @@ No part of sounddevice is mocked.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ import pytest
 
 from tests.alsa_file_device import AlsaDuplexDevice, make_duplex_device, run_python
 from voicecoach import script
+from voicecoach.audio.chunk import AudioChunk
 from voicecoach.session import SessionLog
 
 # Pitches of the lines looked for in the played audio; every other line is 300 Hz.
@@ -40,6 +42,7 @@ dev = AlsaDuplexDevice(Path(@CONFIG@), Path(@OUTPUT@), Path(@MIC@), 22050, 48000
 pipes = PacedPipes(dev, 960, Path(@RECORDING@))  # before sounddevice is imported
 
 from tests.routine_fixtures import tiny_routine
+from tests.test_live_alsa import ToneVoice
 from voicecoach import script
 from voicecoach.asr import load_recognizer
 from voicecoach.asr.base import AsrSettings
@@ -55,21 +58,15 @@ from voicecoach.tts.speaker import Speaker
 
 MARK = {"Hold.": @hold@, script.PAIN_STOP: @pain_stop@, script.RELEASE: @release@}
 
-class ToneVoice:
-    sample_rate = 22050
-    identity = "tone"
-    def synthesize(self, text):
-        hz = @announce2@ if text.startswith("Exercise two") else MARK.get(text, 300.0)
-        n = int(min(1.5, max(0.25, 0.025 * len(text))) * 22050)
-        t = np.arange(n) / 22050
-        yield AudioChunk.from_float(0.4 * np.sin(2 * np.pi * hz * t), 22050)
+def pitch(text):
+    return @announce2@ if text.startswith("Exercise two") else MARK.get(text, 300.0)
 
 recognizer = load_recognizer(AsrSettings(engine="pocketsphinx"))
 output = SoundDeviceOutput("vcfile", 22050)
 sink = output.open()
 mic = Microphone(MicSettings(device="vcmic"))
 mic.open()
-speaker = Speaker(ToneVoice(), sink)
+speaker = Speaker(ToneVoice(pitch), sink)
 db = SessionLog(Path(@LOG@))
 sid = db.start("tiny")
 # A 6 s hold, so that a second "it hurts" fits in it (tiny_routine's is 3 s).
@@ -157,6 +154,22 @@ print(json.dumps({"status": status, "session_id": sid, "user": user, "spoken": s
 """
 
 
+class ToneVoice:
+    """A voice for the child scripts: each line a tone of its length in characters, at
+    the pitch ``pitch(text)`` gives, so the played audio shows which line played."""
+
+    sample_rate = 22050
+    identity = "tone"
+
+    def __init__(self, pitch: Callable[[str], float]) -> None:
+        self.pitch = pitch
+
+    def synthesize(self, text: str) -> Iterator[AudioChunk]:
+        n = int(min(1.5, max(0.25, 0.025 * len(text))) * 22050)
+        t = np.arange(n) / 22050
+        yield AudioChunk.from_float(0.4 * np.sin(2 * np.pi * self.pitch(text) * t), 22050)
+
+
 def tone_times(audio: np.ndarray, hz: float, rate: int = 22_050) -> list[float]:
     """Start times (s) of 50 ms frames dominated by a tone at ``hz``."""
     n = int(0.05 * rate)
@@ -239,7 +252,7 @@ dev = AlsaDuplexDevice(Path(@CONFIG@), Path(@OUTPUT@), Path(@MIC@), 22050, 48000
 pipes = PacedPipes(dev, 960, Path(@RECORDING@))  # before sounddevice is imported
 
 from tests.routine_fixtures import tiny_routine
-from tests.test_live_alsa import tone_times
+from tests.test_live_alsa import ToneVoice, tone_times
 from voicecoach import script
 from voicecoach.asr.base import FakeRecognizer
 from voicecoach.audio.chunk import AudioChunk
@@ -249,20 +262,14 @@ from voicecoach.runtime.loop import LiveSession
 from voicecoach.runtime.realtime import LiveRunner, SoundDeviceOutput
 from voicecoach.tts.speaker import Speaker
 
-class ToneVoice:
-    sample_rate = 22050
-    identity = "tone"
-    def synthesize(self, text):
-        hz = @question@ if text.startswith("Before we start") else 300.0
-        n = int(min(1.5, max(0.25, 0.025 * len(text))) * 22050)
-        t = np.arange(n) / 22050
-        yield AudioChunk.from_float(0.4 * np.sin(2 * np.pi * hz * t), 22050)
+def pitch(text):
+    return @question@ if text.startswith("Before we start") else 300.0
 
 output = SoundDeviceOutput("vcfile", 22050)
 sink = output.open()
 mic = Microphone(MicSettings(device="vcmic"))
 mic.open()
-speaker = Speaker(ToneVoice(), sink)
+speaker = Speaker(ToneVoice(pitch), sink)
 said = []
 coach = Coach(tiny_routine())
 session = LiveSession(coach, FakeRecognizer(), speaker, time.monotonic,
@@ -427,6 +434,7 @@ dev = AlsaDuplexDevice(Path(@CONFIG@), Path(@OUTPUT@), Path(@MIC@), 22050, 48000
 pipes = PacedPipes(dev, 960, Path(@RECORDING@))  # before sounddevice is imported
 
 from tests.routine_fixtures import tiny_routine
+from tests.test_live_alsa import ToneVoice
 from voicecoach import script
 from voicecoach.asr import load_recognizer
 from voicecoach.asr.base import AsrSettings
@@ -443,22 +451,16 @@ from voicecoach.tts.speaker import Speaker
 MARK = {script.DECLINED: @declined@, script.STANDBY: @standby@,
         script.STANDBY_QUESTION: @question@, script.CONSENT_QUESTION: @consent@}
 
-class ToneVoice:
-    sample_rate = 22050
-    identity = "tone"
-    def synthesize(self, text):
-        # The speaker hands the voice a line's first clause or sentence on its own.
-        hz = next((hz for line, hz in MARK.items() if line.startswith(text)), 300.0)
-        n = int(min(1.5, max(0.25, 0.025 * len(text))) * 22050)
-        t = np.arange(n) / 22050
-        yield AudioChunk.from_float(0.4 * np.sin(2 * np.pi * hz * t), 22050)
+def pitch(text):
+    # The speaker hands the voice a line's first clause or sentence on its own.
+    return next((hz for line, hz in MARK.items() if line.startswith(text)), 300.0)
 
 recognizer = load_recognizer(AsrSettings(engine="pocketsphinx"))
 output = SoundDeviceOutput("vcfile", 22050)
 sink = output.open()
 mic = Microphone(MicSettings(device="vcmic"))
 mic.open()
-speaker = Speaker(ToneVoice(), sink)
+speaker = Speaker(ToneVoice(pitch), sink)
 routine = tiny_routine()
 said = []
 sessions = []
