@@ -519,6 +519,12 @@ def test_a_safety_command_heard_only_in_the_coachs_echo_is_ignored(tmp_path: Pat
     assert rig.session.ignored[0][1] == "only the coach's echo was heard"
     assert not rig.sink.stops
     assert rig.coach.state is State.INTRO
+    # The log says which check judged it, with its score and factor.
+    (entry,) = rig.kinds("ignored")
+    check, score = entry["doubletalk"].split()
+    assert check in ("level", "residual") and float(score.split("/")[0]) < float(
+        score.split("/")[1]
+    )
 
 
 def test_before_the_echo_delay_is_known_the_echo_gain_is_not_underestimated(

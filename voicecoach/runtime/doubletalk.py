@@ -285,6 +285,10 @@ class DoubleTalk:
         on" 5 times in 6 minutes, and the session ended for pain."""
         self._lag_known = False
         self.residual: ResidualCheck | None = None
+        self.verdict = ""
+        """How :meth:`user_present` last decided, for the session log: which check and
+        its score against its factor ("residual 5.3/4", "level 2.1/5"), or why neither
+        could tell."""
         """The check on what the echo canceller left, asked first (None: no canceller)."""
         self.reach = 0.3
         """The longest echo delay (s) at which :attr:`residual` is asked: the canceller's
@@ -392,14 +396,17 @@ class DoubleTalk:
         filter's reach, its check answers, and this level check only where it cannot
         tell.
         """
+        self.verdict = "off"
         if self.factor <= 0:
             return None
         if self.residual is not None and self._lag_known and self.lag * FRAME <= self.reach:
-            answer = self.residual.user_present(start, end)
-            if answer is not None:
-                return answer
+            score = self.residual.score(start, end)
+            if score is not None:
+                self.verdict = f"residual {score:.2g}/{self.residual.factor:g}"
+                return score > self.residual.factor
         first, last = int(start / FRAME), int(end / FRAME)
         mic = np.array([self._mic.get(k, np.nan) for k in range(first, last + 1)])
+        self.verdict = "no microphone frames"
         if len(mic) == 0 or np.all(np.isnan(mic)):
             return None
         # Before the echo has been measured (the first second of the coach's speech),
@@ -409,6 +416,7 @@ class DoubleTalk:
         predicted = gain * self._expected(first, last) + self._floor
         mic = np.nan_to_num(mic, nan=0.0)
         ratios = _window_ratios(mic, predicted, min(self.window, len(mic)))
+        self.verdict = f"level {np.max(ratios):.2g}/{self.factor:g}"
         return bool(np.max(ratios) > self.factor)
 
 

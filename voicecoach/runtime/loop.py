@@ -453,7 +453,7 @@ class LiveSession:
         if self.doubletalk.user_present(start, end) is not True:
             return  # unsure: wait for the final result and decide there
         self._early = (start, r.intent)
-        self._act(r, end)
+        self._act(r, end, self.doubletalk.verdict)
 
     def _already_acted(self, r: Recognition) -> bool:
         """True for the final result of an utterance already acted on as a partial."""
@@ -485,6 +485,7 @@ class LiveSession:
             else:
                 self._deliver(NotUnderstood(r.text))
             return
+        verdict = None
         if speaking:
             if self.echo.own_words(r.intent, _words(r), start, end):
                 self._ignore(r, "the coach's own words")
@@ -492,17 +493,18 @@ class LiveSession:
             if r.intent not in SAFETY_INTENTS and not self.settings.echo_cancelled:
                 self._ignore(r, "the coach was speaking")
                 return
-            if (
-                not self.settings.echo_cancelled
-                and self.doubletalk.user_present(start, end) is False
-            ):
-                self._ignore(r, "only the coach's echo was heard")
-                return
+            if not self.settings.echo_cancelled:
+                present = self.doubletalk.user_present(start, end)
+                verdict = self.doubletalk.verdict
+                if present is False:
+                    self._ignore(r, "only the coach's echo was heard", verdict)
+                    return
             # Barge-in: the coach answers a change of flow with StopSpeaking, which is
             # carried out within this call; an intent it ignores must not cut it off.
-        self._act(r, end)
+        self._act(r, end, verdict)
 
-    def _act(self, r: Recognition, end: float) -> None:
+    def _act(self, r: Recognition, end: float, verdict: str | None = None) -> None:
+        """Deliver ``r``'s command; ``verdict``: how the echo check judged it (logged)."""
         assert r.intent is not None
         event = CommandHeard(r.intent, r.text, r.confidence)
         self.acted.append(event)
@@ -510,17 +512,22 @@ class LiveSession:
         extra["partial"] = r.partial
         if r.read is not None:
             extra["read"] = r.read
+        if verdict is not None:
+            extra["doubletalk"] = verdict
         self._log_entry("heard", r.text, r.intent.value, extra)
         if self.recorder is not None:
             self.recorder.heard(event, self.session_time())
         self._deliver(event)
 
-    def _ignore(self, r: Recognition, reason: str) -> None:
+    def _ignore(self, r: Recognition, reason: str, verdict: str | None = None) -> None:
         log.info("ignored %r (%s): %s", r.text, r.intent, reason)
         self.ignored.append((r, reason))
         command = r.intent.value if r.intent is not None else None
         start, end = self._times(r)
-        extra = {"reason": reason, "confidence": round(r.confidence, 3), "end": end}
+        extra: dict[str, Any] = {"reason": reason, "confidence": round(r.confidence, 3)}
+        extra["end"] = end
+        if verdict is not None:
+            extra["doubletalk"] = verdict
         extra["seconds"] = round(end - start, 3)  # how long the utterance ran
         if r.read is not None:
             extra["read"] = r.read
