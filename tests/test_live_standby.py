@@ -27,11 +27,13 @@ from voicecoach.tts.speaker import Speaker
 
 
 class Mic:
-    """A quiet room's noise on a virtual clock; ``unplugged`` makes its stream fail and
-    the device refuse to open."""
+    """A quiet room's noise on a virtual clock, and a louder noise standing in for the
+    person's voice in ``voice`` (clock time windows); ``unplugged`` makes its stream
+    fail and the device refuse to open."""
 
     def __init__(self, clock: VirtualClock) -> None:
         self.clock = clock
+        self.voice: list[tuple[float, float]] = []
         self.unplugged = False
         self.is_open = True
         self.dead = False
@@ -53,7 +55,12 @@ class Mic:
             self.dead = True
         if self.dead or not self.is_open:
             return []
-        noise = np.random.default_rng(int(t * 1000)).normal(0, 30, int(round(timeout * 16_000)))
+        rng = np.random.default_rng(int(t * 1000))
+        noise = rng.normal(0, 30, int(round(timeout * 16_000)))
+        times = t + np.arange(noise.size) / 16_000
+        for start, end in self.voice:
+            inside = (times >= start) & (times < end)
+            noise[inside] = rng.normal(0, 5000, int(inside.sum()))
         return [AudioChunk(noise.astype("<i2").tobytes(), 16_000, 2, 1, t)]
 
     @property
@@ -134,9 +141,10 @@ class Rig:
         )
 
     def say(self, intent: Intent | None, text: str) -> None:
-        """The recognizer hears ``text`` in half a second from now."""
+        """The person says ``text``: the recognizer hears it in half a second from now."""
         end = self.clock() + 0.5
         self.recognizer.script.append(Recognition(intent, text, 0.9, end - 0.4, end))
+        self.mic.voice.append((end - 0.4, end))
 
 
 def answer(rig: Rig, said: list[str]) -> None:
@@ -248,3 +256,36 @@ def test_a_microphone_unplugged_in_standby_is_reopened_and_heard(tmp_path: Path)
     assert rig.said[i + 1 : i + 4] == [script.MIC_LOST, script.MIC_BACK, script.STANDBY_QUESTION]
     assert rig.mic.opened == 1  # reopened by the runner
     assert script.CONSENT_QUESTION in rig.said[i + 4 :]
+
+
+def test_it_hurts_over_the_standbys_question_is_answered_and_starts_nothing(
+    tmp_path: Path,
+) -> None:
+    marks: dict[str, float] = {}
+
+    def user(rig: Rig) -> None:
+        dialogue = rig.dialogue
+        if "hurt" in marks:
+            if rig.quiet() and rig.clock() > marks["hurt"] + 30:
+                rig.stop.set()
+            return
+        if isinstance(dialogue, Standby) and dialogue.state is StandbyState.ASKING:
+            if rig.sink.is_playing() and not rig.recognizer.script:
+                rig.say(Intent.HURT, "it hurts")  # over the question
+                marks["hurt"] = rig.clock()
+            return
+        if not rig.quiet() or rig.recognizer.script:
+            return
+        if isinstance(dialogue, Coach) and dialogue.state is State.ASK_CONSENT:
+            rig.say(Intent.NO, "no")
+        elif isinstance(dialogue, Standby) and dialogue.state is StandbyState.LISTENING:
+            rig.say(Intent.NEXT, "ready")
+
+    rig = Rig(tmp_path, user)
+    rig.run()
+    i = rig.said.index(script.DECLINED)
+    assert rig.said[i + 1 :] == [script.STANDBY, script.STANDBY_QUESTION, script.STANDBY_PAIN]
+    # The question was cut when the pain was heard, not played to its end.
+    assert any(marks["hurt"] < t < marks["hurt"] + 1.0 for t in rig.sink.stops), rig.sink.stops
+    assert rig.ended == ["declined"]  # no session began
+    assert isinstance(rig.dialogue, Standby) and rig.dialogue.state is StandbyState.LISTENING

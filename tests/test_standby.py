@@ -17,6 +17,7 @@ from voicecoach.events import (
     Say,
     Start,
     StartTimer,
+    StopSpeaking,
     Tick,
 )
 from voicecoach.standby import START, Standby, StandbyOptions, StandbyState
@@ -41,13 +42,13 @@ def test_it_says_its_line_once_and_then_only_listens() -> None:
     assert standby.state is StandbyState.LISTENING and standby.waiting_for_user
     # No reminders: an hour of ticks says nothing.
     assert all(standby.step(Tick(), t) == [] for t in range(0, 3600, 7))
-    assert set(standby.listening_for()) == {Intent.NEXT, Intent.HELP}
+    assert set(standby.listening_for()) == {Intent.NEXT, Intent.HELP, Intent.HURT}
 
 
 def test_ready_asks_and_only_yes_starts_a_session() -> None:
     standby = Standby()
     question = asked(standby)
-    assert standby.listening_for() == (Intent.YES, Intent.NO)
+    assert standby.listening_for() == (Intent.HURT, Intent.YES, Intent.NO)
     assert not standby.finished
     assert standby.step(PlaybackFinished(question), 103.0) == [StartTimer("answer", 103.0 + WAIT)]
     assert standby.step(CommandHeard(Intent.YES, "yes"), 105.0) == [CancelTimer("answer")]
@@ -60,7 +61,6 @@ def test_no_anything_else_or_silence_returns_to_listening_quietly() -> None:
         CommandHeard(Intent.NO, "no"),
         CommandHeard(Intent.STOP, "stop"),
         CommandHeard(Intent.NEXT, "next"),
-        CommandHeard(Intent.HURT, "it hurts"),
         NotUnderstood("the television"),
     ]
     for answer in answers:
@@ -97,11 +97,52 @@ def test_help_says_the_line_again_and_other_commands_nothing() -> None:
     standby = Standby()
     standby.step(Start(), 0.0)
     for intent in Intent:
-        if intent not in (Intent.NEXT, Intent.HELP):
+        if intent not in (Intent.NEXT, Intent.HELP, Intent.HURT):
             assert standby.step(CommandHeard(intent), 10.0) == [], intent
     assert standby.step(NotUnderstood("hello"), 11.0) == []
     assert standby.step(CommandHeard(Intent.HELP), 12.0) == [Say(script.STANDBY, 2)]
     assert standby.state is StandbyState.LISTENING
+
+
+def test_a_pain_report_is_always_answered_and_starts_no_session() -> None:
+    standby = Standby()
+    standby.step(Start(), 0.0)
+    # Over the standby's own line: silenced, then what to do now.
+    assert standby.step(CommandHeard(Intent.HURT, "it hurts"), 1.0) == [
+        StopSpeaking(),
+        Say(script.STANDBY_PAIN, 2),
+    ]
+    # Said again while that answer plays: it is being answered, nothing restarts it.
+    assert standby.step(CommandHeard(Intent.HURT, "ouch"), 2.0) == []
+    standby.step(PlaybackFinished(2), 9.0)
+    assert standby.step(CommandHeard(Intent.HURT, "it hurts"), 30.0) == [
+        Say(script.STANDBY_PAIN, 3)
+    ]
+    assert standby.state is StandbyState.LISTENING and not standby.finished
+
+    # Over the question: silenced, the question dropped, the answer said.
+    standby = Standby()
+    question = asked(standby)
+    assert standby.step(CommandHeard(Intent.HURT, "pain"), 101.0) == [
+        StopSpeaking(),
+        CancelTimer("answer"),
+        Say(script.STANDBY_PAIN, question + 1),
+    ]
+    assert standby.state is StandbyState.LISTENING
+    assert standby.step(PlaybackFinished(question), 101.5) == []  # cut: no wait begins
+    assert standby.step(CommandHeard(Intent.YES), 110.0) == []  # a yes starts nothing now
+    assert not standby.finished and standby.status is None
+
+    # After the question played, waiting for the answer.
+    standby = Standby()
+    question = asked(standby)
+    standby.step(PlaybackFinished(question), 103.0)
+    assert standby.step(CommandHeard(Intent.HURT, "it hurts"), 104.0) == [
+        CancelTimer("answer"),
+        Say(script.STANDBY_PAIN, question + 1),
+    ]
+    assert standby.step(Tick(), 103.0 + WAIT) == []
+    assert standby.state is StandbyState.LISTENING and not standby.finished
 
 
 def test_nothing_before_start_and_nothing_at_the_end_of_input() -> None:
@@ -135,8 +176,8 @@ def test_a_session_starts_only_on_a_yes_right_after_the_question(
     steps: list[tuple[Event, float]],
 ) -> None:
     """Whatever is heard: a session starts only on a "yes" to the question, which only
-    "next" asks; the standby speaks only when asked to ("next", "help"), never by itself
-    on a tick, and says at most one line per event."""
+    "next" asks; the standby speaks only when asked to ("next", "help") or told of pain,
+    never by itself on a tick, and says at most one line per event."""
     standby = Standby()
     standby.step(Start(), 0.0)
     now = 0.0
@@ -147,8 +188,14 @@ def test_a_session_starts_only_on_a_yes_right_after_the_question(
         said = [a for a in acts if isinstance(a, Say)]
         assert len(said) <= 1
         if said:
-            assert isinstance(event, CommandHeard) and event.intent in (Intent.NEXT, Intent.HELP)
-            assert was is StandbyState.LISTENING
+            assert isinstance(event, CommandHeard)
+            assert event.intent in (Intent.NEXT, Intent.HELP, Intent.HURT)
+            assert was is StandbyState.LISTENING or event.intent is Intent.HURT
+        if isinstance(event, CommandHeard) and event.intent is Intent.HURT:
+            # A pain report is answered, unless its answer is playing now; nothing
+            # said comes before the silencing of what was said.
+            assert said or acts == []
+            assert not any(isinstance(a, StopSpeaking) for a in acts[1:])
         if standby.finished:
             assert isinstance(event, CommandHeard) and event.intent is Intent.YES
             assert was is StandbyState.ASKING

@@ -291,3 +291,10 @@ SPEAKER_BACK = "Sorry, the speaker stopped for a moment. Let's carry on."
 # session ("ready", as "next"), which only a "yes" to the question starts.
 STANDBY = "I'll be here. When you want to exercise again, say ready."
 STANDBY_QUESTION = "Shall we start a new session? Please say yes or no."
+# A pain report in standby: no session runs, but a person may still be on the rug, or
+# trying a movement alone. The words are the sessions' own (PAIN_STOP, PAIN_AT_GOODBYE).
+STANDBY_PAIN = (
+    "Stop the movement now, and rest where you are. Get up only when you are ready, "
+    "and slowly. If the pain stays, please talk to your doctor."
+)
+STANDBY_WHERE = "No session is running now. When you want to exercise again, say ready."

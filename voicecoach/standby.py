@@ -10,6 +10,12 @@ starts it. Anything else, or silence for :attr:`StandbyOptions.answer_wait` seco
 after the question, goes back to listening without a word. "help" says the standby
 line again.
 
+A pain report ("it hurts", the HURT intent) is always answered, in any state: the
+standby silences whatever it is saying and says :data:`~voicecoach.script.STANDBY_PAIN`
+(stop the movement, rest, get up slowly: the sessions' own words), drops a question it
+was asking, and stays in standby: no session starts. One heard while that line still
+plays is already being answered and does not start it again.
+
 ``Standby.step(event, now) -> actions`` has the coach's contract (the same events and
 actions, time passed in as a value), so the live loop drives it as it drives a session
 (:class:`~voicecoach.runtime.loop.LiveSession`), with the same devices, recognizer
@@ -36,6 +42,7 @@ from .events import (
     Say,
     Start,
     StartTimer,
+    StopSpeaking,
     Tick,
 )
 
@@ -61,8 +68,8 @@ class StandbyState(str, Enum):
 
 #: What each state does with each intent (an intent missing from a row does nothing).
 TRANSITIONS: dict[StandbyState, dict[Intent, str]] = {
-    StandbyState.LISTENING: {Intent.NEXT: "_ask", Intent.HELP: "_remind"},
-    StandbyState.ASKING: {Intent.YES: "_start", Intent.NO: "_back"},
+    StandbyState.LISTENING: {Intent.NEXT: "_ask", Intent.HELP: "_remind", Intent.HURT: "_hurt"},
+    StandbyState.ASKING: {Intent.YES: "_start", Intent.NO: "_back", Intent.HURT: "_hurt"},
 }
 
 
@@ -86,6 +93,8 @@ class Standby:
         self._next_id = 0
         self._question: int | None = None  # utterance id of the question being asked
         self._answer_by: float | None = None  # when the wait for its answer ends
+        self._playing: set[int] = set()  # utterance ids said and not yet finished
+        self._pain_line: int | None = None  # utterance id of the last STANDBY_PAIN
 
     # ------------------------------------------------------------ public view
 
@@ -127,6 +136,8 @@ class Standby:
         if isinstance(event, NotUnderstood):
             return self._back() if self.state is StandbyState.ASKING else []
         if isinstance(event, PlaybackFinished):
+            # Playback is in order: everything said before it has finished too.
+            self._playing = {u for u in self._playing if u > event.utterance_id}
             if self.state is StandbyState.ASKING and event.utterance_id == self._question:
                 # The wait for the answer runs from the end of the question.
                 self._answer_by = now + self.options.answer_wait
@@ -143,7 +154,15 @@ class Standby:
 
     def _say(self, text: str) -> list[Action]:
         self._next_id += 1
+        self._playing.add(self._next_id)
         return [Say(text, self._next_id)]
+
+    def _hush(self) -> list[Action]:
+        """Silence what the standby is saying, if anything."""
+        if not self._playing:
+            return []
+        self._playing.clear()
+        return [StopSpeaking()]
 
     def _ask(self) -> list[Action]:
         self.state = StandbyState.ASKING
@@ -159,6 +178,19 @@ class Standby:
         self.status = START
         self._question = self._answer_by = None
         return [CancelTimer(_ANSWER)]
+
+    def _hurt(self) -> list[Action]:
+        """A pain report: say what to do now (once at a time), whatever was going on."""
+        if self._pain_line in self._playing:
+            log.info("standby: pain reported again while its answer plays")
+            return []
+        log.warning("standby: pain reported; answered, no session started")
+        acts = self._hush()  # nothing may come before stopping
+        if self.state is StandbyState.ASKING:
+            acts += self._back()  # the question is dropped
+        acts += self._say(script.STANDBY_PAIN)
+        self._pain_line = self._next_id
+        return acts
 
     def _back(self) -> list[Action]:
         """Listen again, quietly: a "no", another command, words that are none, or no
