@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.routine_fixtures import tiny_routine
 from voicecoach import script
@@ -258,9 +259,17 @@ def test_a_microphone_unplugged_in_standby_is_reopened_and_heard(tmp_path: Path)
     assert script.CONSENT_QUESTION in rig.said[i + 4 :]
 
 
-def test_it_hurts_over_the_standbys_question_is_answered_and_starts_nothing(
-    tmp_path: Path,
+@pytest.mark.parametrize("provisional", [False, True])
+@pytest.mark.parametrize(
+    ("intent", "words", "then"),
+    [(Intent.HURT, "it hurts", [script.STANDBY_PAIN]), (Intent.STOP, "stop", [])],
+)
+def test_it_hurts_or_stop_over_the_standbys_question_cuts_it_and_starts_nothing(
+    tmp_path: Path, intent: Intent, words: str, then: list[str], provisional: bool
 ) -> None:
+    """The question is cut, not played on (nor said again after the loop's hold for a
+    provisional result) while a "yes" no longer answers it; "it hurts" is answered,
+    "stop" only silences."""
     marks: dict[str, float] = {}
 
     def user(rig: Rig) -> None:
@@ -271,8 +280,12 @@ def test_it_hurts_over_the_standbys_question_is_answered_and_starts_nothing(
             return
         if isinstance(dialogue, Standby) and dialogue.state is StandbyState.ASKING:
             if rig.sink.is_playing() and not rig.recognizer.script:
-                rig.say(Intent.HURT, "it hurts")  # over the question
-                marks["hurt"] = rig.clock()
+                marks["hurt"] = t = rig.clock()
+                if provisional:  # read early from the partial result: a hold
+                    rig.recognizer.script.append(
+                        Recognition(intent, words, 0.0, t, t + 0.2, partial=True, provisional=True)
+                    )
+                rig.say(intent, words)  # over the question
             return
         if not rig.quiet() or rig.recognizer.script:
             return
@@ -284,8 +297,8 @@ def test_it_hurts_over_the_standbys_question_is_answered_and_starts_nothing(
     rig = Rig(tmp_path, user)
     rig.run()
     i = rig.said.index(script.DECLINED)
-    assert rig.said[i + 1 :] == [script.STANDBY, script.STANDBY_QUESTION, script.STANDBY_PAIN]
-    # The question was cut when the pain was heard, not played to its end.
+    assert rig.said[i + 1 :] == [script.STANDBY, script.STANDBY_QUESTION, *then]
+    # The question was cut when the command was heard, not played to its end.
     assert any(marks["hurt"] < t < marks["hurt"] + 1.0 for t in rig.sink.stops), rig.sink.stops
     assert rig.ended == ["declined"]  # no session began
     assert isinstance(rig.dialogue, Standby) and rig.dialogue.state is StandbyState.LISTENING

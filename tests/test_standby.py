@@ -42,13 +42,26 @@ def test_it_says_its_line_once_and_then_only_listens() -> None:
     assert standby.state is StandbyState.LISTENING and standby.waiting_for_user
     # No reminders: an hour of ticks says nothing.
     assert all(standby.step(Tick(), t) == [] for t in range(0, 3600, 7))
-    assert set(standby.listening_for()) == {Intent.NEXT, Intent.HELP, Intent.HURT}
+    assert set(standby.listening_for()) == {
+        Intent.NEXT,
+        Intent.HELP,
+        Intent.HURT,
+        Intent.STOP,
+        Intent.PAUSE,
+    }
 
 
 def test_ready_asks_and_only_yes_starts_a_session() -> None:
     standby = Standby()
     question = asked(standby)
-    assert standby.listening_for() == (Intent.HURT, Intent.YES, Intent.NO)
+    assert set(standby.listening_for()) == {
+        Intent.YES,
+        Intent.NO,
+        Intent.HURT,
+        Intent.HELP,
+        Intent.STOP,
+        Intent.PAUSE,
+    }
     assert not standby.finished
     assert standby.step(PlaybackFinished(question), 103.0) == [StartTimer("answer", 103.0 + WAIT)]
     assert standby.step(CommandHeard(Intent.YES, "yes"), 105.0) == [CancelTimer("answer")]
@@ -96,12 +109,54 @@ def test_the_wait_for_the_answer_runs_from_the_end_of_the_question() -> None:
 def test_help_says_the_line_again_and_other_commands_nothing() -> None:
     standby = Standby()
     standby.step(Start(), 0.0)
+    standby.step(PlaybackFinished(1), 3.0)
     for intent in Intent:
         if intent not in (Intent.NEXT, Intent.HELP, Intent.HURT):
             assert standby.step(CommandHeard(intent), 10.0) == [], intent
     assert standby.step(NotUnderstood("hello"), 11.0) == []
     assert standby.step(CommandHeard(Intent.HELP), 12.0) == [Say(script.STANDBY, 2)]
     assert standby.state is StandbyState.LISTENING
+
+
+def test_stop_or_an_answer_over_the_question_silences_it() -> None:
+    # Heard over the question ("stop" always; "no", "next" with --echo-cancelled):
+    # the question is over, so it must not play on while "yes" no longer answers it.
+    for answer in (
+        CommandHeard(Intent.STOP, "stop"),
+        CommandHeard(Intent.PAUSE, "wait"),
+        CommandHeard(Intent.NO, "no"),
+        CommandHeard(Intent.NEXT, "next"),
+    ):
+        standby = Standby()
+        asked(standby)
+        assert standby.step(answer, 101.0) == [StopSpeaking(), CancelTimer("answer")], answer
+        assert standby.state is StandbyState.LISTENING
+
+    # "help" over it, or after it: the standby line again, the question dropped.
+    standby = Standby()
+    question = asked(standby)
+    assert standby.step(CommandHeard(Intent.HELP), 101.0) == [
+        StopSpeaking(),
+        CancelTimer("answer"),
+        Say(script.STANDBY, question + 1),
+    ]
+    assert standby.state is StandbyState.LISTENING
+    standby = Standby()
+    question = asked(standby)
+    standby.step(PlaybackFinished(question), 103.0)
+    assert standby.step(CommandHeard(Intent.HELP), 104.0) == [
+        CancelTimer("answer"),
+        Say(script.STANDBY, question + 1),
+    ]
+
+
+def test_stop_over_the_standby_line_silences_it_and_otherwise_does_nothing() -> None:
+    for intent in (Intent.STOP, Intent.PAUSE):
+        standby = Standby()
+        standby.step(Start(), 0.0)
+        assert standby.step(CommandHeard(intent), 1.0) == [StopSpeaking()], intent
+        assert standby.step(CommandHeard(intent), 2.0) == [], intent  # nothing plays now
+        assert standby.state is StandbyState.LISTENING
 
 
 def test_a_pain_report_is_always_answered_and_starts_no_session() -> None:
@@ -190,12 +245,11 @@ def test_a_session_starts_only_on_a_yes_right_after_the_question(
         if said:
             assert isinstance(event, CommandHeard)
             assert event.intent in (Intent.NEXT, Intent.HELP, Intent.HURT)
-            assert was is StandbyState.LISTENING or event.intent is Intent.HURT
+            assert was is StandbyState.LISTENING or event.intent in (Intent.HURT, Intent.HELP)
         if isinstance(event, CommandHeard) and event.intent is Intent.HURT:
-            # A pain report is answered, unless its answer is playing now; nothing
-            # said comes before the silencing of what was said.
-            assert said or acts == []
-            assert not any(isinstance(a, StopSpeaking) for a in acts[1:])
+            assert said or acts == []  # answered, unless its answer is playing now
+        # Silencing comes first, before anything else is said or set.
+        assert not any(isinstance(a, StopSpeaking) for a in acts[1:])
         if standby.finished:
             assert isinstance(event, CommandHeard) and event.intent is Intent.YES
             assert was is StandbyState.ASKING

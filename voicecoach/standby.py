@@ -7,8 +7,11 @@ said by itself. A command that asks for a new session ("ready", "next": the NEXT
 intent) does not start one at once, since a recognizer false-accepts room talk now and
 then: the coach asks (:data:`~voicecoach.script.STANDBY_QUESTION`) and only "yes"
 starts it. Anything else, or silence for :attr:`StandbyOptions.answer_wait` seconds
-after the question, goes back to listening without a word. "help" says the standby
-line again.
+after the question, goes back to listening without a word; the question is cut if it
+still plays (a "stop" over it, or with ``--echo-cancelled`` any command), so it is
+never heard when "yes" no longer answers it. "help" says the standby line again (and
+drops the question). "stop" or "pause" has nothing to stop: it silences what the
+standby is saying, if anything, and says nothing.
 
 A pain report ("it hurts", the HURT intent) is always answered, in any state: the
 standby silences whatever it is saying and says :data:`~voicecoach.script.STANDBY_PAIN`
@@ -68,8 +71,21 @@ class StandbyState(str, Enum):
 
 #: What each state does with each intent (an intent missing from a row does nothing).
 TRANSITIONS: dict[StandbyState, dict[Intent, str]] = {
-    StandbyState.LISTENING: {Intent.NEXT: "_ask", Intent.HELP: "_remind", Intent.HURT: "_hurt"},
-    StandbyState.ASKING: {Intent.YES: "_start", Intent.NO: "_back", Intent.HURT: "_hurt"},
+    StandbyState.LISTENING: {
+        Intent.NEXT: "_ask",
+        Intent.HELP: "_remind",
+        Intent.HURT: "_hurt",
+        Intent.STOP: "_hush",
+        Intent.PAUSE: "_hush",
+    },
+    StandbyState.ASKING: {
+        Intent.YES: "_start",
+        Intent.NO: "_back",
+        Intent.HURT: "_hurt",
+        Intent.HELP: "_remind",
+        Intent.STOP: "_back",
+        Intent.PAUSE: "_back",
+    },
 }
 
 
@@ -171,7 +187,8 @@ class Standby:
         return acts
 
     def _remind(self) -> list[Action]:
-        return self._say(script.STANDBY)
+        acts = self._back() if self.state is StandbyState.ASKING else self._hush()
+        return acts + self._say(script.STANDBY)
 
     def _start(self) -> list[Action]:
         self.state = StandbyState.STARTING
@@ -194,10 +211,10 @@ class Standby:
 
     def _back(self) -> list[Action]:
         """Listen again, quietly: a "no", another command, words that are none, or no
-        answer at all."""
+        answer at all. A question still playing is cut."""
         self.state = StandbyState.LISTENING
         self._question = self._answer_by = None
-        return [CancelTimer(_ANSWER)]
+        return [*self._hush(), CancelTimer(_ANSWER)]
 
 
 __all__ = ["START", "TRANSITIONS", "Standby", "StandbyOptions", "StandbyState"]
