@@ -45,6 +45,7 @@ def test_it_says_its_line_once_and_then_only_listens() -> None:
     assert set(standby.listening_for()) == {
         Intent.NEXT,
         Intent.HELP,
+        Intent.WHERE,
         Intent.HURT,
         Intent.STOP,
         Intent.PAUSE,
@@ -59,6 +60,7 @@ def test_ready_asks_and_only_yes_starts_a_session() -> None:
         Intent.NO,
         Intent.HURT,
         Intent.HELP,
+        Intent.WHERE,
         Intent.STOP,
         Intent.PAUSE,
     }
@@ -111,7 +113,7 @@ def test_help_says_the_line_again_and_other_commands_nothing() -> None:
     standby.step(Start(), 0.0)
     standby.step(PlaybackFinished(1), 3.0)
     for intent in Intent:
-        if intent not in (Intent.NEXT, Intent.HELP, Intent.HURT):
+        if intent not in (Intent.NEXT, Intent.HELP, Intent.HURT, Intent.WHERE):
             assert standby.step(CommandHeard(intent), 10.0) == [], intent
     assert standby.step(NotUnderstood("hello"), 11.0) == []
     assert standby.step(CommandHeard(Intent.HELP), 12.0) == [Say(script.STANDBY, 2)]
@@ -148,6 +150,26 @@ def test_stop_or_an_answer_over_the_question_silences_it() -> None:
         CancelTimer("answer"),
         Say(script.STANDBY, question + 1),
     ]
+
+
+def test_where_am_i_says_no_session_runs_and_how_to_start_one() -> None:
+    standby = Standby()
+    standby.step(Start(), 0.0)
+    standby.step(PlaybackFinished(1), 3.0)
+    assert Intent.WHERE in standby.listening_for()  # the recognizer listens for it
+    assert standby.step(CommandHeard(Intent.WHERE, "where am i"), 10.0) == [
+        Say(script.STANDBY_WHERE, 2)
+    ]
+    # Asked while the question is asked: the question is dropped ("ready" asks again).
+    standby = Standby()
+    question = asked(standby)
+    assert Intent.WHERE in standby.listening_for()
+    assert standby.step(CommandHeard(Intent.WHERE, "how many left"), 101.0) == [
+        StopSpeaking(),
+        CancelTimer("answer"),
+        Say(script.STANDBY_WHERE, question + 1),
+    ]
+    assert standby.state is StandbyState.LISTENING and not standby.finished
 
 
 def test_stop_over_the_standby_line_silences_it_and_otherwise_does_nothing() -> None:
@@ -231,7 +253,8 @@ def test_a_session_starts_only_on_a_yes_right_after_the_question(
     steps: list[tuple[Event, float]],
 ) -> None:
     """Whatever is heard: a session starts only on a "yes" to the question, which only
-    "next" asks; the standby speaks only when asked to ("next", "help") or told of pain,
+    "next" asks; the standby speaks only when asked to ("next", "help", "where am I") or
+    told of pain,
     never by itself on a tick, and says at most one line per event."""
     standby = Standby()
     standby.step(Start(), 0.0)
@@ -244,8 +267,8 @@ def test_a_session_starts_only_on_a_yes_right_after_the_question(
         assert len(said) <= 1
         if said:
             assert isinstance(event, CommandHeard)
-            assert event.intent in (Intent.NEXT, Intent.HELP, Intent.HURT)
-            assert was is StandbyState.LISTENING or event.intent in (Intent.HURT, Intent.HELP)
+            assert event.intent in (Intent.NEXT, Intent.HELP, Intent.HURT, Intent.WHERE)
+            assert was is StandbyState.LISTENING or event.intent is not Intent.NEXT
         if isinstance(event, CommandHeard) and event.intent is Intent.HURT:
             assert said or acts == []  # answered, unless its answer is playing now
         # Silencing comes first, before anything else is said or set.

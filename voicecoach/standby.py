@@ -10,7 +10,9 @@ starts it. Anything else, or silence for :attr:`StandbyOptions.answer_wait` seco
 after the question, goes back to listening without a word; the question is cut if it
 still plays (a "stop" over it, or with ``--echo-cancelled`` any command), so it is
 never heard when "yes" no longer answers it. "help" says the standby line again (and
-drops the question). "stop" or "pause" has nothing to stop: it silences what the
+drops the question); "where am I" says that no session is running and how to start
+one (:data:`~voicecoach.script.STANDBY_WHERE`, dropping the question too). "stop" or
+"pause" has nothing to stop: it silences what the
 standby is saying, if anything, and says nothing.
 
 A pain report ("it hurts", the HURT intent) is always answered, in any state: the
@@ -74,6 +76,7 @@ TRANSITIONS: dict[StandbyState, dict[Intent, str]] = {
     StandbyState.LISTENING: {
         Intent.NEXT: "_ask",
         Intent.HELP: "_remind",
+        Intent.WHERE: "_where",
         Intent.HURT: "_hurt",
         Intent.STOP: "_hush",
         Intent.PAUSE: "_hush",
@@ -83,6 +86,7 @@ TRANSITIONS: dict[StandbyState, dict[Intent, str]] = {
         Intent.NO: "_back",
         Intent.HURT: "_hurt",
         Intent.HELP: "_remind",
+        Intent.WHERE: "_where",
         Intent.STOP: "_back",
         Intent.PAUSE: "_back",
     },
@@ -189,6 +193,10 @@ class Standby:
     def _remind(self) -> list[Action]:
         acts = self._back() if self.state is StandbyState.ASKING else self._hush()
         return acts + self._say(script.STANDBY)
+
+    def _where(self) -> list[Action]:
+        acts = self._back() if self.state is StandbyState.ASKING else self._hush()
+        return acts + self._say(script.STANDBY_WHERE)
 
     def _start(self) -> list[Action]:
         self.state = StandbyState.STARTING
