@@ -222,6 +222,74 @@ def test_a_pain_report_is_always_answered_and_starts_no_session() -> None:
     assert standby.state is StandbyState.LISTENING and not standby.finished
 
 
+def television(standby: Standby, readies: list[float], until: float) -> list[float]:
+    """Run ``standby`` to ``until`` with a television false-accepting "ready" at
+    ``readies`` and nobody answering; each line plays 3 s. The times it asked."""
+    pending: dict[int, float] = {}  # utterance id -> when it has played
+    asked_at: list[float] = []
+    ticks = [i * 0.5 for i in range(int(until * 2) + 1)]
+    events = sorted([(t, 1) for t in readies] + [(t, 0) for t in ticks])
+    for now, kind in events:
+        for uid, done in sorted(pending.items()):
+            if done <= now:
+                del pending[uid]
+                standby.step(PlaybackFinished(uid), done)
+        acts = standby.step(CommandHeard(Intent.NEXT, "ready") if kind else Tick(), now)
+        for act in acts:
+            if isinstance(act, Say):
+                pending[act.utterance_id] = now + 3.0
+                if act.text == script.STANDBY_QUESTION:
+                    asked_at.append(now)
+    return asked_at
+
+
+def test_a_television_saying_ready_now_and_then_gets_the_question_once() -> None:
+    standby = Standby()
+    standby.step(Start(), 0.0)
+    standby.step(PlaybackFinished(1), 3.0)
+    # Ten false "ready"s in two minutes, far enough apart not to be a person repeating.
+    readies = [20.0 + 12.0 * i for i in range(10)]
+    assert television(standby, readies, 150.0) == [20.0]
+
+
+def test_after_an_unanswered_question_ready_said_twice_asks_again() -> None:
+    quiet = StandbyOptions().quiet_after
+    again = StandbyOptions().again_within
+    for answer in (None, CommandHeard(Intent.NO, "no"), NotUnderstood("mm")):
+        standby = Standby()
+        question = asked(standby, at=100.0)
+        standby.step(PlaybackFinished(question), 103.0)
+        end = 103.0 + WAIT if answer is None else 105.0
+        assert standby.step(answer or Tick(), end) == [CancelTimer("answer")]
+        # A single "ready" is not taken for the person...
+        assert standby.step(CommandHeard(Intent.NEXT, "ready"), end + 20.0) == []
+        assert standby.step(CommandHeard(Intent.NEXT, "ready"), end + 21.0 + again) == []
+        # ... but one said again, as a person does when nothing happens, is.
+        acts = standby.step(CommandHeard(Intent.NEXT, "ready"), end + 24.0 + again)
+        assert Say(script.STANDBY_QUESTION, question + 1) in acts
+        standby.step(PlaybackFinished(question + 1), end + 27.0 + again)
+        assert standby.step(CommandHeard(Intent.YES), end + 28.0 + again) == [CancelTimer("answer")]
+        assert standby.finished
+
+    # Once the quiet time has passed, one "ready" asks again.
+    standby = Standby()
+    question = asked(standby, at=100.0)
+    standby.step(CommandHeard(Intent.NO, "no"), 101.0)
+    assert standby.step(CommandHeard(Intent.NEXT, "ready"), 101.0 + quiet - 1) == []
+    acts = standby.step(CommandHeard(Intent.NEXT, "ready"), 101.0 + quiet + again + 1)
+    assert Say(script.STANDBY_QUESTION, question + 1) in acts
+
+    # "help" and "where am I" tell the person to say ready: the next one asks.
+    for intent in (Intent.HELP, Intent.WHERE):
+        standby = Standby()
+        question = asked(standby, at=100.0)
+        standby.step(CommandHeard(Intent.NO, "no"), 101.0)
+        [line] = standby.step(CommandHeard(intent), 110.0)
+        standby.step(PlaybackFinished(question + 1), 114.0)
+        acts = standby.step(CommandHeard(Intent.NEXT, "ready"), 200.0)
+        assert Say(script.STANDBY_QUESTION, question + 2) in acts, intent
+
+
 def test_nothing_before_start_and_nothing_at_the_end_of_input() -> None:
     standby = Standby()
     assert standby.step(CommandHeard(Intent.NEXT), 0.0) == []

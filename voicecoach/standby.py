@@ -9,11 +9,18 @@ then: the coach asks (:data:`~voicecoach.script.STANDBY_QUESTION`) and only "yes
 starts it. Anything else, or silence for :attr:`StandbyOptions.answer_wait` seconds
 after the question, goes back to listening without a word; the question is cut if it
 still plays (a "stop" over it, or with ``--echo-cancelled`` any command), so it is
-never heard when "yes" no longer answers it. "help" says the standby line again (and
-drops the question); "where am I" says that no session is running and how to start
-one (:data:`~voicecoach.script.STANDBY_WHERE`, dropping the question too). "stop" or
-"pause" has nothing to stop: it silences what the
-standby is saying, if anything, and says nothing.
+never heard when "yes" no longer answers it.
+
+For :attr:`StandbyOptions.quiet_after` seconds after a question that got no "yes", one
+"ready" asks nothing: only a second within :attr:`StandbyOptions.again_within` seconds
+does, as a person says it again when nothing happens, so a television that
+false-accepts "ready" now and then does not have the question asked again and again.
+
+"help" says the standby line again; "where am I" says that no session is running and
+how to start one (:data:`~voicecoach.script.STANDBY_WHERE`). Both drop a question being
+asked, and both end "say ready", so the next "ready" asks, quiet time or not. "stop"
+or "pause" has nothing to stop: it silences what the standby is saying, if anything,
+and says nothing.
 
 A pain report ("it hurts", the HURT intent) is always answered, in any state: the
 standby silences whatever it is saying and says :data:`~voicecoach.script.STANDBY_PAIN`
@@ -31,6 +38,7 @@ session should begin.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from enum import Enum
 
@@ -74,7 +82,7 @@ class StandbyState(str, Enum):
 #: What each state does with each intent (an intent missing from a row does nothing).
 TRANSITIONS: dict[StandbyState, dict[Intent, str]] = {
     StandbyState.LISTENING: {
-        Intent.NEXT: "_ask",
+        Intent.NEXT: "_ready",
         Intent.HELP: "_remind",
         Intent.WHERE: "_where",
         Intent.HURT: "_hurt",
@@ -100,6 +108,14 @@ class StandbyOptions:
     answer_wait: float = 10.0
     """Seconds after the question has played during which a "yes" starts a session;
     then the standby listens again in silence (no re-prompt)."""
+    quiet_after: float = 600.0
+    """Seconds after a question that got no "yes" (silence, "no", anything else) during
+    which one "ready" does not ask it again: a television that false-accepts "ready"
+    now and then would have it asked over and over. Two do (:attr:`again_within`)."""
+    again_within: float = 8.0
+    """Seconds within which a second "ready" after one left unanswered in the quiet
+    time asks the question: a person whose "ready" seems unheard says it again soon;
+    a television's false accepts seldom come this close."""
 
 
 class Standby:
@@ -115,6 +131,9 @@ class Standby:
         self._answer_by: float | None = None  # when the wait for its answer ends
         self._playing: set[int] = set()  # utterance ids said and not yet finished
         self._pain_line: int | None = None  # utterance id of the last STANDBY_PAIN
+        self._now = 0.0  # the time of the event being handled
+        self._quiet_until = -math.inf  # one "ready" asks nothing until then
+        self._unasked: float | None = None  # when a "ready" last asked nothing
 
     # ------------------------------------------------------------ public view
 
@@ -137,6 +156,7 @@ class Standby:
 
     def step(self, event: Event, now: float) -> list[Action]:
         """Handle one event at time ``now`` (seconds); return the actions."""
+        self._now = now
         if self.state is StandbyState.STARTING or isinstance(event, InputEnded):
             return []
         if isinstance(event, Start):
@@ -184,6 +204,18 @@ class Standby:
         self._playing.clear()
         return [StopSpeaking()]
 
+    def _ready(self) -> list[Action]:
+        """ "ready": ask, unless a question went unanswered lately and this is the first
+        "ready" in :attr:`StandbyOptions.again_within` seconds."""
+        now = self._now
+        recent = self._unasked is not None and now - self._unasked <= self.options.again_within
+        if now < self._quiet_until and not recent:
+            log.info("standby: one ready soon after an unanswered question; not asking")
+            self._unasked = now
+            return []
+        self._unasked = None
+        return self._ask()
+
     def _ask(self) -> list[Action]:
         self.state = StandbyState.ASKING
         acts = [CancelTimer(_ANSWER), *self._say(script.STANDBY_QUESTION)]
@@ -191,12 +223,16 @@ class Standby:
         return acts
 
     def _remind(self) -> list[Action]:
-        acts = self._back() if self.state is StandbyState.ASKING else self._hush()
-        return acts + self._say(script.STANDBY)
+        return self._told_to_say_ready(script.STANDBY)
 
     def _where(self) -> list[Action]:
+        return self._told_to_say_ready(script.STANDBY_WHERE)
+
+    def _told_to_say_ready(self, text: str) -> list[Action]:
+        """Say ``text``, which ends "say ready": the next "ready" asks, quiet time or not."""
         acts = self._back() if self.state is StandbyState.ASKING else self._hush()
-        return acts + self._say(script.STANDBY_WHERE)
+        self._quiet_until, self._unasked = -math.inf, None
+        return acts + self._say(text)
 
     def _start(self) -> list[Action]:
         self.state = StandbyState.STARTING
@@ -219,9 +255,10 @@ class Standby:
 
     def _back(self) -> list[Action]:
         """Listen again, quietly: a "no", another command, words that are none, or no
-        answer at all. A question still playing is cut."""
+        answer at all. A question still playing is cut, and a quiet time begins."""
         self.state = StandbyState.LISTENING
         self._question = self._answer_by = None
+        self._quiet_until = self._now + self.options.quiet_after
         return [*self._hush(), CancelTimer(_ANSWER)]
 
 
