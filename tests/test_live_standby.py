@@ -123,8 +123,8 @@ class Rig:
         recorder, _ = start_recording(self.log_path, "tiny", ["turn", "press", "breath"])
         return self._session(Coach(tiny_routine()), recorder)
 
-    def new_standby(self) -> LiveSession:
-        return self._session(Standby())
+    def new_standby(self, after: str) -> LiveSession:
+        return self._session(Standby(after=after))
 
     def run(self) -> str:
         return run_with_standby(self.runner, self.new_session, self.new_standby, self.ended.append)
@@ -302,3 +302,35 @@ def test_it_hurts_or_stop_over_the_standbys_question_cuts_it_and_starts_nothing(
     assert any(marks["hurt"] < t < marks["hurt"] + 1.0 for t in rig.sink.stops), rig.sink.stops
     assert rig.ended == ["declined"]  # no session began
     assert isinstance(rig.dialogue, Standby) and rig.dialogue.state is StandbyState.LISTENING
+
+
+def test_after_a_session_ended_for_pain_the_standby_does_not_invite_exercise(
+    tmp_path: Path,
+) -> None:
+    """The goodbye of a session ended for pain says to see a doctor before exercising
+    again: the standby after it does not say "when you want to exercise again"."""
+    heard: list[float] = []
+
+    def user(rig: Rig) -> None:
+        dialogue = rig.dialogue
+        if isinstance(dialogue, Standby):
+            if rig.quiet():
+                rig.stop.set()
+            return
+        if rig.recognizer.script:
+            return
+        if dialogue.state is State.EXERCISE and len(heard) < 2:
+            if not heard or rig.clock() > heard[-1] + 3:
+                rig.say(Intent.HURT, "it hurts")  # over the counting
+                heard.append(rig.clock())
+        elif rig.quiet() and dialogue.state in (State.ASK_CONSENT, State.ASK_PAIN_FREE):
+            rig.say(Intent.YES, "yes")
+        elif rig.quiet() and dialogue.state is State.ASK_PAIN:
+            rig.say(Intent.NO, "no")  # repeat it more gently
+        elif rig.quiet() and dialogue.state is State.WAIT_NEXT:
+            rig.say(Intent.NEXT, "next")
+
+    rig = Rig(tmp_path, user)
+    rig.run()
+    assert rig.ended == ["ended_for_pain"]
+    assert rig.said[-2:] == [script.PAIN_END, script.STANDBY_AFTER_PAIN]

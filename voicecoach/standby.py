@@ -2,7 +2,9 @@
 
 After a session the coach ended (goodbye, or the safety questions declined),
 ``voicecoach run --standby`` does not exit: :class:`Standby` says once that the coach
-is still here (:data:`~voicecoach.script.STANDBY`) and then listens, with nothing more
+is still here (:data:`~voicecoach.script.STANDBY`; after a session ended for pain,
+whose goodbye said to see a doctor before exercising again, only
+:data:`~voicecoach.script.STANDBY_AFTER_PAIN`) and then listens, with nothing more
 said by itself. A command that asks for a new session ("ready", "next": the NEXT
 intent) does not start one at once, since a recognizer false-accepts room talk now and
 then: the coach asks (:data:`~voicecoach.script.STANDBY_QUESTION`) and only "yes"
@@ -64,6 +66,7 @@ log = logging.getLogger(__name__)
 START = "start"
 """:attr:`Standby.status` once "yes" has answered the question: begin a new session."""
 
+ENDED_FOR_PAIN = "ended_for_pain"  # the coach's status for a session ended for pain
 _ANSWER = "answer"  # the timer that ends the wait for an answer to the question
 
 
@@ -121,8 +124,11 @@ class StandbyOptions:
 class Standby:
     """The standby between sessions; see the module doc."""
 
-    def __init__(self, options: StandbyOptions | None = None) -> None:
+    def __init__(self, options: StandbyOptions | None = None, after: str | None = None) -> None:
+        """``after``: the status of the session before it (``ended_for_pain``: its
+        first line does not invite exercise)."""
         self.options = options or StandbyOptions()
+        self.after = after
         self.state = StandbyState.NOT_STARTED
         self.status: str | None = None
         """:data:`START` once a new session should begin, else None."""
@@ -163,6 +169,8 @@ class Standby:
             if self.state is not StandbyState.NOT_STARTED:
                 return []
             self.state = StandbyState.LISTENING
+            if self.after == ENDED_FOR_PAIN:
+                return self._say(script.STANDBY_AFTER_PAIN)
             return self._say(script.STANDBY)
         if self.state is StandbyState.NOT_STARTED:
             return []

@@ -255,8 +255,8 @@ def run_live(args: argparse.Namespace) -> int:
         )
         return LiveSession(coach, recognizer, speaker, clock, recorder, live)
 
-    def new_standby() -> LiveSession:
-        return LiveSession(Standby(), recognizer, speaker, clock, None, live)
+    def new_standby(after: str) -> LiveSession:
+        return LiveSession(Standby(after=after), recognizer, speaker, clock, None, live)
 
     def ended(status: str) -> None:
         print(f"session ended: {status}", file=sys.stderr)

@@ -295,18 +295,19 @@ class LiveRunner:
 def run_with_standby(
     runner: LiveRunner,
     new_session: Callable[[], LiveSession],
-    new_standby: Callable[[], LiveSession] | None = None,
+    new_standby: Callable[[str], LiveSession] | None = None,
     ended: Callable[[str], None] | None = None,
 ) -> str:
     """Run ``runner``'s session; with ``new_standby``, stay between sessions.
 
     After each session the coach ended itself (goodbye, or the safety questions
     declined), the standby (a session of :class:`~voicecoach.standby.Standby`, from
-    ``new_standby``) runs on the same devices, recognizer and voice; when it ends with
-    a "yes" to its question, a new session from ``new_session`` begins, and so on until
-    ``runner.stop`` is set (Ctrl-C, SIGTERM). Without ``new_standby``, only the first
-    session. Each session's log is closed once it has ended, and ``ended`` is told its
-    status. Returns the status of the last session."""
+    ``new_standby``, given the status of the session that ended) runs on the same
+    devices, recognizer and voice; when it ends with a "yes" to its question, a new
+    session from ``new_session`` begins, and so on until ``runner.stop`` is set
+    (Ctrl-C, SIGTERM). Without ``new_standby``, only the first session. Each
+    session's log is closed once it has ended, and ``ended`` is told its status.
+    Returns the status of the last session."""
     session = runner.session
     while True:
         try:
@@ -319,7 +320,7 @@ def run_with_standby(
         if new_standby is None or runner.stop.is_set():
             return status
         log.info("session ended (%s); standing by", status)
-        standby = new_standby()
+        standby = new_standby(status)
         runner.run_next(standby)
         if runner.stop.is_set() or not standby.coach.finished:
             return status
