@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 import time
+import tracemalloc
 import wave
 from pathlib import Path
 
@@ -324,6 +325,44 @@ def test_output_buffer_reports_an_utterance_that_finished_before_the_stop() -> N
     drive(buf, 4, 0.0, latency=0.0)
     buf.stop(now=4 * BLOCK / RATE)
     assert buf.poll(10.0) == [1]
+
+
+def test_output_buffer_memory_stays_bounded_over_many_stops() -> None:
+    """A coach in standby for days stops its output thousands of times (every prompt
+    cut by a command): the buffer must not keep something per stop for ever, and it
+    must still drop a stopped utterance and report one that ended before its stop."""
+    buf = OutputBuffer(RATE)
+    t = 0.0
+
+    def cycle() -> list[int]:
+        # Utterance 1 ends within the first block, 2 is cut by the stop after it.
+        nonlocal t
+        buf.play(np.full(100, 0.25, dtype=np.float32), 1)
+        buf.end(1)
+        buf.play(np.full(RATE, 0.25, dtype=np.float32), 2)
+        buf.end(2)
+        drive(buf, 2, t, latency=0.0)
+        buf.stop(now=t + 2 * BLOCK / RATE)
+        late = drive(buf, 2, t + 2 * BLOCK / RATE, latency=0.0)
+        t += 4 * BLOCK / RATE
+        buf.take_played()
+        assert not late.any()  # the rest of utterance 2 is dropped
+        return buf.poll(t)
+
+    for _ in range(1000):  # warm up: every container at its working size
+        assert cycle() == [1]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(20_000):
+            assert cycle() == [1]
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # Something kept per stop costs ~100 bytes each: 2 MB over these 20 000 stops.
+    assert grown < 200_000, f"{grown} bytes kept over 20 000 stops"
 
 
 # ---------------------------------------------------------------- SoundDeviceSink

@@ -134,11 +134,20 @@ class OutputBuffer:
     def stop(self, now: float) -> None:
         """Drop the queue; the next :meth:`fill` writes silence."""
         with self._lock:
-            self._stopped_at[self._gen] = now
+            closed = self._gen
+            self._stopped_at[closed] = now
             self._gen += 1
             self._items.clear()
             self._over_new.clear()
             self.last_end = min(self.last_end, now)
+            # A stop time is needed only while end marks of its generation may still be
+            # polled: those waiting in _finished (oldest first, generations in order),
+            # and the one just closed, whose last end mark a callback running now may
+            # note after this. Kept for all, the map grew by one entry per stop for as
+            # long as the coach ran (days in standby).
+            keep_from = min(self._finished[0][2], closed) if self._finished else closed
+            for gen in [gen for gen in self._stopped_at if gen < keep_from]:
+                del self._stopped_at[gen]
 
     def poll(self, now: float) -> list[int]:
         """Utterances whose last sample has reached the speaker by ``now``, in order."""
