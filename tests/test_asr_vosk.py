@@ -349,6 +349,59 @@ def test_a_broken_model_is_one_line_without_vosks_own(model_path: Path, tmp_path
         assert f"Vosk model: the Vosk model in {broken} cannot be loaded" in proc.stdout
 
 
+def damaged_graph(model_path: Path, folder: Path, how: str) -> Path:
+    """A copy of the Korean model (links to its parts) whose ``graph/HCLr.fst`` is cut
+    short, as a copy or an unzip that stopped part way leaves it, or garbled."""
+    (folder / "graph").mkdir(parents=True)
+    for part in ("am", "conf", "ivector"):
+        (folder / part).symlink_to(model_path / part)
+    for part in (model_path / "graph").iterdir():
+        if part.name != "HCLr.fst":
+            (folder / "graph" / part.name).symlink_to(part)
+    with (model_path / "graph" / "HCLr.fst").open("rb") as f:
+        head = f.read(1_000_000)
+    garbled = np.random.default_rng(3).integers(0, 256, 4096, dtype=np.uint8).tobytes()
+    (folder / "graph" / "HCLr.fst").write_bytes(head if how == "cut" else garbled)
+    return folder
+
+
+@pytest.mark.parametrize("how", ["cut", "garbled"])
+def test_a_damaged_graph_is_reported_as_damaged(model_path: Path, tmp_path: Path, how: str) -> None:
+    # Vosk loads such a model, with only OpenFST's lines on stderr ("ConstFst::Read:
+    # Read failed", "Bad FST header"): the English command words then were "none of
+    # the command words: is it the right language?", and a recognizer for words the
+    # model did know crashed the process (SIGSEGV) on making its decoder.
+    damaged = damaged_graph(model_path, tmp_path / "damaged", how)
+    env = dict(os.environ, VOICECOACH_VOSK_MODEL=str(damaged))
+    wav = tmp_path / "next.wav"
+    subprocess.run(["espeak-ng", "-w", str(wav), "next"], check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "voicecoach", "recognize", "--engine", "vosk", str(wav)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 4, proc.stderr
+    assert proc.stderr == (
+        f"voicecoach: the Vosk model in {damaged} is damaged (graph/HCLr.fst cannot be "
+        f"read): fetch it again with `{FETCH_HINT} --force`, or remove the folder {damaged}\n"
+    )
+    korean = (
+        "from pathlib import Path\n"
+        "from voicecoach.asr.vosk import VoskRecognizer\n"
+        "from voicecoach.commands import Intent\n"
+        "from voicecoach.errors import ModelError\n"
+        "try:\n"
+        f"    VoskRecognizer(Path({str(damaged)!r}), {{'다음': Intent.NEXT}})\n"
+        "except ModelError as err:\n"
+        "    print(err.message)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", korean], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, (proc.returncode, proc.stderr)
+    assert f"the Vosk model in {damaged} is damaged (graph/HCLr.fst" in proc.stdout
+    assert proc.stderr == ""
+
+
 def test_missing_vosk_package_is_engine_unavailable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -156,45 +156,66 @@ OpenFST's (``ERROR: FstHeader::Read: ...``)."""
 
 
 @contextlib.contextmanager
-def _native_lines_logged() -> Iterator[None]:
+def _native_lines_logged() -> Iterator[list[str]]:
     """Keep the lines Vosk's C++ code writes to the process's standard error off it.
 
     Kaldi prints its errors whatever ``SetLogLevel`` says: loading a broken model put
     "ERROR (VoskAPI:Model():model.cc:122) Folder ... does not contain model files.
     Make sure you specified ..." above voicecoach's own one-line message. Those lines
-    are logged at debug level (``-v`` shows them); anything else written meanwhile
-    (another thread's) goes on to standard error after."""
+    are logged at debug level (``-v`` shows them) and, once the block has run, are in
+    the list yielded; anything else written meanwhile (another thread's) goes on to
+    standard error after."""
+    native: list[str] = []
     try:
         sys.stderr.flush()
         saved = os.dup(2)
     except (OSError, ValueError, AttributeError):
-        yield  # no standard error to keep clean
+        yield native  # no standard error to keep clean (nor lines to read)
         return
     try:
         with tempfile.TemporaryFile() as caught:
             os.dup2(caught.fileno(), 2)
             try:
-                yield
+                yield native
             finally:
                 with contextlib.suppress(OSError, ValueError, AttributeError):
                     sys.stderr.flush()
                 os.dup2(saved, 2)
                 caught.seek(0)
-                _pass_on(caught.read().decode(errors="replace"))
+                native += _pass_on(caught.read().decode(errors="replace"))
     finally:
         os.close(saved)
 
 
-def _pass_on(written: str) -> None:
-    """Log Vosk's own lines of ``written`` at debug level; write the rest to stderr."""
-    others = []
+def _pass_on(written: str) -> list[str]:
+    """Log Vosk's own lines of ``written`` at debug level, and return them; write the
+    rest to stderr."""
+    native, others = [], []
     for line in written.splitlines(keepends=True):
         if _NATIVE_LINE.match(line):
             log.debug("Vosk: %s", line.rstrip())
+            native.append(line.rstrip())
         else:
             others.append(line)
     if others:
         os.write(2, "".join(others).encode())
+    return native
+
+
+def _damage(path: Path, native: list[str]) -> str | None:
+    """What Vosk's own error lines, written while it loaded the model in ``path``, say
+    is damaged in it (a file of it, by preference), or None when it wrote none."""
+    errors = [line for line in native if line.startswith(("ERROR", "ASSERTION_FAILED"))]
+    if not errors:
+        return None
+    for line in errors:
+        found = re.search(r"(\S+\.fst)\b", line)
+        if found:
+            name = found.group(1).strip("\"'")
+            with contextlib.suppress(ValueError):
+                name = str(Path(name).relative_to(path))
+            return f"{name} cannot be read"
+    return errors[0]
 
 
 def load_vosk_model(path: Path) -> Any:
@@ -202,13 +223,24 @@ def load_vosk_model(path: Path) -> Any:
     vosk = _import_vosk()
     check_vosk_model(path)
     try:
-        with _native_lines_logged():
-            return vosk.Model(str(path))
+        with _native_lines_logged() as native:
+            model = vosk.Model(str(path))
     except Exception as err:  # vosk raises a bare Exception("Failed to create a model")
         raise ModelError(
             f"the Vosk model in {path} cannot be loaded (incomplete or corrupt): fetch it "
             f"again with `{FETCH_HINT} --force`, or copy the unzipped folder there again"
         ) from err
+    # A lookahead model (graph/HCLr.fst with Gr.fst) whose HCLr.fst OpenFST cannot read
+    # (cut short, garbled) still loads, and only OpenFST's lines on stderr say so. The
+    # first sign was then a recognizer made from it crashing the process (SIGSEGV) or,
+    # for a model of another language, "knows none of the command words".
+    damage = _damage(path, native)
+    if damage is not None:
+        raise ModelError(
+            f"the Vosk model in {path} is damaged ({damage}): fetch it again with "
+            f"`{FETCH_HINT} --force`, or remove the folder {path}"
+        )
+    return model
 
 
 LIBRARY_HINTS = {"libatomic.so.1": " (`sudo apt install libatomic1`)"}
