@@ -16,7 +16,7 @@ from voicecoach.audio.aec import (
 )
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
 from voicecoach.audio.sd_output import OutputBuffer, Written
-from voicecoach.audio.sinks import to_sink_rate
+from voicecoach.audio.sinks import MemorySink, VirtualClock, to_sink_rate
 from voicecoach.runtime.demo import DemoSettings, room_response, speak_espeak
 from voicecoach.runtime.doubletalk import ResidualCheck, TapSink
 
@@ -569,11 +569,12 @@ def test_a_line_played_in_chunks_is_the_same_reference_as_played_whole(
 
 
 def test_sound_written_after_it_was_read_leaves_the_blocks_after_it_unclean() -> None:
-    """A sink that plays what it is handed at once (the demo's) can start a line where
-    the canceller, reading 50 ms ahead, has already read silence: the filter never has
-    that sound, and its echo passes uncancelled while it would be in the filter. Those
-    blocks are marked, and the check on the canceller's output does not judge them
-    (in the demo it took such an onset, "Sorry, I didn't catch that", for the user)."""
+    """A canceller that does not wait for its reference (no ``ready``) can read silence
+    50 ms ahead where a line then starts: the filter never has that sound, and its echo
+    passes uncancelled while it would be in the filter. Those blocks are marked, and
+    the check on the canceller's output does not judge them (in the demo, before the
+    canceller waited for a memory sink's reference, it took such an onset, "Sorry, I
+    didn't catch that", for the user)."""
     buf = ReferenceBuffer()
     aec = EchoCanceller(buf)
     rng = np.random.default_rng(0)
@@ -593,3 +594,39 @@ def test_sound_written_after_it_was_read_leaves_the_blocks_after_it_unclean() ->
         aec.process(AudioChunk.from_float(rng.normal(0, 0.001, 320), ASR_RATE, 5 + i * 0.02))
     start, *_, clean = aec.log.since(6.5)
     assert clean.all()
+
+
+def test_a_memory_sinks_line_after_silence_is_in_the_reference_when_it_is_read() -> None:
+    """A memory sink (the demo's, the tests') plays a line the moment it is handed
+    over. The canceller, reading 50 ms ahead, waits for the reference up to now
+    (:meth:`TapSink.complete_until`): the line's start is read, not silence, so no
+    block is left unjudged and its echo is cancelled from the first block. Reading
+    ahead without waiting, it had read silence there; the line's echo then went through
+    for the filter's length, and the check on what it left could not judge those
+    0.45 s (in the demo, "it hurts" said 0.2 s into a held breath was taken for echo)."""
+    clock = VirtualClock(5.0)
+    sink = MemorySink(16_000, clock)
+    tap = TapSink(sink)
+    aec = EchoCanceller(tap.played, ready=tap.complete_until)
+    rng = np.random.default_rng(0)
+    tone = 0.3 * np.sin(np.arange(2 * ASR_RATE) * 0.2).astype(np.float32)
+
+    def step() -> None:  # the microphone's 20 ms up to now, as the demo's room makes it
+        t = clock.advance(0.02)
+        played = sink.timeline(t - 0.02, t)
+        echo = 0.3 * np.pad(played, (0, 320 - len(played)))
+        aec.process(AudioChunk.from_float(echo + rng.normal(0, 0.001, 320), ASR_RATE, t - 0.02))
+
+    for _ in range(100):  # 2 s: nothing played
+        step()
+    for line in range(3):  # three lines, each after a second of silence
+        at = clock()
+        tap.play(AudioChunk.from_float(tone, ASR_RATE))
+        for _ in range(150):
+            step()
+        start, mic, echo, residual, _, clean = aec.log.since(at)
+        assert clean.all()
+        if line > 0:  # the filter learned the path on the first
+            first = (start >= at) & (start < at + 0.45)
+            # -27 dB over the filter's first length (-23 dB reading silence first)
+            assert residual[first].sum() < 0.002 * mic[first].sum()

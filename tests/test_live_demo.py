@@ -20,6 +20,7 @@ from voicecoach.asr.base import AsrSettings
 from voicecoach.audio.chunk import ASR_RATE
 from voicecoach.audio.sinks import MemorySink
 from voicecoach.cli import main
+from voicecoach.routines import get_routine
 from voicecoach.runtime.demo import DemoSettings, ScriptedUser, ScriptLine, run_demo
 from voicecoach.runtime.loop import TranscriptEntry
 from voicecoach.tts.base import VoiceSettings
@@ -204,3 +205,40 @@ def test_a_pause_over_the_coach_silences_it_before_the_final_result(tmp_path: Pa
     assert "holds (silent early for a safety command): 1, of which resumed without it: 0" in (
         result.summary()
     )
+
+
+@pytest.mark.slow
+def test_it_hurts_at_the_start_of_a_held_breath_stops_the_coach(tmp_path: Path) -> None:
+    """Real audio, the demo's room and routine: "it hurts" said 0.2 s after "Breathe
+    in, and hold." begins (the coach in espeak-ng, which renders it the same every run).
+
+    The demo's memory sink plays a line the moment it is handed over, and the echo
+    canceller reads the reference 50 ms ahead of the microphone. Reading ahead without
+    waiting for it, it had read silence where the line's first 50 ms were then played:
+    its filter never had them, their echo went through for the filter's length, and the
+    check on what the canceller left did not judge those 0.45 s. The level check then
+    decided, and a user no louder than the echo is not enough for it at the start of a
+    line: the attempt was taken for the coach's echo (said 0.7-3.0 s into the line, it
+    was acted on). The canceller now waits until the reference is complete there, as
+    it does for a device's sink."""
+    sinks: list[MemorySink] = []
+    result = run_demo(
+        get_routine("self-correction"),
+        real_recognizer(),
+        espeak_coach(sinks),
+        tmp_path,
+        script=(
+            ScriptLine("yes"),
+            ScriptLine("yes"),
+            ScriptLine("it hurts", "after:Breathe in, and hold.", 0.2),
+        ),
+        settings=DemoSettings(max_seconds=100.0),
+    )
+    [said] = [s for s in result.scripted if s["command"] == "hurt"]  # the first attempt
+    start, end = float(said["t"]), float(said["end"])  # type: ignore[arg-type]
+    rate = sinks[0].rate
+    over = [g for g in sinks[0].segments if g.start < end and g.end(rate) > start]
+    assert over, "the words did not overlap the coach's audio"
+    assert [h["command"] for h in result.heard] == ["yes", "yes", "hurt"]
+    assert result.self_triggers == []
+    assert sinks[0].stops and start < sinks[0].stops[0] < end + 0.5  # the coach stopped

@@ -98,10 +98,12 @@ class ReferenceBuffer:
         self._read_to = -(2**62)  # one past the highest sample index read
         self.late_to = -(2**62)
         """One past the last sample of sound written after it had been read as silence:
-        a sink that plays what it is handed at once (the demo's) can start a line where
-        the canceller, reading ``lead`` ahead, has already read none. A real device's
-        sink reports what it will play ahead of time, and the canceller waits for it
-        (``ready``)."""
+        a canceller that reads ``lead`` ahead without waiting for the reference (no
+        ``ready``, or one that stopped waiting, ``READY_STALL``) can have read silence
+        where a line then starts. The live loop's canceller waits until the reference
+        is complete: a device's sink reports what it will play ahead of time, and a
+        memory sink (the demo's) only from now on
+        (:meth:`~voicecoach.runtime.doubletalk.TapSink.complete_until`)."""
 
     @staticmethod
     def index(t: float) -> int:

@@ -101,7 +101,7 @@ class TapSink:
         self._take: Callable[[], list[Written]] | None = take if callable(take) else None
         self._rate = int(getattr(inner, "rate", ASR_RATE))
         self._run: _Run | None = None  # the stretch of continuous audio being collected
-        self._complete = -math.inf if self._take is not None else math.inf
+        self._complete = -math.inf  # as of the last sync (a sink that reports)
         self._trimmed = -math.inf  # clock time of the last _forget_old scan
         self.learned: object | None = None
         """What a user of the tap learned from it (the live loop's echo checks and
@@ -124,8 +124,21 @@ class TapSink:
             del self._power[k]
 
     def complete_until(self) -> float:
-        """Clock time up to which :attr:`played` is complete, as of the last :meth:`sync`
-        (infinite for a sink whose chunks are placed when handed over)."""
+        """Clock time up to which :attr:`played` is complete: as of the last :meth:`sync`
+        for a sink that reports what it wrote; now for one whose chunks are placed when
+        handed over (nothing handed over later plays before now).
+
+        The echo canceller reads the reference ``lead`` (50 ms) ahead of the microphone
+        and waits until it is complete there. A memory sink has no output latency, so
+        the canceller runs that far behind the clock, as it would on a device whose
+        latency is shorter than the lead. Taken as complete to the end of time (as it
+        was), a line begun after silence had had its first 50 ms read as silence; the
+        filter then left their echo for its whole length (0.45 s), the check on what it
+        left could not judge those blocks, and in the demo "it hurts" said 0.2 s into
+        "Breathe in, and hold." was taken for the coach's echo.
+        """
+        if self._take is None:
+            return self.inner.clock()
         return self._complete
 
     def sync(self) -> None:
