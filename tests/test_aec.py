@@ -18,7 +18,7 @@ from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
 from voicecoach.audio.sd_output import OutputBuffer, Written
 from voicecoach.audio.sinks import MemorySink, VirtualClock, to_sink_rate
 from voicecoach.runtime.demo import DemoSettings, room_response, speak_espeak
-from voicecoach.runtime.doubletalk import ResidualCheck, TapSink
+from voicecoach.runtime.doubletalk import DoubleTalk, ResidualCheck, TapSink, _binned_power
 
 COACH_LINES = (
     "Turn your head slowly to the left, as far as is comfortable.",
@@ -630,3 +630,45 @@ def test_a_memory_sinks_line_after_silence_is_in_the_reference_when_it_is_read()
             first = (start >= at) & (start < at + 0.45)
             # -27 dB over the filter's first length (-23 dB reading silence first)
             assert residual[first].sum() < 0.002 * mic[first].sum()
+
+
+class PlayedPower:
+    """What :class:`DoubleTalk` reads of a tap: the power per frame of ``reference``,
+    played from clock time 0."""
+
+    def __init__(self, reference: np.ndarray) -> None:
+        first, self.power = _binned_power(reference, 0.0, ASR_RATE)
+        assert first == 0
+
+    def reference(self, first: int, last: int) -> np.ndarray:
+        out = np.zeros(last - first + 1)
+        lo, hi = max(first, 0), min(last + 1, len(self.power))
+        if hi > lo:
+            out[lo - first : hi - first] = self.power[lo:hi]
+        return out
+
+
+def test_the_level_check_lines_up_an_echo_earlier_than_the_device_reported(
+    coach: np.ndarray, user: np.ndarray
+) -> None:
+    """A device that reports 80 ms more output latency than it has: its echo comes
+    before the time the coach's audio was said to leave the speaker, earlier than the
+    canceller reads ahead, so the level check decides. It looked only for later
+    echoes, never lined this one up, and took the coach's own echo for the user in 53
+    of 121 windows here."""
+    echo = room_echo(coach, shift=-0.08)
+    mic = echo + noise(len(echo))
+    at = int(20.0 * ASR_RATE)
+    loud = user * (4 * np.max(np.abs(echo)) / np.max(np.abs(user)))
+    mic[at : at + len(user)] += loud
+    check = DoubleTalk(PlayedPower(coach))  # type: ignore[arg-type]
+    for i in range(0, len(mic) - 320 + 1, 320):
+        check.feed(AudioChunk.from_float(mic[i : i + 320], ASR_RATE, i / ASR_RATE))
+    assert check.lag == -2  # frames of 20 ms (2 with no shift: the room's reverberation)
+    said = (at / ASR_RATE, (at + len(user)) / ASR_RATE)
+    windows = [
+        w for w in echo_windows(coach, 0.0, 8.0) if w[1] < said[0] - 0.5 or w[0] > said[1] + 0.5
+    ]
+    assert len(windows) > 60
+    assert [w for w in windows if check.user_present(*w)] == []
+    assert check.user_present(*said) is True

@@ -296,19 +296,28 @@ class DoubleTalk:
         ``bench_live.py --echo-delay 0.8`` (the echo 0.8 s after the reported time)
         the coach's echo was taken for "that hurts", "stop the session" and "hold
         on" 5 times in 6 minutes, and the session ended for pain."""
+        self.min_lag = -5
+        """Earliest echo looked for, in frames (0.1 s before the time the device
+        reported): a device that reports more output latency than it has. With 0 here,
+        an echo 40 ms early (``scripts/bench_doubletalk.py --delay-step -0.04``) was
+        never lined up, and the level check took 14 % of the windows of the coach's
+        echo alone for the user for the rest of the stream."""
         self._lag_known = False
         self.residual: ResidualCheck | None = None
+        """The check on what the echo canceller left, asked first (None: no canceller)."""
         self.verdict = ""
         """How :meth:`user_present` last decided, for the session log: which check and
-        its score against its factor ("residual 5.3/4", "level 2.1/5"), or why neither
-        could tell."""
-        """The check on what the echo canceller left, asked first (None: no canceller)."""
+        its score against its factor, the level check's after the canceller's
+        ("residual 5.3/4 (level 0.8/2)", "level 2.1/2"), or why neither could tell."""
         self.reach = 0.3
         """The longest echo delay (s) at which :attr:`residual` is asked: the canceller's
         filter spans 0.4 s, less its 0.05 s lead and some of the room's tail. An echo
         later than that is not cancelled; with a steady sound (a tone) the filter can
         still seem to cancel it, and its check then takes the echo of each new sound
         for the user."""
+        self.reach_early = 0.04
+        """The earliest echo (s before the reported time) at which :attr:`residual` is
+        asked: the canceller reads its reference only 0.05 s ahead."""
 
     def feed(self, chunk: AudioChunk) -> None:
         """Record a microphone chunk (16 kHz mono, clock timestamps); learn the echo gain."""
@@ -356,19 +365,23 @@ class DoubleTalk:
         """Find the echo's delay: the lag that best lines the reference up with the mic."""
         first = done - span
         mic = np.array([self._mic.get(k, np.nan) for k in range(first, done)])
-        ref = self.tap.reference(first - self.max_lag, done - 1)
+        # Reference frame first - max_lag + i at index i; mic frame k at lag L lines
+        # up with index k - first + max_lag - L.
+        ref = self.tap.reference(first - self.max_lag, done - 1 - self.min_lag)
         heard = ~np.isnan(mic)
-        if np.count_nonzero(ref[self.max_lag :][heard] > 1e-4) < 100:
+        if np.count_nonzero(ref[self.max_lag : self.max_lag + span][heard] > 1e-4) < 100:
             return  # not enough of the coach's speech heard yet
         logmic = np.log(mic[heard] + 1e-8)
         if np.std(logmic) == 0:
             return  # a silent microphone tells nothing
+        lags = range(self.min_lag, self.max_lag + 1)
         scores = []
-        for lag in range(self.max_lag + 1):
-            shifted = np.log(ref[self.max_lag - lag : len(ref) - lag][heard] + 1e-8)
+        for lag in lags:
+            at = self.max_lag - lag
+            shifted = np.log(ref[at : at + span][heard] + 1e-8)
             ok = np.std(shifted) > 0
             scores.append(float(np.corrcoef(logmic, shifted)[0, 1]) if ok else -1.0)
-        best = int(np.argmax(scores))
+        best = lags[int(np.argmax(scores))]
         if best != self.lag or not self._lag_known:
             self.lag = best
             self._lag_known = True
@@ -384,14 +397,14 @@ class DoubleTalk:
 
         The reference gets a decaying tail (-2.2 dB per frame, a reverberation time of
         about half a second), as a room smears it, and is shifted by the echo's delay:
-        the estimated lag give or take two frames, or any lag up to ``max_lag`` before
-        the delay has been estimated.
+        the estimated lag give or take two frames, or any lag from ``min_lag`` to
+        ``max_lag`` before the delay has been estimated.
         """
         tail = 15
         lo, hi = (self.lag - 2, self.lag + 2) if self._lag_known else (0, self.max_lag)
-        lo = max(lo, 0)
+        lo = max(lo, self.min_lag) if self._lag_known else self.min_lag
         pad = tail + hi
-        ref = self.tap.reference(first - pad, last)
+        ref = self.tap.reference(first - pad, last - min(lo, 0))
         smeared = ref.copy()
         for j in range(1, tail + 1):
             smeared[j:] = np.maximum(smeared[j:], ref[:-j] * 0.6**j)
@@ -412,14 +425,22 @@ class DoubleTalk:
         self.verdict = "off"
         if self.factor <= 0:
             return None
-        if self.residual is not None and self._lag_known and self.lag * FRAME <= self.reach:
+        level = self._level_score(start, end)
+        said = "no microphone frames" if level is None else f"level {level:.2g}/{self.factor:g}"
+        reached = -self.reach_early <= self.lag * FRAME <= self.reach
+        if self.residual is not None and self._lag_known and reached:
             score = self.residual.score(start, end)
             if score is not None:
-                self.verdict = f"residual {score:.2g}/{self.residual.factor:g}"
+                self.verdict = f"residual {score:.2g}/{self.residual.factor:g} ({said})"
                 return score > self.residual.factor
+        self.verdict = said
+        return None if level is None else level > self.factor
+
+    def _level_score(self, start: float, end: float) -> float | None:
+        """The most the microphone heard over the echo and noise it should hear, in any
+        ``window`` of ``start..end``; None with no microphone frames there."""
         first, last = int(start / FRAME), int(end / FRAME)
         mic = np.array([self._mic.get(k, np.nan) for k in range(first, last + 1)])
-        self.verdict = "no microphone frames"
         if len(mic) == 0 or np.all(np.isnan(mic)):
             return None
         # Before the echo has been measured (the first second of the coach's speech),
@@ -428,9 +449,7 @@ class DoubleTalk:
         gain = self._gain if self._gain is not None else self.prior_gain
         predicted = gain * self._expected(first, last) + self._floor
         mic = np.nan_to_num(mic, nan=0.0)
-        ratios = _window_ratios(mic, predicted, min(self.window, len(mic)))
-        self.verdict = f"level {np.max(ratios):.2g}/{self.factor:g}"
-        return bool(np.max(ratios) > self.factor)
+        return float(np.max(_window_ratios(mic, predicted, min(self.window, len(mic)))))
 
 
 @dataclass(frozen=True)
