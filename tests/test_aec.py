@@ -632,6 +632,52 @@ def test_a_memory_sinks_line_after_silence_is_in_the_reference_when_it_is_read()
             assert residual[first].sum() < 0.002 * mic[first].sum()
 
 
+class ReportingSink(MemorySink):
+    """A sink that reports what its device wrote (as :class:`SoundDeviceSink` does),
+    here given directly: the blocks a callback would have written."""
+
+    def __init__(self) -> None:
+        super().__init__(16_000, VirtualClock(0.0))
+        self.written: list[Written] = []
+
+    def take_played(self) -> list[Written]:
+        out, self.written = self.written, []
+        return out
+
+
+def test_a_change_of_the_echo_paths_timing_leaves_the_next_second_unclean() -> None:
+    """The speaker's timeline moves (its reported times jumped 20 ms or more: an
+    underrun, a device clock drifting from the loop's), or the microphone's does: the
+    echo now comes that much earlier or later against the reference, and until the
+    filter has followed, what it leaves of the coach's voice can stand as high as a
+    user's (``scripts/bench_doubletalk.py --delay-step``: some 0.6 s). The blocks of
+    the next second are not clean, so the check on the canceller's output neither
+    learns from nor judges them."""
+    sink = ReportingSink()
+    tap = TapSink(sink)
+    aec = EchoCanceller(tap.played)
+    rng = np.random.default_rng(0)
+    tone = (0.3 * np.sin(np.arange(ASR_RATE // 10) * 0.2)).astype(np.float32)
+    frame = 0
+    for k in range(60):  # 6 s of blocks of 0.1 s; from 3 s on the timeline is 30 ms later
+        sink.written.append(Written(5.0 + k * 0.1 + (0.03 if k >= 30 else 0.0), frame, tone))
+        frame += len(tone)
+    tap.sync()
+    assert tap.played.moved_at == ReferenceBuffer.index(8.03)
+    for i in range(200):  # the microphone, 5-9 s
+        aec.process(AudioChunk.from_float(rng.normal(0, 0.001, 320), ASR_RATE, 5 + i * 0.02))
+    start, *_, clean = aec.log.since(5.0)
+    assert clean[start < 8.03].all()
+    assert not clean[(start >= 8.03) & (start < 9.0)].any()
+    # The microphone's own timeline jumps 30 ms at 9 s (a stall, a drifted clock).
+    for i in range(200, 300):
+        t = 5 + i * 0.02 + (0.03 if i >= 200 else 0.0)
+        aec.process(AudioChunk.from_float(rng.normal(0, 0.001, 320), ASR_RATE, t))
+    start, *_, clean = aec.log.since(9.0)
+    assert not clean[start < 10.03].any()
+    assert clean[start >= 10.04].all()
+
+
 class PlayedPower:
     """What :class:`DoubleTalk` reads of a tap: the power per frame of ``reference``,
     played from clock time 0."""

@@ -65,6 +65,10 @@ class AecSettings:
     """Skip the filter's transforms once nothing has played for longer than it spans
     (the result is the same: see :meth:`AdaptiveFilter.process`); False always runs
     them (to compare)."""
+    settle: float = 1.0
+    """Seconds after a change of the echo path's timing (the speaker's reported times
+    or the microphone's jumped) during which blocks are not clean: the double-talk
+    check neither learns from nor judges them (:attr:`BlockLog` ``clean``)."""
     step: float = 0.5
     """Normalised step size of the background filter (0 < step < 1; larger adapts
     faster and follows the user's voice more during double talk)."""
@@ -104,6 +108,16 @@ class ReferenceBuffer:
         is complete: a device's sink reports what it will play ahead of time, and a
         memory sink (the demo's) only from now on
         (:meth:`~voicecoach.runtime.doubletalk.TapSink.complete_until`)."""
+        self.moved_at = -(2**62)
+        """Sample index from which what was played moved on the clock against what came
+        before (:meth:`moved`)."""
+
+    def moved(self, t: float) -> None:
+        """Note that what plays from clock time ``t`` on was placed on a timeline moved
+        against the one before (the speaker's reported times jumped: an underrun, or
+        a device clock that drifted from the loop's). For the echo canceller the echo
+        path changed there by the move."""
+        self.moved_at = max(self.moved_at, self.index(t))
 
     @staticmethod
     def index(t: float) -> int:
@@ -541,15 +555,27 @@ class EchoCanceller:
         self._start: int | None = None  # sample index (clock) of _pending[0]
         self._lead = int(round(self.settings.lead * ASR_RATE))
         self._unclean_until = -(2**62)  # blocks starting before this lacked reference
+        self._moved_span = (-(2**62), -(2**62))  # blocks starting in it: the path moved
 
     def _note_late(self) -> None:
         """Blocks whose filter holds silence where sound was played later (written
         after it had been read, :attr:`ReferenceBuffer.late_to`) are not clean: the
         echo of that sound is not cancelled until it has passed through the filter."""
+        span = self.settings.partitions * self.settings.block
         late_to = getattr(self.reference, "late_to", None)
         if late_to is not None:
-            span = self.settings.partitions * self.settings.block
             self._unclean_until = max(self._unclean_until, late_to + span)
+        moved_at = getattr(self.reference, "moved_at", None)
+        if moved_at is not None:
+            self._moved(moved_at)
+
+    def _moved(self, at: int) -> None:
+        """The echo path changed at sample ``at`` (the reference's timeline or the
+        microphone's moved): blocks until the filter has had ``settle`` to follow are not
+        clean. In ``scripts/bench_doubletalk.py --delay-step`` the filter's leftover
+        stood as high as a user's voice for about 0.6 s after such a change."""
+        if at > self._moved_span[0]:
+            self._moved_span = (at, at + int(self.settings.settle * ASR_RATE))
 
     def process(self, chunk: AudioChunk) -> AudioChunk | None:
         """The chunk with the echo removed, or None while nothing is ready (less than a
@@ -560,6 +586,8 @@ class EchoCanceller:
         first = ReferenceBuffer.index(chunk.timestamp)
         expected = None if self._start is None else self._start + len(self._pending)
         if expected is None or abs(first - expected) > self.settings.block:
+            if expected is not None:
+                self._moved(first)  # the microphone's timeline jumped
             self._pending = samples
             self._start = first
             if self.suppressor is not None:
@@ -585,7 +613,8 @@ class EchoCanceller:
             ref = self.reference.read(at + self._lead, n)
             mic = self._pending[b * n : (b + 1) * n]
             residual = self.filter.process(mic, ref)
-            clean = at >= self._unclean_until
+            moved = self._moved_span[0] <= at < self._moved_span[1]
+            clean = at >= self._unclean_until and not moved
             self.log.add(at / ASR_RATE, mic, self.filter.echo, residual, clean)
             if self.suppressor is not None:
                 residual = self.suppressor.process(residual, self.filter.echo)

@@ -185,6 +185,7 @@ class OutputBuffer:
             high = float(np.percentile(self._reports, 90))
             self._reports.clear()
             if abs(high - self._anchor) > TIMELINE_JUMP:
+                _LOGGER.info("speaker timeline moved by %+.3f s", high - self._anchor)
                 self._anchor = high
         return self._anchor + at
 

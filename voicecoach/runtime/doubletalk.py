@@ -155,6 +155,8 @@ class TapSink:
             if run is None or block.frame != run.next or base != run.base:
                 if run is not None:
                     run.finish(self.played)
+                    if base != run.base:  # the speaker's timeline moved
+                        self.played.moved(block.time)
                 run = self._run = _Run(block, self._rate, base)
             run.add(block.samples, self.played)
             self._note(block.time, block.samples, self._rate)
