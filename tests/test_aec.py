@@ -502,7 +502,7 @@ def test_the_speaker_turned_up_is_not_taken_for_the_user(long_coach: np.ndarray)
     a filter still settling (the check stands aside). Not covered: a window that holds
     the change's first second, where the filter's first steps towards the new level
     leave as much as a user would (``scripts/bench_doubletalk.py --seconds 600 --seed 2
-    --volume-step 6``: 0.41 % of the echo windows, 1.12 % with the level check alone)."""
+    --volume-step 6``: 0.25 % of the echo windows, 1.61 % with the level check alone)."""
     coach = long_coach
     echo = room_echo(coach)
     step = int(0.75 * len(echo))
