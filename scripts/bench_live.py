@@ -328,6 +328,7 @@ def child(args: argparse.Namespace) -> None:
                 "echo": {
                     "lag_frames": session.doubletalk.lag,
                     "gain": session.doubletalk.echo_gain,
+                    "missing": pipes.echo_missing,
                 },
             }
         )
@@ -516,6 +517,9 @@ def analyse(result: dict, recording: np.ndarray, launch: float, fifo: np.ndarray
         "barge_in_said": sum(1 for u in result["user"] if u["kind"] == "barge-in"),
         "barge_in_acted_without_cut": barge_missed,
         "self_triggers": len(self_triggers),
+        # Echo the rig could not make (the speaker's audio not yet drained from its
+        # pipe): a shortfall the canceller would take for something else than echo.
+        "rig_echo_missing": sum(n for _, n in result["echo"].get("missing", [])),
         "holds": len(held),
         "holds_resumed": sum(1 for e in result["transcript"] if e["kind"] == "resumed"),
         "holds_unexplained": len(holds_unexplained),

@@ -261,6 +261,9 @@ class PacedPipes:
         self._rng = np.random.default_rng(3)
         self._played: list[np.ndarray] = []  # speaker output since start_clock, in chunks
         self._played_n = 0
+        self.echo_missing: list[tuple[float, int]] = []
+        """(microphone time, samples) of echo the rig could not make: what the speaker
+        played then had not been drained from its pipe yet."""
         self.fifo_backlog: list[tuple[int, int]] = []
         """Per read of the speaker pipe since :meth:`start_clock`: (samples in the
         recording before it, samples waiting in the pipe when it began)."""
@@ -329,6 +332,9 @@ class PacedPipes:
                 t = self.mic_time - d + np.arange(self.block) / mic_rate
                 idx = t * rate - base
                 ok = (idx >= 16) & (idx < len(played) - 17)
+                late = int(np.count_nonzero(idx >= len(played) - 17))
+                if late:  # the speaker's audio for these samples was not drained yet
+                    self.echo_missing.append((self.mic_time, late))
                 if ok.any():
                     out[ok] += g * bandlimited(played, idx[ok])
         if self.noise_rms:
