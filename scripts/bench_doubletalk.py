@@ -55,14 +55,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_aec import BLOCK, load_or_build  # noqa: E402
 
+from tests.played_power import PlayedPower  # noqa: E402
 from voicecoach.audio.aec import EchoCanceller, ReferenceBuffer  # noqa: E402
 from voicecoach.audio.chunk import ASR_RATE, AudioChunk  # noqa: E402
 from voicecoach.runtime.demo import DemoSettings, room_response  # noqa: E402
-from voicecoach.runtime.doubletalk import (  # noqa: E402
-    DoubleTalk,
-    ResidualCheck,
-    _binned_power,
-)
+from voicecoach.runtime.doubletalk import DoubleTalk, ResidualCheck  # noqa: E402
 
 SPAN = 0.8
 """Seconds of an echo window (a short command's utterance)."""
@@ -75,23 +72,6 @@ ASK_AFTER = 0.2
 wait for quiet, the decoding)."""
 CLEAR = 0.5
 """Seconds around a user's words that no echo window may touch."""
-
-
-class StreamTap:
-    """The played reference's power per frame, for :class:`DoubleTalk` (a stream
-    played in full from clock time 0)."""
-
-    def __init__(self, reference: np.ndarray) -> None:
-        first, self._power = _binned_power(reference, 0.0, ASR_RATE)
-        assert first == 0
-
-    def reference(self, first: int, last: int) -> np.ndarray:
-        """Played power in frames ``first..last`` inclusive (none outside the stream)."""
-        out = np.zeros(last - first + 1)
-        lo, hi = max(first, 0), min(last + 1, len(self._power))
-        if hi > lo:
-            out[lo - first : hi - first] = self._power[lo:hi]
-        return out
 
 
 def microphone(
@@ -154,7 +134,7 @@ def run(
     ref.add(0.0, stream["reference"])
     canceller = EchoCanceller(ref)
     canceller.log = type(canceller.log)(keep=seconds + 1, block=canceller.settings.block)
-    tap = StreamTap(stream["reference"])
+    tap = PlayedPower(stream["reference"])
     level = DoubleTalk(tap, keep=seconds + 1)  # type: ignore[arg-type]
     residual = ResidualCheck(canceller.log)
     product = DoubleTalk(tap, keep=seconds + 1)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.played_power import PlayedPower
 from voicecoach.audio.aec import (
     AdaptiveFilter,
     AecSettings,
@@ -18,7 +19,7 @@ from voicecoach.audio.chunk import ASR_RATE, AudioChunk, resample
 from voicecoach.audio.sd_output import OutputBuffer, Written
 from voicecoach.audio.sinks import MemorySink, VirtualClock, to_sink_rate
 from voicecoach.runtime.demo import DemoSettings, room_response, speak_espeak
-from voicecoach.runtime.doubletalk import DoubleTalk, ResidualCheck, TapSink, _binned_power
+from voicecoach.runtime.doubletalk import DoubleTalk, ResidualCheck, TapSink
 
 COACH_LINES = (
     "Turn your head slowly to the left, as far as is comfortable.",
@@ -676,22 +677,6 @@ def test_a_change_of_the_echo_paths_timing_leaves_the_next_second_unclean() -> N
     start, *_, clean = aec.log.since(9.0)
     assert not clean[start < 10.03].any()
     assert clean[start >= 10.04].all()
-
-
-class PlayedPower:
-    """What :class:`DoubleTalk` reads of a tap: the power per frame of ``reference``,
-    played from clock time 0."""
-
-    def __init__(self, reference: np.ndarray) -> None:
-        first, self.power = _binned_power(reference, 0.0, ASR_RATE)
-        assert first == 0
-
-    def reference(self, first: int, last: int) -> np.ndarray:
-        out = np.zeros(last - first + 1)
-        lo, hi = max(first, 0), min(last + 1, len(self.power))
-        if hi > lo:
-            out[lo - first : hi - first] = self.power[lo:hi]
-        return out
 
 
 def test_the_level_check_lines_up_an_echo_earlier_than_the_device_reported(
