@@ -310,7 +310,7 @@ class DoubleTalk:
         self.verdict = ""
         """How :meth:`user_present` last decided, for the session log: which check and
         its score against its factor, the level check's after the canceller's
-        ("residual 5.3/4 (level 0.8/2)", "level 2.1/2"), or why neither could tell."""
+        ("residual 53/20 (level 0.8/2)", "level 2.1/2"), or why neither could tell."""
         self.reach = 0.3
         """The longest echo delay (s) at which :attr:`residual` is asked: the canceller's
         filter spans 0.4 s, less its 0.05 s lead and some of the room's tail. An echo
@@ -403,8 +403,10 @@ class DoubleTalk:
         ``max_lag`` before the delay has been estimated.
         """
         tail = 15
-        lo, hi = (self.lag - 2, self.lag + 2) if self._lag_known else (0, self.max_lag)
-        lo = max(lo, self.min_lag) if self._lag_known else self.min_lag
+        if self._lag_known:
+            lo, hi = max(self.lag - 2, self.min_lag), self.lag + 2
+        else:
+            lo, hi = self.min_lag, self.max_lag
         pad = tail + hi
         ref = self.tap.reference(first - pad, last - min(lo, 0))
         smeared = ref.copy()
