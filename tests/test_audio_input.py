@@ -192,13 +192,19 @@ def test_late_blocks_reanchor_the_timestamps() -> None:
     assert late.timestamp == pytest.approx(2.98)
 
 
-_CAPTURE = """
-import json, os, signal, subprocess, threading, time
+_PIPES = """
 from tests.alsa_file_device import PacedPipes, AlsaDuplexDevice
 from pathlib import Path
-import numpy as np
 dev = AlsaDuplexDevice(Path({config!r}), Path({output!r}), Path({mic!r}), 22050, 48000, 2)
 pipes = PacedPipes(dev, 960, Path({rec!r}))
+"""
+"""The child scripts' start: a paced ALSA duplex device on named pipes."""
+
+_CAPTURE = (
+    _PIPES
+    + """
+import json, os, signal, subprocess, threading, time
+import numpy as np
 from voicecoach.audio.sd_input import Microphone, MicSettings
 mic = Microphone(MicSettings(device="vcmic"))
 mic.open()
@@ -235,6 +241,7 @@ print(json.dumps({{"seconds": seconds, "delivered": delivered, "fault": fault,
     "nonzero": int(np.count_nonzero(audio)),
     "zeros_after": int(len(audio) - 1 - np.flatnonzero(audio)[-1])}}))
 """
+)
 
 
 @pytest.mark.slow
@@ -274,12 +281,10 @@ def test_microphone_reads_a_real_alsa_capture_stream_in_real_time(
     assert result["zeros_after"] > 3000
 
 
-_STALL = """
+_STALL = (
+    _PIPES
+    + """
 import json, os, signal, subprocess, threading, time
-from tests.alsa_file_device import PacedPipes, AlsaDuplexDevice
-from pathlib import Path
-dev = AlsaDuplexDevice(Path({config!r}), Path({output!r}), Path({mic!r}), 22050, 48000, 2)
-pipes = PacedPipes(dev, 960, Path({rec!r}))
 from voicecoach.audio.sd_input import Microphone, MicSettings
 mic = Microphone(MicSettings(device="vcmic", stall_timeout=1.0))
 mic.open()
@@ -314,6 +319,7 @@ mic.close()
 pipes.close()
 print(json.dumps({{"before": before, "during": during, "after": after}}))
 """
+)
 
 
 @pytest.mark.slow
@@ -343,12 +349,10 @@ def test_a_real_capture_stream_that_stops_delivering_is_a_fault_until_it_resumes
     assert got >= 0.5 and fault is None  # it delivers again: the fault clears by itself
 
 
-_UNREAD = """
+_UNREAD = (
+    _PIPES
+    + """
 import json, time, tracemalloc
-from tests.alsa_file_device import PacedPipes, AlsaDuplexDevice
-from pathlib import Path
-dev = AlsaDuplexDevice(Path({config!r}), Path({output!r}), Path({mic!r}), 22050, 48000, 2)
-pipes = PacedPipes(dev, 960, Path({rec!r}))
 from voicecoach.audio.sd_input import Microphone, MicSettings
 mic = Microphone(MicSettings(device="vcmic", max_queue_seconds=0.2))
 tracemalloc.start()
@@ -365,6 +369,7 @@ mic.close()
 pipes.close()
 print(json.dumps({{"held": held, "got": got}}))
 """
+)
 
 
 @pytest.mark.slow
