@@ -154,7 +154,7 @@ def test_built_in_steps_and_cues_never_ask_for_more_than_last_time():
                 assert not ASKS_FOR_MORE.search(text), (r.id, ex.id, text)
     exercises = {ex.id: ex for r in routines.values() for ex in r.exercises}
     press, blades = exercises["hand-press-tilt"], exercises["shoulder-blades"]
-    assert "more firmly" in press.progression and "raise your shoulders" in blades.progression
+    assert "more firmly" in press.progression and "shrug your shoulders" in blades.progression
 
 
 BROKEN = [
@@ -656,3 +656,19 @@ def test_back_lift_says_what_the_article_says():
         assert added not in said
     # The pillow it lies on is one the list of things needed names.
     assert "a pillow for under your hips" in r.preparation
+
+
+def test_shoulder_blades_harder_variant_is_the_articles_shrug():
+    # The article's exercise seven, lying on the stomach: "If you complicate the
+    # exercise and shrug your shoulders, the effect will be better." The coach said
+    # "you can also raise your shoulders": face down, raising them is lifting them off
+    # the floor, a movement the article does not ask for. The shrug goes towards the
+    # ears, as in exercise two ("Raise your shoulders up towards your ears.").
+    exercises = {ex.id: ex for ex in builtin_routines()["neck-complex"].exercises}
+    blades, shrugs = exercises["shoulder-blades"], exercises["shoulder-shrugs"]
+    assert blades.position.startswith("Lie on your stomach")
+    assert "shrug your shoulders up towards your ears" in blades.progression
+    assert "raise your shoulders this time" not in blades.progression
+    assert "towards your ears" in shrugs.steps[0]
+    # No claim that it works better: only that it is harder.
+    assert "effect" not in blades.progression and "better" not in blades.progression
