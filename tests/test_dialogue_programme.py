@@ -117,6 +117,22 @@ def test_every_spoken_text_is_a_fixed_text():
     assert "Exercise three of three, repetition one of one." in texts
 
 
+def test_the_offer_to_continue_is_rendered_for_the_exercises_it_can_name():
+    # A saved place at the first exercise is no place to continue from: the coach
+    # starts there anyway and never asks. "Last time you stopped at exercise one." and
+    # its reprompt were rendered into the prompt cache for every routine all the same.
+    for routine in builtin_routines().values():
+        texts = set(fixed_texts(routine))
+        assert script.resume_question(0) not in texts
+        assert script.resume_reprompt(0) not in texts
+        for index in range(1, len(routine.exercises)):
+            assert {script.resume_question(index), script.resume_reprompt(index)} <= texts
+        coach = Coach(routine, resume_from=0)
+        said = says(coach.step(cmd(Intent.YES), to_pain_free(coach) + 1))
+        assert script.resume_question(0) not in said and script.STARTING in said
+        assert coach.state is State.ANNOUNCE and coach.index == 0
+
+
 def test_every_variant_of_every_programme_is_a_fixed_text():
     # "Repetition two." ... "Repetition five." (the self-correction exercises repeated
     # more gently after a pain report, without their progression line) were missing,

@@ -941,7 +941,8 @@ def fixed_texts(routine: Routine) -> list[str]:
         if ex.after:
             texts.append(ex.after)
         texts += [script.where_exercise(routine, index, rep) for rep in range(ex.repetitions + 1)]
-        texts += [script.resume_question(index), script.resume_reprompt(index)]
+        if index:  # a place saved at the first exercise is not offered (Coach.resume_from)
+            texts += [script.resume_question(index), script.resume_reprompt(index)]
     texts.append(script.where_start(routine))
     texts += [script.where_next(routine, index) for index in range(n)]
     texts += help_texts()
