@@ -428,6 +428,23 @@ def test_the_pain_questions_help_is_rendered_ahead():
     assert script.PAIN_ASK_HELP in fixed_texts(ROUTINE)
 
 
+def test_the_pain_question_has_one_help_and_only_it_is_rendered():
+    # The pain question answers "help" (and a command it does not take) with
+    # PAIN_ASK_HELP; the generic list for it ("You can say: yes, no, repeat, pause,
+    # skip, ...", with no word on what "repeat" or "skip" do there) was never said,
+    # yet rendered into every routine's prompt cache.
+    from voicecoach.dialogue import fixed_texts
+    from voicecoach.states import help_text, help_texts
+
+    assert help_text(State.ASK_PAIN) == script.PAIN_ASK_HELP
+    assert help_text(State.ASK_PAIN, question_left=True) == script.PAIN_ASK_HELP
+    never_said = script.help_text(
+        (Intent.YES, Intent.NO, Intent.REPEAT, Intent.PAUSE, Intent.SKIP, Intent.WHERE, Intent.STOP)
+    )
+    assert never_said not in help_texts() and never_said not in fixed_texts(ROUTINE)
+    assert script.PAIN_ASK_HELP in help_texts()
+
+
 # -- silence at a question: after pain no self-pause; after one, yes and no still answer
 
 

@@ -858,10 +858,6 @@ class Coach:
     # ------------------------------------------------ help, where, tempo
 
     def _help(self) -> list[Action]:
-        if self.state is State.ASK_PAIN:
-            # Said there, "repeat" answers the question rather than asking it again:
-            # the help says what each answer does.
-            return self._answer(script.PAIN_ASK_HELP, "help")
         # Paused by the coach at a question, "no" still answers it: the help says so.
         left = self._unanswered is not None and Intent.NO in TRANSITIONS[self._unanswered]
         return self._answer(help_text(self.state, question_left=left), "help")

@@ -217,7 +217,12 @@ _NOT_IN_HELP: dict[State, frozenset[Intent]] = {
 def help_text(state: State, question_left: bool = False) -> str:
     """The help a state gives: the commands it handles that do something where the
     help is heard, in the order help lists them. ``question_left``: paused at a
-    question the coach paused itself at, which "yes" and "no" still answer."""
+    question the coach paused itself at, which "yes" and "no" still answer.
+
+    At the pain question it says what each answer does there ("repeat" repeats the
+    exercise more gently, it does not ask the question again)."""
+    if state is State.ASK_PAIN:
+        return script.PAIN_ASK_HELP
     row = TRANSITIONS[state]
     left_out = _NOT_IN_HELP.get(state, frozenset())
     if question_left:
