@@ -13,6 +13,7 @@ from tests.dialogue_helpers import (
     says,
     to_exercise,
     to_pain_free,
+    where,
 )
 from tests.routine_fixtures import tiny_routine
 from voicecoach import script
@@ -62,6 +63,25 @@ def test_stop_asks_for_confirmation_and_no_keeps_the_place():
     assert says(acts) == [script.RESUMING]
     acts = coach.step(PlaybackFinished(coach._next_id), 27.0)
     assert says(acts) == ["Repetition one."]
+
+
+@pytest.mark.parametrize("between", [False, True])
+def test_where_at_the_stop_question_says_where_before_the_question_again(between):
+    # "how many left?" is what one asks before deciding to stop; at "Do you want to end
+    # the session now?" it got the list of commands ("You can say: yes, no, ...").
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    if between:
+        coach.step(cmd(Intent.NEXT), t + 0.5)  # exercise one ended early
+    coach.step(cmd(Intent.STOP), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 1.5)  # the question played
+    assert coach.state is State.CONFIRM_STOP
+    expected = "Next is exercise two of three" if between else "Exercise one of three"
+    assert where(coach, t + 2).startswith(expected)
+    assert Intent.WHERE in coach.listening_for()
+    assert coach.state is State.CONFIRM_STOP
+    acts = coach.step(cmd(Intent.NO), t + 3)  # the place is kept
+    assert says(acts) == ([script.WAIT_REPROMPT] if between else [script.RESUMING])
 
 
 def test_stop_yes_ends_as_stopped_and_marks_the_exercise_stopped_not_skipped():

@@ -169,6 +169,7 @@ TRANSITIONS: dict[State, dict[Intent, str]] = {
         Intent.NO: "_stop_no",
         Intent.RESUME: "_stop_no",
         Intent.REPEAT: "_reask",
+        Intent.WHERE: "_where",  # "how many left?" is asked before deciding to stop
     },
     State.ASK_PAIN: {
         **_ANYTIME,
