@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -382,6 +383,39 @@ def test_at_the_slowest_pace_a_fifteen_second_hold_takes_fifteen_seconds(tmp_pat
     held = [(at - lines[hold][0], text) for at, text in lines[hold + 1 : hold + 16]]
     assert [round(at, 6) for at, _ in held] == [float(n) for n in range(1, 16)]
     assert held[0][1] == "coach: Fourteen." and held[-1][1] == "cue: hold_end"
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
+def test_a_text_session_ended_at_the_pain_question_records_the_exercise_that_hurt(tmp_path, how):
+    # Ctrl-C (or SIGTERM) at "Do you want to skip this exercise?" left the exercise
+    # that hurt unrecorded (SIGTERM left the session "running" too), so the next start
+    # offered nothing, or offered that very exercise again. The input running out there
+    # records it as "pain", and the next start offers the one after it, as `run` does.
+    db = tmp_path / "log.db"
+    cmd = [sys.executable, "-m", "voicecoach", "text", "--routine", "self-correction"]
+    proc = subprocess.Popen(
+        [*cmd, "--fast", "--log", str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin and proc.stdout
+    # "it hurts" during exercise one's announcement; stdin stays open.
+    proc.stdin.write("yes\nyes\n@60 it hurts\n")
+    proc.stdin.flush()
+    for line in proc.stdout:
+        if line == "coach: " + script.PAIN_ASK + "\n":
+            break
+    proc.send_signal(how)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "session ended: interrupted" in err
+    [last] = main_json(db)
+    assert last["status"] == "interrupted" and last["pain_reports"] == 1
+    assert last["exercises"] == [{"id": "head-back-glide", "outcome": "pain"}]
+    done = run_cli([*cmd[3:], "--fast", "--log", str(db)], "yes\nyes\n", tmp_path)
+    assert "coach: " + script.resume_question(1) in done.stdout.splitlines()
 
 
 def test_stop_then_no_after_a_pain_skip_waits_for_next(tmp_path):

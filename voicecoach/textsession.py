@@ -154,6 +154,14 @@ class TextSession:
                 continue
             assert nxt is not None
             self.now = max(self.now, nxt)
+        return self.end()
+
+    def end(self) -> str:
+        """End the session now (the input ran out, Ctrl-C, SIGTERM); return its status.
+
+        The coach is told the input ended, so what the session got to is recorded as
+        when the input runs out: an exercise that hurt, at the question that follows
+        the pain report, is ``pain``, and the next start offers the one after it."""
         if not self.coach.finished:
             self._deliver(InputEnded())
         if self.recorder is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import signal
 import sys
 from pathlib import Path
 
@@ -44,6 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the text session; exit 0 whatever the session's status."""
     from ..routines import get_routine
@@ -74,18 +79,18 @@ def run(args: argparse.Namespace) -> int:
         realtime=not args.fast,
         timestamps=args.timestamps,
     )
+    # SIGTERM (a service stopped, `kill`) ends the session as Ctrl-C does, saved.
+    previous = signal.signal(signal.SIGTERM, _interrupted)
     try:
         status = session.run(typed)
     except KeyboardInterrupt:
-        status = "interrupted"
-        if recorder is not None:
-            recorder.close(status)
+        status = session.end()
     except BrokenPipeError:
         # Nobody reads the coach's words any more (`| head`): the session ends here.
-        if recorder is not None:
-            recorder.close("interrupted")
+        session.end()
         raise
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if recorder is not None:
             recorder.log.close()
     print(f"session ended: {status}", file=sys.stderr)
