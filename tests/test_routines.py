@@ -309,6 +309,27 @@ def test_each_problem_names_file_key_and_fix(tmp_path, text, key, message):
         load_routine_file(path)
 
 
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("hold = 5", '"hold_seconds" or "hold_breath"'),
+        ("hold_time = 5", '"hold_seconds" or "hold_breath"'),
+        ("relax = 3", '"relax_seconds"'),
+        ("reps = 5", '"repetitions"'),
+        ("times = 5", '"repetitions"'),
+        ("rest = 3", '"relax_seconds"'),
+        ('name = "Turns"', '"title"'),
+    ],
+)
+def test_a_key_written_short_is_told_the_key_it_means_not_to_remove_it(tmp_path, written, meant):
+    # "hold = 5" was told "Fix: Remove it." (doing so leaves an exercise with no hold),
+    # "reps = 5" 'Did you mean "steps"?', "hold_time" 'Did you mean "hold_breath"?'.
+    text = GOOD.replace(MORE, MORE + written + "\n")
+    key = "exercise[1]." + written.split(" = ")[0]
+    [problem] = [p for p in validate_file(write(tmp_path, text)) if p.key_path == key]
+    assert problem.fix.startswith(f"Did you mean {meant}? Known keys here: ")
+
+
 def test_every_problem_is_reported_not_just_the_first(tmp_path):
     text = GOOD.replace("repetitions = 3", "repetitions = 99\nhold_seconds = 500\ncolour = 1")
     keys = {p.key_path for p in validate_file(write(tmp_path, text))}

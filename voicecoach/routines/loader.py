@@ -110,6 +110,38 @@ _TYPE_NAMES = {
 }
 
 
+# Other words for a key, as people write them.
+_ALIASES = {
+    "reps": "repetitions",
+    "repeat": "repetitions",
+    "repeats": "repetitions",
+    "times": "repetitions",
+    "count": "repetitions",
+    "rest": "relax_seconds",
+    "rest_seconds": "relax_seconds",
+    "name": "title",
+    "pace": "tempo",
+    "speed": "tempo",
+}
+
+
+def _meant(key: str, known: list[str]) -> list[str]:
+    """The known keys an unknown ``key`` may have meant, quoted; none if no key is
+    near. Past a slip of the keyboard, a key written short ("hold", "relax_time")
+    means the keys that begin with its first word, whatever it adds: the nearest
+    spelling ("hold_time" is nearest to "hold_breath") would point at the wrong one,
+    and "Remove it." would lose a hold."""
+    found = difflib.get_close_matches(key, known, n=1, cutoff=0.8)  # a slip: "netural"
+    if not found:
+        word = key.split("_")[0]
+        found = [k for k in known if k.split("_")[0] == word]
+    if not found and _ALIASES.get(key) in known:
+        found = [_ALIASES[key]]
+    if not found:
+        found = difflib.get_close_matches(key, known, n=1)
+    return [f'"{k}"' for k in found]
+
+
 class _Checker:
     """Collects problems while reading one parsed file."""
 
@@ -137,8 +169,8 @@ class _Checker:
         out: dict[str, Any] = {}
         for key in data:
             if key not in schema:
-                close = difflib.get_close_matches(key, list(schema), n=1)
-                hint = f'Did you mean "{close[0]}"?' if close else "Remove it."
+                meant = _meant(key, list(schema))
+                hint = f"Did you mean {' or '.join(meant)}?" if meant else "Remove it."
                 known = ", ".join(schema)
                 self.add(
                     prefix + key,
