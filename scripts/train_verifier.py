@@ -136,6 +136,8 @@ def in_context(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     x = np.concatenate([before, x])
     if kind >= QUIET_SHARE + OWN_SHARE:
         source = talk()
+        if len(source) <= len(x):  # a file longer than the talk (a long real recording)
+            source = np.resize(source, len(x) + 1)
         start = int(rng.integers(0, len(source) - len(x)))
         level = active_rms(audio) * 10 ** (rng.uniform(-30.0, -10.0) / 20)
         x = x + source[start : start + len(x)] * level

@@ -522,3 +522,18 @@ def test_check_only_needs_a_set_to_report_on() -> None:
         train_verifier.main(["--check-only"])
     with pytest.raises(SystemExit, match="nothing.npz not found: train weights first"):
         train_verifier.main(["--check-only", "--check", ".", "--out", "nothing.npz"])
+
+
+@pytest.mark.skipif(
+    not (Path("/usr/share/pocketsphinx/test/data") / "librivox").is_dir(),
+    reason="pocketsphinx-testdata missing (scripts/install.sh --test installs it)",
+)
+def test_a_training_file_longer_than_the_talk_gets_talk_under_it_all() -> None:
+    # A real recording of a minute (a telephone prompt read whole) is longer than the
+    # talk put under training windows: the talk is looped under it.
+    long = np.full(len(train_verifier.talk()) + 16000, 1000, dtype=np.int16)
+    draws = [train_verifier.in_context(long, np.random.default_rng(i)) for i in range(40)]
+    assert all(len(x) >= len(long) and np.all(np.isfinite(x)) for x in draws)
+    talked = [x[-len(long) :] for x in draws if np.std(x[-len(long) :]) > 0]
+    assert talked  # some draws put talk under the file: from its start to its end
+    assert all(np.std(x[:16000]) > 0 and np.std(x[-16000:]) > 0 for x in talked)
