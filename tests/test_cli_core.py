@@ -123,6 +123,36 @@ def test_resume_after_the_process_is_killed_mid_session(tmp_path):
     )
 
 
+def test_killed_at_the_pain_question_the_exercise_that_hurt_is_not_offered_again(tmp_path):
+    # A power cut (SIGKILL) at "Do you want to skip this exercise?": the pain report was
+    # logged but not the exercise's outcome, so the next start began again from the
+    # exercise that hurt (the first: no offer at all). It is recorded as pain with the
+    # report, and the next start offers the exercise after it.
+    db = tmp_path / "log.db"
+    cmd = [sys.executable, "-m", "voicecoach", "text", "--routine", "self-correction", "--fast"]
+    proc = subprocess.Popen(
+        [*cmd, "--log", str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdin and proc.stdout
+    proc.stdin.write("yes\nyes\n@100 it hurts\n")  # in exercise one's first repetition
+    proc.stdin.flush()
+    for line in proc.stdout:
+        if line.strip() == "coach: " + script.PAIN_ASK:
+            break
+    proc.kill()
+    proc.wait(timeout=10)
+
+    with SessionLog(db) as log:
+        [s] = log.sessions()
+        assert s.pain_reports == 1
+        assert s.exercises == (("head-back-glide", "pain"),)
+
+    done = run_cli([*cmd[3:], "--log", str(db)], "yes\nyes\nyes\n", tmp_path)
+    out = done.stdout.splitlines()
+    assert "coach: " + script.resume_question(1) in out
+    assert out[out.index("coach: " + script.STARTING) + 1].startswith("coach: Exercise two of")
+
+
 # Neck-complex as it was before the sitting head turns became their own exercise (the
 # fourth): a log written then numbers every exercise after the third one lower.
 TEN = [

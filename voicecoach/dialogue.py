@@ -792,9 +792,10 @@ class Coach:
     def _at_hurt_exercise(self) -> bool:
         """Whether the session is still at the exercise a pain report stopped, with no
         outcome for it yet: at the question whether to skip it or repeat it more gently,
-        or, after "repeat it more gently", waiting to start it again. A session stopped
-        or cut off here records it as ``pain``, as the question's "skip" does: it was
-        not stopped part way (``stopped``, offered to continue from), it hurt."""
+        or, after "repeat it more gently", waiting to start it again. It was recorded
+        as ``pain`` with the report (:meth:`_hurt`); a session stopped or cut off here
+        keeps it so: it was not stopped part way (``stopped``, offered to continue
+        from), it hurt."""
         context = self._exercise_context()
         return context is State.ASK_PAIN or (
             context is State.WAIT_NEXT and self.pending == self.index
@@ -821,10 +822,12 @@ class Coach:
         in_exercise = self._in_exercise(context) or self.state is State.ASK_PAIN
         acts.append(self._report_pain(self.rep if in_exercise else 0))
         if in_exercise:
+            # Recorded with the report, not at the answer to the question that follows:
+            # a power cut there would leave the exercise that hurt to be offered again.
+            # Repeated more gently to its end, it is done after all.
             self.hurt.add(self.index)
+            acts += self._record("pain")
         if self.pain_reports >= 2:
-            if in_exercise:
-                acts += self._record("pain")
             return acts + self._end("ended_for_pain", script.PAIN_END)
         self.rest = Rest.QUIET  # whatever comes next waits for the person, quietly
         if context in (State.ASK_CONSENT, State.ASK_PAIN_FREE):
