@@ -17,6 +17,7 @@ import pytest
 
 from voicecoach import script
 from voicecoach.cli import main
+from voicecoach.routines import get_routine
 from voicecoach.session import SessionLog
 
 
@@ -656,3 +657,23 @@ def test_history_reads_a_log_it_cannot_write(folder_writable):
             assert db.read_bytes() == data
         finally:
             db.parent.chmod(0o755)
+
+
+def test_a_pain_report_is_remembered_for_the_rest_of_the_day(tmp_path):
+    # "You have reported pain twice today" counted one session only: one report in each
+    # of two sessions never ended one, and a session right after one ended for pain
+    # began as usual, with no word of it.
+    first = self_correction("yes\nyes\n@100 it hurts\nyes\n", tmp_path)
+    assert "session ended: interrupted" in first.stderr
+    second = self_correction("yes\nyes\n@100 it hurts\n", tmp_path, "--no-resume")
+    out = second.stdout.splitlines()
+    reminder = out.index("coach: " + script.PAIN_EARLIER)
+    assert out[reminder - 1] == "coach: " + script.intro(get_routine("self-correction"))[-1]
+    assert out[reminder + 1] == "coach: " + script.CONSENT_QUESTION
+    assert out[-2:] == ["coach: " + script.PAIN_END, "cue: session_end"]
+    assert "session ended: ended_for_pain" in second.stderr
+    third = self_correction("yes\nyes\n", tmp_path)
+    out = third.stdout.splitlines()
+    assert "coach: " + script.PAIN_EARLIER_MORE in out
+    assert "coach: " + script.STARTING in out  # the questions decide, as ever
+    assert [s["pain_reports"] for s in main_json(tmp_path / "log.db")] == [0, 1, 1]

@@ -29,6 +29,7 @@ from voicecoach.events import (
     CancelTimer,
     ExerciseOutcome,
     NotUnderstood,
+    PainReported,
     PlaybackFinished,
     PlayCue,
     Say,
@@ -117,6 +118,7 @@ def test_yes_to_the_doctor_but_no_to_free_of_acute_pain_declines():
     assert acts == [
         CancelTimer("reprompt"),
         PlayCue("heard"),
+        PainReported(None, 0),  # the day remembers it, as "it hurts" said here
         SessionEnded("declined"),
         Say(script.DECLINED_PAIN, 6),
         PlayCue("session_end"),

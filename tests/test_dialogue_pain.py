@@ -29,6 +29,7 @@ from voicecoach.events import (
     PlayCue,
     Say,
     SessionEnded,
+    Start,
     StartTimer,
     StopSpeaking,
     Tick,
@@ -494,3 +495,72 @@ def test_the_exercise_that_hurt_repeated_more_gently_to_its_end_is_done():
         acts = coach.step(Tick(), coach._timers["beat"])
     assert ExerciseOutcome(0, "turn", "done") in acts
     assert coach.outcomes == {0: "done"}
+
+
+# -- pain reported earlier today, in another session
+
+
+def intro_said(coach: Coach) -> list[str]:
+    """What the coach says from its start up to its first question, every line played."""
+    said: list[str] = []
+    acts = coach.step(Start(), 0.0)
+    while coach.state is State.INTRO:
+        said += says(acts)
+        acts = coach.step(PlaybackFinished(coach._next_id), 10.0 * len(said))
+    return said + says(acts)
+
+
+@pytest.mark.parametrize(
+    ("earlier", "reminder"), [(1, script.PAIN_EARLIER), (2, script.PAIN_EARLIER_MORE)]
+)
+def test_a_session_on_a_day_with_pain_begins_with_a_reminder(earlier, reminder):
+    # It began as any session does, with no word of the pain reported today.
+    said = intro_said(Coach(ROUTINE, pain_today=earlier))
+    safety = script.intro(ROUTINE)
+    assert said == [*safety, reminder, script.CONSENT_QUESTION]
+    assert intro_said(Coach(ROUTINE)) == [*safety, script.CONSENT_QUESTION]
+
+
+def test_next_in_the_introduction_does_not_pass_over_the_reminder():
+    coach = Coach(ROUTINE, pain_today=1)
+    coach.step(Start(), 0.0)
+    acts = coach.step(cmd(Intent.NEXT), 1.0)
+    assert says(acts) == [script.intro(ROUTINE)[-1], script.PAIN_EARLIER]
+
+
+def test_the_questions_still_decide_on_a_day_with_pain():
+    coach = Coach(ROUTINE, pain_today=2)
+    to_exercise(coach)
+    assert coach.state is State.EXERCISE
+
+
+def test_one_pain_report_earlier_today_and_the_first_here_ends_the_session():
+    # One report in each of two sessions on the same day never ended one.
+    coach = Coach(ROUTINE, pain_today=1)
+    t = to_exercise(coach)
+    acts = coach.step(cmd(Intent.HURT), t + 1)
+    assert PainReported("turn", 1) in acts
+    assert SessionEnded("ended_for_pain") in acts
+    assert script.PAIN_END in says(acts)
+
+
+def test_a_report_after_two_earlier_today_ends_the_session_saying_again():
+    coach = Coach(ROUTINE, pain_today=2)
+    t = to_exercise(coach)
+    acts = coach.step(cmd(Intent.HURT), t + 1)
+    assert SessionEnded("ended_for_pain") in acts
+    assert says(acts) == [script.PAIN_END_AGAIN]
+
+
+def test_no_to_the_acute_pain_question_is_a_pain_report():
+    coach = Coach(ROUTINE)
+    t = to_pain_free(coach)
+    acts = coach.step(cmd(Intent.NO), t + 1)
+    assert PainReported(None, 0) in acts
+    assert SessionEnded("declined") in acts and says(acts) == [script.DECLINED_PAIN]
+    # The second of the day ends the session for pain, as "it hurts" there does.
+    for answer in (Intent.NO, Intent.HURT):
+        coach = Coach(ROUTINE, pain_today=1)
+        t = to_pain_free(coach)
+        acts = coach.step(cmd(answer), t + 1)
+        assert SessionEnded("ended_for_pain") in acts and script.PAIN_END in says(acts)

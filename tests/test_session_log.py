@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime
 
 import pytest
 
@@ -14,7 +15,13 @@ from voicecoach.commands import Intent
 from voicecoach.dialogue import Coach
 from voicecoach.errors import NotASessionLog, SessionLogDamaged, SessionLogError
 from voicecoach.events import OUTCOMES, CommandHeard, kept_outcome
-from voicecoach.session import SessionLog, SessionRecorder, chosen_log, start_recording
+from voicecoach.session import (
+    SessionLog,
+    SessionRecorder,
+    chosen_log,
+    start_coaching,
+    start_recording,
+)
 from voicecoach.textsession import TextSession, parse_line
 
 ROUTINE = tiny_routine()
@@ -538,3 +545,52 @@ def test_damage_is_told_from_the_message_where_errors_carry_no_result_code() -> 
     assert _is_damage(plain)
     assert _is_damage(sqlite3.DatabaseError("file is not a database"))
     assert not _is_damage(sqlite3.OperationalError("unable to open database file"))
+
+
+class Wall:
+    """A wall clock a test sets (local time)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_the_pain_reported_today_is_counted_over_sessions_and_forgotten_at_midnight(tmp_path):
+    wall = Wall(datetime(2026, 11, 28, 23, 50))
+    with SessionLog(tmp_path / "s.db", wall=wall) as log:
+        late = log.start("tiny")
+        log.pain(late, "turn", 1)  # the evening before
+        wall.now = datetime(2026, 11, 29, 0, 10)
+        assert log.pain_reports_today() == 0  # midnight forgot it
+        morning = log.start("tiny")
+        log.pain(morning, None, 0)
+        wall.now = datetime(2026, 11, 29, 18, 0)
+        evening = log.start("tiny")
+        assert log.pain_reports_today() == 1
+        log.pain(evening, "press", 2)
+        assert log.pain_reports_today() == 2
+        assert log.pain_reports_today(besides=evening) == 1  # the others' only
+        recorder = SessionRecorder(log, log.start("tiny"))
+        assert recorder.pain_earlier_today() == 2
+
+
+def test_a_session_is_told_of_the_pain_reported_earlier_today(tmp_path):
+    path = tmp_path / "s.db"
+    coach, recorder = start_coaching(path, ROUTINE)
+    assert coach.pain_today == 0 and recorder is not None
+    status = TextSession(coach, [].append, recorder).run([*AGREE, "@32.6 ouch", "yes"])
+    recorder.log.close()
+    assert status == "interrupted"
+    # The next session: one earlier report, so its first one ends it.
+    coach, recorder = start_coaching(path, ROUTINE)
+    assert coach.pain_today == 1 and recorder is not None
+    out: list[str] = []
+    status = TextSession(coach, out.append, recorder).run([*AGREE, "@32.6 it hurts"])
+    recorder.log.close()
+    assert status == "ended_for_pain"
+    assert out.index("coach: " + script.PAIN_EARLIER) < out.index(
+        "coach: " + script.CONSENT_QUESTION
+    )
+    assert out[-2] == "coach: " + script.PAIN_END

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.routine_fixtures import tiny_routine
+from voicecoach import script as lines
 from voicecoach.audio.sinks import MemorySink, VirtualClock
 from voicecoach.commands import Intent
 from voicecoach.dialogue import Coach, fixed_texts
@@ -39,9 +40,11 @@ def run_session(
     sink: MemorySink,
     clock: VirtualClock,
     script: list[Intent] | None = None,
+    texts: dict[int, str] | None = None,
 ) -> list[int]:
     """Drive a session to its end; when the coach waits, say the next scripted command
-    it listens for, else "next" (or "yes"). Returns the ids of the lines said."""
+    it listens for, else "next" (or "yes"). Returns the ids of the lines said (and puts
+    their texts in ``texts``)."""
     timers = TimerTable()
     script = list(script or [])
     said: list[int] = []
@@ -51,6 +54,8 @@ def run_session(
             timers.apply(action)
             if isinstance(action, Say):
                 said.append(action.utterance_id)
+                if texts is not None:
+                    texts[action.utterance_id] = action.text
                 speaker.say(action.text, action.utterance_id)
             elif isinstance(action, PlayCue):
                 speaker.play_cue(action.name)
@@ -126,3 +131,28 @@ def test_after_prepare_every_prompt_of_a_session_is_a_cache_hit(
     for a, b in zip(segments, segments[1:], strict=False):
         assert b.start >= a.end(sink.rate) - 1e-9
     assert clock() > 10.0
+
+
+@pytest.mark.parametrize("earlier", [1, 2])
+def test_after_prepare_a_session_on_a_day_with_pain_is_all_cache_hits(
+    tmp_path: Path, earlier: int
+) -> None:
+    # The reminder of pain reported earlier today, and the goodbye of a session that the
+    # day's next report ends, are rendered ahead like every other fixed prompt.
+    routine = tiny_routine()
+    voice = FakeVoice(amplitude=0.1)
+    settings = VoiceSettings(cache_dir=tmp_path)
+    cache = PromptCache(tmp_path)
+    prepare_prompts(voice, settings, cache, fixed_texts(routine))
+    clock = VirtualClock()
+    sink = MemorySink(voice.sample_rate, clock)
+    speaker = Speaker(voice, sink, settings, cache, threaded=False)
+    texts: dict[int, str] = {}
+    coach = Coach(routine, pain_today=earlier)
+    said = run_session(coach, speaker, sink, clock, [Intent.YES, Intent.YES, Intent.HURT], texts)
+    assert coach.status == "ended_for_pain"
+    assert speaker.cache_misses == 0, "a session waited for synthesis of a fixed prompt"
+    spoken = [texts[uid] for uid in said]
+    reminder = lines.PAIN_EARLIER_MORE if earlier > 1 else lines.PAIN_EARLIER
+    goodbye = lines.PAIN_END_AGAIN if earlier > 1 else lines.PAIN_END
+    assert reminder in spoken and spoken[-1] == goodbye

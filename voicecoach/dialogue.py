@@ -108,10 +108,12 @@ class Coach:
         options: CoachOptions | None = None,
         resume_from: int | None = None,
         place_lost: bool = False,
+        pain_today: int = 0,
     ) -> None:
         """``resume_from``: the exercise (0-based) to offer to continue from;
         ``place_lost``: the last session's place was not found in the routine (it was
-        edited since), which the coach says before it starts from the first exercise."""
+        edited since), which the coach says before it starts from the first exercise;
+        ``pain_today``: the pain reports logged earlier today, in other sessions."""
         if not routine.exercises:
             raise ValueError(f"routine {routine.id!r} has no exercises")
         self.routine = routine
@@ -131,7 +133,11 @@ class Coach:
         """In WAIT_NEXT: how the wait ends."""
         self.rep = 0
         self.tempo = 1.0
+        self.pain_today = max(pain_today, 0)
+        """Pain reports earlier today, in other sessions: the session begins with a
+        reminder of them, and the one that makes two today ends it."""
         self.pain_reports = 0
+        """Pain reports in this session."""
         self.hurt: set[int] = set()
         """The exercises (0-based) a pain report came in: done again, they go no further
         each repetition (no ``progression`` line)."""
@@ -151,7 +157,7 @@ class Coach:
         self._await: int | None = None  # utterance whose end runs the continuation
         self._then = ""
         self._now = 0.0
-        self._intro_lines: dict[int, int] = {}  # utterance id -> line of script.intro
+        self._intro_lines: dict[int, int] = {}  # utterance id -> line of _intro_texts()
         self._intro_heard = 0  # intro lines played to the end, in order
         self._breath_held = False  # "Breathe in, and hold." said, its release not yet
         self._deferred: dict[str, str] = {}  # answers kept for the next rest, by kind
@@ -404,7 +410,7 @@ class Coach:
         picks it up at the line that was cut, so the safety text is always spoken in
         full before the consent question.
         """
-        texts = script.intro(self.routine)
+        texts = self._intro_texts()
         if self._intro_heard >= len(texts):
             return self._then_consent()
         self.state = State.INTRO
@@ -414,11 +420,20 @@ class Coach:
         self._continue_with("consent")
         return acts
 
+    def _intro_texts(self) -> list[str]:
+        """The introduction; on a day with pain reported earlier, then a reminder of it,
+        after the safety text (so "next" never passes over it) and before the questions
+        that decide whether the session goes on."""
+        texts = script.intro(self.routine)
+        if self.pain_today:
+            texts.append(script.PAIN_EARLIER_MORE if self.pain_today > 1 else script.PAIN_EARLIER)
+        return texts
+
     def _skip_intro(self) -> list[Action] | None:
         # "next" passes over the introduction and the list of things needed, never the
         # safety text: once it plays, it plays to the end, then comes the question.
         # Said during it, it does nothing (None): not even the "heard" earcon.
-        safety = len(script.intro(self.routine)) - 1
+        safety = len(script.intro(self.routine)) - 1  # a reminder of pain follows it
         if self._intro_heard >= safety:
             return None
         self._intro_heard = safety
@@ -441,7 +456,13 @@ class Coach:
         return self._say(script.STARTING) + self._start_exercise(0)
 
     def _pain_free_no(self) -> list[Action]:
-        return self._hush() + self._end("declined", script.DECLINED_PAIN)
+        # Not free of acute pain today: a pain report, as "it hurts" said here is, so
+        # the day remembers it.
+        acts = self._hush()
+        acts.append(self._report_pain(0))
+        if self._pain_ends_session():
+            return acts + self._end_for_pain()
+        return acts + self._end("declined", script.DECLINED_PAIN)
 
     def _resume_yes(self) -> list[Action]:
         assert self.resume_from is not None
@@ -801,6 +822,14 @@ class Coach:
             context is State.WAIT_NEXT and self.pending == self.index
         )
 
+    def _pain_ends_session(self) -> bool:
+        """Whether pain has been reported twice today, in this session or before it."""
+        return self.pain_today + self.pain_reports >= 2
+
+    def _end_for_pain(self) -> list[Action]:
+        text = script.PAIN_END_AGAIN if self.pain_today >= 2 else script.PAIN_END
+        return self._end("ended_for_pain", text)
+
     def _report_pain(self, repetition: int) -> PainReported:
         """Count a pain report; the event that records it (in the current or last
         exercise, if any)."""
@@ -827,8 +856,8 @@ class Coach:
             # Repeated more gently to its end, it is done after all.
             self.hurt.add(self.index)
             acts += self._record("pain")
-        if self.pain_reports >= 2:
-            return acts + self._end("ended_for_pain", script.PAIN_END)
+        if self._pain_ends_session():
+            return acts + self._end_for_pain()
         self.rest = Rest.QUIET  # whatever comes next waits for the person, quietly
         if context in (State.ASK_CONSENT, State.ASK_PAIN_FREE):
             # Pain before consent is given answers "are you free of acute pain today?"

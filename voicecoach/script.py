@@ -161,6 +161,25 @@ PAIN_END = (
     "You have reported pain twice today, so we will stop the session here. "
     "Rest now, and please see a doctor about this pain before you exercise again. Goodbye."
 )
+PAIN_END_AGAIN = (
+    "You have reported pain again today, so we will stop the session here. "
+    "Rest now, and please see a doctor about this pain before you exercise again. Goodbye."
+)
+"""A pain report after two earlier today: :data:`PAIN_END`'s "twice" would be wrong."""
+# A session on a day with pain reported earlier (in another session, or "no" to the acute
+# pain question): said after the introduction's safety text, before the questions that
+# still decide whether the session goes on. The advice is the sessions' own
+# (DECLINED_PAIN, PAIN_AT_GOODBYE, PAIN_END).
+PAIN_EARLIER = (
+    "You reported pain earlier today. These exercises are not for a day with acute pain, "
+    "and if the pain stays, please talk to your doctor. "
+    "If it hurts again today, we will stop the session."
+)
+PAIN_EARLIER_MORE = (
+    "You have reported pain more than once today. "
+    "Please see a doctor about this pain before you exercise again. "
+    "If it hurts again today, we will stop the session."
+)
 
 SLOWER = "All right, slower."
 FASTER = "All right, a little faster."

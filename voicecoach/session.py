@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
+from .dialogue import Coach
 from .errors import NotASessionLog, SessionLogDamaged, SessionLogError, SessionLogTooNew
 from .events import (
     Action,
@@ -34,6 +35,7 @@ from .events import (
     kept_outcome,
 )
 from .processes import process_identity, still_running
+from .routines.model import Routine
 
 log = logging.getLogger(__name__)
 
@@ -546,6 +548,18 @@ class SessionLog:
         [(pains,)] = self._read("SELECT COUNT(*) FROM pain_reports WHERE session_id = ?", (sid,))
         return SessionSummary(sid, routine, started, ended, status, tuple(exercises), pains, length)
 
+    def pain_reports_today(self, besides: int | None = None) -> int:
+        """The pain reports logged today, the local calendar day of ``wall``, in every
+        session but ``besides``: a pain report is remembered for the rest of the day,
+        and forgotten at midnight. A report's day is the date it was logged with (the
+        local time then), so a change to summer time does not move it to another day."""
+        today = self.wall().astimezone().date().isoformat()
+        [(count,)] = self._read(
+            "SELECT COUNT(*) FROM pain_reports WHERE substr(at, 1, 10) = ? AND session_id IS NOT ?",
+            (today, besides),
+        )
+        return int(count)
+
     def commands(self, session_id: int) -> list[tuple[float, str, str]]:
         """(session time, intent, text) of the commands heard in a session."""
         return self._read(
@@ -693,6 +707,26 @@ def start_recording(
         return None, None
 
 
+def start_coaching(
+    path: Path, routine: Routine, offer_resume: bool = True
+) -> tuple[Coach, SessionRecorder | None]:
+    """A new session of ``routine`` in the log at ``path`` (:func:`start_recording`):
+    its coach, offered to continue where the last session stopped and told of the pain
+    reported earlier today, and its recorder (``None`` when the log cannot be used; the
+    caller closes ``recorder.log``). ``voicecoach text`` and ``voicecoach run`` both
+    begin their sessions here, so they coach alike."""
+    recorder, place = start_recording(
+        path, routine.id, [ex.id for ex in routine.exercises], offer_resume
+    )
+    coach = Coach(
+        routine,
+        resume_from=place.index if place is not None else None,
+        place_lost=place is not None and place.lost,
+        pain_today=recorder.pain_earlier_today() if recorder is not None else 0,
+    )
+    return coach, recorder
+
+
 class SessionRecorder:
     """Writes what a session does into the log, from the coach's actions and the commands.
 
@@ -738,6 +772,17 @@ class SessionRecorder:
         elif isinstance(action, SessionEnded):
             self.status = action.status
             self._record(lambda: self.log.end(self.session_id, action.status))
+
+    def pain_earlier_today(self) -> int:
+        """The pain reports other sessions logged today (:meth:`SessionLog.pain_reports_today`);
+        0 when the log cannot be read: the session goes on, as it does unrecorded."""
+        if self.failed is not None:
+            return 0
+        try:
+            return self.log.pain_reports_today(besides=self.session_id)
+        except SessionLogError as err:
+            log.error("%s The pain reported earlier today is not known.", err.message)
+            return 0
 
     def close(self, default_status: str = "interrupted") -> None:
         """End the session with ``default_status`` if the coach never ended it."""

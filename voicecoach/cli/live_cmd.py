@@ -187,11 +187,10 @@ def run_live(args: argparse.Namespace) -> int:
     """The live session on the real devices."""
     from ..audio.devices import find_device, import_sounddevice
     from ..audio.sd_input import Microphone, MicSettings
-    from ..dialogue import Coach
     from ..routines import get_routine
     from ..runtime.loop import LiveSession
     from ..runtime.realtime import LiveRunner, SoundDeviceOutput, run_with_standby
-    from ..session import chosen_log, start_recording
+    from ..session import chosen_log, start_coaching
     from ..standby import Standby
     from ..tts.speaker import Speaker
 
@@ -241,18 +240,9 @@ def run_live(args: argparse.Namespace) -> int:
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
 
     def new_session() -> LiveSession:
-        """A session in the log, offered to continue where the last one stopped."""
-        recorder, place = start_recording(
-            log_path,
-            routine.id,
-            [ex.id for ex in routine.exercises],
-            offer_resume=not args.no_resume,
-        )
-        coach = Coach(
-            routine,
-            resume_from=place.index if place is not None else None,
-            place_lost=place is not None and place.lost,
-        )
+        """A session in the log, offered to continue where the last one stopped, and
+        told of the pain reported earlier today."""
+        coach, recorder = start_coaching(log_path, routine, offer_resume=not args.no_resume)
         return LiveSession(coach, recognizer, speaker, clock, recorder, live)
 
     def new_standby(after: str) -> LiveSession:

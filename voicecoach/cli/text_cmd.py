@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 from .. import paths
-from ..dialogue import Coach
-from ..session import chosen_log, start_recording
+from ..session import chosen_log, start_coaching
 from ..textsession import TextSession, print_to
 
 
@@ -62,18 +61,9 @@ def run(args: argparse.Namespace) -> int:
         typed.reconfigure(errors="replace")
     log_path = chosen_log(args.log)
     routine = get_routine(args.routine)
-    recorder, place = start_recording(
-        log_path,
-        routine.id,
-        [ex.id for ex in routine.exercises],
-        offer_resume=not args.no_resume,
-    )
+    coach, recorder = start_coaching(log_path, routine, offer_resume=not args.no_resume)
     session = TextSession(
-        Coach(
-            routine,
-            resume_from=place.index if place is not None else None,
-            place_lost=place is not None and place.lost,
-        ),
+        coach,
         print_to(sys.stdout),
         recorder,
         realtime=not args.fast,
