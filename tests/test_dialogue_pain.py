@@ -564,3 +564,27 @@ def test_no_to_the_acute_pain_question_is_a_pain_report():
         t = to_pain_free(coach)
         acts = coach.step(cmd(answer), t + 1)
         assert SessionEnded("ended_for_pain") in acts and script.PAIN_END in says(acts)
+
+
+def test_the_coach_says_when_a_session_ended_because_of_pain():
+    # For the standby after it, which invites no more exercise then: a decline for
+    # acute pain is logged "declined", as a decline at the doctor question is.
+    coach = Coach(ROUTINE)
+    t = to_consent(coach)
+    coach.step(cmd(Intent.NO), t + 1)  # not talked to the doctor
+    assert coach.status == "declined" and not coach.ended_by_pain
+    for answer in (Intent.NO, Intent.HURT):
+        coach = Coach(ROUTINE)
+        t = to_pain_free(coach)
+        coach.step(cmd(answer), t + 1)
+        assert coach.status == "declined" and coach.ended_by_pain
+    coach = Coach(ROUTINE, pain_today=1)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.HURT), t + 1)
+    assert coach.status == "ended_for_pain" and coach.ended_by_pain
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.HURT), t + 1)
+    coach.step(cmd(Intent.STOP), t + 2)
+    coach.step(cmd(Intent.YES), t + 3)
+    assert coach.status == "stopped" and not coach.ended_by_pain

@@ -471,8 +471,8 @@ def new_session():
                                 transcript=lambda e: said.append(e.to_json())))
     return sessions[-1]
 
-def new_standby(after):
-    sessions.append(LiveSession(Standby(after=after), recognizer, speaker, time.monotonic,
+def new_standby(after_pain):
+    sessions.append(LiveSession(Standby(after_pain=after_pain), recognizer, speaker, time.monotonic,
                                 transcript=lambda e: said.append(e.to_json())))
     return sessions[-1]
 

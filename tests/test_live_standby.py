@@ -21,7 +21,7 @@ from voicecoach.dialogue import Coach, State
 from voicecoach.errors import AudioDeviceError
 from voicecoach.runtime.loop import LiveSession
 from voicecoach.runtime.realtime import LiveRunner, run_with_standby
-from voicecoach.session import SessionLog, start_recording
+from voicecoach.session import SessionLog, start_coaching
 from voicecoach.standby import Standby, StandbyState
 from voicecoach.tts.base import FakeVoice
 from voicecoach.tts.speaker import Speaker
@@ -120,11 +120,12 @@ class Rig:
         return session
 
     def new_session(self) -> LiveSession:
-        recorder, _ = start_recording(self.log_path, "tiny", ["turn", "press", "breath"])
-        return self._session(Coach(tiny_routine()), recorder)
+        # As `voicecoach run` begins each session: the place, the day's pain reports.
+        coach, recorder = start_coaching(self.log_path, tiny_routine())
+        return self._session(coach, recorder)
 
-    def new_standby(self, after: str) -> LiveSession:
-        return self._session(Standby(after=after))
+    def new_standby(self, after_pain: bool) -> LiveSession:
+        return self._session(Standby(after_pain=after_pain))
 
     def run(self) -> str:
         return run_with_standby(self.runner, self.new_session, self.new_standby, self.ended.append)
@@ -334,3 +335,37 @@ def test_after_a_session_ended_for_pain_the_standby_does_not_invite_exercise(
     rig.run()
     assert rig.ended == ["ended_for_pain"]
     assert rig.said[-2:] == [script.PAIN_END, script.STANDBY_AFTER_PAIN]
+
+
+@pytest.mark.parametrize(("answer", "words"), [(Intent.NO, "no"), (Intent.HURT, "it hurts")])
+def test_after_a_decline_for_pain_the_standby_does_not_invite_exercise(
+    tmp_path: Path, answer: Intent, words: str
+) -> None:
+    """Declined at "are you free of acute pain today?" ("we will not exercise today"),
+    the standby said "When you want to exercise again, say ready", as after a decline at
+    the doctor question: both are logged as declined. It is quiet, as after a session
+    ended for pain; a session asked for then begins with a reminder of the pain."""
+
+    def user(rig: Rig) -> None:
+        dialogue = rig.dialogue
+        if not rig.quiet() or rig.recognizer.script:
+            return
+        if isinstance(dialogue, Coach) and len(rig.sessions) > 1:
+            rig.stop.set()  # the second session has asked its first question
+        elif isinstance(dialogue, Coach) and dialogue.state is State.ASK_CONSENT:
+            rig.say(Intent.YES, "yes")
+        elif isinstance(dialogue, Coach) and dialogue.state is State.ASK_PAIN_FREE:
+            rig.say(answer, words)
+        elif isinstance(dialogue, Standby) and dialogue.state is StandbyState.LISTENING:
+            rig.say(Intent.NEXT, "ready")
+        elif isinstance(dialogue, Standby) and dialogue.state is StandbyState.ASKING:
+            rig.say(Intent.YES, "yes")
+
+    rig = Rig(tmp_path, user)
+    rig.run()
+    assert rig.ended == ["declined", "interrupted"]
+    i = rig.said.index(script.DECLINED_PAIN)
+    assert rig.said[i + 1 : i + 3] == [script.STANDBY_AFTER_PAIN, script.STANDBY_QUESTION]
+    second = rig.said[i + 3 :]
+    assert second.index(script.PAIN_EARLIER) == len(script.intro(tiny_routine()))
+    assert second[-1] == script.CONSENT_QUESTION

@@ -125,6 +125,10 @@ class Coach:
         self.state = State.NOT_STARTED
         self.status: str | None = None
         """The session's final status once decided (see ``events.SESSION_STATUSES``)."""
+        self.ended_by_pain = False
+        """Whether the session ended because of pain: ended for pain, or declined for
+        acute pain today (logged ``declined``, as a decline at the doctor question is).
+        Its goodbye invites no more exercise, and the standby after it does not either."""
         self.index = -1
         """The exercise being done or last done (0-based); -1 before the first."""
         self.pending = 0
@@ -462,7 +466,7 @@ class Coach:
         acts.append(self._report_pain(0))
         if self._pain_ends_session():
             return acts + self._end_for_pain()
-        return acts + self._end("declined", script.DECLINED_PAIN)
+        return acts + self._decline_for_pain()
 
     def _resume_yes(self) -> list[Action]:
         assert self.resume_from is not None
@@ -827,8 +831,13 @@ class Coach:
         return self.pain_today + self.pain_reports >= 2
 
     def _end_for_pain(self) -> list[Action]:
+        self.ended_by_pain = True
         text = script.PAIN_END_AGAIN if self.pain_today >= 2 else script.PAIN_END
         return self._end("ended_for_pain", text)
+
+    def _decline_for_pain(self) -> list[Action]:
+        self.ended_by_pain = True
+        return self._end("declined", script.DECLINED_PAIN)
 
     def _report_pain(self, repetition: int) -> PainReported:
         """Count a pain report; the event that records it (in the current or last
@@ -862,7 +871,7 @@ class Coach:
         if context in (State.ASK_CONSENT, State.ASK_PAIN_FREE):
             # Pain before consent is given answers "are you free of acute pain today?"
             # (asked or still to come): no exercise today.
-            return acts + self._end("declined", script.DECLINED_PAIN)
+            return acts + self._decline_for_pain()
         if in_exercise:
             return acts + self._say(script.PAIN_STOP) + self._ask(State.ASK_PAIN, script.PAIN_ASK)
         self._return_to = context

@@ -310,8 +310,9 @@ SPEAKER_BACK = "Sorry, the speaker stopped for a moment. Let's carry on."
 # session ("ready", as "next"), which only a "yes" to the question starts.
 STANDBY = "I'll be here. When you want to exercise again, say ready."
 STANDBY_QUESTION = "Shall we start a new session? Please say yes or no."
-# After a session ended for pain, whose goodbye said to see a doctor before exercising
-# again: no invitation to exercise.
+# After a session that ended because of pain, ended for pain (its goodbye said to see a
+# doctor before exercising again) or declined for acute pain ("we will not exercise
+# today"): no invitation to exercise.
 STANDBY_AFTER_PAIN = "I'll be here. Rest now."
 # A pain report in standby: no session runs, but a person may still be on the rug, or
 # trying a movement alone. The words are the sessions' own (PAIN_STOP, PAIN_AT_GOODBYE).

@@ -2,9 +2,10 @@
 
 After a session the coach ended (goodbye, or the safety questions declined),
 ``voicecoach run --standby`` does not exit: :class:`Standby` says once that the coach
-is still here (:data:`~voicecoach.script.STANDBY`; after a session ended for pain,
-whose goodbye said to see a doctor before exercising again, only
-:data:`~voicecoach.script.STANDBY_AFTER_PAIN`) and then listens, with nothing more
+is still here (:data:`~voicecoach.script.STANDBY`; after a session that ended because
+of pain, only :data:`~voicecoach.script.STANDBY_AFTER_PAIN`: one ended for pain, whose
+goodbye said to see a doctor before exercising again, or declined for acute pain,
+"we will not exercise today") and then listens, with nothing more
 said by itself. A command that asks for a new session ("ready", "next": the NEXT
 intent) does not start one at once, since a recognizer false-accepts room talk now and
 then: the coach asks (:data:`~voicecoach.script.STANDBY_QUESTION`) and only "yes"
@@ -66,7 +67,6 @@ log = logging.getLogger(__name__)
 START = "start"
 """:attr:`Standby.status` once "yes" has answered the question: begin a new session."""
 
-ENDED_FOR_PAIN = "ended_for_pain"  # the coach's status for a session ended for pain
 _ANSWER = "answer"  # the timer that ends the wait for an answer to the question
 
 
@@ -124,11 +124,12 @@ class StandbyOptions:
 class Standby:
     """The standby between sessions; see the module doc."""
 
-    def __init__(self, options: StandbyOptions | None = None, after: str | None = None) -> None:
-        """``after``: the status of the session before it (``ended_for_pain``: its
-        first line does not invite exercise)."""
+    def __init__(self, options: StandbyOptions | None = None, after_pain: bool = False) -> None:
+        """``after_pain``: the session before it ended because of pain (ended for pain,
+        or declined for acute pain: :attr:`~voicecoach.dialogue.Coach.ended_by_pain`),
+        so its first line does not invite exercise."""
         self.options = options or StandbyOptions()
-        self.after = after
+        self.after_pain = after_pain
         self.state = StandbyState.NOT_STARTED
         self.status: str | None = None
         """:data:`START` once a new session should begin, else None."""
@@ -169,7 +170,7 @@ class Standby:
             if self.state is not StandbyState.NOT_STARTED:
                 return []
             self.state = StandbyState.LISTENING
-            if self.after == ENDED_FOR_PAIN:
+            if self.after_pain:
                 return self._say(script.STANDBY_AFTER_PAIN)
             return self._say(script.STANDBY)
         if self.state is StandbyState.NOT_STARTED:

@@ -245,8 +245,8 @@ def run_live(args: argparse.Namespace) -> int:
         coach, recorder = start_coaching(log_path, routine, offer_resume=not args.no_resume)
         return LiveSession(coach, recognizer, speaker, clock, recorder, live)
 
-    def new_standby(after: str) -> LiveSession:
-        return LiveSession(Standby(after=after), recognizer, speaker, clock, None, live)
+    def new_standby(after_pain: bool) -> LiveSession:
+        return LiveSession(Standby(after_pain=after_pain), recognizer, speaker, clock, None, live)
 
     def ended(status: str) -> None:
         print(f"session ended: {status}", file=sys.stderr)

@@ -36,6 +36,7 @@ from typing import Protocol
 
 from ..audio.chunk import AudioChunk
 from ..audio.sinks import Sink
+from ..dialogue import Coach
 from ..errors import AudioDeviceError, DeviceMissing
 from .loop import LiveSession
 
@@ -295,14 +296,15 @@ class LiveRunner:
 def run_with_standby(
     runner: LiveRunner,
     new_session: Callable[[], LiveSession],
-    new_standby: Callable[[str], LiveSession] | None = None,
+    new_standby: Callable[[bool], LiveSession] | None = None,
     ended: Callable[[str], None] | None = None,
 ) -> str:
     """Run ``runner``'s session; with ``new_standby``, stay between sessions.
 
     After each session the coach ended itself (goodbye, or the safety questions
     declined), the standby (a session of :class:`~voicecoach.standby.Standby`, from
-    ``new_standby``, given the status of the session that ended) runs on the same
+    ``new_standby``, told whether the session ended because of pain:
+    :attr:`Coach.ended_by_pain <voicecoach.dialogue.Coach.ended_by_pain>`) runs on the same
     devices, recognizer and voice; when it ends with a "yes" to its question, a new
     session from ``new_session`` begins, and so on until ``runner.stop`` is set
     (Ctrl-C, SIGTERM). Without ``new_standby``, only the first session. Each
@@ -320,7 +322,8 @@ def run_with_standby(
         if new_standby is None or runner.stop.is_set():
             return status
         log.info("session ended (%s); standing by", status)
-        standby = new_standby(status)
+        coach = session.coach
+        standby = new_standby(isinstance(coach, Coach) and coach.ended_by_pain)
         runner.run_next(standby)
         if runner.stop.is_set() or not standby.coach.finished:
             return status
