@@ -259,7 +259,8 @@ def test_history_shows_a_session_whose_times_cannot_be_read(tmp_path, capsys):
     second, first = capsys.readouterr().out.splitlines()
     assert first.startswith("#1  yesterday  neck-complex")
     assert first.endswith("1 exercise done")
-    assert second.startswith("#2  ") and second.endswith("1 exercise done, 0 min")
+    # A session of under a minute shows its seconds (it showed "0 min").
+    assert second.startswith("#2  ") and second.endswith("1 exercise done, 0 s")
 
 
 class Clocks:

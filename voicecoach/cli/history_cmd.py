@@ -78,8 +78,13 @@ def describe(s: SessionSummary) -> str:
     if s.pain_reports:
         parts.append(f"pain reported {s.pain_reports}x")
     seconds = _length(s)
-    length = f", {seconds / 60:.0f} min" if seconds is not None else ""
+    length = f", {_duration(seconds)}" if seconds is not None else ""
     return f"#{s.id}  {started}  {s.routine:<16} {status:<30} {', '.join(parts)}{length}"
+
+
+def _duration(seconds: float) -> str:
+    """A session's length as a person says it: "40 s" under a minute, else minutes."""
+    return f"{seconds:.0f} s" if seconds < 59.5 else f"{seconds / 60:.0f} min"
 
 
 def _length(s: SessionSummary) -> float | None:
