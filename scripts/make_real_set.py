@@ -27,6 +27,23 @@ with a manifest.jsonl as the evaluation set's, so scripts/bench_asr.py runs on i
 
     python scripts/make_real_set.py --out eval/real
     python scripts/bench_asr.py eval/real --split all
+
+With ``--training`` it builds instead real people's sounds to train the command check
+by speech embedding on (``scripts/train_verifier.py --sets ... eval/real-train``), all
+of them things to reject and none from a package or talker of the set above:
+
+- hedgewars-data: a game's voice packs, 15 actors' short calls ("Hello", "Incoming",
+  "Leave me alone", grunts, laughs, coughs), some in Spanish, Polish and Russian. The
+  calls of pain ("Ouch", "Ow", "Oof", a moan) and those with a command word in them
+  ("Yes sir", "Nooo") are left out: a user may say them.
+- asterisk-core-sounds-fr/it/ru: the telephone prompts in French, Italian and Russian,
+  by three other professional voices (the Spanish ones are the English set's talker,
+  so not taken). Prompts with a word that sounds like a command ("pause", "non",
+  "no", "stop") are left out.
+
+The set's every file is in the ``dev`` split (the trainer takes only that split):
+
+    python scripts/make_real_set.py --training --out eval/real-train
 """
 
 from __future__ import annotations
@@ -63,6 +80,17 @@ PACKAGES = (
     "alsa-utils",
 )
 
+TRAINING_PACKAGES = (
+    "hedgewars-data",
+    "asterisk-core-sounds-fr-wav",
+    "asterisk-core-sounds-fr",
+    "asterisk-core-sounds-it-wav",
+    "asterisk-core-sounds-it",
+    "asterisk-core-sounds-ru-wav",
+    "asterisk-core-sounds-ru",
+)
+"""The packages of ``--training``'s set; none is in :data:`PACKAGES`."""
+
 ASTERISK = "usr/share/asterisk/sounds/en_US_f_Allison"
 ASTERISK_TEXT = "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
 KLETTRES = "usr/share/klettres"
@@ -83,9 +111,11 @@ class Recording:
     """What is said, from the package's transcript or the file's name; a text wholly in
     brackets describes a sound that is not speech, "(... silence)" silence."""
     speaker: str
+    language: str = "en"
+    """Not English: the text is only a description, never a command."""
 
 
-def label(text: str) -> tuple[str, str | None, str]:
+def label(text: str, language: str = "en") -> tuple[str, str | None, str]:
     """(category, expected intent or None, phrase) for a recording's ``text``.
 
     A command phrase said alone is a command; one inside other words is "embedded"; a
@@ -93,6 +123,8 @@ def label(text: str) -> tuple[str, str | None, str]:
     "(1 second of silence)" "silence". Notes in brackets after the words ("slash [/]")
     are dropped."""
     stripped = text.strip()
+    if language != "en" and not re.fullmatch(r"[\[(].*[\])]", stripped):
+        return ("word" if " " not in stripped else "speech"), None, f"{language}: {stripped}"
     if re.fullmatch(r"\(.*silence.*\)", stripped, flags=re.IGNORECASE):
         return "silence", None, stripped.strip("()")
     if re.fullmatch(r"\[.*\]", stripped):
@@ -187,6 +219,46 @@ def alsa(root: Path) -> Iterator[Recording]:
             yield Recording(path, path.stem.replace("_", " "), "alsa:alsa")
 
 
+HEDGEWARS = "usr/share/games/hedgewars/Data/Sounds/voices"
+
+HEDGEWARS_LEFT_OUT = re.compile(r"ouch|ow\d*|ooff\d*|poisonmoan|yessir|nooo")
+"""The calls a user may say: pain ("Ouch", "Ow1", "Ooff2", a moan) and command words."""
+
+ASTERISK_OTHER = {
+    "fr": ("fr_CA_f_June", "asterisk-fr:june"),
+    "it": ("it_IT_m_Carlo", "asterisk-it:carlo"),
+    "ru": ("ru_RU_f_IvrvoiceRU", "asterisk-ru:ivrvoice"),
+}
+"""The other languages' prompts: (folder, speaker) by language."""
+
+LIKE_A_COMMAND = re.compile(r"\b(pause|pausa|non|no|stop|стоп|пауза|ok|okay)\b", re.IGNORECASE)
+"""Words of another language that sound like a command: their prompts are left out."""
+
+
+def hedgewars(root: Path) -> Iterator[Recording]:
+    """The voice packs' calls, each named by its file ("Leavemealone"), less the ones
+    a user may say (:data:`HEDGEWARS_LEFT_OUT`)."""
+    for path in sorted((root / HEDGEWARS).glob("*/*.ogg")):
+        name = path.stem.lower()
+        if not HEDGEWARS_LEFT_OUT.fullmatch(name):
+            yield Recording(path, name, f"hedgewars:{path.parent.name.lower()}")
+
+
+def asterisk_other(root: Path, transcript_root: Path, language: str) -> Iterator[Recording]:
+    """A language's telephone prompts, less those with a word like a command
+    (:data:`LIKE_A_COMMAND`)."""
+    folder, speaker = ASTERISK_OTHER[language]
+    text_file = f"usr/share/doc/asterisk-core-sounds-{language}/core-sounds-{language}.txt.gz"
+    with gzip.open(transcript_root / text_file, "rt", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(";") or ":" not in line:
+                continue
+            name, text = (part.strip() for part in line.split(":", 1))
+            path = root / "usr/share/asterisk/sounds" / folder / f"{name}.wav"
+            if path.is_file() and text and not LIKE_A_COMMAND.search(text):
+                yield Recording(path, text, speaker, language)
+
+
 def read_any(path: Path) -> np.ndarray:
     """A recording as float mono at the set's rate."""
     import soundfile as sf
@@ -195,22 +267,30 @@ def read_any(path: Path) -> np.ndarray:
     return lib.resample_to_rate(data.mean(axis=1), int(rate))
 
 
-def build(out: Path, cache: Path) -> Counter:
+def build(out: Path, cache: Path, training: bool = False) -> Counter:
     """Fetch, unpack, convert and label; write ``out``/manifest.jsonl. Returns the
     count of files per (split, category). A previous build in ``out`` is replaced
-    whole; a folder that holds anything else is left alone."""
+    whole; a folder that holds anything else is left alone. ``training``: the
+    training set of things to reject instead (see the module doc), all in ``dev``."""
     if out.exists() and any(out.iterdir()):
         if not (out / "manifest.jsonl").exists():
             raise SystemExit(f"{out} exists and is not an evaluation set; choose another --out")
         shutil.rmtree(out)
-    roots = {p: unpack(fetch(p, cache), cache / "unpacked") for p in PACKAGES}
-    recordings = [
-        *asterisk(roots["asterisk-core-sounds-en-wav"], roots["asterisk-core-sounds-en"]),
-        *klettres(roots["klettres-data"]),
-        *ktuberling(roots["ktuberling-data"]),
-        *tuxpaint(roots["tuxpaint-stamps-default"]),
-        *alsa(roots["alsa-utils"]),
-    ]
+    packages = TRAINING_PACKAGES if training else PACKAGES
+    roots = {p: unpack(fetch(p, cache), cache / "unpacked") for p in packages}
+    if training:
+        recordings = [*hedgewars(roots["hedgewars-data"])]
+        for language in ASTERISK_OTHER:
+            package = f"asterisk-core-sounds-{language}"
+            recordings += asterisk_other(roots[f"{package}-wav"], roots[package], language)
+    else:
+        recordings = [
+            *asterisk(roots["asterisk-core-sounds-en-wav"], roots["asterisk-core-sounds-en"]),
+            *klettres(roots["klettres-data"]),
+            *ktuberling(roots["ktuberling-data"]),
+            *tuxpaint(roots["tuxpaint-stamps-default"]),
+            *alsa(roots["alsa-utils"]),
+        ]
     licences = out / "licences"
     licences.mkdir(parents=True, exist_ok=True)
     for package, root in roots.items():
@@ -226,8 +306,10 @@ def build(out: Path, cache: Path) -> Counter:
         if digest in seen or not len(x):  # Tux Paint has one recording per letter form
             continue
         seen.add(digest)
-        category, expected, phrase = label(rec.text)
-        split = "dev" if rec.speaker in DEV_SPEAKERS else "test"
+        category, expected, phrase = label(rec.text, rec.language)
+        if training and category in ("command", "embedded"):
+            continue  # a user may say it: not a thing to reject
+        split = "dev" if training or rec.speaker in DEV_SPEAKERS else "test"
         name = re.sub(r"[^a-z0-9]+", "-", phrase.lower()).strip("-")[:40] or "sound"
         file = f"{split}/{category}/{len(lines):04d}_{name}.wav"
         seconds = lib.write_wav(out / file, np.clip(x, -1.0, 1.0))
@@ -241,7 +323,14 @@ def build(out: Path, cache: Path) -> Counter:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", type=Path, default=Path("eval/real"), help="the set's folder")
+    p.add_argument(
+        "--out", type=Path, help="the set's folder (eval/real; with --training eval/real-train)"
+    )
+    p.add_argument(
+        "--training",
+        action="store_true",
+        help="build the training set of real sounds to reject instead (see the module doc)",
+    )
     p.add_argument(
         "--cache",
         type=Path,
@@ -250,10 +339,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    counts = build(args.out, args.cache)
+    out = args.out or Path("eval/real-train" if args.training else "eval/real")
+    counts = build(out, args.cache, args.training)
     for (split, category), n in sorted(counts.items()):
         print(f"{split:5s} {category:9s} {n:5d}")
-    print(f"{sum(counts.values())} files in {args.out}")
+    print(f"{sum(counts.values())} files in {out}")
     return 0
 
 

@@ -151,3 +151,49 @@ def test_a_set_is_built_from_the_packages_in_the_cache(tmp_path: Path) -> None:
 def test_a_package_that_cannot_be_fetched_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="apt-get update"):
         real.fetch("voicecoach-no-such-package", tmp_path)
+
+
+@pytest.mark.skipif(
+    not (shutil.which("espeak-ng") and shutil.which("dpkg-deb")),
+    reason="espeak-ng or dpkg-deb missing (scripts/install.sh --test installs espeak-ng)",
+)
+def test_the_training_set_holds_only_what_a_user_would_not_say(tmp_path: Path) -> None:
+    cache, out = tmp_path / "cache", tmp_path / "train"
+    voices = f"{real.HEDGEWARS}/Default"
+    _deb(cache, "hedgewars-data", {
+        f"{voices}/Incoming.ogg": _speak("incoming"),
+        f"{voices}/Ouch.ogg": _speak("ouch"),
+        f"{voices}/Ow2.ogg": _speak("ow"),
+        f"{voices}/Ooff1.ogg": _speak("oof"),
+        f"{voices}/Yessir.ogg": _speak("yes sir"),
+        f"{voices}/Leavemealone.ogg": _speak("leave me alone"),
+    })  # fmt: skip
+    prompts = {
+        "fr": ("activated: activé\ndictate/pause: pause\nbeep: [un bip]\n", "fr"),
+        "it": ("goodbye: arrivederci\nvm-no: no\n", "it"),
+        "ru": ("goodbye: до свидания\nstop: стоп\n", "ru"),
+    }
+    for language, (transcript, voice) in prompts.items():
+        folder = f"usr/share/asterisk/sounds/{real.ASTERISK_OTHER[language][0]}"
+        files: dict[str, object] = {}
+        for line in transcript.splitlines():
+            name, text = (part.strip() for part in line.split(":", 1))
+            files[f"{folder}/{name}.wav"] = _speak(text.strip("[]"), voice)
+        _deb(cache, f"asterisk-core-sounds-{language}-wav", files)
+        doc = f"usr/share/doc/asterisk-core-sounds-{language}/core-sounds-{language}.txt.gz"
+        _deb(cache, f"asterisk-core-sounds-{language}", {doc: gzip.compress(transcript.encode())})
+
+    counts = real.build(out, cache, training=True)
+
+    rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    got = {(r["speaker"], r["phrase"], r["category"], r["expected"], r["split"]) for r in rows}
+    assert got == {
+        ("hedgewars:default", "incoming", "word", None, "dev"),
+        ("hedgewars:default", "leavemealone", "word", None, "dev"),
+        ("asterisk-fr:june", "fr: activé", "word", None, "dev"),
+        ("asterisk-fr:june", "un bip", "noise", None, "dev"),
+        ("asterisk-it:carlo", "it: arrivederci", "word", None, "dev"),
+        ("asterisk-ru:ivrvoice", "ru: до свидания", "speech", None, "dev"),
+    }
+    assert sum(counts.values()) == len(rows) == 6
+    assert not lib.validate_manifest(out / "manifest.jsonl", [i.value for i in Intent])
