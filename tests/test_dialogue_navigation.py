@@ -84,6 +84,22 @@ def test_where_at_the_stop_question_says_where_before_the_question_again(between
     assert says(acts) == ([script.WAIT_REPROMPT] if between else [script.RESUMING])
 
 
+def test_pause_at_the_stop_question_pauses_and_continue_goes_back_to_the_exercise():
+    # Asked "Do you want to end the session now?", "pause" / "wait" / "hold on" got the
+    # list of commands: the one question of an exercise where a pause was not taken.
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    coach.step(cmd(Intent.STOP), t + 1)
+    coach.step(PlaybackFinished(coach._next_id), t + 1.5)  # the question played
+    acts = coach.step(cmd(Intent.PAUSE), t + 2)
+    assert says(acts) == [script.PAUSED]
+    assert coach.state is State.PAUSED
+    assert says(coach.step(cmd(Intent.WHERE), t + 3))[0].startswith("Exercise one")
+    acts = coach.step(cmd(Intent.RESUME), t + 60)
+    assert says(acts) == [script.RESUMING]
+    assert coach.state is State.EXERCISE
+
+
 def test_stop_yes_ends_as_stopped_and_marks_the_exercise_stopped_not_skipped():
     coach = Coach(ROUTINE)
     to_exercise(coach)

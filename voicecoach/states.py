@@ -168,6 +168,7 @@ TRANSITIONS: dict[State, dict[Intent, str]] = {
         Intent.STOP: "_stop_yes",
         Intent.NO: "_stop_no",
         Intent.RESUME: "_stop_no",
+        Intent.PAUSE: "_pause",  # neither: a pause, the question left unanswered
         Intent.REPEAT: "_reask",
         Intent.WHERE: "_where",  # "how many left?" is asked before deciding to stop
     },
