@@ -100,6 +100,19 @@ def test_pause_at_the_stop_question_pauses_and_continue_goes_back_to_the_exercis
     assert coach.state is State.EXERCISE
 
 
+def test_go_back_in_the_first_exercise_says_it_starts_it_again():
+    # There is no exercise before the first: "go back" restarted it without a word
+    # of why, as if the command had been misheard as "repeat".
+    coach = Coach(ROUTINE)
+    t = to_exercise(coach)
+    acts = coach.step(cmd(Intent.PREVIOUS), t + 1)
+    assert says(acts) == [script.FIRST_AGAIN, script.announce(ROUTINE, 0)]
+    assert coach.index == 0 and coach.state is State.ANNOUNCE
+    coach.step(cmd(Intent.NEXT), t + 2)  # the exercise starts at once
+    acts = coach.step(cmd(Intent.PREVIOUS), t + 3)
+    assert says(acts)[0] == script.FIRST_AGAIN
+
+
 def test_stop_yes_ends_as_stopped_and_marks_the_exercise_stopped_not_skipped():
     coach = Coach(ROUTINE)
     to_exercise(coach)

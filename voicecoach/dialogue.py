@@ -687,8 +687,12 @@ class Coach:
         return self._hush() + self._record("skipped") + self._start_exercise(self.index + 1)
 
     def _previous_exercise(self) -> list[Action]:
-        # In an exercise "go back" means the one before it ("repeat" restarts this one).
-        return self._hush() + self._start_exercise(max(self.index - 1, 0))
+        # In an exercise "go back" means the one before it ("repeat" restarts this one);
+        # in the first, there is none: it starts again, and the coach says why.
+        acts = self._hush()
+        if self.index == 0:
+            acts += self._say(script.FIRST_AGAIN)
+        return acts + self._start_exercise(max(self.index - 1, 0))
 
     def _go_on(self) -> list[Action]:
         return self._hush() + self._start_exercise(self.pending)

@@ -100,6 +100,8 @@ PAUSED_SELF_QUESTION = (
     "I haven't heard from you, so I'll pause here. Say yes or no when you are ready."
 )
 RESUMING = "Let's continue."
+FIRST_AGAIN = "This is the first exercise. We start it again."
+"""Said before the first exercise starts again for "go back" in it."""
 PLACE_LOST = (
     "I can't find where you stopped last time: the exercises have changed since. "
     "We'll start from the first one."
