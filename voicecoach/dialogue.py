@@ -289,8 +289,7 @@ class Coach:
         for name in list(self._timers):
             acts += self._cancel(name)
         if self.status is None:
-            if self._at_hurt_exercise():
-                acts += self._record("pain")
+            # An exercise that hurt was recorded as pain with the report (:meth:`_hurt`).
             acts += self._end_status("interrupted")
         self.state = State.ENDED
         return acts
@@ -799,10 +798,9 @@ class Coach:
 
     def _stop_yes(self) -> list[Action]:
         acts = self._hush()
-        context = self._exercise_context()
-        if self._at_hurt_exercise():
-            acts += self._record("pain")
-        elif self._in_exercise(context):
+        # Stopped at the exercise that hurt (at the pain question, or waiting to repeat
+        # it more gently), it stays pain, as recorded with the report (:meth:`_hurt`).
+        if self._in_exercise(self._exercise_context()):
             acts += self._record("stopped")  # not skipped: it is where to go on from
         return acts + self._end("stopped", script.STOPPED)
 
@@ -817,18 +815,6 @@ class Coach:
         if state is State.PAUSED:
             state = self._return_to
         return state
-
-    def _at_hurt_exercise(self) -> bool:
-        """Whether the session is still at the exercise a pain report stopped, with no
-        outcome for it yet: at the question whether to skip it or repeat it more gently,
-        or, after "repeat it more gently", waiting to start it again. It was recorded
-        as ``pain`` with the report (:meth:`_hurt`); a session stopped or cut off here
-        keeps it so: it was not stopped part way (``stopped``, offered to continue
-        from), it hurt."""
-        context = self._exercise_context()
-        return context is State.ASK_PAIN or (
-            context is State.WAIT_NEXT and self.pending == self.index
-        )
 
     def _pain_ends_session(self) -> bool:
         """Whether pain has been reported twice today, in this session or before it."""
@@ -883,7 +869,7 @@ class Coach:
         return acts + self._ask(State.PAUSED, rest)
 
     def _pain_skip(self) -> list[Action]:
-        acts = self._hush() + self._record("pain")
+        acts = self._hush()  # the exercise was recorded as pain with the report
         self.pending = self.index + 1
         self.rest = Rest.QUIET
         if self.pending >= len(self.routine.exercises):
